@@ -1,0 +1,15 @@
+# Third-party dependencies, all from Debian 12 packages (scripts/setup.sh).
+# Each is linked by exactly one libfdo layer (STYLE.md §1).
+find_package(PkgConfig REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+pkg_check_modules(LIBCBOR REQUIRED IMPORTED_TARGET libcbor)
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(CLI11 REQUIRED)
+find_package(Threads REQUIRED)
+if(FDO_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(FDO_BUILD_BENCH AND NOT FDO_SANITIZE AND NOT FDO_FUZZ)
+  find_package(benchmark REQUIRED)
+endif()

@@ -1,0 +1,55 @@
+#pragma once
+// The one exception type of libfdo, carrying the FDO error code (FDO 1.1 §5.1.1.1, STYLE.md §4).
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace fdo {
+
+/// FDO error codes, FDO 1.1 §5.1.1.1 (messages.md §3.2). Values are the wire values.
+enum class ErrorCode : std::uint16_t {
+  /// Token missing, unknown, expired or of another protocol. Any non-first message.
+  InvalidJwtToken = 1,
+  /// A voucher verification check failed. TO0.OwnerSign.
+  InvalidOwnershipVoucher = 2,
+  /// to1d does not verify with the last owner key. TO0.OwnerSign.
+  InvalidOwnerSignBody = 3,
+  /// Bytes are not a valid IPv4/IPv6 address. TO0.OwnerSign.
+  InvalidIpAddress = 4,
+  /// Bytes are not a proper GUID. TO0.OwnerSign.
+  InvalidGuid = 5,
+  /// No owner information for this GUID. TO1.HelloRV, TO2.HelloDevice.
+  ResourceNotFound = 6,
+  /// Body structurally unsound: CBOR error or wrong shape. Any message.
+  MessageBodyError = 100,
+  /// Well formed but a check failed (nonce, signature, hash, state). Any message.
+  InvalidMessageError = 101,
+  /// The device refuses credential reuse. TO2.SetupDevice (device side).
+  CredReuseError = 102,
+  /// Our bug, storage or environment failure.
+  InternalServerError = 500,
+};
+
+/// The spec's name of an error code ("MESSAGE_BODY_ERROR"); "UNKNOWN" for others.
+std::string_view error_code_name(ErrorCode code);
+
+/// The only exception type libfdo throws: a message plus the FDO error code it maps to.
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorCode code, const std::string& what) : std::runtime_error(what), m_code(code) {}
+  [[nodiscard]] ErrorCode code() const noexcept { return m_code; }
+
+ private:
+  ErrorCode m_code;
+};
+
+/// Throws Error(MessageBodyError, what).
+[[noreturn]] void throw_body_error(const std::string& what);
+/// Throws Error(InvalidMessageError, what).
+[[noreturn]] void throw_invalid(const std::string& what);
+/// Throws Error(InternalServerError, what).
+[[noreturn]] void throw_internal(const std::string& what);
+
+}  // namespace fdo
