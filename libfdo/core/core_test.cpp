@@ -67,3 +67,31 @@ TEST(AtomicFile, WritesWithMode0600AndReplaces) {
 
 }  // namespace
 }  // namespace fdo
+
+#include "libfdo/core/quirks.h"
+
+namespace fdo {
+namespace {
+
+TEST(Quirks, RegistryIsInEnumOrderAndParsesNames) {
+  std::size_t i = 0;
+  for (const QuirkInfo& q : all_quirks()) {
+    EXPECT_EQ(static_cast<std::size_t>(q.quirk), i++);
+    EXPECT_EQ(parse_quirk(q.name), q.quirk);
+  }
+  EXPECT_FALSE(parse_quirk("no-such-quirk").has_value());
+}
+
+TEST(Quirks, StrictByDefaultAndLenientOnlyForNamedQuirks) {
+  const Leniency strict;
+  EXPECT_FALSE(strict.accept(Quirk::LegacyCertChainHash, "test"));
+  const std::vector<std::string> names = {"legacy-cert-chain-hash"};
+  const Leniency lenient = Leniency::from_names(names);
+  EXPECT_TRUE(lenient.accept(Quirk::LegacyCertChainHash, "test"));
+  EXPECT_FALSE(lenient.allows(Quirk::UntaggedCose));
+  const std::vector<std::string> bad = {"nope"};
+  EXPECT_THROW(Leniency::from_names(bad), Error);
+}
+
+}  // namespace
+}  // namespace fdo

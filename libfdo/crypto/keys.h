@@ -85,6 +85,9 @@ class PublicKey {
   std::shared_ptr<const Impl> m_impl;
 };
 
+/// RSAES-OAEP encryption to an RSA public key, SHA-256 for OAEP and MGF1, empty label (crypto.md §4.4).
+Bytes rsa_oaep_encrypt(const PublicKey& key, ByteView plaintext);
+
 /// A private key. Move-only; key material is never logged or printed.
 class PrivateKey {
  public:
@@ -110,6 +113,12 @@ class PrivateKey {
   [[nodiscard]] Bytes sign(SigAlg alg, ByteView message) const;
   /// Signs with default_sig_alg(type()).
   [[nodiscard]] Bytes sign(ByteView message) const { return sign(default_sig_alg(type()), message); }
+  /// EC only: ECDH with `peer` (same curve); the shared x-coordinate at fixed field width
+  /// (crypto.md §4.2 Shx). Throws Error(InvalidMessageError) on a curve mismatch.
+  [[nodiscard]] SecretBytes ecdh(const PublicKey& peer) const;
+  /// RSA only: RSAES-OAEP decryption, SHA-256 for OAEP and MGF1, empty label (crypto.md §4.4).
+  /// Throws Error(InvalidMessageError) on any failure, without saying which step failed.
+  [[nodiscard]] SecretBytes rsa_oaep_decrypt(ByteView ciphertext) const;
 
   struct Impl;
   explicit PrivateKey(std::unique_ptr<Impl> impl);

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs, idempotently, every Debian 12 package the project needs to build, test, fuzz and demo.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libssl-dev openssl            # crypto layer (OpenSSL 3)
+  libcbor-dev                   # cbor layer
+  libcpp-httplib-dev            # transport layer
+  libsqlite3-dev sqlite3        # storage layer
+  libtss2-dev swtpm swtpm-tools # TPM layer and its simulator
+  libcli11-dev                  # executables
+  libgtest-dev libgmock-dev libbenchmark-dev   # tests and bench
+  clang libclang-rt-14-dev      # libFuzzer targets
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

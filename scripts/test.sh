@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The README's test command: installs dependencies, builds, and runs the whole test suite (ctest),
+# then the unit tests again under ASan+UBSan, then each fuzz target for a few seconds.
+# Exits non-zero on any failure.
+#   --no-sanitize   skip the ASan/UBSan pass        (or FDO_SKIP_SANITIZE=1)
+#   --no-fuzz       skip the bounded fuzzing pass   (or FDO_SKIP_FUZZ=1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sanitize=${FDO_SKIP_SANITIZE:-0}
+fuzz=${FDO_SKIP_FUZZ:-0}
+for arg in "$@"; do
+  case "$arg" in
+    --no-sanitize) sanitize=1 ;;
+    --no-fuzz) fuzz=1 ;;
+    *) echo "usage: $0 [--no-sanitize] [--no-fuzz]" >&2; exit 2 ;;
+  esac
+done
+
+jobs=$(nproc)
+./scripts/setup.sh
+
+echo "== build (build/)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build -j "$jobs"
+
+echo "== tests (build/)"
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
+
+if [ "$sanitize" = 0 ]; then
+  echo "== ASan+UBSan unit tests (build-asan/)"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFDO_SANITIZE=ON -DFDO_BUILD_BENCH=OFF >/dev/null
+  ninja -C build-asan -j "$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" -L 'unit|fuzz|interop' --timeout 600
+fi
+
+if [ "$fuzz" = 0 ]; then
+  echo "== bounded fuzzing (build-fuzz/)"
+  ./scripts/fuzz.sh "${FDO_FUZZ_SECONDS:-10}"
+fi
+echo "== all tests passed"
