@@ -1,0 +1,67 @@
+#pragma once
+// The records the FDO servers keep between requests (STYLE.md §7): plain values, opaque CBOR as Bytes,
+// times as Unix seconds. Protocol code encodes and decodes the CBOR; storage never looks inside.
+
+#include <cstdint>
+#include <string>
+
+#include "libfdo/core/bytes.h"
+#include "libfdo/core/fixed_bytes.h"
+
+namespace fdo::storage {
+
+/// The state of one protocol run, keyed by its authorization token. FDO 1.1 §4.3 (transport.md §3).
+/// A session is live while `now < expires_at`.
+struct Session {
+  /// The opaque token the server issued on the run's first response.
+  std::string token;
+  /// The protocol the token is bound to: "di", "to0", "to1" or "to2".
+  std::string protocol;
+  /// The protocol's typed session state, CBOR-encoded by protocol code.
+  Bytes state;
+  /// Unix seconds after which the session is gone.
+  std::int64_t expires_at{};
+
+  bool operator==(const Session&) const = default;
+};
+
+/// An ownership voucher the manufacturer made in DI or the owner holds for TO0/TO2. FDO 1.1 §3.4.
+struct VoucherRecord {
+  /// OVHeader.OVGuid of the voucher (the device's current GUID).
+  Guid guid;
+  /// The device serial number from DI.AppStart's DeviceMfgInfo, or empty.
+  std::string serial;
+  /// OVHeader.OVDeviceInfo.
+  std::string device_info;
+  /// The CBOR OwnershipVoucher.
+  Bytes voucher;
+  /// Unix seconds when the record was made.
+  std::int64_t created_at{};
+  /// Hex hash of the current owner key (last entry's key), or empty.
+  std::string owner_key_id;
+
+  bool operator==(const VoucherRecord&) const = default;
+};
+
+/// What the rendezvous server keeps from a TO0.OwnerSign until it expires. FDO 1.1 §5.3.2 (messages.md §6.3).
+/// A registration is live while `now < expires_at`.
+struct RvRegistration {
+  /// OVHeader.OVGuid of the registered voucher.
+  Guid guid;
+  /// The to1d COSE_Sign1, exactly the bytes the owner sent; returned in TO1.RVRedirect.
+  Bytes to1d;
+  /// The registered CBOR OwnershipVoucher.
+  Bytes voucher;
+  /// CBOR PublicKey of the voucher's last entry (the owner key that signed to1d).
+  Bytes owner_key;
+  /// What TO1.ProveToRV is verified with: the CBOR device certificate chain.
+  Bytes device_key;
+  /// Unix seconds when the registration lapses (registered_at + granted WaitSeconds).
+  std::int64_t expires_at{};
+  /// Unix seconds of the TO0.OwnerSign that made this registration.
+  std::int64_t registered_at{};
+
+  bool operator==(const RvRegistration&) const = default;
+};
+
+}  // namespace fdo::storage

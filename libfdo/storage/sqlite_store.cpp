@@ -1,0 +1,435 @@
+#include "libfdo/storage/sqlite_store.h"
+
+#include "libfdo/core/error.h"
+#include "libfdo/core/log.h"
+#include "libfdo/storage/sqlite_connection.h"
+#include "libfdo/storage/transaction_gate.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace fdo::storage {
+namespace {
+
+constexpr std::string_view kStoreName = "sqlite store";
+// How long begin() waits for a transaction of this process (the gate) and then of another process (SQLite's
+// busy handler).
+constexpr std::chrono::milliseconds kBusyTimeout{5000};
+
+// Migration i takes the schema from user_version i to i + 1. A new version appends a step; steps never change.
+// STRICT tables make SQLite refuse a value of the wrong type instead of converting it.
+constexpr std::array<std::string_view, kSqliteSchemaVersion> kMigrations = {
+    R"sql(
+CREATE TABLE sessions (
+  token      TEXT    NOT NULL PRIMARY KEY,
+  protocol   TEXT    NOT NULL,
+  state      BLOB    NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+
+CREATE TABLE vouchers (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  guid         BLOB    NOT NULL UNIQUE CHECK (length(guid) = 16),
+  serial       TEXT    NOT NULL,
+  device_info  TEXT    NOT NULL,
+  voucher      BLOB    NOT NULL,
+  created_at   INTEGER NOT NULL,
+  owner_key_id TEXT    NOT NULL
+) STRICT;
+CREATE INDEX vouchers_by_serial ON vouchers (serial, created_at);
+
+CREATE TABLE rv_registrations (
+  guid          BLOB    NOT NULL PRIMARY KEY CHECK (length(guid) = 16),
+  to1d          BLOB    NOT NULL,
+  voucher       BLOB    NOT NULL,
+  owner_key     BLOB    NOT NULL,
+  device_key    BLOB    NOT NULL,
+  expires_at    INTEGER NOT NULL,
+  registered_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX rv_registrations_by_expiry ON rv_registrations (expires_at);
+)sql",
+};
+
+constexpr std::string_view kInsertSession =
+    "INSERT INTO sessions (token, protocol, state, expires_at) VALUES (?1, ?2, ?3, ?4)";
+constexpr std::string_view kGetSession =
+    "SELECT token, protocol, state, expires_at FROM sessions WHERE token = ?1 AND expires_at > ?2";
+constexpr std::string_view kUpdateSession =
+    "UPDATE sessions SET protocol = ?2, state = ?3, expires_at = ?4 WHERE token = ?1";
+constexpr std::string_view kEraseSession = "DELETE FROM sessions WHERE token = ?1";
+constexpr std::string_view kPurgeSessions = "DELETE FROM sessions WHERE expires_at <= ?1";
+
+// INSERT OR REPLACE deletes a row with the same GUID and inserts a new one, whose id is then the largest:
+// id orders records by when they were stored.
+constexpr std::string_view kPutVoucher =
+    "INSERT OR REPLACE INTO vouchers (guid, serial, device_info, voucher, created_at, owner_key_id) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr std::string_view kGetVoucher =
+    "SELECT guid, serial, device_info, voucher, created_at, owner_key_id FROM vouchers WHERE guid = ?1";
+constexpr std::string_view kFindVoucherBySerial =
+    "SELECT guid, serial, device_info, voucher, created_at, owner_key_id FROM vouchers WHERE serial = ?1 "
+    "ORDER BY created_at DESC, id DESC LIMIT 1";
+constexpr std::string_view kListVouchers =
+    "SELECT guid, serial, device_info, voucher, created_at, owner_key_id FROM vouchers ORDER BY created_at, id";
+constexpr std::string_view kEraseVoucher = "DELETE FROM vouchers WHERE guid = ?1";
+
+constexpr std::string_view kPutRvRegistration =
+    "INSERT OR REPLACE INTO rv_registrations "
+    "(guid, to1d, voucher, owner_key, device_key, expires_at, registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr std::string_view kGetRvRegistration =
+    "SELECT guid, to1d, voucher, owner_key, device_key, expires_at, registered_at FROM rv_registrations "
+    "WHERE guid = ?1 AND expires_at > ?2";
+constexpr std::string_view kEraseRvRegistration = "DELETE FROM rv_registrations WHERE guid = ?1";
+constexpr std::string_view kPurgeRvRegistrations = "DELETE FROM rv_registrations WHERE expires_at <= ?1";
+constexpr std::string_view kCountRvRegistrations = "SELECT count(*) FROM rv_registrations WHERE expires_at > ?1";
+
+// The connection and the gate that gives it to one transaction at a time. Transactions share ownership, so one
+// that outlives its Store still rolls back safely.
+struct Shared {
+  explicit Shared(Connection c) : conn(std::move(c)) {}
+  TransactionGate gate;
+  Connection conn;
+};
+
+// A SQL transaction on a connection: BEGIN IMMEDIATE takes the database's write lock at once, so a
+// read-modify-write cannot interleave with another connection's. Rolls back on destruction unless ended before.
+class SqlScope {
+ public:
+  SqlScope(Connection& conn, std::string_view op) : m_conn(conn) {
+    if (m_conn.in_transaction()) {
+      // Left open by an earlier rollback that failed; never carry its changes into this transaction.
+      m_conn.exec("ROLLBACK", op);
+    }
+    m_conn.exec("BEGIN IMMEDIATE", op);
+  }
+  SqlScope(const SqlScope&) = delete;
+  SqlScope& operator=(const SqlScope&) = delete;
+  ~SqlScope() { rollback(); }
+
+  /// Commits; on failure the scope stays open, to be rolled back.
+  void commit(std::string_view op) {
+    m_conn.exec("COMMIT", op);
+    m_ended = true;
+  }
+  /// Rolls back unless already ended; afterwards the scope never touches the connection again.
+  void rollback() noexcept {
+    if (m_ended) {
+      return;
+    }
+    m_ended = true;
+    if (!m_conn.in_transaction()) {
+      return;
+    }
+    try {
+      m_conn.exec("ROLLBACK", "rollback");
+    } catch (const Error& e) {
+      log::error(e.what());
+    }
+  }
+  [[nodiscard]] bool ended() const { return m_ended; }
+
+ private:
+  Connection& m_conn;
+  bool m_ended = false;
+};
+
+Guid guid_column(const Statement& stmt, int col, std::string_view op) {
+  const Bytes bytes = stmt.column_blob(col);
+  if (bytes.size() != Guid::kSize) {
+    throw_internal("sqlite: " + std::string(op) + ": stored GUID has " + std::to_string(bytes.size()) + " bytes");
+  }
+  return Guid::from(bytes);
+}
+
+// Column order of kGetVoucher, kFindVoucherBySerial and kListVouchers.
+VoucherRecord read_voucher(const Statement& stmt, std::string_view op) {
+  return VoucherRecord{
+      .guid = guid_column(stmt, 0, op),
+      .serial = stmt.column_text(1),
+      .device_info = stmt.column_text(2),
+      .voucher = stmt.column_blob(3),
+      .created_at = stmt.column_int64(4),
+      .owner_key_id = stmt.column_text(5),
+  };
+}
+
+std::size_t changed_rows(const Connection& conn) { return static_cast<std::size_t>(conn.changes()); }
+
+class SqliteTransaction final : public Transaction {
+ public:
+  SqliteTransaction(std::shared_ptr<Shared> shared, TransactionGate::Pass pass)
+      : m_shared(std::move(shared)), m_pass(std::in_place, std::move(pass)), m_scope(m_shared->conn, "begin") {}
+
+  ~SqliteTransaction() override {
+    // The SQL transaction must end before the gate lets the next one use the connection.
+    m_scope.rollback();
+    m_pass.reset();
+  }
+
+  void insert_session(const Session& session) override {
+    Statement stmt = prepare(kInsertSession, "insert_session");
+    stmt.bind_text(1, session.token);
+    stmt.bind_text(2, session.protocol);
+    stmt.bind_blob(3, session.state);
+    stmt.bind_int64(4, session.expires_at);
+    stmt.run();
+  }
+
+  std::optional<Session> get_session(std::string_view token, std::int64_t now) override {
+    Statement stmt = prepare(kGetSession, "get_session");
+    stmt.bind_text(1, token);
+    stmt.bind_int64(2, now);
+    if (!stmt.next_row()) {
+      return std::nullopt;
+    }
+    return Session{
+        .token = stmt.column_text(0),
+        .protocol = stmt.column_text(1),
+        .state = stmt.column_blob(2),
+        .expires_at = stmt.column_int64(3),
+    };
+  }
+
+  bool update_session(const Session& session) override {
+    Statement stmt = prepare(kUpdateSession, "update_session");
+    stmt.bind_text(1, session.token);
+    stmt.bind_text(2, session.protocol);
+    stmt.bind_blob(3, session.state);
+    stmt.bind_int64(4, session.expires_at);
+    stmt.run();
+    return changed_rows(conn()) == 1;
+  }
+
+  bool erase_session(std::string_view token) override {
+    Statement stmt = prepare(kEraseSession, "erase_session");
+    stmt.bind_text(1, token);
+    stmt.run();
+    return changed_rows(conn()) == 1;
+  }
+
+  std::size_t purge_expired_sessions(std::int64_t now) override {
+    Statement stmt = prepare(kPurgeSessions, "purge_expired_sessions");
+    stmt.bind_int64(1, now);
+    stmt.run();
+    return changed_rows(conn());
+  }
+
+  void put_voucher(const VoucherRecord& record) override {
+    Statement stmt = prepare(kPutVoucher, "put_voucher");
+    stmt.bind_blob(1, record.guid.view());
+    stmt.bind_text(2, record.serial);
+    stmt.bind_text(3, record.device_info);
+    stmt.bind_blob(4, record.voucher);
+    stmt.bind_int64(5, record.created_at);
+    stmt.bind_text(6, record.owner_key_id);
+    stmt.run();
+  }
+
+  std::optional<VoucherRecord> get_voucher(const Guid& guid) override {
+    constexpr std::string_view kOp = "get_voucher";
+    Statement stmt = prepare(kGetVoucher, kOp);
+    stmt.bind_blob(1, guid.view());
+    if (!stmt.next_row()) {
+      return std::nullopt;
+    }
+    return read_voucher(stmt, kOp);
+  }
+
+  std::optional<VoucherRecord> find_voucher_by_serial(std::string_view serial) override {
+    constexpr std::string_view kOp = "find_voucher_by_serial";
+    Statement stmt = prepare(kFindVoucherBySerial, kOp);
+    stmt.bind_text(1, serial);
+    if (!stmt.next_row()) {
+      return std::nullopt;
+    }
+    return read_voucher(stmt, kOp);
+  }
+
+  std::vector<VoucherRecord> list_vouchers() override {
+    constexpr std::string_view kOp = "list_vouchers";
+    Statement stmt = prepare(kListVouchers, kOp);
+    std::vector<VoucherRecord> out;
+    while (stmt.next_row()) {
+      out.push_back(read_voucher(stmt, kOp));
+    }
+    return out;
+  }
+
+  bool erase_voucher(const Guid& guid) override {
+    Statement stmt = prepare(kEraseVoucher, "erase_voucher");
+    stmt.bind_blob(1, guid.view());
+    stmt.run();
+    return changed_rows(conn()) == 1;
+  }
+
+  void put_rv_registration(const RvRegistration& registration) override {
+    Statement stmt = prepare(kPutRvRegistration, "put_rv_registration");
+    stmt.bind_blob(1, registration.guid.view());
+    stmt.bind_blob(2, registration.to1d);
+    stmt.bind_blob(3, registration.voucher);
+    stmt.bind_blob(4, registration.owner_key);
+    stmt.bind_blob(5, registration.device_key);
+    stmt.bind_int64(6, registration.expires_at);
+    stmt.bind_int64(7, registration.registered_at);
+    stmt.run();
+  }
+
+  std::optional<RvRegistration> get_rv_registration(const Guid& guid, std::int64_t now) override {
+    constexpr std::string_view kOp = "get_rv_registration";
+    Statement stmt = prepare(kGetRvRegistration, kOp);
+    stmt.bind_blob(1, guid.view());
+    stmt.bind_int64(2, now);
+    if (!stmt.next_row()) {
+      return std::nullopt;
+    }
+    return RvRegistration{
+        .guid = guid_column(stmt, 0, kOp),
+        .to1d = stmt.column_blob(1),
+        .voucher = stmt.column_blob(2),
+        .owner_key = stmt.column_blob(3),
+        .device_key = stmt.column_blob(4),
+        .expires_at = stmt.column_int64(5),
+        .registered_at = stmt.column_int64(6),
+    };
+  }
+
+  bool erase_rv_registration(const Guid& guid) override {
+    Statement stmt = prepare(kEraseRvRegistration, "erase_rv_registration");
+    stmt.bind_blob(1, guid.view());
+    stmt.run();
+    return changed_rows(conn()) == 1;
+  }
+
+  std::size_t purge_expired_rv_registrations(std::int64_t now) override {
+    Statement stmt = prepare(kPurgeRvRegistrations, "purge_expired_rv_registrations");
+    stmt.bind_int64(1, now);
+    stmt.run();
+    return changed_rows(conn());
+  }
+
+  std::size_t count_rv_registrations(std::int64_t now) override {
+    Statement stmt = prepare(kCountRvRegistrations, "count_rv_registrations");
+    stmt.bind_int64(1, now);
+    if (!stmt.next_row()) {
+      throw_internal("sqlite: count_rv_registrations: no result row");
+    }
+    return static_cast<std::size_t>(stmt.column_int64(0));
+  }
+
+  void commit() override {
+    check_open("commit");
+    m_scope.commit("commit");
+    m_pass.reset();
+  }
+
+ private:
+  void check_open(std::string_view op) const {
+    if (m_scope.ended()) {
+      throw_internal("sqlite: " + std::string(op) + ": transaction already committed");
+    }
+    // Some failures (disk full, I/O errors) make SQLite roll back by itself; later statements would then run
+    // outside any transaction.
+    if (!m_shared->conn.in_transaction()) {
+      throw_internal("sqlite: " + std::string(op) + ": transaction was rolled back by an earlier error");
+    }
+  }
+  Connection& conn() { return m_shared->conn; }
+  Statement prepare(std::string_view sql, std::string_view op) {
+    check_open(op);
+    return conn().prepare(sql, op);
+  }
+
+  std::shared_ptr<Shared> m_shared;
+  // Held until commit or destruction; while held, no other transaction of this process can use the connection.
+  std::optional<TransactionGate::Pass> m_pass;
+  SqlScope m_scope;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::shared_ptr<Shared> shared) : m_shared(std::move(shared)) {}
+
+  std::unique_ptr<Transaction> begin() override {
+    TransactionGate::Pass pass = m_shared->gate.enter(kStoreName, kBusyTimeout);
+    return std::make_unique<SqliteTransaction>(m_shared, std::move(pass));
+  }
+
+ private:
+  std::shared_ptr<Shared> m_shared;
+};
+
+// Creates the file with mode 0600 before SQLite does (SQLite would use 0644); the -wal and -shm files SQLite
+// creates later copy the database file's mode. An existing file keeps its mode.
+void create_private_file(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw_internal("sqlite: open " + path.string() + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+}
+
+void use_wal(Connection& conn) {
+  constexpr std::string_view kOp = "open: journal_mode";
+  // journal_mode is a property of the file; it is set once and reported by every later connection.
+  Statement stmt = conn.prepare("PRAGMA journal_mode = WAL", kOp);
+  if (!stmt.next_row() || stmt.column_text(0) != "wal") {
+    throw_internal("sqlite: open: the database cannot use WAL journal mode");
+  }
+}
+
+// Brings the schema to kSqliteSchemaVersion in one transaction, so concurrent openers migrate once.
+void migrate(Connection& conn) {
+  constexpr std::string_view kOp = "open: migrate";
+  SqlScope scope(conn, kOp);
+  std::int64_t version = 0;
+  {
+    Statement stmt = conn.prepare("PRAGMA user_version", kOp);
+    if (!stmt.next_row()) {
+      throw_internal("sqlite: open: migrate: PRAGMA user_version returned no row");
+    }
+    version = stmt.column_int64(0);
+  }
+  if (version < 0 || version > kSqliteSchemaVersion) {
+    throw_internal("sqlite: open: database schema version " + std::to_string(version) +
+                   " is not supported by this build (newest " + std::to_string(kSqliteSchemaVersion) + ")");
+  }
+  if (version == kSqliteSchemaVersion) {
+    return;
+  }
+  for (auto step = static_cast<std::size_t>(version); step < kMigrations.size(); ++step) {
+    conn.exec(kMigrations[step], kOp);
+  }
+  // PRAGMA takes no parameters; the value is our own constant, not foreign text.
+  conn.exec("PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion), kOp);
+  scope.commit(kOp);
+  if (version > 0) {
+    log::info("sqlite store: schema migrated from version " + std::to_string(version) + " to " +
+              std::to_string(kSqliteSchemaVersion));
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path) {
+  // Absolute, so the name ":memory:" is a file and a later chdir does not move the database.
+  const std::filesystem::path file = std::filesystem::absolute(path);
+  create_private_file(file);
+  Connection conn = Connection::open(file, kBusyTimeout);
+  use_wal(conn);
+  conn.exec("PRAGMA synchronous = FULL", "open: synchronous");
+  migrate(conn);
+  return std::make_unique<SqliteStore>(std::make_shared<Shared>(std::move(conn)));
+}
+
+}  // namespace fdo::storage

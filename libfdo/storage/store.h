@@ -1,0 +1,88 @@
+#pragma once
+// The storage interfaces of the FDO servers (STYLE.md §6, docs/adr/0003-server-session-storage.md).
+// Protocol code sees only Store and Transaction; SQLite and the in-memory store implement them, and another
+// database (PostgreSQL) can be added behind them without touching protocol code.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "libfdo/core/fixed_bytes.h"
+#include "libfdo/storage/records.h"
+
+namespace fdo::storage {
+
+/// One atomic unit of work on a Store: a scope guard whose commit() is explicit and whose destructor rolls back
+/// everything not committed. Transactions are serialised: while one is open, no other (in this process or,
+/// for SQLite, in another process on the same file) can begin, so a read-modify-write cannot interleave.
+///
+/// Every operation throws Error(InternalServerError) naming the operation on a storage failure, and when
+/// called after commit(). Times are Unix seconds supplied by the caller; a record is live while now < expires_at.
+class Transaction {
+ public:
+  Transaction() = default;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  virtual ~Transaction() = default;
+
+  // Sessions, keyed by token (FDO 1.1 §4.3, transport.md §3).
+
+  /// Adds a session; throws Error(InternalServerError) if the token is already stored.
+  virtual void insert_session(const Session& session) = 0;
+  /// The live session with this token; nullopt if there is none or it expired (expires_at <= now).
+  [[nodiscard]] virtual std::optional<Session> get_session(std::string_view token, std::int64_t now) = 0;
+  /// Replaces the stored session with the same token; false if no such token is stored.
+  [[nodiscard]] virtual bool update_session(const Session& session) = 0;
+  /// Removes the session; false if it was not stored.
+  virtual bool erase_session(std::string_view token) = 0;
+  /// Removes every session with expires_at <= now; returns how many.
+  virtual std::size_t purge_expired_sessions(std::int64_t now) = 0;
+
+  // Ownership vouchers, keyed by GUID (FDO 1.1 §3.4).
+
+  /// Stores the voucher record, replacing any record with the same GUID.
+  virtual void put_voucher(const VoucherRecord& record) = 0;
+  /// The record with this GUID, or nullopt.
+  [[nodiscard]] virtual std::optional<VoucherRecord> get_voucher(const Guid& guid) = 0;
+  /// The newest record with this serial number (largest created_at; on a tie, the one stored last), or nullopt.
+  [[nodiscard]] virtual std::optional<VoucherRecord> find_voucher_by_serial(std::string_view serial) = 0;
+  /// Every record, oldest first (created_at, then storing order).
+  [[nodiscard]] virtual std::vector<VoucherRecord> list_vouchers() = 0;
+  /// Removes the record; false if it was not stored.
+  virtual bool erase_voucher(const Guid& guid) = 0;
+
+  // Rendezvous registrations from TO0, keyed by GUID (FDO 1.1 §5.3, transport.md §9).
+
+  /// Stores the registration, replacing any registration for the same GUID.
+  virtual void put_rv_registration(const RvRegistration& registration) = 0;
+  /// The live registration for this GUID; nullopt if there is none or it expired (expires_at <= now).
+  [[nodiscard]] virtual std::optional<RvRegistration> get_rv_registration(const Guid& guid, std::int64_t now) = 0;
+  /// Removes the registration; false if it was not stored.
+  virtual bool erase_rv_registration(const Guid& guid) = 0;
+  /// Removes every registration with expires_at <= now; returns how many.
+  virtual std::size_t purge_expired_rv_registrations(std::int64_t now) = 0;
+  /// How many registrations are live at `now`.
+  [[nodiscard]] virtual std::size_t count_rv_registrations(std::int64_t now) = 0;
+
+  /// Makes every change of this transaction durable and visible, and ends it. Throws Error(InternalServerError)
+  /// if that fails (then nothing was committed) or the transaction already ended.
+  virtual void commit() = 0;
+};
+
+/// A database of server state. Thread safe: any thread may begin() a transaction.
+class Store {
+ public:
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  virtual ~Store() = default;
+
+  /// Starts a transaction, waiting up to 5 s while another one is open. Throws Error(InternalServerError) if
+  /// that times out, the storage fails, or this thread already holds an open transaction on this store.
+  [[nodiscard]] virtual std::unique_ptr<Transaction> begin() = 0;
+};
+
+}  // namespace fdo::storage

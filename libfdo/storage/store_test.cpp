@@ -1,0 +1,382 @@
+// The storage conformance suite: every Store implementation must pass every test here (STYLE.md §9).
+// A new back-end (PostgreSQL) adds its Backend type to Backends.
+
+#include "libfdo/storage/store.h"
+#include "libfdo/core/error.h"
+#include "libfdo/storage/memory_store.h"
+#include "libfdo/storage/sqlite_store.h"
+#include "libfdo/storage/store_test_support.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace fdo::storage {
+namespace {
+
+using test::guid_of;
+using test::kNow;
+using test::make_registration;
+using test::make_session;
+using test::make_voucher;
+
+struct MemoryBackend {
+  static std::unique_ptr<Store> open(const std::filesystem::path& /*dir*/) { return make_memory_store(); }
+};
+
+struct SqliteBackend {
+  static std::unique_ptr<Store> open(const std::filesystem::path& dir) { return open_sqlite_store(dir / "fdo.db"); }
+};
+
+struct BackendNames {
+  template <typename T>
+  static std::string GetName(int /*index*/) {
+    return std::is_same_v<T, MemoryBackend> ? "Memory" : "Sqlite";
+  }
+};
+
+template <typename Backend>
+class StoreTest : public ::testing::Test {
+ protected:
+  StoreTest() : m_store(Backend::open(m_dir.path())) {}
+
+  Store& store() { return *m_store; }
+  void reset_store() { m_store.reset(); }
+
+ private:
+  test::TempDir m_dir;
+  std::unique_ptr<Store> m_store;
+};
+
+using Backends = ::testing::Types<MemoryBackend, SqliteBackend>;
+TYPED_TEST_SUITE(StoreTest, Backends, BackendNames);
+
+// Sessions ------------------------------------------------------------------------------------------------------
+
+TYPED_TEST(StoreTest, SessionRoundTripsAcrossTransactions) {
+  const Session session = make_session("tok-1");
+  {
+    const auto tx = this->store().begin();
+    tx->insert_session(session);
+    tx->commit();
+  }
+  const auto tx = this->store().begin();
+  EXPECT_EQ(tx->get_session("tok-1", kNow), session);
+  EXPECT_EQ(tx->get_session("tok-2", kNow), std::nullopt);
+}
+
+TYPED_TEST(StoreTest, SessionIsGoneOnceExpired) {
+  const auto tx = this->store().begin();
+  tx->insert_session(make_session("tok", kNow + 10));
+  EXPECT_TRUE(tx->get_session("tok", kNow + 9).has_value());
+  EXPECT_FALSE(tx->get_session("tok", kNow + 10).has_value());
+  EXPECT_FALSE(tx->get_session("tok", kNow + 11).has_value());
+}
+
+TYPED_TEST(StoreTest, SessionInsertWithStoredTokenThrowsInternalError) {
+  const auto tx = this->store().begin();
+  tx->insert_session(make_session("tok"));
+  try {
+    tx->insert_session(make_session("tok"));
+    FAIL() << "duplicate token accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InternalServerError);
+    EXPECT_NE(std::string(e.what()).find("insert_session"), std::string::npos) << e.what();
+  }
+}
+
+TYPED_TEST(StoreTest, SessionUpdateReplacesStateAndReportsUnknownToken) {
+  const auto tx = this->store().begin();
+  tx->insert_session(make_session("tok"));
+  const Session changed{.token = "tok", .protocol = "to1", .state = Bytes{1, 2, 3, 4}, .expires_at = kNow + 7};
+  EXPECT_TRUE(tx->update_session(changed));
+  EXPECT_EQ(tx->get_session("tok", kNow), changed);
+  EXPECT_FALSE(tx->update_session(make_session("unknown")));
+  EXPECT_FALSE(tx->get_session("unknown", kNow).has_value());
+}
+
+TYPED_TEST(StoreTest, SessionEraseReportsWhetherStored) {
+  const auto tx = this->store().begin();
+  tx->insert_session(make_session("tok"));
+  EXPECT_TRUE(tx->erase_session("tok"));
+  EXPECT_FALSE(tx->erase_session("tok"));
+  EXPECT_FALSE(tx->get_session("tok", kNow).has_value());
+}
+
+TYPED_TEST(StoreTest, PurgeExpiredSessionsRemovesOnlyExpired) {
+  const auto tx = this->store().begin();
+  tx->insert_session(make_session("old", kNow - 1));
+  tx->insert_session(make_session("edge", kNow));
+  tx->insert_session(make_session("live", kNow + 1));
+  EXPECT_EQ(tx->purge_expired_sessions(kNow), 2u);
+  EXPECT_EQ(tx->purge_expired_sessions(kNow), 0u);
+  // Purged rows are gone, not merely hidden: a later clock cannot bring them back.
+  EXPECT_FALSE(tx->get_session("old", kNow - 100).has_value());
+  EXPECT_TRUE(tx->get_session("live", kNow).has_value());
+}
+
+TYPED_TEST(StoreTest, EmptyBinaryAndExtremeValuesRoundTrip) {
+  Bytes big(1 << 20);
+  for (std::size_t i = 0; i < big.size(); ++i) {
+    big[i] = static_cast<std::uint8_t>(i * 7);
+  }
+  const Session empty{.token = "", .protocol = "", .state = {}, .expires_at = std::numeric_limits<std::int64_t>::max()};
+  const Session binary{.token = std::string("t\0k\xff", 4), .protocol = "to2", .state = big, .expires_at = kNow + 1};
+  const VoucherRecord voucher{.guid = guid_of(0),
+                              .serial = std::string("s\0n", 3),
+                              .device_info = "gerät ✓",
+                              .voucher = {},
+                              .created_at = std::numeric_limits<std::int64_t>::min(),
+                              .owner_key_id = ""};
+  RvRegistration registration = make_registration(0xff, std::numeric_limits<std::int64_t>::max());
+  registration.device_key = {};
+  registration.registered_at = -1;
+  {
+    const auto tx = this->store().begin();
+    tx->insert_session(empty);
+    tx->insert_session(binary);
+    tx->put_voucher(voucher);
+    tx->put_rv_registration(registration);
+    tx->commit();
+  }
+  const auto tx = this->store().begin();
+  EXPECT_EQ(tx->get_session("", kNow), empty);
+  EXPECT_EQ(tx->get_session(std::string("t\0k\xff", 4), kNow), binary);
+  EXPECT_FALSE(tx->get_session("t", kNow).has_value());
+  EXPECT_EQ(tx->get_voucher(guid_of(0)), voucher);
+  EXPECT_EQ(tx->find_voucher_by_serial(std::string("s\0n", 3)), voucher);
+  EXPECT_FALSE(tx->find_voucher_by_serial("s").has_value());
+  EXPECT_EQ(tx->get_rv_registration(guid_of(0xff), kNow), registration);
+}
+
+TYPED_TEST(StoreTest, ReadsOwnWritesInsideTransaction) {
+  const auto tx = this->store().begin();
+  tx->insert_session(make_session("tok"));
+  tx->put_voucher(make_voucher(1, "SN1"));
+  tx->put_rv_registration(make_registration(1));
+  EXPECT_TRUE(tx->get_session("tok", kNow).has_value());
+  EXPECT_TRUE(tx->get_voucher(guid_of(1)).has_value());
+  EXPECT_EQ(tx->count_rv_registrations(kNow), 1u);
+}
+
+// Vouchers ------------------------------------------------------------------------------------------------------
+
+TYPED_TEST(StoreTest, VoucherPutReplacesRecordWithSameGuid) {
+  const VoucherRecord second = make_voucher(1, "SN-B", kNow + 5);
+  {
+    const auto tx = this->store().begin();
+    tx->put_voucher(make_voucher(1, "SN-A"));
+    tx->commit();
+  }
+  {
+    const auto tx = this->store().begin();
+    tx->put_voucher(second);
+    tx->commit();
+  }
+  const auto tx = this->store().begin();
+  EXPECT_EQ(tx->get_voucher(guid_of(1)), second);
+  EXPECT_FALSE(tx->find_voucher_by_serial("SN-A").has_value());
+  EXPECT_EQ(tx->list_vouchers(), std::vector<VoucherRecord>{second});
+  EXPECT_FALSE(tx->get_voucher(guid_of(2)).has_value());
+}
+
+TYPED_TEST(StoreTest, FindVoucherBySerialReturnsNewest) {
+  const auto tx = this->store().begin();
+  tx->put_voucher(make_voucher(1, "SN", kNow + 10));
+  tx->put_voucher(make_voucher(2, "SN", kNow + 30));
+  tx->put_voucher(make_voucher(3, "SN", kNow + 20));
+  tx->put_voucher(make_voucher(4, "OTHER", kNow + 99));
+  EXPECT_EQ(tx->find_voucher_by_serial("SN")->guid, guid_of(2));
+  // Equal created_at: the one stored last wins, including a re-stored older one.
+  tx->put_voucher(make_voucher(5, "TIE", kNow));
+  tx->put_voucher(make_voucher(6, "TIE", kNow));
+  EXPECT_EQ(tx->find_voucher_by_serial("TIE")->guid, guid_of(6));
+  tx->put_voucher(make_voucher(5, "TIE", kNow));
+  EXPECT_EQ(tx->find_voucher_by_serial("TIE")->guid, guid_of(5));
+  EXPECT_FALSE(tx->find_voucher_by_serial("NONE").has_value());
+}
+
+TYPED_TEST(StoreTest, ListVouchersOldestFirstAndEraseVoucher) {
+  const auto tx = this->store().begin();
+  EXPECT_TRUE(tx->list_vouchers().empty());
+  tx->put_voucher(make_voucher(1, "A", kNow + 2));
+  tx->put_voucher(make_voucher(2, "B", kNow + 1));
+  tx->put_voucher(make_voucher(3, "C", kNow + 2));
+  std::vector<Guid> order;
+  for (const VoucherRecord& r : tx->list_vouchers()) {
+    order.push_back(r.guid);
+  }
+  EXPECT_EQ(order, (std::vector<Guid>{guid_of(2), guid_of(1), guid_of(3)}));
+  EXPECT_TRUE(tx->erase_voucher(guid_of(1)));
+  EXPECT_FALSE(tx->erase_voucher(guid_of(1)));
+  EXPECT_FALSE(tx->get_voucher(guid_of(1)).has_value());
+  EXPECT_EQ(tx->list_vouchers().size(), 2u);
+}
+
+// Rendezvous registrations ----------------------------------------------------------------------------------------
+
+TYPED_TEST(StoreTest, RvRegistrationPutReplacesForGuid) {
+  RvRegistration renewed = make_registration(1, kNow + 7200);
+  renewed.to1d = Bytes{0xd2, 0x84, 0x99};
+  renewed.owner_key = Bytes{0x83, 0x0a, 0x01, 0x99};
+  {
+    const auto tx = this->store().begin();
+    tx->put_rv_registration(make_registration(1));
+    tx->put_rv_registration(make_registration(2));
+    tx->commit();
+  }
+  {
+    const auto tx = this->store().begin();
+    tx->put_rv_registration(renewed);
+    tx->commit();
+  }
+  const auto tx = this->store().begin();
+  EXPECT_EQ(tx->get_rv_registration(guid_of(1), kNow), renewed);
+  EXPECT_EQ(tx->get_rv_registration(guid_of(2), kNow), make_registration(2));
+  EXPECT_EQ(tx->count_rv_registrations(kNow), 2u);
+  EXPECT_TRUE(tx->erase_rv_registration(guid_of(1)));
+  EXPECT_FALSE(tx->erase_rv_registration(guid_of(1)));
+  EXPECT_FALSE(tx->get_rv_registration(guid_of(1), kNow).has_value());
+}
+
+TYPED_TEST(StoreTest, RvRegistrationExpiresAndIsCountedOnlyWhileLive) {
+  const auto tx = this->store().begin();
+  tx->put_rv_registration(make_registration(1, kNow + 10));
+  tx->put_rv_registration(make_registration(2, kNow + 20));
+  EXPECT_TRUE(tx->get_rv_registration(guid_of(1), kNow + 9).has_value());
+  EXPECT_FALSE(tx->get_rv_registration(guid_of(1), kNow + 10).has_value());
+  EXPECT_EQ(tx->count_rv_registrations(kNow), 2u);
+  EXPECT_EQ(tx->count_rv_registrations(kNow + 10), 1u);
+  EXPECT_EQ(tx->count_rv_registrations(kNow + 20), 0u);
+  // A renewal revives an expired GUID.
+  tx->put_rv_registration(make_registration(1, kNow + 100));
+  EXPECT_TRUE(tx->get_rv_registration(guid_of(1), kNow + 50).has_value());
+}
+
+TYPED_TEST(StoreTest, PurgeExpiredRvRegistrationsRemovesOnlyExpired) {
+  const auto tx = this->store().begin();
+  tx->put_rv_registration(make_registration(1, kNow - 5));
+  tx->put_rv_registration(make_registration(2, kNow));
+  tx->put_rv_registration(make_registration(3, kNow + 5));
+  EXPECT_EQ(tx->purge_expired_rv_registrations(kNow), 2u);
+  EXPECT_FALSE(tx->get_rv_registration(guid_of(1), kNow - 100).has_value());
+  EXPECT_TRUE(tx->get_rv_registration(guid_of(3), kNow).has_value());
+  EXPECT_EQ(tx->count_rv_registrations(kNow - 100), 1u);
+}
+
+// Transactions ----------------------------------------------------------------------------------------------------
+
+TYPED_TEST(StoreTest, DestroyingWithoutCommitRollsBackEveryChange) {
+  const Session session = make_session("kept");
+  const VoucherRecord voucher = make_voucher(1, "SN1");
+  const RvRegistration registration = make_registration(1);
+  {
+    const auto tx = this->store().begin();
+    tx->insert_session(session);
+    tx->insert_session(make_session("stale", kNow - 1));
+    tx->put_voucher(voucher);
+    tx->put_voucher(make_voucher(2, "SN2"));
+    tx->put_rv_registration(registration);
+    tx->put_rv_registration(make_registration(2, kNow - 1));
+    tx->commit();
+  }
+  {
+    const auto tx = this->store().begin();
+    tx->insert_session(make_session("new"));
+    ASSERT_TRUE(tx->update_session(Session{.token = "kept", .protocol = "x", .state = {}, .expires_at = 1}));
+    ASSERT_EQ(tx->purge_expired_sessions(kNow), 2u);
+    tx->put_voucher(make_voucher(1, "CHANGED"));
+    ASSERT_TRUE(tx->erase_voucher(guid_of(2)));
+    tx->put_voucher(make_voucher(3, "SN3"));
+    tx->put_rv_registration(make_registration(1, kNow + 1));
+    ASSERT_EQ(tx->purge_expired_rv_registrations(kNow + 5), 2u);
+    tx->put_rv_registration(make_registration(3));
+  }
+  const auto tx = this->store().begin();
+  EXPECT_EQ(tx->get_session("kept", kNow), session);
+  EXPECT_TRUE(tx->get_session("stale", kNow - 2).has_value());
+  EXPECT_FALSE(tx->get_session("new", kNow).has_value());
+  EXPECT_EQ(tx->get_voucher(guid_of(1)), voucher);
+  EXPECT_TRUE(tx->get_voucher(guid_of(2)).has_value());
+  EXPECT_FALSE(tx->get_voucher(guid_of(3)).has_value());
+  EXPECT_EQ(tx->find_voucher_by_serial("SN1"), voucher);
+  EXPECT_EQ(tx->get_rv_registration(guid_of(1), kNow), registration);
+  EXPECT_TRUE(tx->get_rv_registration(guid_of(2), kNow - 2).has_value());
+  EXPECT_FALSE(tx->get_rv_registration(guid_of(3), kNow).has_value());
+}
+
+TYPED_TEST(StoreTest, FailedOperationLeavesWholeTransactionToRollBack) {
+  {
+    const auto tx = this->store().begin();
+    tx->insert_session(make_session("first"));
+    EXPECT_THROW(tx->insert_session(make_session("first")), Error);
+  }
+  const auto tx = this->store().begin();
+  EXPECT_FALSE(tx->get_session("first", kNow).has_value());
+}
+
+TYPED_TEST(StoreTest, OperationsAfterCommitThrow) {
+  const auto tx = this->store().begin();
+  tx->insert_session(make_session("tok"));
+  tx->commit();
+  EXPECT_THROW(tx->commit(), Error);
+  EXPECT_THROW((void)tx->get_session("tok", kNow), Error);
+  EXPECT_THROW(tx->put_voucher(make_voucher(1, "SN")), Error);
+  EXPECT_THROW((void)tx->count_rv_registrations(kNow), Error);
+}
+
+TYPED_TEST(StoreTest, NestedBeginOnOneThreadThrowsInsteadOfDeadlocking) {
+  const auto outer = this->store().begin();
+  try {
+    const auto inner = this->store().begin();
+    FAIL() << "nested transaction started";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InternalServerError);
+  }
+  outer->insert_session(make_session("tok"));
+  outer->commit();
+  const auto next = this->store().begin();
+  EXPECT_TRUE(next->get_session("tok", kNow).has_value());
+}
+
+TYPED_TEST(StoreTest, ConcurrentIncrementsFromThreadsLoseNoUpdates) {
+  constexpr int kThreads = 4;
+  constexpr int kIncrements = 10;
+  test::create_counter(this->store(), "counter");
+  std::vector<std::thread> threads;
+  std::vector<int> failures(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([this, t, &failures] {
+      for (int i = 0; i < kIncrements; ++i) {
+        try {
+          test::increment_counter(this->store(), "counter", [] { std::this_thread::yield(); });
+        } catch (const Error&) {
+          ++failures[static_cast<std::size_t>(t)];
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(failures, std::vector<int>(kThreads, 0));
+  EXPECT_EQ(test::read_counter(this->store(), "counter"), static_cast<std::uint64_t>(kThreads * kIncrements));
+}
+
+TYPED_TEST(StoreTest, TransactionOutlivingItsStoreStillRollsBack) {
+  std::unique_ptr<Transaction> tx = this->store().begin();
+  tx->insert_session(make_session("tok"));
+  this->reset_store();
+  EXPECT_TRUE(tx->get_session("tok", kNow).has_value());
+  tx.reset();
+}
+
+}  // namespace
+}  // namespace fdo::storage
