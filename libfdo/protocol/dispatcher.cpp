@@ -1,0 +1,189 @@
+#include "libfdo/protocol/dispatcher.h"
+
+#include <chrono>
+
+#include "libfdo/core/hex.h"
+#include "libfdo/core/log.h"
+#include "libfdo/core/random.h"
+#include "libfdo/messages/error_message.h"
+
+namespace fdo::protocol {
+namespace {
+
+// Tokens are opaque, random, at least 128 bits, base64url (transport.md §3 [ours]).
+std::string new_token() { return base64url_encode(random_bytes(24)); }
+
+std::string message_name(std::uint8_t type) {
+  const MessageInfo* info = find_message(type);
+  return info != nullptr ? std::string(info->name) : "message " + std::to_string(type);
+}
+
+constexpr std::int64_t kPurgeInterval = 60;
+
+}  // namespace
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void expect_next(MessageType expected, MessageType type) {
+  if (expected != type) {
+    throw_invalid(std::string(message_info(type).name) + " is out of order: the session expects " +
+                  std::string(message_info(expected).name));
+  }
+}
+
+std::string_view protocol_name(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::DI: return "di";
+    case Protocol::TO0: return "to0";
+    case Protocol::TO1: return "to1";
+    case Protocol::TO2: return "to2";
+    case Protocol::Any: return "any";
+  }
+  return "?";
+}
+
+Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
+    : m_store(store), m_options(std::move(options)) {
+  std::uint64_t seed = 0;
+  fill_random(std::span(reinterpret_cast<std::uint8_t*>(&seed), sizeof seed));
+  m_correlation = seed >> 16;  // keeps ids well inside uint64 while unique per process
+}
+
+void Dispatcher::add(Endpoint& endpoint) { m_endpoints[endpoint.protocol()] = &endpoint; }
+
+transport::Response Dispatcher::handle(const transport::Request& request) {
+  Context ctx;
+  ctx.now = m_options.clock();
+  ctx.peer = request.peer;
+  if (request.msg_type == static_cast<std::uint8_t>(MessageType::Error)) {
+    return handle_client_error(request);
+  }
+  std::optional<std::string> token = request.authorization_malformed ? std::nullopt : request.token;
+  try {
+    const MessageInfo* info = find_message(request.msg_type);
+    const auto endpoint = info != nullptr ? m_endpoints.find(info->protocol) : m_endpoints.end();
+    if (info == nullptr || !info->is_request || endpoint == m_endpoints.end()) {
+      // TR-04: an unknown type or a server-to-client type is not a request this server takes.
+      token.reset();  // the token, if any, stays valid: nothing of its run was touched
+      throw_body_error(message_name(request.msg_type) + " is not a request this server accepts");
+    }
+    return handle_message(request, *info, *endpoint->second, ctx, token);
+  } catch (const Error& e) {
+    return error_response(request.msg_type, e, ctx, token);
+  } catch (const std::exception& e) {
+    return error_response(request.msg_type, Error(ErrorCode::InternalServerError, e.what()), ctx, token);
+  }
+}
+
+transport::Response Dispatcher::handle_message(const transport::Request& request, const MessageInfo& info,
+                                               Endpoint& endpoint, Context& ctx,
+                                               std::optional<std::string>& token) {
+  const std::string proto(protocol_name(info.protocol));
+  auto tx = m_store.begin();
+  storage::Session session;
+  bool stored = false;
+  if (info.starts_protocol) {
+    // FDO 1.1 §4.3: the first message of a run carries no token; a stale one is ignored (TR-13).
+    token = new_token();
+    session = storage::Session{*token, proto, {}, ctx.now + m_options.session_ttl};
+    maybe_purge(*tx, ctx.now);
+  } else {
+    if (!token) {
+      throw Error(ErrorCode::InvalidJwtToken,
+                  request.authorization_present ? "Authorization is not 'Bearer <token>'" : "no Authorization token");
+    }
+    auto found = tx->get_session(*token, ctx.now);
+    if (!found) {
+      token.reset();
+      throw Error(ErrorCode::InvalidJwtToken, "unknown or expired token");
+    }
+    if (found->protocol != proto) {
+      throw Error(ErrorCode::InvalidJwtToken, "token belongs to " + found->protocol + ", not " + proto);
+    }
+    session = std::move(*found);
+    stored = true;
+  }
+
+  Answer answer = endpoint.handle(info.type, request.body, session.state, *tx, ctx);
+  const bool ends = message_info(answer.type).ends_protocol;
+  if (ends) {
+    if (stored) {
+      tx->erase_session(session.token);
+    }
+  } else {
+    session.expires_at = ctx.now + m_options.session_ttl;
+    if (stored) {
+      if (!tx->update_session(session)) {
+        throw_internal("session vanished during its transaction");
+      }
+    } else {
+      tx->insert_session(session);
+    }
+  }
+  tx->commit();
+  log::info(std::string(info.name) + " from " + ctx.peer + " -> " + std::string(message_info(answer.type).name),
+            ctx.guid_hex);
+  transport::Response response;
+  response.msg_type = static_cast<std::uint8_t>(answer.type);
+  response.body = std::move(answer.body);
+  response.token = token;
+  return response;
+}
+
+transport::Response Dispatcher::handle_client_error(const transport::Request& request) {
+  // messages.md §3.3: the server logs a received 255, ends the run and answers 200 with an empty body.
+  std::string what = "undecodable ErrorMessage";
+  try {
+    what = ErrorMessage::decode(request.body).describe();
+  } catch (const Error&) {
+    // A 255 needs no checks beyond decoding it leniently; an undecodable one still ends the run.
+  }
+  if (request.token && !request.authorization_malformed) {
+    drop_session(*request.token);
+  }
+  log::warn("peer " + request.peer + " sent ErrorMessage: " + what);
+  return transport::Response{static_cast<std::uint8_t>(MessageType::Error), {}, std::nullopt, 200};
+}
+
+transport::Response Dispatcher::error_response(std::uint8_t msg_type, const Error& error, const Context& ctx,
+                                               const std::optional<std::string>& token) {
+  if (token) {
+    drop_session(*token);  // the session behind the token is gone after an error (conformance "→ N")
+  }
+  const ErrorMessage em = ErrorMessage::from_error(error, msg_type, m_correlation++);
+  log::warn(message_name(msg_type) + " from " + ctx.peer + " rejected: " + em.describe(), ctx.guid_hex);
+  return transport::Response{static_cast<std::uint8_t>(MessageType::Error), em.encode(), std::nullopt, 500};
+}
+
+transport::Response Dispatcher::reject(std::uint8_t msg_type, std::optional<std::string> token, ErrorCode code,
+                                       std::string_view reason) {
+  Context ctx;
+  ctx.now = m_options.clock();
+  ctx.peer = "transport";
+  return error_response(msg_type, Error(code, std::string(reason)), ctx, token);
+}
+
+void Dispatcher::drop_session(const std::string& token) {
+  try {
+    auto tx = m_store.begin();
+    tx->erase_session(token);
+    tx->commit();
+  } catch (const Error& e) {
+    log::error(std::string("cannot drop session: ") + e.what());
+  }
+}
+
+void Dispatcher::maybe_purge(storage::Transaction& tx, std::int64_t now) {
+  std::int64_t last = m_last_purge.load();
+  if (now - last >= kPurgeInterval && m_last_purge.compare_exchange_strong(last, now)) {
+    const std::size_t n = tx.purge_expired_sessions(now);
+    if (n > 0) {
+      log::debug("purged " + std::to_string(n) + " expired sessions");
+    }
+  }
+}
+
+}  // namespace fdo::protocol

@@ -1,0 +1,64 @@
+#pragma once
+// The one server-side dispatcher every FDO server uses (STYLE.md §7): token → session → endpoint → decode →
+// handle → save, with every state change of a message in one storage transaction (docs/architecture.md).
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "libfdo/protocol/endpoint.h"
+#include "libfdo/storage/store.h"
+#include "libfdo/transport/responder.h"
+
+namespace fdo::protocol {
+
+/// Unix seconds now.
+std::int64_t unix_now();
+
+/// Settings of a Dispatcher.
+struct DispatcherOptions {
+  /// Idle lifetime of a protocol session in seconds (transport.md §3: default 300).
+  std::int64_t session_ttl = 300;
+  /// The clock; tests replace it.
+  std::function<std::int64_t()> clock = unix_now;
+};
+
+/// Routes FDO messages to protocol endpoints and keeps their sessions in the store, FDO 1.1 §4.3, §5.1.
+/// * First messages (10, 20, 30, 60) open a new session with a fresh random token, ignoring any
+///   Authorization header (conformance TR-13).
+/// * Other requests need "Bearer <token>" of a live session of the same protocol, else error 1.
+/// * The session is deleted after the protocol's last response (13, 23, 33, 71), on any error sent,
+///   and on a 255 received.
+/// * Any fdo::Error becomes an ErrorMessage (HTTP 500, Message-Type 255) with its code and
+///   EMPrevMsgID = the request type; the handler's writes are rolled back.
+class Dispatcher final : public transport::Responder {
+ public:
+  Dispatcher(storage::Store& store, DispatcherOptions options = {});
+
+  /// Registers the endpoint serving its protocol's requests; it must outlive the dispatcher.
+  void add(Endpoint& endpoint);
+
+  transport::Response handle(const transport::Request& request) override;
+  transport::Response reject(std::uint8_t msg_type, std::optional<std::string> token, ErrorCode code,
+                             std::string_view reason) override;
+
+ private:
+  transport::Response handle_message(const transport::Request& request, const MessageInfo& info,
+                                     Endpoint& endpoint, Context& ctx, std::optional<std::string>& token);
+  transport::Response handle_client_error(const transport::Request& request);
+  transport::Response error_response(std::uint8_t msg_type, const Error& error, const Context& ctx,
+                                     const std::optional<std::string>& token);
+  void drop_session(const std::string& token);
+  void maybe_purge(storage::Transaction& tx, std::int64_t now);
+
+  storage::Store& m_store;
+  DispatcherOptions m_options;
+  std::map<Protocol, Endpoint*> m_endpoints;
+  std::atomic<std::uint64_t> m_correlation;
+  std::atomic<std::int64_t> m_last_purge{0};
+};
+
+}  // namespace fdo::protocol

@@ -1,0 +1,189 @@
+#include "libfdo/protocol/dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include "libfdo/cbor/writer.h"
+#include "libfdo/core/hex.h"
+#include "libfdo/messages/error_message.h"
+#include "libfdo/protocol/client_run.h"
+#include "libfdo/storage/memory_store.h"
+#include "libfdo/transport/loopback_transport.h"
+
+namespace fdo::protocol {
+namespace {
+
+// A scripted TO0-shaped endpoint: 20 → 21 stores the body as state; 22 → 23 stores a voucher record, then
+// fails when the body is FF (after writing, so rollback can be observed).
+class ScriptedTo0 final : public Endpoint {
+ public:
+  [[nodiscard]] Protocol protocol() const override { return Protocol::TO0; }
+  Answer handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) override {
+    ctx.guid_hex = "00112233";
+    if (type == MessageType::To0Hello) {
+      state = {static_cast<std::uint8_t>(MessageType::To0OwnerSign)};
+      return Answer{MessageType::To0HelloAck, Bytes{0x81, 0x40}};
+    }
+    expect_next(static_cast<MessageType>(state.at(0)), type);
+    storage::VoucherRecord record;
+    record.guid = Guid::from(Bytes(16, 1));
+    record.voucher = Bytes(body.begin(), body.end());
+    tx.put_voucher(record);
+    if (!body.empty() && body[0] == 0xFF) {
+      throw_invalid("scripted failure");
+    }
+    return Answer{MessageType::To0AcceptOwner, Bytes{0x81, 0x01}};
+  }
+};
+
+class ScriptedDi final : public Endpoint {
+ public:
+  [[nodiscard]] Protocol protocol() const override { return Protocol::DI; }
+  Answer handle(MessageType, ByteView, Bytes& state, storage::Transaction&, Context&) override {
+    state = {1};
+    return Answer{MessageType::DiSetCredentials, Bytes{0x80}};
+  }
+};
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  DispatcherTest() : m_dispatcher(*m_store, DispatcherOptions{300, [this] { return m_now; }}) {
+    m_dispatcher.add(m_to0);
+    m_dispatcher.add(m_di);
+  }
+
+  transport::Response post(std::uint8_t type, Bytes body, std::optional<std::string> token = std::nullopt) {
+    transport::Request r;
+    r.msg_type = type;
+    r.body = std::move(body);
+    r.token = token;
+    r.authorization_present = token.has_value();
+    r.peer = "test";
+    return m_dispatcher.handle(r);
+  }
+
+  static ErrorMessage error_of(const transport::Response& r) {
+    EXPECT_EQ(r.msg_type, 255);
+    EXPECT_EQ(r.http_status, 500);
+    EXPECT_FALSE(r.token.has_value());
+    return ErrorMessage::decode(r.body);
+  }
+
+  bool voucher_stored() {
+    auto tx = m_store->begin();
+    return tx->get_voucher(Guid::from(Bytes(16, 1))).has_value();
+  }
+
+  std::int64_t m_now = 1000;
+  std::unique_ptr<storage::Store> m_store = storage::make_memory_store();
+  ScriptedTo0 m_to0;
+  ScriptedDi m_di;
+  Dispatcher m_dispatcher;
+};
+
+TEST_F(DispatcherTest, FirstMessageIssuesATokenAndTheLastEndsTheSession) {
+  const auto hello = post(20, {0x80});
+  ASSERT_EQ(hello.msg_type, 21);
+  ASSERT_TRUE(hello.token.has_value());
+  EXPECT_GE(hello.token->size(), 22u);  // >= 128 bits, base64url
+  const auto accept = post(22, {0x80}, hello.token);
+  EXPECT_EQ(accept.msg_type, 23);
+  EXPECT_EQ(accept.token, hello.token);
+  EXPECT_TRUE(voucher_stored());
+  // Replaying with the token of a finished run: error 1 (TO0-13).
+  EXPECT_EQ(error_of(post(22, {0x80}, hello.token)).em_error_code, 1);
+}
+
+TEST_F(DispatcherTest, StaleTokenOnAFirstMessageIsIgnored) {
+  const auto first = post(20, {0x80}, std::string("stale"));
+  ASSERT_EQ(first.msg_type, 21);
+  EXPECT_NE(first.token, std::optional<std::string>("stale"));
+}
+
+TEST_F(DispatcherTest, MissingMalformedUnknownAndForeignTokensGetError1) {
+  EXPECT_EQ(error_of(post(22, {0x80})).em_error_code, 1);
+  transport::Request malformed;
+  malformed.msg_type = 22;
+  malformed.authorization_present = true;
+  malformed.authorization_malformed = true;
+  EXPECT_EQ(error_of(m_dispatcher.handle(malformed)).em_error_code, 1);
+  EXPECT_EQ(error_of(post(22, {0x80}, std::string("made-up"))).em_error_code, 1);
+  const auto di = post(10, {0x80});
+  ASSERT_TRUE(di.token);
+  EXPECT_EQ(error_of(post(22, {0x80}, di.token)).em_error_code, 1);  // a DI token on TO0 (TR-07)
+}
+
+TEST_F(DispatcherTest, HandlerErrorRollsBackWritesAndKillsTheSession) {
+  const auto hello = post(20, {0x80});
+  const ErrorMessage em = error_of(post(22, {0xFF}, hello.token));
+  EXPECT_EQ(em.em_error_code, 101);
+  EXPECT_EQ(em.em_prev_msg_id, 22);
+  EXPECT_FALSE(voucher_stored());
+  EXPECT_EQ(error_of(post(22, {0x80}, hello.token)).em_error_code, 1);
+}
+
+TEST(ExpectNext, OutOfOrderMessageIs101) {
+  EXPECT_NO_THROW(expect_next(MessageType::To2GetOVNextEntry, MessageType::To2GetOVNextEntry));
+  try {
+    expect_next(MessageType::To2GetOVNextEntry, MessageType::To2ProveDevice);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidMessageError);
+  }
+}
+
+TEST_F(DispatcherTest, UnknownAndServerToClientTypesAre100) {
+  EXPECT_EQ(error_of(post(99, {0x80})).em_error_code, 100);
+  EXPECT_EQ(error_of(post(21, {0x80})).em_error_code, 100);
+  EXPECT_EQ(error_of(post(60, {0x80})).em_error_code, 100);  // no TO2 endpoint on this server
+}
+
+TEST_F(DispatcherTest, ClientErrorMessageIsAcknowledgedAndEndsTheRun) {
+  const auto hello = post(20, {0x80});
+  ErrorMessage em;
+  em.em_error_code = 101;
+  em.em_prev_msg_id = 21;
+  const auto ack = post(255, em.encode(), hello.token);
+  EXPECT_EQ(ack.http_status, 200);
+  EXPECT_TRUE(ack.body.empty());
+  EXPECT_EQ(error_of(post(22, {0x80}, hello.token)).em_error_code, 1);
+}
+
+TEST_F(DispatcherTest, ExpiredSessionIsGone) {
+  const auto hello = post(20, {0x80});
+  m_now += 301;
+  EXPECT_EQ(error_of(post(22, {0x80}, hello.token)).em_error_code, 1);
+}
+
+TEST_F(DispatcherTest, RejectBuildsA255AndDropsTheSession) {
+  const auto hello = post(20, {0x80});
+  const auto r = m_dispatcher.reject(22, hello.token, ErrorCode::MessageBodyError, "body too large");
+  EXPECT_EQ(error_of(r).em_error_code, 100);
+  EXPECT_EQ(error_of(post(22, {0x80}, hello.token)).em_error_code, 1);
+}
+
+TEST_F(DispatcherTest, ClientRunSendsItsErrorOnAFailedCheckButNotAfterAServerError) {
+  transport::LoopbackTransport loop(m_dispatcher);
+  ClientRun run(loop);
+  EXPECT_THROW(run.run([&] {
+    run.exchange(MessageType::To0Hello, Bytes{0x80}, MessageType::To0HelloAck);
+    throw_invalid("nonce check failed");
+  }),
+               Error);
+  EXPECT_FALSE(run.peer_error().has_value());
+
+  ClientRun second(loop);
+  try {
+    second.run([&] {
+      second.exchange(MessageType::To0Hello, Bytes{0x80}, MessageType::To0HelloAck);
+      second.exchange(MessageType::To0OwnerSign, Bytes{0xFF}, MessageType::To0AcceptOwner);
+    });
+    FAIL() << "expected the server's error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidMessageError);
+  }
+  ASSERT_TRUE(second.peer_error().has_value());
+  EXPECT_EQ(second.peer_error()->em_prev_msg_id, 22);
+}
+
+}  // namespace
+}  // namespace fdo::protocol

@@ -1,0 +1,58 @@
+#pragma once
+// The server side of one FDO sub-protocol as the dispatcher drives it (STYLE.md §7).
+
+#include <cstdint>
+#include <string>
+
+#include "libfdo/core/bytes.h"
+#include "libfdo/core/error.h"
+#include "libfdo/storage/store.h"
+#include "libfdo/types/message_type.h"
+
+namespace fdo::protocol {
+
+/// What a handler knows about the request besides its body, and what it tells the dispatcher's log.
+struct Context {
+  /// Unix seconds of this request (from the dispatcher's clock).
+  std::int64_t now{};
+  /// The remote address, for logs and rate limits.
+  std::string peer;
+  /// Set by handlers once the device GUID is known; printed in the dispatcher's log line.
+  std::string guid_hex;
+};
+
+/// A handler's answer: the response type and its encoded body.
+struct Answer {
+  MessageType type{};
+  Bytes body;
+};
+
+/// Builds the Answer for request `Req`, checking at compile time that `Resp` is the spec's response to it
+/// (messages.md: 10→11, 12→13, 20→21, 22→23, 30→31, 32→33, …).
+template <typename Req, typename Resp>
+Answer answer(const Resp& response) {
+  static_assert(message_info(Req::kType).is_request, "Req must be a request message");
+  static_assert(*message_info(Req::kType).response == Resp::kType, "Resp is not the spec's response to Req");
+  return Answer{Resp::kType, response.encode()};
+}
+
+/// One server-side protocol (DI, TO0, TO1 or TO2).
+class Endpoint {
+ public:
+  virtual ~Endpoint() = default;
+  /// The protocol whose request messages this endpoint serves.
+  [[nodiscard]] virtual Protocol protocol() const = 0;
+  /// Handles one request of this protocol. `state` is the session's stored state (empty on the first
+  /// message of a run) and is replaced by the handler. Writes go through `tx`, which the dispatcher commits
+  /// together with the session. Throws fdo::Error with the code the peer must get.
+  virtual Answer handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) = 0;
+};
+
+/// Throws Error(InvalidMessageError) unless `type` is the message the session expects next
+/// (messages.md §3.2: a valid token with a message not allowed in the current state is 101).
+void expect_next(MessageType expected, MessageType type);
+
+/// The protocol's name for session records and logs: "di", "to0", "to1", "to2".
+std::string_view protocol_name(Protocol protocol);
+
+}  // namespace fdo::protocol
