@@ -17,8 +17,10 @@ struct DiagOptions {
   std::size_t max_bstr = 0;
 };
 
-/// Diagnostic notation of one CBOR item; malformed input gives a trailing "<error: …>" note
-/// instead of throwing, so traces of bad input still print.
+/// Diagnostic notation (RFC 8949 §8) of one CBOR item, e.g. an FDO message body (FDO 1.1 §3.2).
+/// Malformed input, trailing bytes or nesting deeper than kMaxDepth give what was printed so far plus
+/// "<error: …>" instead of throwing, so traces of bad input still print. Indefinite lengths are shown
+/// ("[_ 1]"), although the strict Reader refuses them.
 std::string to_diag(ByteView in, const DiagOptions& options = {});
 
 }  // namespace fdo::cbor

@@ -4,6 +4,7 @@
 // buffer, nesting depth capped, every error names the message and field (STYLE.md §3).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,8 +28,10 @@ enum class MajorType : std::uint8_t {
 /// Maximum nesting depth accepted by skip()/read_raw() and the printer.
 inline constexpr int kMaxDepth = 64;
 
-/// A cursor over one CBOR buffer. Every read_* consumes one item (or one head for
-/// arrays/maps/tags) and throws fdo::Error(MessageBodyError) with "<context> <field>: …" on mismatch.
+/// A cursor over one CBOR buffer: an FDO message body is one CBOR item (FDO 1.1 §3.2, RFC 8949).
+/// Every read_* consumes one item (or one head for arrays/maps/tags) and throws
+/// fdo::Error(MessageBodyError) with "<context> <field>: expected X, got Y" on mismatch; lengths and
+/// counts are checked against the remaining input before the caller can allocate for them.
 class Reader {
  public:
   /// `context` names the structure being decoded ("TO2.HelloDevice"); it prefixes every error.
@@ -82,7 +85,8 @@ class Reader {
   /// Throws unless the input is fully consumed ("trailing bytes").
   void expect_end();
 
-  /// Throws Error(MessageBodyError, "<context> <field>: <what>").
+  /// Throws Error(MessageBodyError, "<context> <field>: <what>"). A field starting with '[' is
+  /// joined without the space ("TO2.HelloDevice[2] NonceTO2ProveOV"); an empty field is left out.
   [[noreturn]] void fail(std::string_view field, std::string_view what) const;
 
  private:
@@ -101,7 +105,32 @@ class Reader {
   std::string m_context;
 };
 
-/// Whether `in` is exactly one well-formed CBOR item (no trailing bytes, depth <= kMaxDepth).
+/// Whether `in` is exactly one CBOR item as Reader::skip() accepts it: well-formed, definite
+/// lengths, valid UTF-8 text, depth <= kMaxDepth, no trailing bytes.
 [[nodiscard]] bool is_single_item(ByteView in);
+
+/// Whether `text` is valid UTF-8 (RFC 3629 §4: no overlong forms, no surrogates, <= U+10FFFF), as
+/// RFC 8949 §3.1 requires of major type 3.
+[[nodiscard]] bool is_valid_utf8(ByteView text);
+
+/// The head of one data item (RFC 8949 §3): the shared building block of Reader and the printer.
+struct ItemHead {
+  /// Major type (high three bits of the initial byte).
+  MajorType type{};
+  /// Low five bits of the initial byte; 31 marks an indefinite length (or "break" in major 7).
+  std::uint8_t additional = 0;
+  /// Value, length, count, tag number or simple value; the raw bits of a float.
+  std::uint64_t argument = 0;
+  /// Bytes taken by the head, including the argument (and a float's bits).
+  std::size_t size = 0;
+  /// Whether the head opens an indefinite-length item (or is a break, in major 7).
+  [[nodiscard]] bool indefinite() const { return additional == 31; }
+};
+
+/// Decodes the item head at the start of `in` (RFC 8949 §3.1); never reads content or past the end.
+/// Returns std::nullopt and sets `error` when the bytes are not a well-formed head: end of input,
+/// truncated argument, reserved additional information 28-30, indefinite length on major 0/1/6,
+/// or a two-byte simple value below 32 (RFC 8949 §3.3).
+[[nodiscard]] std::optional<ItemHead> decode_head(ByteView in, std::string& error);
 
 }  // namespace fdo::cbor

@@ -36,10 +36,10 @@ void expect_next(MessageType expected, MessageType type) {
 
 std::string_view protocol_name(Protocol protocol) {
   switch (protocol) {
-    case Protocol::DI: return "di";
-    case Protocol::TO0: return "to0";
-    case Protocol::TO1: return "to1";
-    case Protocol::TO2: return "to2";
+    case Protocol::Di: return "di";
+    case Protocol::To0: return "to0";
+    case Protocol::To1: return "to1";
+    case Protocol::To2: return "to2";
     case Protocol::Any: return "any";
   }
   return "?";

@@ -16,7 +16,7 @@ namespace {
 // fails when the body is FF (after writing, so rollback can be observed).
 class ScriptedTo0 final : public Endpoint {
  public:
-  [[nodiscard]] Protocol protocol() const override { return Protocol::TO0; }
+  [[nodiscard]] Protocol protocol() const override { return Protocol::To0; }
   Answer handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) override {
     ctx.guid_hex = "00112233";
     if (type == MessageType::To0Hello) {
@@ -37,7 +37,7 @@ class ScriptedTo0 final : public Endpoint {
 
 class ScriptedDi final : public Endpoint {
  public:
-  [[nodiscard]] Protocol protocol() const override { return Protocol::DI; }
+  [[nodiscard]] Protocol protocol() const override { return Protocol::Di; }
   Answer handle(MessageType, ByteView, Bytes& state, storage::Transaction&, Context&) override {
     state = {1};
     return Answer{MessageType::DiSetCredentials, Bytes{0x80}};

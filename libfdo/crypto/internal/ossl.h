@@ -73,3 +73,32 @@ T* check_ptr(T* p, std::string_view call, ErrorCode code = ErrorCode::InternalSe
 }
 
 }  // namespace fdo::crypto::internal
+
+// Symmetric ciphers (aes.cpp).
+namespace fdo::crypto::internal {
+
+using EvpCipherPtr = std::unique_ptr<EVP_CIPHER, Deleter<EVP_CIPHER_free>>;
+
+}  // namespace fdo::crypto::internal
+
+// Signing, keys and X.509 (keys.cpp, x509.cpp).
+#include <openssl/ec.h>
+#include <openssl/param_build.h>
+
+namespace fdo::crypto::internal {
+
+using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG_free>>;
+using OsslParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD_free>>;
+using OsslParamPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM_free>>;
+using Pkcs8PrivKeyInfoPtr = std::unique_ptr<PKCS8_PRIV_KEY_INFO, Deleter<PKCS8_PRIV_KEY_INFO_free>>;
+using X509ExtensionPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
+
+}  // namespace fdo::crypto::internal
+
+// Key exchange (dh.cpp).
+namespace fdo::crypto::internal {
+
+/// A BIGNUM holding a secret (private exponent): cleared before it is freed.
+using SecretBignumPtr = std::unique_ptr<BIGNUM, Deleter<BN_clear_free>>;
+
+}  // namespace fdo::crypto::internal

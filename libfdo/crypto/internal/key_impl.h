@@ -1,0 +1,76 @@
+#pragma once
+// The OpenSSL objects behind PublicKey, PrivateKey and Certificate, and helpers shared by
+// hash.cpp, keys.cpp and x509.cpp. Internal to crypto/.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libfdo/core/bytes.h"
+#include "libfdo/crypto/hash.h"
+#include "libfdo/crypto/internal/ossl.h"
+#include "libfdo/crypto/keys.h"
+#include "libfdo/crypto/x509.h"
+
+namespace fdo::crypto {
+
+/// An immutable public key: the OpenSSL key, its FDO type and its DER SubjectPublicKeyInfo.
+struct PublicKey::Impl {
+  internal::EvpPkeyPtr pkey;
+  KeyType type;
+  Bytes spki_der;
+};
+
+/// A private key and its FDO type.
+struct PrivateKey::Impl {
+  internal::EvpPkeyPtr pkey;
+  KeyType type;
+};
+
+/// A parsed certificate and the exact DER bytes it came from (hashed as received).
+struct Certificate::Impl {
+  internal::X509Ptr cert;
+  Bytes der;
+};
+
+namespace internal {
+
+/// Throws Error(MessageBodyError) for bad input, appending (and so clearing) OpenSSL's error queue.
+[[noreturn]] void input_error(const std::string& what);
+
+/// The length of DER input as the `long` OpenSSL's d2i functions take; Error(MessageBodyError) if too large.
+long der_length(ByteView der, std::string_view what);
+
+/// The EVP digest for a hash algorithm.
+const EVP_MD* evp_md(HashAlg alg);
+
+/// The FDO key type of an OpenSSL key; nullopt unless EC P-256/P-384 or RSA 2048/3072.
+std::optional<KeyType> key_type_of(const EVP_PKEY* pkey);
+
+/// Wraps an OpenSSL public (or key-pair) object as a PublicKey, keeping only the public part.
+/// Throws Error(MessageBodyError) naming `what` if the key is not one of the four types.
+PublicKey make_public_key(const EVP_PKEY* pkey, std::string_view what);
+
+/// Prepares `ctx` to sign with `key` under `alg` (the PKCS#1 v1.5 / PSS padding for RSA).
+/// Used for COSE signatures and for certificate and CSR signatures.
+void digest_sign_init(EVP_MD_CTX* ctx, const PrivateKey& key, SigAlg alg);
+
+/// One block of a PEM text (RFC 7468): its label ("CERTIFICATE") and decoded contents.
+struct PemBlock {
+  std::string label;
+  Bytes der;
+};
+
+/// Every block of a PEM text, in order. Text outside blocks is ignored; CRLF line ends are
+/// accepted. Throws Error(MessageBodyError) for an unterminated block or bad base64.
+std::vector<PemBlock> read_pem_blocks(std::string_view pem);
+
+/// PEM text for `der` under `label`, 64 characters a line, LF line ends.
+std::string write_pem(std::string_view label, ByteView der);
+
+/// The subject or issuer name in RFC 2253 form, UTF-8 kept ("CN=device-1,O=Example").
+std::string name_to_string(const X509_NAME* name);
+
+}  // namespace internal
+}  // namespace fdo::crypto

@@ -1,0 +1,87 @@
+#pragma once
+// Test helpers for the crypto tests: vector files in libfdo/testdata/crypto/ and error checks.
+// Vector files are blocks of "key = value" lines separated by blank lines; '#' starts a comment.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "libfdo/core/bytes.h"
+#include "libfdo/core/error.h"
+#include "libfdo/core/hex.h"
+
+namespace fdo::crypto::test {
+
+/// One "key = value" block of a vector file.
+using Record = std::map<std::string, std::string>;
+
+inline std::string trim(const std::string& s) {
+  const std::size_t begin = s.find_first_not_of(" \t\r");
+  const std::size_t end = s.find_last_not_of(" \t\r");
+  return begin == std::string::npos ? std::string() : s.substr(begin, end - begin + 1);
+}
+
+/// Path of a file in libfdo/testdata/crypto/.
+inline std::string testdata_path(const std::string& file) {
+  return std::string(FDO_SOURCE_DIR) + "/libfdo/testdata/crypto/" + file;
+}
+
+/// The whole text of a file in libfdo/testdata/crypto/.
+inline std::string read_testdata(const std::string& file) {
+  std::ifstream in(testdata_path(file), std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot open " << file;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// Every record of a vector file, in order.
+inline std::vector<Record> read_records(const std::string& file) {
+  std::ifstream in(testdata_path(file));
+  EXPECT_TRUE(in.good()) << "cannot open " << file;
+  std::vector<Record> records;
+  Record current;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (trim(line).empty()) {
+      if (!current.empty()) {
+        records.push_back(std::move(current));
+        current.clear();
+      }
+      continue;
+    }
+    if (line[0] == '#') {
+      continue;
+    }
+    const std::size_t eq = line.find('=');
+    EXPECT_NE(eq, std::string::npos) << file << ": bad line " << line;
+    current[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  if (!current.empty()) {
+    records.push_back(std::move(current));
+  }
+  EXPECT_FALSE(records.empty()) << file << " has no records";
+  return records;
+}
+
+/// A hex field of a record as bytes (empty value → empty bytes).
+inline Bytes hex_field(const Record& r, const std::string& key) { return from_hex(r.at(key)); }
+
+/// Runs `fn` and expects an fdo::Error with `code`; returns its message.
+inline std::string expect_error(const std::function<void()>& fn, ErrorCode code) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected fdo::Error, got " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "expected Error(" << static_cast<int>(code) << ")";
+  return {};
+}
+
+}  // namespace fdo::crypto::test

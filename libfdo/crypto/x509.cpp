@@ -1,0 +1,301 @@
+#include "libfdo/crypto/x509.h"
+
+#include <openssl/x509v3.h>
+
+#include <climits>
+
+#include "libfdo/core/error.h"
+#include "libfdo/core/random.h"
+#include "libfdo/crypto/internal/key_impl.h"
+#include "libfdo/crypto/internal/ossl.h"
+
+namespace fdo::crypto {
+namespace {
+
+using internal::BignumPtr;
+using internal::der_length;
+using internal::EvpMdCtxPtr;
+using internal::input_error;
+using internal::X509ExtensionPtr;
+using internal::X509NamePtr;
+using internal::X509Ptr;
+using internal::X509ReqPtr;
+
+X509* raw(const Certificate& cert) { return cert.impl().cert.get(); }
+
+// "chain[1] (CN=Example CA)": how a ChainResult names a certificate.
+std::string describe(std::size_t index, const Certificate& cert) {
+  return "chain[" + std::to_string(index) + "] (" + cert.subject() + ")";
+}
+
+// Whether a certificate may issue others: basicConstraints CA:TRUE, or a form OpenSSL treats
+// as a CA (v1 self-signed root, keyCertSign without basicConstraints).
+bool is_ca(const Certificate& cert) {
+  const bool ca = X509_check_ca(raw(cert)) != 0;
+  ERR_clear_error();
+  return ca;
+}
+
+bool within_validity(const Certificate& cert) {
+  // X509_cmp_current_time: -1 if the time is not after now, 1 if after, 0 on error.
+  const bool ok = X509_cmp_current_time(X509_get0_notBefore(raw(cert))) == -1 &&
+                  X509_cmp_current_time(X509_get0_notAfter(raw(cert))) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
+// An X.509 name "O=<organization>, CN=<common name>" (organization omitted when empty).
+X509NamePtr make_name(std::string_view common_name, std::string_view organization) {
+  if (common_name.empty()) {
+    throw_internal("certificate name: common name is empty");
+  }
+  if (common_name.size() > INT_MAX || organization.size() > INT_MAX) {
+    throw_internal("certificate name: too long");
+  }
+  X509NamePtr name(internal::check_ptr(X509_NAME_new(), "X509_NAME_new"));
+  if (!organization.empty()) {
+    internal::check(X509_NAME_add_entry_by_txt(name.get(), "O", MBSTRING_UTF8,
+                                               reinterpret_cast<const unsigned char*>(organization.data()),
+                                               static_cast<int>(organization.size()), -1, 0),
+                    "X509_NAME_add_entry_by_txt O");
+  }
+  internal::check(X509_NAME_add_entry_by_txt(name.get(), "CN", MBSTRING_UTF8,
+                                             reinterpret_cast<const unsigned char*>(common_name.data()),
+                                             static_cast<int>(common_name.size()), -1, 0),
+                  "X509_NAME_add_entry_by_txt CN");
+  return name;
+}
+
+// Adds one v3 extension written in OpenSSL's config syntax ("critical,CA:TRUE").
+void add_extension(X509* cert, X509* issuer, int nid, const char* value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  const X509ExtensionPtr ext(
+      internal::check_ptr(X509V3_EXT_nconf_nid(nullptr, &ctx, nid, value), "X509V3_EXT_nconf_nid"));
+  internal::check(X509_add_ext(cert, ext.get(), -1), "X509_add_ext");
+}
+
+// Version 3, a random positive 128-bit serial, notBefore one hour ago (clock skew), subject and key.
+X509Ptr new_certificate(const CertificateProfile& profile, const PublicKey& subject_key) {
+  if (profile.validity_days <= 0) {
+    throw_internal("certificate profile: validity_days must be positive");
+  }
+  X509Ptr cert(internal::check_ptr(X509_new(), "X509_new"));
+  internal::check(X509_set_version(cert.get(), X509_VERSION_3), "X509_set_version");
+  // 16 random bytes, top bit cleared (positive) and next bit set (always 16 DER octets).
+  Bytes serial = random_bytes(16);
+  serial[0] = static_cast<std::uint8_t>((serial[0] & 0x7f) | 0x40);
+  const BignumPtr bn(
+      internal::check_ptr(BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr), "BN_bin2bn"));
+  internal::check_ptr(BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get())), "BN_to_ASN1_INTEGER");
+  internal::check_ptr(X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600), "X509_gmtime_adj");
+  internal::check_ptr(X509_time_adj_ex(X509_getm_notAfter(cert.get()), profile.validity_days, 0, nullptr),
+                      "X509_time_adj_ex");
+  const X509NamePtr name = make_name(profile.common_name, profile.organization);
+  internal::check(X509_set_subject_name(cert.get(), name.get()), "X509_set_subject_name");
+  internal::check(X509_set_pubkey(cert.get(), subject_key.impl().pkey.get()), "X509_set_pubkey");
+  return cert;
+}
+
+// Signs with the key's default algorithm and re-parses, so the result holds its exact DER.
+Certificate sign_certificate(X509* cert, const PrivateKey& key) {
+  const EvpMdCtxPtr ctx(internal::check_ptr(EVP_MD_CTX_new(), "EVP_MD_CTX_new"));
+  internal::digest_sign_init(ctx.get(), key, default_sig_alg(key.type()));
+  if (X509_sign_ctx(cert, ctx.get()) <= 0) {
+    internal::fail("X509_sign_ctx");
+  }
+  unsigned char* buf = nullptr;
+  const int len = i2d_X509(cert, &buf);
+  if (len <= 0 || buf == nullptr) {
+    internal::fail("i2d_X509");
+  }
+  const Bytes der(buf, buf + len);
+  OPENSSL_free(buf);
+  return Certificate::from_der(der);
+}
+
+}  // namespace
+
+// ---- Certificate ----
+
+Certificate::Certificate(std::shared_ptr<const Impl> impl) : m_impl(std::move(impl)) {}
+
+Certificate Certificate::from_der(ByteView der) {
+  const unsigned char* p = der.data();
+  X509Ptr cert(d2i_X509(nullptr, &p, der_length(der, "certificate")));
+  if (!cert) {
+    input_error("certificate: does not parse as DER X.509");
+  }
+  if (p != der.data() + der.size()) {
+    throw_body_error("certificate: trailing bytes after the certificate");
+  }
+  auto impl = std::make_shared<Impl>();
+  impl->cert = std::move(cert);
+  impl->der.assign(der.begin(), der.end());
+  return Certificate(std::move(impl));
+}
+
+std::vector<Certificate> Certificate::from_pem_all(std::string_view pem) {
+  std::vector<Certificate> out;
+  for (const internal::PemBlock& block : internal::read_pem_blocks(pem)) {
+    if (block.label == "CERTIFICATE") {
+      out.push_back(from_der(block.der));
+    }
+  }
+  return out;
+}
+
+Bytes Certificate::der() const { return m_impl->der; }
+
+std::string Certificate::to_pem() const { return internal::write_pem("CERTIFICATE", m_impl->der); }
+
+PublicKey Certificate::public_key() const {
+  const EVP_PKEY* pkey = X509_get0_pubkey(m_impl->cert.get());
+  if (pkey == nullptr) {
+    input_error("certificate: public key does not parse");
+  }
+  return internal::make_public_key(pkey, "certificate public key");
+}
+
+std::string Certificate::subject() const { return internal::name_to_string(X509_get_subject_name(m_impl->cert.get())); }
+
+std::string Certificate::issuer() const { return internal::name_to_string(X509_get_issuer_name(m_impl->cert.get())); }
+
+bool Certificate::is_signed_by(const Certificate& issuer) const {
+  X509* subject_cert = m_impl->cert.get();
+  X509* issuer_cert = raw(issuer);
+  // Names chain, the AKI (if any) matches the issuer, and the issuer's KeyUsage (if any) allows signing.
+  bool ok = X509_check_issued(issuer_cert, subject_cert) == X509_V_OK;
+  if (ok) {
+    EVP_PKEY* issuer_key = X509_get0_pubkey(issuer_cert);
+    ok = issuer_key != nullptr && X509_verify(subject_cert, issuer_key) == 1;
+  }
+  ERR_clear_error();
+  return ok;
+}
+
+// ---- Chains ----
+
+ChainResult verify_chain(const std::vector<Certificate>& chain, const std::vector<Certificate>& roots,
+                         bool check_time) {
+  if (chain.empty()) {
+    return {false, "empty certificate chain"};
+  }
+  if (check_time) {
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+      if (!within_validity(chain[i])) {
+        return {false, describe(i, chain[i]) + ": outside its validity period"};
+      }
+    }
+  }
+  for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
+    if (!is_ca(chain[i + 1])) {
+      return {false,
+              describe(i + 1, chain[i + 1]) + ": not a CA certificate, but it issues chain[" + std::to_string(i) + "]"};
+    }
+    if (!chain[i].is_signed_by(chain[i + 1])) {
+      return {false, describe(i, chain[i]) + ": not signed by chain[" + std::to_string(i + 1) + "]"};
+    }
+  }
+  const std::size_t last_index = chain.size() - 1;
+  const Certificate& last = chain.back();
+  if (roots.empty()) {
+    if (!last.is_signed_by(last)) {
+      return {false, describe(last_index, last) + ": not self-signed and no trusted roots given"};
+    }
+    return {true, ""};
+  }
+  for (const Certificate& root : roots) {
+    const bool is_the_root = equal(root.der(), last.der());
+    if (last.is_signed_by(root) && (is_the_root || is_ca(root))) {
+      return {true, ""};
+    }
+  }
+  return {false, describe(last_index, last) + ": not signed by any trusted root"};
+}
+
+// ---- CSR (PKCS#10) ----
+
+Bytes make_csr(const PrivateKey& key, std::string_view common_name) {
+  const X509ReqPtr req(internal::check_ptr(X509_REQ_new(), "X509_REQ_new"));
+  internal::check(X509_REQ_set_version(req.get(), X509_REQ_VERSION_1), "X509_REQ_set_version");
+  const X509NamePtr name = make_name(common_name, "");
+  internal::check(X509_REQ_set_subject_name(req.get(), name.get()), "X509_REQ_set_subject_name");
+  internal::check(X509_REQ_set_pubkey(req.get(), key.impl().pkey.get()), "X509_REQ_set_pubkey");
+  const EvpMdCtxPtr ctx(internal::check_ptr(EVP_MD_CTX_new(), "EVP_MD_CTX_new"));
+  internal::digest_sign_init(ctx.get(), key, default_sig_alg(key.type()));
+  if (X509_REQ_sign_ctx(req.get(), ctx.get()) <= 0) {
+    internal::fail("X509_REQ_sign_ctx");
+  }
+  unsigned char* buf = nullptr;
+  const int len = i2d_X509_REQ(req.get(), &buf);
+  if (len <= 0 || buf == nullptr) {
+    internal::fail("i2d_X509_REQ");
+  }
+  Bytes der(buf, buf + len);
+  OPENSSL_free(buf);
+  return der;
+}
+
+CertificateRequest parse_csr(ByteView der) {
+  const unsigned char* p = der.data();
+  const X509ReqPtr req(d2i_X509_REQ(nullptr, &p, der_length(der, "CSR")));
+  if (!req) {
+    input_error("CSR: does not parse as DER PKCS#10");
+  }
+  if (p != der.data() + der.size()) {
+    throw_body_error("CSR: trailing bytes after the request");
+  }
+  EVP_PKEY* pkey = X509_REQ_get0_pubkey(req.get());
+  if (pkey == nullptr) {
+    input_error("CSR: public key does not parse");
+  }
+  PublicKey key = internal::make_public_key(pkey, "CSR public key");
+  const bool signature_valid = X509_REQ_verify(req.get(), pkey) == 1;
+  ERR_clear_error();
+  return CertificateRequest{
+      .public_key = std::move(key),
+      .subject = internal::name_to_string(X509_REQ_get_subject_name(req.get())),
+      .signature_valid = signature_valid,
+  };
+}
+
+// ---- A small CA ----
+
+Certificate make_self_signed(const PrivateKey& key, const CertificateProfile& profile) {
+  const X509Ptr cert = new_certificate(profile, key.public_key());
+  internal::check(X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get())), "X509_set_issuer_name");
+  add_extension(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE");
+  add_extension(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
+  // SKI first: the AKI of a self-signed certificate copies it.
+  add_extension(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
+  add_extension(cert.get(), cert.get(), NID_authority_key_identifier, "keyid:always");
+  return sign_certificate(cert.get(), key);
+}
+
+Certificate issue_certificate(const PrivateKey& ca_key, const Certificate& ca_cert, const PublicKey& subject_key,
+                              const CertificateProfile& profile) {
+  X509* ca = raw(ca_cert);
+  if (X509_check_private_key(ca, ca_key.impl().pkey.get()) != 1) {
+    ERR_clear_error();
+    throw_internal("issue_certificate: the CA key does not match the CA certificate");
+  }
+  const X509Ptr cert = new_certificate(profile, subject_key);
+  internal::check(X509_set_issuer_name(cert.get(), X509_get_subject_name(ca)), "X509_set_issuer_name");
+  if (profile.is_ca) {
+    add_extension(cert.get(), ca, NID_basic_constraints, "critical,CA:TRUE");
+    add_extension(cert.get(), ca, NID_key_usage, "critical,keyCertSign,cRLSign");
+  } else {
+    add_extension(cert.get(), ca, NID_basic_constraints, "critical,CA:FALSE");
+    add_extension(cert.get(), ca, NID_key_usage, "critical,digitalSignature");
+  }
+  add_extension(cert.get(), ca, NID_subject_key_identifier, "hash");
+  // The AKI names the CA's SKI; a CA certificate without one (made elsewhere) gets no AKI.
+  if (X509_get_ext_by_NID(ca, NID_subject_key_identifier, -1) >= 0) {
+    add_extension(cert.get(), ca, NID_authority_key_identifier, "keyid:always");
+  }
+  return sign_certificate(cert.get(), ca_key);
+}
+
+}  // namespace fdo::crypto

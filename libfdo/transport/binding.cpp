@@ -1,0 +1,210 @@
+#include "libfdo/transport/binding.h"
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+
+#include "libfdo/core/log.h"
+
+namespace fdo::transport {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string type_label(std::uint8_t msg_type) { return "type " + std::to_string(msg_type); }
+
+// reject() must answer; if it throws anyway, send a bare 500 255 rather than nothing.
+Response call_reject(Responder& responder, const InboundMessage& in,
+                     const std::optional<std::string>& token, ErrorCode code,
+                     std::string_view reason, int http_status) {
+  Response out;
+  try {
+    out = responder.reject(in.msg_type, token, code, reason);
+  } catch (const std::exception& e) {
+    log::error("transport: reject() failed for " + type_label(in.msg_type) + ": " + e.what());
+    out = Response{.msg_type = kErrorMessageType, .body = {}, .token = {}, .http_status = 500};
+  }
+  out.http_status = http_status;
+  out.token.reset();
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string_view> header_values(const HeaderList& headers, std::string_view name) {
+  std::vector<std::string_view> out;
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) {
+      out.emplace_back(value);
+    }
+  }
+  return out;
+}
+
+std::optional<std::uint8_t> parse_message_type(std::string_view decimal) {
+  if (decimal.empty() || decimal.size() > 3 || (decimal.size() > 1 && decimal[0] == '0')) {
+    return std::nullopt;
+  }
+  unsigned value = 0;
+  for (const char c : decimal) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 255) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint8_t>(value);
+}
+
+std::string message_path(std::uint8_t msg_type) {
+  return std::string(kMessagePathPrefix) + std::to_string(msg_type);
+}
+
+std::optional<std::uint8_t> parse_message_path(std::string_view target) {
+  if (target.substr(0, kMessagePathPrefix.size()) != kMessagePathPrefix) {
+    return std::nullopt;
+  }
+  return parse_message_type(target.substr(kMessagePathPrefix.size()));
+}
+
+bool is_cbor_content_type(const std::vector<std::string_view>& values) {
+  return values.size() == 1 && iequals(values.front(), kCborContentType);
+}
+
+bool is_token68(std::string_view token) {
+  std::size_t i = 0;
+  while (i < token.size()) {
+    const unsigned char c = static_cast<unsigned char>(token[i]);
+    if (!std::isalnum(c) && c != '-' && c != '.' && c != '_' && c != '~' && c != '+' && c != '/') {
+      break;
+    }
+    ++i;
+  }
+  if (i == 0) {
+    return false;
+  }
+  while (i < token.size() && token[i] == '=') {
+    ++i;
+  }
+  return i == token.size();
+}
+
+Authorization parse_authorization(const std::vector<std::string_view>& values) {
+  Authorization out;
+  if (values.empty()) {
+    return out;
+  }
+  out.present = true;
+  constexpr std::string_view kScheme = "Bearer ";
+  const std::string_view value = values.front();
+  if (values.size() != 1 || value.size() <= kScheme.size() ||
+      !iequals(value.substr(0, kScheme.size()), kScheme) ||
+      !is_token68(value.substr(kScheme.size()))) {
+    out.malformed = true;
+    return out;
+  }
+  out.token = std::string(value.substr(kScheme.size()));
+  return out;
+}
+
+std::string bearer_value(std::string_view token) { return "Bearer " + std::string(token); }
+
+Response serve_message(Responder& responder, const InboundMessage& in, std::size_t max_body) {
+  const Authorization auth = parse_authorization(header_values(in.headers, "Authorization"));
+  const auto reject = [&](ErrorCode code, std::string_view reason, int http_status) {
+    log::debug("transport: rejecting " + type_label(in.msg_type) + " from " + in.peer + ": " +
+               std::string(reason));
+    return call_reject(responder, in, auth.token, code, reason, http_status);
+  };
+
+  // go-fdo: "content length must be specified"; chunked uploads are refused (pitfalls P20).
+  if (!in.length_known) {
+    return reject(ErrorCode::MessageBodyError, "Content-Length required", 411);
+  }
+  // transport.md §5 [ours]: "Reject larger with a 500 ErrorMessage (code 100) and drop the
+  // session."
+  if (in.body_too_large || in.body.size() > max_body) {
+    return reject(ErrorCode::MessageBodyError,
+                  "body exceeds " + std::to_string(max_body) + " bytes", 500);
+  }
+  if (!is_cbor_content_type(header_values(in.headers, "Content-Type"))) {
+    return reject(ErrorCode::MessageBodyError, "Content-Type must be application/cbor", 415);
+  }
+  for (const std::string_view encoding : header_values(in.headers, "Content-Encoding")) {
+    if (!iequals(encoding, "identity")) {
+      return reject(ErrorCode::MessageBodyError, "Content-Encoding is not supported", 415);
+    }
+  }
+
+  const Request request{.msg_type = in.msg_type,
+                        .token = auth.token,
+                        .authorization_present = auth.present,
+                        .authorization_malformed = auth.malformed,
+                        .body = in.body,
+                        .peer = in.peer};
+  Response response;
+  try {
+    response = responder.handle(request);
+  } catch (const std::exception& e) {
+    log::error("transport: responder failed on " + type_label(in.msg_type) + ": " + e.what());
+    return reject(ErrorCode::InternalServerError, "internal error", 500);
+  }
+  if (response.body.size() > max_body) {
+    log::error("transport: answer to " + type_label(in.msg_type) + " has " +
+               std::to_string(response.body.size()) + " bytes, over the limit");
+    return reject(ErrorCode::InternalServerError, "internal error", 500);
+  }
+  if (response.token && !is_token68(*response.token)) {
+    log::error("transport: responder produced a token that is not token68");
+    return reject(ErrorCode::InternalServerError, "internal error", 500);
+  }
+  return response;
+}
+
+HttpAnswer to_http_answer(const Response& response) {
+  HttpAnswer answer{.status = response.http_status, .headers = {}, .body = response.body};
+  const bool is_error = response.msg_type == kErrorMessageType;
+  // messages.md §3.3: a client's 255 is answered "with HTTP 200 and an empty body (go-fdo)".
+  if (is_error && response.http_status == 200 && response.body.empty()) {
+    return answer;
+  }
+  // transport.md §2.4 [ours]: "answer every FDO-level error with HTTP 500" (or the 4xx chosen
+  // by serve_message), never a 2xx that some clients would take for success.
+  if (is_error && answer.status < 400) {
+    answer.status = 500;
+  }
+  answer.headers.emplace_back("Content-Type", std::string(kCborContentType));
+  answer.headers.emplace_back("Message-Type", std::to_string(response.msg_type));
+  if (!is_error && response.http_status == 200 && response.token) {
+    answer.headers.emplace_back("Authorization", bearer_value(*response.token));
+  }
+  return answer;
+}
+
+ClientResponse to_client_response(int status, const HeaderList& headers, Bytes body) {
+  ClientResponse out;
+  out.status = status;
+  const std::vector<std::string_view> types = header_values(headers, "Message-Type");
+  if (types.size() == 1) {
+    out.msg_type = parse_message_type(types.front());
+  }
+  const std::vector<std::string_view> auth = header_values(headers, "Authorization");
+  if (!auth.empty() && !auth.front().empty()) {
+    out.authorization = std::string(auth.front());
+  }
+  const std::vector<std::string_view> content_type = header_values(headers, "Content-Type");
+  if (!content_type.empty()) {
+    out.content_type = std::string(content_type.front());
+  }
+  out.body = std::move(body);
+  return out;
+}
+
+}  // namespace fdo::transport

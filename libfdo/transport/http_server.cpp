@@ -1,0 +1,400 @@
+#include "libfdo/transport/http_server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "libfdo/core/error.h"
+#include "libfdo/core/log.h"
+#include "libfdo/transport/url.h"
+
+namespace fdo::transport {
+namespace {
+
+using HandlerResponse = httplib::Server::HandlerResponse;
+
+struct AdminRoute {
+  std::string prefix;  // without trailing slash; "" is the root
+  AdminHandler handler;
+};
+
+// A request body as read from the connection.
+struct BodyRead {
+  Bytes body;
+  bool too_large = false;
+  bool complete = true;  // false: bytes of this request are still on the connection
+};
+
+// httplib 0.11 listens with a backlog of 5, so a few dozen devices connecting at once lose SYNs
+// and stall for a second or more. Linux lets listen() raise the backlog of a bound socket; the
+// socket is a protected member of httplib::Server, reached here through a derived class.
+struct ListenSocket : httplib::Server {
+  static void widen_backlog(const httplib::Server& server) {
+    const socket_t fd = (server.*(&ListenSocket::svr_sock_)).load();
+    if (fd != INVALID_SOCKET && ::listen(fd, SOMAXCONN) != 0) {
+      log::warn("transport: could not raise the listen backlog");
+    }
+  }
+};
+
+bool is_fdo_path(std::string_view path) { return path == "/fdo" || path.substr(0, 5) == "/fdo/"; }
+
+const AdminRoute* find_route(const std::vector<AdminRoute>& routes, std::string_view path) {
+  if (is_fdo_path(path)) {
+    return nullptr;
+  }
+  for (const AdminRoute& route : routes) {
+    const std::string_view prefix = route.prefix;
+    if (path == prefix || (path.substr(0, prefix.size()) == prefix && path.size() > prefix.size() &&
+                           path[prefix.size()] == '/')) {
+      return &route;
+    }
+  }
+  return nullptr;
+}
+
+HeaderList to_header_list(const httplib::Headers& headers) {
+  return HeaderList(headers.begin(), headers.end());
+}
+
+std::string query_of(std::string_view target) {
+  const std::size_t q = target.find('?');
+  return q == std::string_view::npos ? std::string{} : std::string(target.substr(q + 1));
+}
+
+void write_answer(httplib::Response& res, const HttpAnswer& answer) {
+  res.status = answer.status;
+  std::string content_type;
+  for (const auto& [name, value] : answer.headers) {
+    if (name == "Content-Type") {
+      content_type = value;
+    } else {
+      res.set_header(name, value);
+    }
+  }
+  if (content_type.empty()) {
+    res.body.assign(answer.body.begin(), answer.body.end());
+  } else {
+    res.set_content(std::string(answer.body.begin(), answer.body.end()), content_type);
+  }
+}
+
+void method_not_allowed(httplib::Response& res) {
+  // transport.md §2.1 [ours]: "A method other than POST: 405."
+  res.status = 405;
+  res.set_header("Allow", "POST");
+}
+
+// Reads the body through httplib with our own limit. A sized body over the limit is drained
+// and discarded, so the connection stays usable; a chunked one is cut short.
+BodyRead read_body(const httplib::Request& req, const httplib::ContentReader& reader,
+                   std::size_t limit) {
+  BodyRead out;
+  const bool chunked = req.has_header("Transfer-Encoding");
+  if (!chunked && req.has_header("Content-Length")) {
+    out.too_large = req.get_header_value<std::uint64_t>("Content-Length") > limit;
+  }
+  const bool ok = reader([&](const char* data, std::size_t n) {
+    if (!out.too_large && out.body.size() + n > limit) {
+      out.too_large = true;
+      Bytes().swap(out.body);
+    }
+    if (out.too_large) {
+      return !chunked;
+    }
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(data);
+    out.body.insert(out.body.end(), bytes, bytes + n);
+    return true;
+  });
+  // httplib skips (drains) a body whose Content-Length is over its own limit and reports false.
+  out.complete = ok || (out.too_large && !chunked);
+  if (out.too_large) {
+    out.body.clear();
+  }
+  return out;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(Responder& r, HttpServerOptions o) : responder(r), options(std::move(o)) {}
+
+  Responder& responder;
+  HttpServerOptions options;
+  std::vector<AdminRoute> admin_get;
+  std::vector<AdminRoute> admin_post;
+  std::unique_ptr<httplib::Server> server;
+  std::thread thread;
+  std::atomic<bool> listen_done{false};
+  std::string host;
+  std::uint16_t port = 0;
+  bool tls = false;
+
+  void configure();
+  HandlerResponse on_pre_routing(const httplib::Request& req, httplib::Response& res);
+  void on_post(const httplib::Request& req, httplib::Response& res,
+               const httplib::ContentReader& reader);
+  void on_get(const httplib::Request& req, httplib::Response& res);
+  void serve(std::uint8_t msg_type, const httplib::Request& req, BodyRead body, bool length_known,
+             httplib::Response& res);
+  static void run_admin(const AdminRoute& route, const httplib::Request& req, Bytes body,
+                        httplib::Response& res);
+};
+
+void HttpServer::Impl::configure() {
+  httplib::Server& s = *server;
+  const std::size_t threads = static_cast<std::size_t>(std::max(options.threads, 1));
+  // httplib takes ownership of the returned queue (its API requires a raw pointer).
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let two servers share a port.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  s.set_tcp_nodelay(true);
+  s.set_payload_max_length(std::max(options.max_body, options.admin_max_body));
+  s.set_read_timeout(options.read_timeout);
+  s.set_write_timeout(options.write_timeout);
+  s.set_keep_alive_timeout(options.keep_alive_timeout.count());
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    return on_pre_routing(req, res);
+  });
+  s.Post(".*", [this](const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader& reader) { on_post(req, res, reader); });
+  s.Get(".*", [this](const httplib::Request& req, httplib::Response& res) { on_get(req, res); });
+  const auto other = [](const httplib::Request& req, httplib::Response& res) {
+    if (parse_message_path(req.target)) {
+      method_not_allowed(res);
+    } else {
+      res.status = 404;
+    }
+  };
+  s.Put(".*", other);
+  s.Delete(".*", other);
+  s.Patch(".*", other);
+  s.Options(".*", other);
+  s.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+        log::error("transport: unexpected exception serving " + req.method + " " + req.path);
+        res.status = 500;
+      });
+  s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    if (log::enabled(log::Level::Debug)) {
+      log::debug("http: " + req.method + " " + req.path + " from " + req.remote_addr + " -> " +
+                 std::to_string(res.status));
+    }
+  });
+}
+
+HandlerResponse HttpServer::Impl::on_pre_routing(const httplib::Request& req,
+                                                 httplib::Response& res) {
+  if (req.method != "POST" || req.has_header("Content-Length") ||
+      req.has_header("Transfer-Encoding")) {
+    return HandlerResponse::Unhandled;
+  }
+  // RFC 9112 §6.3: such a request has an empty body. Answer now; httplib would otherwise wait
+  // for the connection to close.
+  if (const auto type = parse_message_path(req.target)) {
+    serve(*type, req, BodyRead{}, false, res);
+  } else if (find_route(admin_post, req.path) != nullptr) {
+    res.status = 411;
+  } else {
+    res.status = 404;
+  }
+  return HandlerResponse::Handled;
+}
+
+void HttpServer::Impl::on_post(const httplib::Request& req, httplib::Response& res,
+                               const httplib::ContentReader& reader) {
+  const std::optional<std::uint8_t> type = parse_message_path(req.target);
+  const AdminRoute* route = type ? nullptr : find_route(admin_post, req.path);
+  BodyRead body =
+      read_body(req, reader, route != nullptr ? options.admin_max_body : options.max_body);
+  if (!body.complete) {
+    res.set_header("Connection", "close");
+  }
+  if (type) {
+    if (!body.complete && !body.too_large) {
+      res.status = 400;  // the client broke off or sent a malformed chunk
+      return;
+    }
+    serve(*type, req, std::move(body), !req.has_header("Transfer-Encoding"), res);
+  } else if (route != nullptr) {
+    if (body.too_large) {
+      res.status = 413;
+    } else if (!body.complete) {
+      res.status = 400;
+    } else {
+      run_admin(*route, req, std::move(body.body), res);
+    }
+  } else {
+    // transport.md §2.1 [ours]: "A protver other than 101, or a path of another shape: plain
+    // HTTP 404 with no FDO body."
+    res.status = 404;
+  }
+}
+
+void HttpServer::Impl::on_get(const httplib::Request& req, httplib::Response& res) {
+  if (parse_message_path(req.target)) {
+    method_not_allowed(res);
+  } else if (const AdminRoute* route = find_route(admin_get, req.path)) {
+    run_admin(*route, req, {}, res);
+  } else {
+    res.status = 404;
+  }
+}
+
+void HttpServer::Impl::serve(std::uint8_t msg_type, const httplib::Request& req, BodyRead body,
+                             bool length_known, httplib::Response& res) {
+  InboundMessage in;
+  in.msg_type = msg_type;
+  in.headers = to_header_list(req.headers);
+  in.body = std::move(body.body);
+  in.body_too_large = body.too_large;
+  in.length_known = length_known;
+  in.peer = req.remote_addr;
+  write_answer(res, to_http_answer(serve_message(responder, in, options.max_body)));
+}
+
+void HttpServer::Impl::run_admin(const AdminRoute& route, const httplib::Request& req, Bytes body,
+                                 httplib::Response& res) {
+  AdminRequest request{.method = req.method,
+                       .path = req.path,
+                       .query = query_of(req.target),
+                       .headers = to_header_list(req.headers),
+                       .body = std::move(body),
+                       .peer = req.remote_addr};
+  AdminResponse answer;
+  try {
+    answer = route.handler(request);
+  } catch (const std::exception& e) {
+    log::error("transport: admin handler for " + req.path + " failed: " + e.what());
+    answer = AdminResponse{.status = 500, .content_type = "text/plain", .body = "internal error\n"};
+  } catch (...) {
+    log::error("transport: admin handler for " + req.path + " failed");
+    answer = AdminResponse{.status = 500, .content_type = "text/plain", .body = "internal error\n"};
+  }
+  res.status = answer.status;
+  res.set_content(answer.body, answer.content_type);
+}
+
+HttpServer::HttpServer(Responder& responder, HttpServerOptions options)
+    : m_impl(std::make_unique<Impl>(responder, std::move(options))) {}
+
+HttpServer::~HttpServer() {
+  try {
+    stop();
+  } catch (const std::exception& e) {
+    log::error(std::string("transport: stopping the http server failed: ") + e.what());
+  }
+}
+
+namespace {
+
+void add_route(std::vector<AdminRoute>& routes, bool started, std::string prefix,
+               AdminHandler handler) {
+  if (started) {
+    throw_internal("http server: admin routes must be added before start()");
+  }
+  if (prefix.empty() || prefix.front() != '/' || is_fdo_path(prefix)) {
+    throw_internal("http server: admin path '" + prefix +
+                   "' must start with '/' and not be under /fdo");
+  }
+  while (!prefix.empty() && prefix.back() == '/') {
+    prefix.pop_back();
+  }
+  routes.push_back(AdminRoute{.prefix = std::move(prefix), .handler = std::move(handler)});
+}
+
+}  // namespace
+
+void HttpServer::add_admin_get(std::string path_prefix, AdminHandler handler) {
+  add_route(m_impl->admin_get, m_impl->server != nullptr, std::move(path_prefix),
+            std::move(handler));
+}
+
+void HttpServer::add_admin_post(std::string path_prefix, AdminHandler handler) {
+  add_route(m_impl->admin_post, m_impl->server != nullptr, std::move(path_prefix),
+            std::move(handler));
+}
+
+void HttpServer::start() {
+  Impl& s = *m_impl;
+  if (s.server) {
+    throw_internal("http server: already started");
+  }
+  const HostPort where = parse_listen_address(s.options.listen);
+  const std::string& cert = s.options.tls_cert_file;
+  const std::string& key = s.options.tls_key_file;
+  const bool tls = !cert.empty() || !key.empty();
+  if (tls && (cert.empty() || key.empty())) {
+    throw_internal("http server: TLS needs both a certificate file and a key file");
+  }
+  std::unique_ptr<httplib::Server> server;
+  if (tls) {
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    server = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
+#else
+    throw_internal("http server: https not supported by this build");
+#endif
+  } else {
+    server = std::make_unique<httplib::Server>();
+  }
+  if (!server->is_valid()) {
+    throw_internal("http server: cannot load TLS certificate '" + cert + "' or key '" + key + "'");
+  }
+  s.server = std::move(server);
+  s.configure();
+  const int port = where.port == 0
+                       ? s.server->bind_to_any_port(where.host)
+                       : (s.server->bind_to_port(where.host, where.port) ? where.port : -1);
+  if (port <= 0 || port > 65535) {
+    s.server.reset();
+    throw_internal("http server: cannot listen on " + s.options.listen);
+  }
+  ListenSocket::widen_backlog(*s.server);
+  s.host = where.host;
+  s.port = static_cast<std::uint16_t>(port);
+  s.tls = tls;
+  s.listen_done = false;
+  s.thread = std::thread([&s] {
+    s.server->listen_after_bind();
+    s.listen_done = true;
+  });
+  // httplib's stop() only works once the accept loop runs, so wait for it.
+  while (!s.server->is_running() && !s.listen_done) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!s.server->is_running()) {
+    s.thread.join();
+    s.server.reset();
+    throw_internal("http server: cannot serve on " + s.options.listen);
+  }
+}
+
+void HttpServer::stop() {
+  Impl& s = *m_impl;
+  if (!s.server) {
+    return;
+  }
+  s.server->stop();
+  if (s.thread.joinable()) {
+    s.thread.join();
+  }
+  s.server.reset();
+}
+
+std::uint16_t HttpServer::port() const { return m_impl->port; }
+
+std::string HttpServer::url() const {
+  return std::string(m_impl->tls ? "https" : "http") + "://" +
+         format_host_port(m_impl->host, m_impl->port);
+}
+
+}  // namespace fdo::transport

@@ -1,0 +1,92 @@
+#pragma once
+// HTTP server for FDO messages and a few admin endpoints (transport.md §2-§5). Serves from
+// background threads; the caller prints "listening on …".
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "libfdo/core/bytes.h"
+#include "libfdo/transport/binding.h"
+#include "libfdo/transport/responder.h"
+
+namespace fdo::transport {
+
+/// Server settings (transport.md §5 [ours]).
+struct HttpServerOptions {
+  /// "IPv4:port" or "[IPv6]:port"; port 0 picks a free port.
+  std::string listen = "127.0.0.1:0";
+  /// Largest FDO message body accepted.
+  std::size_t max_body = kMaxBody;
+  /// Largest admin POST body accepted (vouchers with certificate chains).
+  std::size_t admin_max_body = std::size_t{1} << 20;
+  /// Worker threads.
+  int threads = 8;
+  std::chrono::seconds read_timeout{30};
+  std::chrono::seconds write_timeout{30};
+  /// How long an idle keep-alive connection is kept.
+  std::chrono::seconds keep_alive_timeout{5};
+  /// PEM certificate chain and private key; both set serves HTTPS, both empty HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+};
+
+/// A request to an admin endpoint (anything outside /fdo/).
+struct AdminRequest {
+  std::string method;
+  /// The decoded path, without query.
+  std::string path;
+  /// The raw query after '?', or empty.
+  std::string query;
+  HeaderList headers;
+  Bytes body;
+  std::string peer;
+};
+
+/// An admin endpoint's answer.
+struct AdminResponse {
+  int status = 200;
+  std::string content_type = "text/plain";
+  std::string body;
+};
+
+/// An admin endpoint. Runs on worker threads; exceptions become a plain 500.
+using AdminHandler = std::function<AdminResponse(const AdminRequest&)>;
+
+/// Serves POST /fdo/101/msg/{type} through a Responder, FDO 1.1 §4.3 (transport.md §2.1 [ours]):
+/// other methods on a message path → 405; other protver or path shape → 404 without FDO body;
+/// binding checks and answers as in serve_message and to_http_answer.
+class HttpServer {
+ public:
+  /// A stopped server; `responder` must outlive it and be thread-safe.
+  explicit HttpServer(Responder& responder, HttpServerOptions options = {});
+  /// Stops the server.
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// Routes GET requests whose path is `path_prefix` or below it to `handler`. Before start().
+  void add_admin_get(std::string path_prefix, AdminHandler handler);
+  /// Routes POST requests whose path is `path_prefix` or below it to `handler`. Before start().
+  void add_admin_post(std::string path_prefix, AdminHandler handler);
+
+  /// Binds and starts serving. Throws Error(MessageBodyError) for a malformed listen address,
+  /// Error(InternalServerError) if binding or TLS setup fails or the server already started.
+  void start();
+  /// Stops accepting, finishes running requests and joins the threads. Idempotent.
+  void stop();
+
+  /// The bound port (after start()).
+  [[nodiscard]] std::uint16_t port() const;
+  /// "http://127.0.0.1:PORT" (or https, or [::1]) for the bound address.
+  [[nodiscard]] std::string url() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace fdo::transport

@@ -1,0 +1,372 @@
+#include "libfdo/transport/http_server.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <set>
+#include <thread>
+
+#include "libfdo/core/error.h"
+#include "libfdo/transport/http_transport.h"
+#include "libfdo/transport/transport_test_util.h"
+
+namespace fdo::transport {
+namespace {
+
+using testing::raw_http;
+using testing::RawResponse;
+using testing::ScriptedResponder;
+
+std::string cbor_post(std::string_view target, std::string_view extra_headers,
+                      std::string_view body) {
+  return "POST " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+         std::string(extra_headers) + "Content-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + std::string(body);
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void start(ScriptedResponder::Script script = nullptr, HttpServerOptions options = {}) {
+    responder = std::make_unique<ScriptedResponder>(std::move(script));
+    server = std::make_unique<HttpServer>(*responder, std::move(options));
+    server->start();
+    client = std::make_unique<httplib::Client>("127.0.0.1", server->port());
+    client->set_keep_alive(true);
+  }
+  void TearDown() override {
+    client.reset();
+    if (server) {
+      server->stop();
+    }
+  }
+
+  static void expect_fdo_error(const httplib::Result& r, int status) {
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    EXPECT_EQ(r->status, status);
+    EXPECT_EQ(r->get_header_value("Message-Type"), "255");
+    EXPECT_EQ(r->get_header_value("Content-Type"), "application/cbor");
+    EXPECT_FALSE(r->has_header("Authorization"));
+    EXPECT_EQ(r->body, to_string(ScriptedResponder::error_body(ErrorCode::MessageBodyError)));
+  }
+
+  std::unique_ptr<ScriptedResponder> responder;
+  std::unique_ptr<HttpServer> server;
+  std::unique_ptr<httplib::Client> client;
+};
+
+TEST_F(HttpServerTest, ReportsBoundUrl) {
+  start();
+  EXPECT_NE(server->port(), 0);
+  EXPECT_EQ(server->url(), "http://127.0.0.1:" + std::to_string(server->port()));
+}
+
+// TR-06: a 200 carries Content-Type, Content-Length, Message-Type and the Bearer token.
+TEST_F(HttpServerTest, AnswersWithAllFiveHeaders) {
+  start();
+  const auto r = client->Post("/fdo/101/msg/60", "\x80\x01", "application/cbor");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "application/cbor");
+  EXPECT_EQ(r->get_header_value("Content-Length"), "2");
+  EXPECT_EQ(r->get_header_value("Message-Type"), "61");
+  EXPECT_EQ(r->get_header_value("Authorization"), "Bearer tok-1");
+  EXPECT_EQ(r->body, "\x80\x01");
+  const std::vector<Request> seen = responder->requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].msg_type, 60);
+  EXPECT_FALSE(seen[0].authorization_present);
+  EXPECT_EQ(seen[0].body, (Bytes{0x80, 0x01}));
+  EXPECT_EQ(seen[0].peer, "127.0.0.1");
+}
+
+// TR-06: the same token on every 200 of the run, over one kept-alive connection.
+TEST_F(HttpServerTest, KeepsTokenAcrossRunOnOneConnection) {
+  start();
+  const httplib::Headers auth{{"Authorization", "Bearer tok-1"}};
+  ASSERT_TRUE(client->Post("/fdo/101/msg/60", "\x80", "application/cbor"));
+  for (const char* path : {"/fdo/101/msg/62", "/fdo/101/msg/64"}) {
+    const auto r = client->Post(path, auth, "\x80", "application/cbor");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->get_header_value("Authorization"), "Bearer tok-1");
+  }
+  EXPECT_EQ(responder->requests().back().token, "tok-1");
+}
+
+// TR-01
+TEST_F(HttpServerTest, RejectsWrongContentTypeWith415) {
+  start();
+  expect_fdo_error(client->Post("/fdo/101/msg/60", "\x80", "text/plain"), 415);
+  expect_fdo_error(client->Post("/fdo/101/msg/60", "\x80", "application/cbor; charset=utf-8"), 415);
+  const RawResponse none = raw_http(server->port(), cbor_post("/fdo/101/msg/60", "", "\x80"));
+  EXPECT_EQ(none.status, 415);
+  EXPECT_EQ(none.header("Message-Type"), "255");
+  EXPECT_EQ(none.body, to_string(ScriptedResponder::error_body(ErrorCode::MessageBodyError)));
+  const std::vector<ScriptedResponder::Rejection> rejections = responder->rejections();
+  ASSERT_EQ(rejections.size(), 3u);
+  for (const auto& rejection : rejections) {
+    EXPECT_EQ(rejection.code, ErrorCode::MessageBodyError);
+    EXPECT_EQ(rejection.msg_type, 60);
+  }
+  EXPECT_TRUE(responder->requests().empty());
+  // The media type is case-insensitive.
+  EXPECT_EQ(client->Post("/fdo/101/msg/60", "\x80", "Application/CBOR")->status, 200);
+}
+
+// TR-02
+TEST_F(HttpServerTest, AnswersOtherMethodsWith405) {
+  start();
+  const auto get = client->Get("/fdo/101/msg/60");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
+  EXPECT_EQ(get->get_header_value("Allow"), "POST");
+  EXPECT_FALSE(get->has_header("Message-Type"));
+  EXPECT_EQ(client->Put("/fdo/101/msg/60", "\x80", "application/cbor")->status, 405);
+  EXPECT_EQ(client->Delete("/fdo/101/msg/60")->status, 405);
+  EXPECT_EQ(client->Patch("/fdo/101/msg/60", "\x80", "application/cbor")->status, 405);
+  EXPECT_EQ(client->Get("/fdo/100/msg/60")->status, 404);
+  EXPECT_TRUE(responder->requests().empty());
+}
+
+// TR-03
+TEST_F(HttpServerTest, AnswersOtherPathsWith404WithoutFdoBody) {
+  start();
+  for (const char* target : {"/fdo/100/msg/60", "/fdo/101/msg/60/x", "/fdo/101/msg/060",
+                             "/fdo/101/msg/abc", "/fdo/101/msg/256", "/fdo/101/msg/",
+                             "/fdo/101/msg/60?x=1", "/fdo/101/msg/%36%30", "/", "/other"}) {
+    const RawResponse r =
+        raw_http(server->port(), cbor_post(target, "Content-Type: application/cbor\r\n", "\x80"));
+    EXPECT_EQ(r.status, 404) << target;
+    EXPECT_EQ(r.header("Message-Type"), std::nullopt) << target;
+    EXPECT_TRUE(r.body.empty()) << target;
+  }
+  EXPECT_TRUE(responder->requests().empty());
+  EXPECT_TRUE(responder->rejections().empty());
+}
+
+// TR-04: unknown and server-to-client types reach the responder, which answers code 100.
+TEST_F(HttpServerTest, PassesUnknownTypesToResponder) {
+  start([](const Request&) {
+    return Response{255, ScriptedResponder::error_body(ErrorCode::MessageBodyError), "leak", 500};
+  });
+  for (const char* path : {"/fdo/101/msg/99", "/fdo/101/msg/61"}) {
+    expect_fdo_error(client->Post(path, "\x80", "application/cbor"), 500);
+  }
+  const std::vector<Request> seen = responder->requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].msg_type, 99);
+  EXPECT_EQ(seen[1].msg_type, 61);
+}
+
+// TR-05: 65 536 bytes → reject with code 100, status 500, the token handed over to be dropped.
+TEST_F(HttpServerTest, RejectsOversizeBodyAndKeepsConnectionUsable) {
+  start();
+  const httplib::Headers auth{{"Authorization", "Bearer run-a"}};
+  expect_fdo_error(
+      client->Post("/fdo/101/msg/68", auth, std::string(65536, 'x'), "application/cbor"), 500);
+  ASSERT_EQ(responder->rejections().size(), 1u);
+  EXPECT_EQ(responder->rejections()[0].msg_type, 68);
+  EXPECT_EQ(responder->rejections()[0].token, "run-a");
+  EXPECT_EQ(responder->rejections()[0].code, ErrorCode::MessageBodyError);
+  EXPECT_TRUE(responder->requests().empty());
+
+  const auto at_limit =
+      client->Post("/fdo/101/msg/68", auth, std::string(65535, 'x'), "application/cbor");
+  ASSERT_TRUE(at_limit);
+  EXPECT_EQ(at_limit->status, 200);
+  ASSERT_EQ(responder->requests().size(), 1u);
+  EXPECT_EQ(responder->requests()[0].body.size(), 65535u);
+}
+
+TEST_F(HttpServerTest, RejectsOversizeBodyBeyondHttplibLimit) {
+  HttpServerOptions options;
+  options.admin_max_body = 1000;
+  options.max_body = 100;
+  start(nullptr, options);
+  expect_fdo_error(client->Post("/fdo/101/msg/68", std::string(5000, 'x'), "application/cbor"),
+                   500);
+  EXPECT_EQ(client->Post("/fdo/101/msg/60", "\x80", "application/cbor")->status, 200);
+}
+
+// TR-07: the server passes the malformed-header flags on; the responder answers error 1.
+TEST_F(HttpServerTest, ReportsAuthorizationForms) {
+  start();
+  struct Case {
+    const char* value;
+    bool malformed;
+    std::optional<std::string> token;
+  };
+  for (const Case& c :
+       {Case{"Bearer abc", false, "abc"}, Case{"Basic abc", true, {}}, Case{"abc", true, {}},
+        Case{"Bearer", true, {}}, Case{"Bearer  x", true, {}}}) {
+    const RawResponse r =
+        raw_http(server->port(), cbor_post("/fdo/101/msg/62",
+                                           "Content-Type: application/cbor\r\nAuthorization: " +
+                                               std::string(c.value) + "\r\n",
+                                           "\x80"));
+    EXPECT_EQ(r.status, 200) << c.value;
+    const Request seen = responder->requests().back();
+    EXPECT_TRUE(seen.authorization_present) << c.value;
+    EXPECT_EQ(seen.authorization_malformed, c.malformed) << c.value;
+    EXPECT_EQ(seen.token, c.token) << c.value;
+  }
+}
+
+// TR-13: a stale token on a first message is passed on; the responder decides to ignore it.
+TEST_F(HttpServerTest, PassesStaleTokenOnFirstMessage) {
+  start([](const Request&) { return Response{61, {0x80}, "fresh", 200}; });
+  const auto r = client->Post("/fdo/101/msg/60", {{"Authorization", "Bearer stale"}}, "\x80",
+                              "application/cbor");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("Authorization"), "Bearer fresh");
+  EXPECT_EQ(responder->requests().at(0).token, "stale");
+}
+
+// TR-11: the acknowledgement of a client's 255 is an empty 200.
+TEST_F(HttpServerTest, AcknowledgesClientErrorWithEmpty200) {
+  start([](const Request&) { return Response{255, {}, {}, 200}; });
+  const auto r =
+      client->Post("/fdo/101/msg/255", {{"Authorization", "Bearer t"}}, "\x85", "application/cbor");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(r->body.empty());
+  EXPECT_EQ(r->get_header_value("Content-Length"), "0");
+  EXPECT_FALSE(r->has_header("Authorization"));
+  EXPECT_EQ(responder->requests().at(0).msg_type, 255);
+}
+
+// pitfalls P20: requests without Content-Length are refused (go-fdo does the same).
+TEST_F(HttpServerTest, RefusesRequestsWithoutContentLength) {
+  start();
+  const RawResponse none = raw_http(server->port(),
+                                    "POST /fdo/101/msg/60 HTTP/1.1\r\nHost: x\r\nConnection: "
+                                    "close\r\nContent-Type: application/cbor\r\n\r\n");
+  EXPECT_EQ(none.status, 411);
+  EXPECT_EQ(none.header("Message-Type"), "255");
+  const RawResponse chunked = raw_http(server->port(),
+                                       "POST /fdo/101/msg/60 HTTP/1.1\r\nHost: x\r\nConnection: "
+                                       "close\r\nContent-Type: application/cbor\r\n"
+                                       "Transfer-Encoding: chunked\r\n\r\n1\r\n\x80\r\n0\r\n\r\n");
+  EXPECT_EQ(chunked.status, 411);
+  EXPECT_EQ(chunked.header("Message-Type"), "255");
+  ASSERT_EQ(responder->rejections().size(), 2u);
+  EXPECT_EQ(responder->rejections()[1].code, ErrorCode::MessageBodyError);
+  EXPECT_TRUE(responder->requests().empty());
+}
+
+TEST_F(HttpServerTest, ServesAdminRoutes) {
+  responder = std::make_unique<ScriptedResponder>();
+  HttpServerOptions options;
+  options.admin_max_body = 100;
+  server = std::make_unique<HttpServer>(*responder, options);
+  server->add_admin_get("/health", [](const AdminRequest& r) {
+    return AdminResponse{200, "text/plain", "ok " + r.path + " " + r.query};
+  });
+  server->add_admin_post("/api/v1/vouchers/", [](const AdminRequest& r) {
+    return AdminResponse{201, "application/json", std::to_string(r.body.size())};
+  });
+  server->add_admin_get("/boom", [](const AdminRequest&) -> AdminResponse {
+    throw Error(ErrorCode::InternalServerError, "x");
+  });
+  EXPECT_THROW(server->add_admin_get("/fdo/admin", nullptr), Error);
+  server->start();
+  EXPECT_THROW(server->add_admin_get("/late", nullptr), Error);
+  httplib::Client c("127.0.0.1", server->port());
+
+  const auto health = c.Get("/health/x?y=1");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->body, "ok /health/x y=1");
+  EXPECT_EQ(c.Get("/healthz")->status, 404);
+  const auto posted = c.Post("/api/v1/vouchers", "abc", "text/plain");
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 201);
+  EXPECT_EQ(posted->body, "3");
+  EXPECT_EQ(c.Post("/api/v1/vouchers", std::string(101, 'x'), "text/plain")->status, 413);
+  EXPECT_EQ(c.Get("/boom")->status, 500);
+  EXPECT_EQ(c.Post("/health", "x", "text/plain")->status, 404);
+}
+
+// TR-14 at the transport level: parallel runs each keep their own token.
+TEST_F(HttpServerTest, ServesParallelRunsWithSeparateTokens) {
+  start();
+  constexpr int kRuns = 8;
+  std::vector<std::string> tokens(kRuns);
+  std::vector<bool> consistent(kRuns, false);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRuns; ++i) {
+    threads.emplace_back([&, i] {
+      HttpTransport transport(server->url());
+      try {
+        (void)transport.exchange(60, Bytes{0x80});
+        const std::optional<std::string> first = transport.authorization();
+        bool same = first.has_value();
+        for (int m = 0; m < 10; ++m) {
+          const Reply r = transport.exchange(68, Bytes{static_cast<std::uint8_t>(i)});
+          same = same && r.msg_type == 69 && r.body == Bytes{static_cast<std::uint8_t>(i)} &&
+                 transport.authorization() == first;
+        }
+        tokens[static_cast<std::size_t>(i)] = first.value_or("");
+        consistent[static_cast<std::size_t>(i)] = same;
+      } catch (const Error&) {
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(std::set<std::string>(tokens.begin(), tokens.end()).size(),
+            static_cast<std::size_t>(kRuns));
+  for (int i = 0; i < kRuns; ++i) {
+    EXPECT_TRUE(consistent[static_cast<std::size_t>(i)]) << i;
+  }
+  EXPECT_EQ(responder->requests().size(), static_cast<std::size_t>(kRuns * 11));
+}
+
+TEST_F(HttpServerTest, ListensOnIpv6Loopback) {
+  responder = std::make_unique<ScriptedResponder>();
+  HttpServerOptions options;
+  options.listen = "[::1]:0";
+  server = std::make_unique<HttpServer>(*responder, options);
+  try {
+    server->start();
+  } catch (const Error&) {
+    GTEST_SKIP() << "no IPv6 loopback on this machine";
+  }
+  EXPECT_EQ(server->url(), "http://[::1]:" + std::to_string(server->port()));
+  HttpTransport transport(server->url());
+  EXPECT_EQ(transport.exchange(20, Bytes{0x80}).msg_type, 21);
+  EXPECT_EQ(responder->requests().at(0).peer, "::1");
+}
+
+TEST_F(HttpServerTest, StartStopLifecycle) {
+  start();
+  EXPECT_THROW(server->start(), Error);
+  const std::uint16_t port = server->port();
+  server->stop();
+  server->stop();
+  EXPECT_THROW(raw_http(port, cbor_post("/fdo/101/msg/60", "", "\x80")), Error);
+
+  // A stopped server can start again.
+  server->start();
+  HttpTransport transport(server->url());
+  EXPECT_EQ(transport.exchange(60, Bytes{0x80}).msg_type, 61);
+  server->stop();
+
+  // A port in use is an error, not a silently shared socket.
+  ScriptedResponder other;
+  HttpServer first(other);
+  first.start();
+  HttpServerOptions options;
+  options.listen = "127.0.0.1:" + std::to_string(first.port());
+  HttpServer second(other, options);
+  EXPECT_THROW(second.start(), Error);
+
+  HttpServerOptions bad;
+  bad.listen = "localhost:0";
+  HttpServer third(other, bad);
+  EXPECT_THROW(third.start(), Error);
+}
+
+}  // namespace
+}  // namespace fdo::transport

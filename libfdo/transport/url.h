@@ -1,0 +1,60 @@
+#pragma once
+// Base URLs of FDO servers: http(s)://host[:port][/prefix], IPv6 in brackets (transport.md §2.1).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace fdo::transport {
+
+/// A parsed base URL: scheme, host, port and an optional path prefix (go-fdo allows one).
+struct Url {
+  /// "http" or "https", lower case.
+  std::string scheme;
+  /// DNS name, IPv4 literal, or IPv6 literal without brackets (zone as "fe80::1%eth0").
+  std::string host;
+  /// TCP port; 80 or 443 when the text gave none.
+  std::uint16_t port = 0;
+  /// "" or "/a/b": no trailing slash, no query or fragment.
+  std::string path_prefix;
+
+  bool operator==(const Url&) const = default;
+};
+
+/// A host and port, as in a listening address.
+struct HostPort {
+  /// IP literal (IPv6 without brackets) or DNS name.
+  std::string host;
+  std::uint16_t port = 0;
+
+  bool operator==(const HostPort&) const = default;
+};
+
+/// Parses "http://host:port/prefix" (transport.md §2.1, pitfalls P20 on IPv6 brackets).
+/// Throws Error(MessageBodyError) naming the problem for anything else.
+Url parse_url(std::string_view text);
+
+/// Builds a Url from parts, validating each as parse_url does.
+Url make_url(std::string_view scheme, std::string_view host, std::uint16_t port,
+             std::string_view path_prefix = {});
+
+/// "scheme://host:port/prefix", with brackets around IPv6 hosts and always an explicit port.
+std::string format_url(const Url& url);
+
+/// "host:port", or "[v6]:port" for an IPv6 host.
+std::string format_host_port(std::string_view host, std::uint16_t port);
+
+/// Parses a listening address "IPv4:port" or "[IPv6]:port"; port 0 means any free port.
+/// Only IP literals are accepted. Throws Error(MessageBodyError) otherwise.
+HostPort parse_listen_address(std::string_view text);
+
+/// Whether `host` is an IPv4 literal (dotted quad).
+bool is_ipv4_literal(std::string_view host);
+
+/// Whether `host` is an IPv6 literal without brackets (an optional "%zone" is allowed).
+bool is_ipv6_literal(std::string_view host);
+
+/// Whether `host` names this machine: "localhost", 127.0.0.0/8 or ::1 (guard for tests).
+bool is_loopback_host(std::string_view host);
+
+}  // namespace fdo::transport
