@@ -1,0 +1,40 @@
+#pragma once
+// IPAddress = ip4 / ip6, FDO 1.1 §3.3.14 (transport.md §8): used by RVIPAddress and RVTO2AddrEntry.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "libfdo/core/bytes.h"
+
+namespace fdo {
+
+/// An IPv4 (4 bytes) or IPv6 (16 bytes) address in network byte order.
+///   IPAddress = ip4 / ip6;  ip4 = bstr .size 4;  ip6 = bstr .size 16
+class IpAddress {
+ public:
+  /// From 4 or 16 raw bytes; nullopt for any other length.
+  static std::optional<IpAddress> from_bytes(ByteView bytes);
+  /// From dotted IPv4 or IPv6 text without brackets ("192.168.1.10", "::1"); nullopt otherwise.
+  static std::optional<IpAddress> parse(std::string_view text);
+
+  [[nodiscard]] bool is_v4() const { return m_bytes.size() == 4; }
+  /// Whether this is an IPv4-mapped IPv6 address (::ffff:a.b.c.d).
+  [[nodiscard]] bool is_v4_mapped() const;
+  /// The IPv4 address of an IPv4-mapped one (transport.md §6.3: "Read 16-byte IPv4-mapped addresses as
+  /// IPv4"); otherwise the address itself.
+  [[nodiscard]] IpAddress unmapped() const;
+  [[nodiscard]] ByteView bytes() const { return m_bytes; }
+  /// Text form: dotted IPv4, or RFC 5952 IPv6.
+  [[nodiscard]] std::string to_string() const;
+  /// The form used as a URL host: IPv6 in brackets (P20: fdo-rs once left them out).
+  [[nodiscard]] std::string url_host() const;
+
+  bool operator==(const IpAddress&) const = default;
+
+ private:
+  explicit IpAddress(Bytes bytes) : m_bytes(std::move(bytes)) {}
+  Bytes m_bytes;
+};
+
+}  // namespace fdo
