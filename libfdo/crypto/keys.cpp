@@ -9,6 +9,7 @@
 #include "libfdo/core/error.h"
 #include "libfdo/core/hex.h"
 #include "libfdo/crypto/internal/key_impl.h"
+#include "libfdo/crypto/internal/object_cache.h"
 #include "libfdo/crypto/internal/ossl.h"
 #include "libfdo/crypto/x509.h"
 
@@ -132,6 +133,37 @@ EvpPkeyPtr pkey_from_params(const char* key_type, OSSL_PARAM* params, std::strin
     input_error(std::string(what));
   }
   return EvpPkeyPtr(pkey);
+}
+
+// The fixed DER prefix of a named-curve EC SubjectPublicKeyInfo up to the uncompressed point's 04 byte
+// (RFC 5480): SEQUENCE { SEQUENCE { id-ecPublicKey, curve OID }, BIT STRING 00 04 ‖ X ‖ Y }.
+ByteView ec_spki_prefix(KeyType curve) {
+  static const Bytes p256 = from_hex("3059301306072a8648ce3d020106082a8648ce3d030107034200");
+  static const Bytes p384 = from_hex("3076301006072a8648ce3d020106052b81040022036200");
+  return curve == KeyType::P256 ? p256 : p384;
+}
+
+// A public key for the uncompressed SEC 1 point `point` (04 ‖ X ‖ Y) on `curve`, built straight from the
+// point with its canonical SPKI: this skips OpenSSL's encoder/decoder framework, which dominated voucher
+// verification time (docs/performance.md). The point must be on the curve (both curves have cofactor 1).
+PublicKey ec_public_key_from_point(KeyType curve, ByteView point, std::string_view what) {
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(ec_group_name(curve)), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<std::uint8_t*>(point.data()),
+                                        point.size()),
+      OSSL_PARAM_construct_end(),
+  };
+  EvpPkeyPtr pkey = pkey_from_params("EC", params, std::string(what) + ": not a point on " +
+                                                       std::string(key_type_name(curve)));
+  const EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
+  if (!ctx || EVP_PKEY_public_check_quick(ctx.get()) != 1) {
+    internal::input_error(std::string(what) + ": EC public point is not valid");
+  }
+  auto impl = std::make_shared<PublicKey::Impl>();
+  impl->spki_der = concat(ec_spki_prefix(curve), point);
+  impl->pkey = std::move(pkey);
+  impl->type = curve;
+  return PublicKey(std::move(impl));
 }
 
 // Wraps a parsed private key, checking it is one of the four FDO types.
@@ -314,6 +346,14 @@ PublicKey make_public_key(const EVP_PKEY* pkey, std::string_view what) {
   if (!type) {
     input_error(std::string(what) + ": unsupported key (expected EC P-256/P-384 or RSA 2048/3072)");
   }
+  if (is_ec(*type)) {
+    std::size_t len = 0;
+    std::uint8_t point[1 + 2 * 48];
+    if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof point, &len) == 1 &&
+        len == 1 + 2 * ec_field_size(*type) && point[0] == 0x04) {
+      return ec_public_key_from_point(*type, ByteView(point, len), what);
+    }
+  }
   // A fresh public-only copy: drops any private part and lets us fix the encoding form.
   const Bytes original = i2d_bytes(pkey, i2d_PUBKEY, "i2d_PUBKEY");
   const unsigned char* p = original.data();
@@ -418,7 +458,36 @@ std::string name_to_string(const X509_NAME* name) {
 
 PublicKey::PublicKey(std::shared_ptr<const Impl> impl) : m_impl(std::move(impl)) {}
 
+namespace {
+
+// Recently parsed keys (internal/object_cache.h).
+internal::ObjectCache<PublicKey>& key_cache() {
+  static internal::ObjectCache<PublicKey> cache;
+  return cache;
+}
+
+PublicKey parse_spki(ByteView der);
+
+}  // namespace
+
 PublicKey PublicKey::from_spki_der(ByteView der) {
+  if (auto cached = key_cache().find(der)) {
+    return *cached;
+  }
+  PublicKey key = parse_spki(der);
+  key_cache().add(der, key);
+  return key;
+}
+
+namespace {
+
+PublicKey parse_spki(ByteView der) {
+  for (const KeyType curve : {KeyType::P256, KeyType::P384}) {
+    const ByteView prefix = ec_spki_prefix(curve);
+    if (der.size() == prefix.size() + 1 + 2 * ec_field_size(curve) && equal(der.first(prefix.size()), prefix)) {
+      return ec_public_key_from_point(curve, der.subspan(prefix.size()), "SubjectPublicKeyInfo");
+    }
+  }
   const unsigned char* p = der.data();
   const EvpPkeyPtr pkey(d2i_PUBKEY(nullptr, &p, der_length(der, "SubjectPublicKeyInfo")));
   if (!pkey) {
@@ -435,6 +504,8 @@ PublicKey PublicKey::from_spki_der(ByteView der) {
   }
   return key;
 }
+
+}  // namespace
 
 PublicKey PublicKey::from_pem(std::string_view pem) {
   for (const internal::PemBlock& block : internal::read_pem_blocks(pem)) {

@@ -7,6 +7,7 @@
 #include "libfdo/core/error.h"
 #include "libfdo/core/random.h"
 #include "libfdo/crypto/internal/key_impl.h"
+#include "libfdo/crypto/internal/object_cache.h"
 #include "libfdo/crypto/internal/ossl.h"
 
 namespace fdo::crypto {
@@ -121,7 +122,20 @@ Certificate sign_certificate(X509* cert, const PrivateKey& key) {
 
 Certificate::Certificate(std::shared_ptr<const Impl> impl) : m_impl(std::move(impl)) {}
 
+namespace {
+
+// Recently parsed certificates (internal/object_cache.h): device-CA certificates repeat across vouchers.
+internal::ObjectCache<Certificate>& certificate_cache() {
+  static internal::ObjectCache<Certificate> cache;
+  return cache;
+}
+
+}  // namespace
+
 Certificate Certificate::from_der(ByteView der) {
+  if (auto cached = certificate_cache().find(der)) {
+    return *cached;
+  }
   const unsigned char* p = der.data();
   X509Ptr cert(d2i_X509(nullptr, &p, der_length(der, "certificate")));
   if (!cert) {
@@ -133,7 +147,9 @@ Certificate Certificate::from_der(ByteView der) {
   auto impl = std::make_shared<Impl>();
   impl->cert = std::move(cert);
   impl->der.assign(der.begin(), der.end());
-  return Certificate(std::move(impl));
+  Certificate parsed(std::move(impl));
+  certificate_cache().add(der, parsed);
+  return parsed;
 }
 
 std::vector<Certificate> Certificate::from_pem_all(std::string_view pem) {
