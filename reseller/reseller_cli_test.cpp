@@ -1,0 +1,286 @@
+// fdo-reseller as a process (CLI.md): exit codes, --json shapes, files written, and the conformance lines
+// OV-19, OV-20, OV-21, OV-22 through the real binary.
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "libfdo/core/file.h"
+#include "libfdo/crypto/keys.h"
+#include "libfdo/types/public_key.h"
+#include "libfdo/voucher/pem.h"
+#include "libfdo/voucher/verify.h"
+#include "libfdo/voucher/voucher.h"
+
+namespace fdo {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kBin = std::string(FDO_BIN_DIR) + "/fdo-reseller";
+const std::string kInterop = std::string(FDO_SOURCE_DIR) + "/../shared/interop/";
+const std::string kTestdata = std::string(FDO_SOURCE_DIR) + "/libfdo/testdata/voucher/";
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+class ResellerCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "fdo-reseller-test-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    m_dir = pattern;
+  }
+  void TearDown() override { fs::remove_all(m_dir); }
+
+  [[nodiscard]] std::string path(const std::string& name) const { return (m_dir / name).string(); }
+
+  /// Runs `fdo-reseller <args>` through the shell, capturing stdout, stderr and the exit status.
+  [[nodiscard]] Result run(const std::string& args) const {
+    const std::string out = path("stdout.txt");
+    const std::string err = path("stderr.txt");
+    const std::string command = kBin + " " + args + " >" + out + " 2>" + err;
+    const int status = std::system(command.c_str());
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = to_string(read_file(out));
+    r.err = to_string(read_file(err));
+    return r;
+  }
+
+  void write(const std::string& name, const std::string& text) const {
+    write_file_atomic(path(name), to_bytes(text), 0644);
+  }
+
+  fs::path m_dir;
+};
+
+std::string read_text(const std::string& file) { return to_string(read_file(file)); }
+
+TEST_F(ResellerCli, KeygenWritesAPrivateKeyWithMode0600) {
+  const Result r = run("keygen --key-type p384 -o " + path("k.pem") + " --pub " + path("k.pub.pem"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  struct stat st {};
+  ASSERT_EQ(stat(path("k.pem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const crypto::PrivateKey key = crypto::PrivateKey::from_pem(read_text(path("k.pem")));
+  EXPECT_EQ(key.type(), crypto::KeyType::P384);
+  EXPECT_TRUE(crypto::PublicKey::from_pem(read_text(path("k.pub.pem"))).same_key(key.public_key()));
+  // The private key is never printed.
+  EXPECT_EQ(r.out.find("PRIVATE"), std::string::npos);
+  // An existing key is not replaced without --force.
+  EXPECT_EQ(run("keygen --key-type p256 -o " + path("k.pem")).code, 1);
+  EXPECT_EQ(crypto::PrivateKey::from_pem(read_text(path("k.pem"))).type(), crypto::KeyType::P384);
+  EXPECT_EQ(run("keygen --key-type p256 --force -o " + path("k.pem")).code, 0);
+  EXPECT_EQ(crypto::PrivateKey::from_pem(read_text(path("k.pem"))).type(), crypto::KeyType::P256);
+}
+
+TEST_F(ResellerCli, ShowJsonOnTheInteropVouchers) {  // OV-22
+  Result r = run("show --json " + kInterop + "fdo-rs-v101-voucher2.pem");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("{\"protocol_version\":101,\"guid\":\"ac00da6107e8405eacc494aef3f68966\",", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\"device_info\":\"DemoDevice\""), std::string::npos);
+  EXPECT_NE(r.out.find("\"entry_count\":2"), std::string::npos);
+  EXPECT_NE(r.out.find("\"pk_type\":\"SECP256R1\",\"pk_enc\":\"X509\",\"key_type\":\"p256\""), std::string::npos);
+  r = run("show --json " + kInterop + "fdo-rs-v101-voucher1.pem");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"guid\":\"18907279a41d049aae3c4da4ce61c14b\""), std::string::npos) << r.out;
+  r = run("show --json " + kInterop + "pri-v100-voucher1.pem");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("{\"protocol_version\":100,", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\"device_info\":\"Java Device\""), std::string::npos);
+}
+
+TEST_F(ResellerCli, ShowTextAndRaw) {
+  Result r = run("show " + kInterop + "pri-v100-voucher1.pem");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("protocol version    100"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("FDO 1.0 voucher"), std::string::npos) << r.out;
+  r = run("show " + kInterop + "fdo-rs-v101-voucher2.pem");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("GUID                ac00da6107e8405eacc494aef3f68966"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dns=fdo-test.puiterwijk.org"), std::string::npos) << r.out;
+  r = run("show --raw " + kInterop + "fdo-rs-v101-voucher2.pem");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("[", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("101"), std::string::npos);
+  EXPECT_NE(r.out.find("\"DemoDevice\""), std::string::npos) << r.out;
+}
+
+TEST_F(ResellerCli, VerifyJsonOnTheInteropVouchers) {  // OV-22
+  Result r = run("verify --json " + kInterop + "fdo-rs-v101-voucher2.pem");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("{\"valid\":true,\"checks\":[{\"name\":\"protocol version\",\"entry\":null,\"ok\":true,", 0), 0u)
+      << r.out;
+  EXPECT_NE(r.out.find("{\"name\":\"entry signature\",\"entry\":1,\"ok\":true,"), std::string::npos) << r.out;
+
+  r = run("verify --json " + kInterop + "fdo-rs-v101-voucher1.pem");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out.rfind("{\"valid\":false,", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("{\"name\":\"device cert chain hash\",\"entry\":null,\"ok\":false,"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("check 'device cert chain hash' failed"), std::string::npos) << r.err;
+
+  r = run("verify --lenient legacy-cert-chain-hash " + kInterop + "fdo-rs-v101-voucher1.pem");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("WARN"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("legacy-cert-chain-hash"), std::string::npos) << r.err;
+
+  // --log-level is global and accepted after the subcommand too; error level hides the warning.
+  r = run("verify --log-level error --lenient legacy-cert-chain-hash " + kInterop + "fdo-rs-v101-voucher1.pem");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("WARN"), std::string::npos) << r.err;
+
+  r = run("verify " + kInterop + "pri-v100-voucher1.pem");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("protocol version 100"), std::string::npos) << r.err;
+}
+
+TEST_F(ResellerCli, VerifyHmacSecret) {  // OV-19
+  const std::string voucher = kTestdata + "p256-3-entries.voucher.pem";
+  std::string secret;  // the fixture's secret: 32 bytes of 0x5A (libfdo/testdata/voucher/README.md)
+  for (int i = 0; i < 32; ++i) {
+    secret += "5a";
+  }
+  const std::string wrong(64, 'a');
+  Result r = run("verify --hmac-secret " + secret + " " + voucher);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("ok    header HMAC: HMAC-SHA256 of the header bytes matches"), std::string::npos) << r.out;
+  r = run("verify --json --hmac-secret " + wrong + " " + voucher);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("{\"name\":\"header HMAC\",\"entry\":null,\"ok\":false,"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("check 'header HMAC' failed"), std::string::npos) << r.err;
+}
+
+TEST_F(ResellerCli, ExtendRefusesTheWrongKeyAndWritesNothing) {  // OV-21
+  ASSERT_EQ(run("keygen --key-type p256 -o " + path("next.pem") + " --pub " + path("next.pub.pem")).code, 0);
+  // The current owner of p256-3-entries is the manufacturer key (see libfdo/testdata/voucher/README.md).
+  const Result r = run("extend " + kTestdata + "p256-3-entries.voucher.pem --owner-key " + kTestdata +
+                       "owner1-p256.pem --next-owner " + path("next.pub.pem") + " -o " + path("out.pem"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not the current owner key"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("out.pem")));
+}
+
+TEST_F(ResellerCli, ExtendWithTheRightKeyThenVerify) {  // OV-21
+  ASSERT_EQ(run("keygen --key-type p256 -o " + path("next.pem") + " --pub " + path("next.pub.pem")).code, 0);
+  const std::string input = kTestdata + "p256-3-entries.voucher.pem";
+  Result r = run("extend " + input + " --owner-key " + kTestdata + "manufacturer-p256.pem --next-owner " +
+                 path("next.pub.pem") + " -o " + path("out.pem"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("verify " + path("out.pem"));
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+
+  const voucher::OwnershipVoucher before =
+      voucher::OwnershipVoucher::decode(voucher::read_vouchers(read_file(input)).at(0).cbor);
+  const std::vector<voucher::VoucherInput> out = voucher::read_vouchers(read_file(path("out.pem")));
+  ASSERT_EQ(out.size(), 1u);
+  const voucher::OwnershipVoucher after = voucher::OwnershipVoucher::decode(out[0].cbor);
+  ASSERT_EQ(after.entries().size(), before.entries().size() + 1);
+  // Everything before the new entry is unchanged, byte for byte.
+  EXPECT_TRUE(equal(after.header_bytes(), before.header_bytes()));
+  EXPECT_TRUE(equal(after.header_hmac_bytes(), before.header_hmac_bytes()));
+  EXPECT_EQ(after.dev_cert_chain(), before.dev_cert_chain());
+  for (std::size_t i = 0; i < before.entries().size(); ++i) {
+    EXPECT_EQ(after.entries()[i].bytes, before.entries()[i].bytes) << "entry " << i;
+  }
+  // The new OVEPubKey is the next owner's key, byte for byte.
+  const crypto::PublicKey next = crypto::PublicKey::from_pem(read_text(path("next.pub.pem")));
+  const PublicKey& added = after.entries().back().payload.ove_pub_key;
+  EXPECT_EQ(added.pk_enc(), PkEnc::X509);
+  EXPECT_TRUE(equal(added.raw(), PublicKey::from_key(next).raw()));
+  EXPECT_EQ(added.key().spki_der(), next.spki_der());
+
+  // The new owner can extend again; --der writes raw CBOR.
+  r = run("extend " + path("out.pem") + " --owner-key " + path("next.pem") + " --next-owner " + kTestdata +
+          "owner1-p256.pem --der -o " + path("out2.cbor"));
+  EXPECT_EQ(r.code, 1) << "a PRIVATE KEY file is not a next-owner public key";
+  ASSERT_EQ(run("keygen --key-type p256 -o " + path("third.pem") + " --pub " + path("third.pub.pem")).code, 0);
+  r = run("extend " + path("out.pem") + " --owner-key " + path("next.pem") + " --next-owner " + path("third.pub.pem") +
+          " --der -o " + path("out2.cbor"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(read_file(path("out2.cbor")).at(0), 0x85);
+  EXPECT_EQ(run("verify " + path("out2.cbor")).code, 0);
+}
+
+TEST_F(ResellerCli, ExtendRefusesAnotherKeyTypeAndAnInvalidVoucher) {
+  ASSERT_EQ(run("keygen --key-type p384 -o " + path("next.pem") + " --pub " + path("next.pub.pem")).code, 0);
+  Result r = run("extend " + kTestdata + "p256-3-entries.voucher.pem --owner-key " + kTestdata +
+                 "manufacturer-p256.pem --next-owner " + path("next.pub.pem") + " -o " + path("out.pem"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("key type"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("out.pem")));
+  r = run("extend " + kInterop + "fdo-rs-v101-voucher1.pem --owner-key " + kTestdata +
+          "manufacturer-p256.pem --next-owner " + path("next.pub.pem") + " -o " + path("out.pem"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("refusing to extend an invalid voucher"), std::string::npos) << r.err;
+}
+
+TEST_F(ResellerCli, PemLabels) {  // OV-20
+  write("cert.pem", "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n");
+  Result r = run("verify " + path("cert.pem"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no OWNERSHIP VOUCHER PEM block found (found: CERTIFICATE)"), std::string::npos) << r.err;
+  // The conformance tools' format: the voucher block followed by the owner's PRIVATE KEY block.
+  write("bundle.pem", read_text(kTestdata + "p256-3-entries.voucher.pem") + read_text(kTestdata + "manufacturer-p256.pem"));
+  r = run("verify " + path("bundle.pem"));
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("PRIVATE"), std::string::npos);
+}
+
+TEST_F(ResellerCli, SeveralVouchersInOneFile) {
+  write("two.pem", read_text(kTestdata + "p256-3-entries.voucher.pem") + read_text(kInterop + "fdo-rs-v101-voucher2.pem"));
+  Result r = run("verify " + path("two.pem"));
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("voucher 2 of 2:"), std::string::npos) << r.out;
+  r = run("verify --json " + path("two.pem"));
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.rfind("[{\"valid\":true,", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("},{\"valid\":true,"), std::string::npos);
+  r = run("show --json " + path("two.pem"));
+  EXPECT_EQ(r.out.rfind("[{\"protocol_version\":101,", 0), 0u) << r.out;
+  write("mixed.pem", read_text(kTestdata + "p256-3-entries.voucher.pem") + read_text(kInterop + "fdo-rs-v101-voucher1.pem"));
+  r = run("verify " + path("mixed.pem"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("voucher 2 of 2 is invalid"), std::string::npos) << r.err;
+}
+
+TEST_F(ResellerCli, SampledCorruptionsExitOne) {  // OV-16 through the binary (the unit sweep covers every byte)
+  const Bytes good = voucher::read_vouchers(read_file(kTestdata + "p256-3-entries.voucher.pem")).at(0).cbor;
+  for (std::size_t i = 0; i < good.size(); i += 97) {
+    Bytes bad = good;
+    bad[i] ^= 0xFF;
+    write_file_atomic(path("bad.cbor"), bad, 0644);
+    EXPECT_EQ(run("verify " + path("bad.cbor")).code, 1) << "offset " << i;
+  }
+}
+
+TEST_F(ResellerCli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run("").code, 2);
+  EXPECT_EQ(run("frobnicate").code, 2);
+  EXPECT_EQ(run("verify").code, 2);
+  EXPECT_EQ(run("verify --no-such-flag " + kInterop + "fdo-rs-v101-voucher2.pem").code, 2);
+  EXPECT_EQ(run("verify --lenient no-such-quirk " + kInterop + "fdo-rs-v101-voucher2.pem").code, 2);
+  EXPECT_EQ(run("verify --hmac-secret xyz " + kInterop + "fdo-rs-v101-voucher2.pem").code, 2);
+  EXPECT_EQ(run("keygen --key-type p521 -o " + path("k.pem")).code, 2);
+  EXPECT_EQ(run("extend " + kInterop + "fdo-rs-v101-voucher2.pem").code, 2);
+  EXPECT_EQ(run("show --json --raw " + kInterop + "fdo-rs-v101-voucher2.pem").code, 2);
+  EXPECT_EQ(run("--log-level loud show " + kInterop + "fdo-rs-v101-voucher2.pem").code, 2);
+}
+
+TEST_F(ResellerCli, HelpOnEveryCommandHasAnExample) {
+  for (const char* cmd : {"", "keygen ", "show ", "verify ", "extend "}) {
+    const Result r = run(std::string(cmd) + "--help");
+    EXPECT_EQ(r.code, 0) << cmd;
+    EXPECT_NE(r.out.find("Example: fdo-reseller"), std::string::npos) << cmd << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace fdo
