@@ -18,6 +18,7 @@
 #include "libfdo/messages/di.h"
 #include "libfdo/protocol/endpoint.h"
 #include "libfdo/storage/store.h"
+#include "libfdo/types/hash.h"
 #include "libfdo/types/rendezvous_info.h"
 
 namespace fdo::protocol {
@@ -123,7 +124,7 @@ class DiManufacturer final : public Endpoint {
   /// Error(InternalServerError) if the default key type or the first owner's key type has no key.
   DiManufacturer(ManufacturerKeys keys, DiManufacturerOptions options);
 
-  [[nodiscard]] Protocol protocol() const override { return Protocol::DI; }
+  [[nodiscard]] Protocol protocol() const override { return Protocol::Di; }
   /// Decodes the session and the request, runs its handler, saves the session.
   Answer handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) override;
 
@@ -135,8 +136,12 @@ class DiManufacturer final : public Endpoint {
   di::Done handle(const di::SetHMAC& request, DiSession& session, storage::Transaction& tx, Context& ctx) const;
 
  private:
-  [[nodiscard]] const ManufacturerKey& key_for(PkType key_type) const;
   [[nodiscard]] const ManufacturerKey& key_of(crypto::KeyType type) const;
+  [[nodiscard]] crypto::PublicKey check_device(const di::MfgInfo& info) const;
+  [[nodiscard]] crypto::KeyType manufacturer_key_type(crypto::KeyType device_key_type) const;
+  [[nodiscard]] PublicKey ov_pub_key(crypto::KeyType type, PkType key_type, PkEnc key_enc) const;
+  [[nodiscard]] std::vector<Bytes> issue_device_chain(const crypto::PublicKey& device_key,
+                                                      const std::string& serial) const;
 
   ManufacturerKeys m_keys;
   DiManufacturerOptions m_options;

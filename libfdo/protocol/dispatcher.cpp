@@ -70,6 +70,14 @@ transport::Response Dispatcher::handle(const transport::Request& request) {
       token.reset();  // the token, if any, stays valid: nothing of its run was touched
       throw_body_error(message_name(request.msg_type) + " is not a request this server accepts");
     }
+    if (m_options.admit) {
+      if (std::optional<Error> refusal = m_options.admit(ctx, info->type)) {
+        if (info->starts_protocol) {
+          token.reset();  // a refused first message touches no session, not even a stale one (TR-13)
+        }
+        throw *refusal;
+      }
+    }
     return handle_message(request, *info, *endpoint->second, ctx, token);
   } catch (const Error& e) {
     return error_response(request.msg_type, e, ctx, token);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "libfdo/protocol/endpoint.h"
@@ -24,6 +25,9 @@ struct DispatcherOptions {
   std::int64_t session_ttl = 300;
   /// The clock; tests replace it.
   std::function<std::int64_t()> clock = unix_now;
+  /// Optional admission check run before a request touches any session (abuse limits: rate per peer, runs in
+  /// progress). A returned Error is answered as an ErrorMessage with its code; no session is created.
+  std::function<std::optional<Error>(const Context&, MessageType)> admit = nullptr;
 };
 
 /// Routes FDO messages to protocol endpoints and keeps their sessions in the store, FDO 1.1 §4.3, §5.1.

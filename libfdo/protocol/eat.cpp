@@ -96,13 +96,13 @@ EatPayload verify_eat(const cose::Sign1& eat, const crypto::PublicKey& device_ke
   }
   // Check 4: "Claim 256 is 17 bytes, starts with 0x01, and its GUID equals the HelloRV GUID".
   if (!payload.ueid) {
-    throw_invalid("EAT: no EAT-UEID claim (256); an fdo-rs device puts it under claim 11, accepted only with "
-                  "the eat-ueid-claim-11 quirk");
+    throw_invalid(
+        "EAT: no EAT-UEID claim (256); an fdo-rs device puts it under claim 11, accepted only with "
+        "the eat-ueid-claim-11 quirk");
   }
   const Bytes& ueid = *payload.ueid;
   if (ueid.size() != kEatGuidSize || ueid[0] != kEatRand) {
-    throw_invalid("EAT: EAT-UEID is not 0x01 followed by a 16-byte GUID (" + std::to_string(ueid.size()) +
-                  " bytes)");
+    throw_invalid("EAT: EAT-UEID is not 0x01 followed by a 16-byte GUID (" + std::to_string(ueid.size()) + " bytes)");
   }
   if (!equal(ByteView(ueid).subspan(1), expected.guid.view())) {
     throw_invalid("EAT: EAT-UEID names another GUID than this session's device");

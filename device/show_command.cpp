@@ -1,0 +1,68 @@
+// `fdo-device show`: the stored DeviceCredential (FDO 1.1 §3.4.1; CLI.md lists the JSON fields).
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "device/commands.h"
+#include "libfdo/core/error.h"
+#include "libfdo/core/hex.h"
+#include "libfdo/protocol/device_identity.h"
+#include "libfdo/types/device_credential.h"
+#include "libfdo/types/json.h"
+
+namespace fdo::device_tool {
+namespace {
+
+struct ShowConfig {
+  std::filesystem::path credential;
+  bool json = false;
+  bool reveal = false;
+};
+
+void print_text(const DeviceCredential& c, bool reveal) {
+  std::cout << "guid:                  " << c.dc_guid.hex() << "\n"
+            << "active:                " << (c.dc_active ? "true" : "false") << "\n"
+            << "protocol version:      " << c.dc_prot_ver << "\n"
+            << "device info:           " << c.dc_device_info << "\n";
+  for (const std::string& line : c.dc_rv_info.describe()) {
+    std::cout << "rendezvous:            " << line << "\n";
+  }
+  std::cout << "manufacturer key hash: " << hash_type_name(c.dc_pub_key_hash.type()) << " " << c.dc_pub_key_hash.hex()
+            << "\n"
+            << "key type:              " << crypto::key_type_name(c.key_type) << "\n"
+            << "storage:               " << storage_name(c.storage) << "\n";
+  if (reveal && c.storage == CredentialStorage::File) {
+    std::cout << "hmac secret:           " << to_hex(c.dc_hmac_secret.view()) << "\n";
+  }
+}
+
+int run_show_command(const ShowConfig& config) {
+  const protocol::FileCredentialStore store(config.credential);
+  const std::optional<DeviceCredential> credential = store.load();
+  if (!credential) {
+    throw_internal("no credential at " + config.credential.string());
+  }
+  if (config.json) {
+    JsonWriter j(true);
+    credential->to_json(j, config.reveal);
+    std::cout << j.str() << "\n";
+  } else {
+    print_text(*credential, config.reveal);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_show(Commands& commands) {
+  const auto config = std::make_shared<ShowConfig>();
+  CLI::App& cmd = commands.add("show", "Show the device credential", [config] { return run_show_command(*config); });
+  cmd.add_option("--credential", config->credential, "The credential file")->required();
+  cmd.add_flag("--json", config->json, "One JSON document on stdout");
+  cmd.add_flag("--reveal", config->reveal, "Also print the HMAC secret (file-backed credentials only)");
+  cmd.footer("Example: fdo-device show --credential cred.bin --json");
+}
+
+}  // namespace fdo::device_tool

@@ -1,0 +1,124 @@
+// `fdo-device to1`: find the owner through the rendezvous servers of the credential (FDO 1.1 §5.4; CLI.md). The
+// protocol and the RendezvousInfo walk are libfdo/protocol/to1_device; this file loads the credential and prints.
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "device/commands.h"
+#include "libfdo/core/error.h"
+#include "libfdo/protocol/device_identity.h"
+#include "libfdo/protocol/to1_device.h"
+#include "libfdo/types/device_credential.h"
+#include "libfdo/types/json.h"
+
+namespace fdo::device_tool {
+namespace {
+
+struct To1Config {
+  std::filesystem::path credential;
+  bool json = false;
+  std::size_t rounds = 1;
+  std::uint32_t retry_delay = kRvRetryDelaySec;
+};
+
+/// What an error code means to the person running the device (messages.md §3.2).
+std::string explain(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::ResourceNotFound:
+      return "the rendezvous server has no registration for this device (TO0 not done, expired or removed)";
+    case ErrorCode::InvalidMessageError:
+      return "a check failed: the rendezvous server refused the device's proof (is the voucher for this device?), "
+             "or the device refused the server's answer";
+    case ErrorCode::MessageBodyError:
+      return "a message was malformed";
+    case ErrorCode::InvalidJwtToken:
+      return "the rendezvous server lost the session";
+    case ErrorCode::InternalServerError:
+      return "the rendezvous server could not be reached or failed";
+    default:
+      return "the run failed";
+  }
+}
+
+void print_json(const protocol::FindOwnerResult& r, const DeviceCredential& credential) {
+  JsonWriter j(true);
+  j.begin_object().key("guid").string(credential.dc_guid.hex()).key("found").boolean(r.found);
+  j.key("rendezvous");
+  if (r.rendezvous.empty()) {
+    j.null();
+  } else {
+    j.string(r.rendezvous);
+  }
+  j.key("bypass").boolean(r.bypass).key("to2_urls").begin_array();
+  for (const std::string& url : r.to2_urls) {
+    j.string(url);
+  }
+  j.end_array().key("attempts").begin_array();
+  for (const protocol::RvAttempt& a : r.attempts) {
+    j.begin_object().key("url").string(a.url).key("error_code");
+    if (a.error_code) {
+      j.uinteger(static_cast<std::uint16_t>(*a.error_code));
+    } else {
+      j.null();
+    }
+    j.key("error").string(a.error).end_object();
+  }
+  j.end_array().end_object();
+  std::cout << j.str() << "\n";
+}
+
+int run_to1_command(const To1Config& config) {
+  const protocol::FileCredentialStore store(config.credential);
+  const std::optional<DeviceCredential> credential = store.load();
+  if (!credential) {
+    throw_internal("no credential at " + config.credential.string() + " (run `fdo-device di` first)");
+  }
+  if (!credential->dc_active) {
+    throw_invalid("the credential is not active (DCActive is false): this device has completed onboarding");
+  }
+  const std::unique_ptr<protocol::DeviceSigner> signer = protocol::software_signer(*credential);
+  protocol::FindOwnerOptions options;
+  options.max_rounds = config.rounds;
+  options.retry_delay_sec = config.retry_delay;
+  const protocol::FindOwnerResult result = protocol::find_owner(*credential, *signer, options);
+  if (config.json) {
+    print_json(result, *credential);
+  } else if (result.found) {
+    std::cout << (result.bypass ? "bypass: no rendezvous, owner named directly\n"
+                                : "rendezvous: " + result.rendezvous + "\n");
+    for (const std::string& url : result.to2_urls) {
+      std::cout << "owner: " << url << "\n";
+    }
+  }
+  if (result.found) {
+    return 0;
+  }
+  if (result.attempts.empty()) {
+    std::cerr << "fdo-device to1: the credential's RendezvousInfo names no rendezvous server the device can use\n";
+    return kFailure;
+  }
+  for (const protocol::RvAttempt& a : result.attempts) {
+    const ErrorCode code = a.error_code.value_or(ErrorCode::InternalServerError);
+    std::cerr << "fdo-device to1: " << a.url << ": " << error_code_name(code) << " (" << static_cast<int>(code)
+              << "): " << explain(code) << " [" << a.error << "]\n";
+  }
+  return kFailure;
+}
+
+}  // namespace
+
+void register_to1(Commands& commands) {
+  const auto config = std::make_shared<To1Config>();
+  CLI::App& cmd = commands.add("to1", "Find the owner through the rendezvous server (TO1, FDO 1.1 §5.4)",
+                               [config] { return run_to1_command(*config); });
+  cmd.add_option("--credential", config->credential, "The credential file")->required();
+  cmd.add_flag("--json", config->json, "One JSON document on stdout (to2_urls, rendezvous, attempts)");
+  cmd.add_option("--rounds", config->rounds, "Walks of the RendezvousInfo list before giving up (0: forever)")
+      ->capture_default_str();
+  cmd.add_option("--retry-delay", config->retry_delay, "Seconds between walks (±25 %)")->capture_default_str();
+  cmd.footer("Example: fdo-device to1 --credential cred.bin --json");
+}
+
+}  // namespace fdo::device_tool

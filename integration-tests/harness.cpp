@@ -1,0 +1,590 @@
+#include "integration-tests/harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "libfdo/transport/url.h"
+
+namespace fdo::integration {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Forks and execs `path` with `args`; the child's stdout and stderr go to the given files.
+pid_t spawn(const std::filesystem::path& path, const std::vector<std::string>& args,
+            const std::filesystem::path& out, const std::filesystem::path& err) {
+  std::vector<std::string> argv_storage = {path.string()};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_storage) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    throw std::runtime_error("fork failed");
+  }
+  if (pid == 0) {
+    const int fd_out = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    const int fd_err = out == err ? fd_out : ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd_out < 0 || fd_err < 0) {
+      _exit(127);
+    }
+    dup2(fd_out, STDOUT_FILENO);
+    dup2(fd_err, STDERR_FILENO);
+    // The test may block signals in its threads; the child starts with a clean mask.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) {
+    return WEXITSTATUS(status);
+  }
+  if (WIFSIGNALED(status)) {
+    return 128 + WTERMSIG(status);
+  }
+  return -1;
+}
+
+// Waits for `pid` up to `timeout`; nullopt if it is still running.
+std::optional<int> wait_pid(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    const pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) {
+      return exit_code_of(status);
+    }
+    if (r < 0 && errno != EINTR) {
+      return -1;
+    }
+    if (Clock::now() >= deadline) {
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+// ---- TempDir ----
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/fdo-it-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("mkdtemp failed: " + std::string(std::strerror(errno)));
+  }
+  m_path = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(m_path, ec);
+}
+
+std::filesystem::path binary(std::string_view name) { return std::filesystem::path(FDO_BIN_DIR) / name; }
+
+bool has_binary(std::string_view name) { return ::access(binary(name).c_str(), X_OK) == 0; }
+
+// ---- run_tool ----
+
+std::string RunResult::describe() const {
+  return "exit " + std::to_string(exit_code) + "; stdout: " + out + "; stderr: " + err;
+}
+
+RunResult run_tool(std::string_view name, const std::vector<std::string>& args, std::chrono::seconds timeout) {
+  const TempDir dir;
+  const pid_t pid = spawn(binary(name), args, dir / "out", dir / "err");
+  std::optional<int> code = wait_pid(pid, timeout);
+  if (!code) {
+    ::kill(pid, SIGKILL);
+    code = wait_pid(pid, std::chrono::seconds(10));
+    ADD_FAILURE() << name << " did not finish within " << timeout.count() << " s";
+  }
+  return RunResult{code.value_or(-1), read_text(dir / "out"), read_text(dir / "err")};
+}
+
+// ---- ServerProcess ----
+
+ServerProcess::ServerProcess(std::string_view name, std::vector<std::string> args, std::chrono::seconds ready_timeout)
+    : m_name(name), m_log_dir(std::make_unique<TempDir>()), m_log(*m_log_dir / "server.log") {
+  m_pid = spawn(binary(name), args, m_log, m_log);
+  constexpr std::string_view kReady = "listening on http://";
+  const auto deadline = Clock::now() + ready_timeout;
+  for (;;) {
+    const std::string text = log();
+    const std::size_t at = text.find(kReady);
+    if (at != std::string::npos) {
+      const std::size_t end = text.find('\n', at);
+      if (end != std::string::npos) {
+        m_url = text.substr(at + kReady.size() - 7, end - at - kReady.size() + 7);
+        m_port = transport::parse_url(m_url).port;
+        return;
+      }
+    }
+    if (const std::optional<int> code = wait_pid(m_pid, std::chrono::milliseconds(0))) {
+      m_pid = -1;
+      throw std::runtime_error(m_name + " exited with " + std::to_string(*code) + " before listening:\n" + text);
+    }
+    if (Clock::now() >= deadline) {
+      kill();
+      throw std::runtime_error(m_name + " did not print '" + std::string(kReady) + "…' in time:\n" + text);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+ServerProcess::~ServerProcess() {
+  if (m_pid > 0) {
+    stop();
+  }
+  if (::testing::Test::HasFailure()) {
+    std::cerr << "---- log of " << m_name << " (" << m_url << ") ----\n" << log() << "---- end of log ----\n";
+  }
+}
+
+std::string ServerProcess::log() const { return read_text(m_log); }
+
+int ServerProcess::wait_for_exit(std::chrono::seconds timeout) {
+  std::optional<int> code = wait_pid(m_pid, timeout);
+  if (!code) {
+    ::kill(m_pid, SIGKILL);
+    code = wait_pid(m_pid, std::chrono::seconds(10));
+  }
+  m_pid = -1;
+  return code.value_or(-1);
+}
+
+int ServerProcess::stop() {
+  if (m_pid <= 0) {
+    return -1;
+  }
+  ::kill(m_pid, SIGTERM);
+  return wait_for_exit(std::chrono::seconds(20));
+}
+
+void ServerProcess::kill() {
+  if (m_pid <= 0) {
+    return;
+  }
+  ::kill(m_pid, SIGKILL);
+  static_cast<void>(wait_for_exit(std::chrono::seconds(10)));
+}
+
+// ---- HTTP ----
+
+std::optional<std::string> HttpResponse::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (iequals(k, name)) {
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
+HttpResponse http_request(const std::string& base_url, const std::string& method, const std::string& path,
+                          const std::vector<std::pair<std::string, std::string>>& headers, ByteView body) {
+  const transport::Url url = transport::parse_url(base_url);
+  if (!transport::is_ipv4_literal(url.host)) {
+    throw std::runtime_error("http_request: only IPv4 literals are supported, got " + url.host);
+  }
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    throw std::runtime_error("socket failed");
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  timeval tv{30, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(url.port);
+  inet_pton(AF_INET, url.host.c_str(), &addr.sin_addr);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    throw std::runtime_error("cannot connect to " + base_url + ": " + std::strerror(errno));
+  }
+  std::string head = method + " " + path + " HTTP/1.1\r\nHost: " + url.host + ":" + std::to_string(url.port) +
+                     "\r\nConnection: close\r\n";
+  for (const auto& [k, v] : headers) {
+    head += k + ": " + v + "\r\n";
+  }
+  if (!body.empty() || method == "POST") {
+    head += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  head += "\r\n";
+  Bytes request = to_bytes(head);
+  append(request, body);
+  // A server may answer and close before it has read an oversize body: send errors are not fatal.
+  for (std::size_t sent = 0; sent < request.size();) {
+    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) {
+      break;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string raw;
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      break;
+    }
+    raw.append(buf, static_cast<std::size_t>(n));
+  }
+  const std::size_t end_of_head = raw.find("\r\n\r\n");
+  if (raw.compare(0, 5, "HTTP/") != 0 || end_of_head == std::string::npos) {
+    throw std::runtime_error("no HTTP answer from " + base_url + path);
+  }
+  HttpResponse response;
+  std::istringstream lines(raw.substr(0, end_of_head));
+  std::string line;
+  std::getline(lines, line);
+  response.status = std::stoi(line.substr(line.find(' ') + 1, 3));
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    const std::size_t colon = line.find(':');
+    if (colon == std::string::npos) {
+      continue;
+    }
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    response.headers.emplace_back(line.substr(0, colon), value);
+  }
+  const std::string content = raw.substr(end_of_head + 4);
+  response.body.assign(content.begin(), content.end());
+  if (const auto length = response.header("Content-Length")) {
+    response.body.resize(std::min(response.body.size(), static_cast<std::size_t>(std::stoul(*length))));
+  }
+  return response;
+}
+
+HttpResponse post_message(const std::string& base_url, std::uint8_t type, ByteView body,
+                          const std::optional<std::string>& authorization) {
+  std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/cbor"}};
+  if (authorization) {
+    headers.emplace_back("Authorization", *authorization);
+  }
+  return http_request(base_url, "POST", "/fdo/101/msg/" + std::to_string(type), headers, body);
+}
+
+// ---- JSON ----
+
+class JsonParser {
+ public:
+  explicit JsonParser(std::string_view text) : m_text(text) {}
+
+  Json document() {
+    Json v = value(0);
+    skip_space();
+    if (m_pos != m_text.size()) {
+      fail("trailing characters");
+    }
+    return v;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw std::runtime_error("JSON at offset " + std::to_string(m_pos) + ": " + what);
+  }
+  void skip_space() {
+    while (m_pos < m_text.size() && (m_text[m_pos] == ' ' || m_text[m_pos] == '\n' || m_text[m_pos] == '\r' ||
+                                     m_text[m_pos] == '\t')) {
+      ++m_pos;
+    }
+  }
+  char peek() {
+    skip_space();
+    if (m_pos >= m_text.size()) {
+      fail("unexpected end");
+    }
+    return m_text[m_pos];
+  }
+  void expect(char c) {
+    if (peek() != c) {
+      fail(std::string("expected '") + c + "'");
+    }
+    ++m_pos;
+  }
+  bool literal(std::string_view word) {
+    if (m_text.substr(m_pos, word.size()) == word) {
+      m_pos += word.size();
+      return true;
+    }
+    return false;
+  }
+
+  Json value(int depth) {
+    if (depth > 64) {
+      fail("nested too deep");
+    }
+    Json v;
+    const char c = peek();
+    if (c == '{') {
+      ++m_pos;
+      v.m_kind = Json::Kind::Object;
+      if (peek() == '}') {
+        ++m_pos;
+        return v;
+      }
+      for (;;) {
+        if (peek() != '"') {
+          fail("expected a member name");
+        }
+        v.m_keys.push_back(string());
+        expect(':');
+        v.m_items.push_back(value(depth + 1));
+        if (peek() == ',') {
+          ++m_pos;
+          continue;
+        }
+        expect('}');
+        return v;
+      }
+    }
+    if (c == '[') {
+      ++m_pos;
+      v.m_kind = Json::Kind::Array;
+      if (peek() == ']') {
+        ++m_pos;
+        return v;
+      }
+      for (;;) {
+        v.m_items.push_back(value(depth + 1));
+        if (peek() == ',') {
+          ++m_pos;
+          continue;
+        }
+        expect(']');
+        return v;
+      }
+    }
+    if (c == '"') {
+      v.m_kind = Json::Kind::String;
+      v.m_text = string();
+      return v;
+    }
+    if (literal("null")) {
+      return v;
+    }
+    if (literal("true")) {
+      v.m_kind = Json::Kind::Bool;
+      v.m_bool = true;
+      return v;
+    }
+    if (literal("false")) {
+      v.m_kind = Json::Kind::Bool;
+      return v;
+    }
+    const std::size_t start = m_pos;
+    while (m_pos < m_text.size() && std::strchr("+-0123456789.eE", m_text[m_pos]) != nullptr) {
+      ++m_pos;
+    }
+    if (start == m_pos) {
+      fail("unexpected character");
+    }
+    v.m_kind = Json::Kind::Number;
+    v.m_text = std::string(m_text.substr(start, m_pos - start));
+    return v;
+  }
+
+  void put_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  std::uint32_t hex4() {
+    if (m_pos + 4 > m_text.size()) {
+      fail("short \\u escape");
+    }
+    const std::uint32_t v = static_cast<std::uint32_t>(std::stoul(std::string(m_text.substr(m_pos, 4)), nullptr, 16));
+    m_pos += 4;
+    return v;
+  }
+
+  std::string string() {
+    expect('"');
+    std::string out;
+    for (;;) {
+      if (m_pos >= m_text.size()) {
+        fail("unterminated string");
+      }
+      const char c = m_text[m_pos++];
+      if (c == '"') {
+        return out;
+      }
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      const char e = m_text.at(m_pos++);
+      switch (e) {
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'u': {
+          std::uint32_t cp = hex4();
+          if (cp >= 0xD800 && cp < 0xDC00 && literal("\\u")) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4() - 0xDC00);
+          }
+          put_utf8(out, cp);
+          break;
+        }
+        default: out += e; break;
+      }
+    }
+  }
+
+  std::string_view m_text;
+  std::size_t m_pos = 0;
+};
+
+Json Json::parse(std::string_view text) { return JsonParser(text).document(); }
+
+const Json& Json::operator[](std::string_view key) const {
+  if (m_kind == Kind::Object) {
+    for (std::size_t i = 0; i < m_keys.size(); ++i) {
+      if (m_keys[i] == key) {
+        return m_items[i];
+      }
+    }
+  }
+  throw std::runtime_error("JSON: no member '" + std::string(key) + "' in " + dump());
+}
+
+bool Json::has(std::string_view key) const {
+  for (const std::string& k : m_keys) {
+    if (k == key) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const Json& Json::at(std::size_t i) const {
+  if (m_kind != Kind::Array || i >= m_items.size()) {
+    throw std::runtime_error("JSON: no element " + std::to_string(i) + " in " + dump());
+  }
+  return m_items[i];
+}
+
+std::size_t Json::size() const { return m_items.size(); }
+
+const std::string& Json::str() const {
+  if (m_kind != Kind::String) {
+    throw std::runtime_error("JSON: not a string: " + dump());
+  }
+  return m_text;
+}
+
+bool Json::boolean() const {
+  if (m_kind != Kind::Bool) {
+    throw std::runtime_error("JSON: not a boolean: " + dump());
+  }
+  return m_bool;
+}
+
+std::int64_t Json::integer() const {
+  if (m_kind != Kind::Number) {
+    throw std::runtime_error("JSON: not a number: " + dump());
+  }
+  return std::stoll(m_text);
+}
+
+std::string Json::dump() const {
+  const auto quote = [](const std::string& s) {
+    std::string out = "\"";
+    for (const char c : s) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+      }
+      out += c;
+    }
+    return out + "\"";
+  };
+  switch (m_kind) {
+    case Kind::Null: return "null";
+    case Kind::Bool: return m_bool ? "true" : "false";
+    case Kind::Number: return m_text;
+    case Kind::String: return quote(m_text);
+    case Kind::Array: {
+      std::string out = "[";
+      for (std::size_t i = 0; i < m_items.size(); ++i) {
+        out += (i == 0 ? "" : ",") + m_items[i].dump();
+      }
+      return out + "]";
+    }
+    case Kind::Object: {
+      std::string out = "{";
+      for (std::size_t i = 0; i < m_items.size(); ++i) {
+        out += (i == 0 ? "" : ",") + quote(m_keys[i]) + ":" + m_items[i].dump();
+      }
+      return out + "}";
+    }
+  }
+  return "null";
+}
+
+}  // namespace fdo::integration

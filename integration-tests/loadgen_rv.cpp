@@ -1,0 +1,126 @@
+#include "integration-tests/loadgen_rv.h"
+
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "libfdo/core/error.h"
+#include "libfdo/core/fixed_bytes.h"
+#include "libfdo/core/secret_bytes.h"
+#include "libfdo/crypto/x509.h"
+#include "libfdo/protocol/device_identity.h"
+#include "libfdo/protocol/to0_owner.h"
+#include "libfdo/protocol/to1_device.h"
+#include "libfdo/transport/http_transport.h"
+#include "libfdo/types/rendezvous_info.h"
+#include "libfdo/types/rvto2addr.h"
+#include "libfdo/voucher/create.h"
+#include "libfdo/voucher/extend.h"
+
+namespace fdo::loadgen {
+namespace {
+
+/// The keys every device of a load run shares: manufacturer, owner, device CA.
+struct Authority {
+  crypto::KeyType type;
+  crypto::PrivateKey manufacturer;
+  crypto::PrivateKey owner;
+  crypto::PrivateKey device_ca_key;
+  crypto::Certificate device_ca;
+  RendezvousInfo rv_info;
+  RVTO2Addr to2_addr;
+
+  static std::shared_ptr<const Authority> make(const RvLoad& load) {
+    const std::optional<crypto::KeyType> type = crypto::parse_key_type(load.key_type);
+    if (!type) {
+      throw_body_error("--key-type: unknown key type " + load.key_type);
+    }
+    crypto::PrivateKey ca_key = crypto::PrivateKey::generate(*type);
+    crypto::Certificate ca = crypto::make_self_signed(
+        ca_key,
+        {.common_name = "fdo-loadgen device CA", .organization = "fdo-loadgen", .validity_days = 365, .is_ca = true});
+    return std::make_shared<const Authority>(
+        Authority{.type = *type,
+                  .manufacturer = crypto::PrivateKey::generate(*type),
+                  .owner = crypto::PrivateKey::generate(*type),
+                  .device_ca_key = std::move(ca_key),
+                  .device_ca = std::move(ca),
+                  .rv_info = RendezvousInfo::from_urls(load.url),
+                  .to2_addr = RVTO2Addr::from_urls(std::vector<std::string>{"http://127.0.0.1:8042"})});
+  }
+};
+
+/// One device of a load run: its key, GUID and voucher (extended once, to the shared owner).
+struct LoadDevice {
+  protocol::SoftwareSigner signer;
+  /// What run_to1 reads of the credential: the GUID and the RendezvousInfo.
+  DeviceCredential credential;
+  Bytes voucher;
+};
+
+/// What DI and a reseller would produce, in-process (FDO 1.1 §5.2, voucher.md §2-§7).
+LoadDevice make_device(const Authority& a) {
+  crypto::PrivateKey key = crypto::PrivateKey::generate(a.type);
+  const crypto::Certificate leaf = crypto::issue_certificate(
+      a.device_ca_key, a.device_ca, key.public_key(),
+      {.common_name = "fdo-loadgen device", .organization = "fdo-loadgen", .validity_days = 365, .is_ca = false});
+  const std::vector<Bytes> chain = {leaf.der(), a.device_ca.der()};
+  const Guid guid = Guid::random();
+  const voucher::CreatedHeader header =
+      voucher::make_header({.guid = guid,
+                            .rv_info = a.rv_info,
+                            .device_info = "fdo-loadgen",
+                            .manufacturer_key = PublicKey::from_key(a.manufacturer.public_key()),
+                            .dev_cert_chain = chain});
+  const SecretBytes secret(random_bytes(crypto::digest_size(header.hash_family)));
+  const voucher::OwnershipVoucher fresh = voucher::assemble_voucher(
+      header.header_bytes, voucher::header_hmac(header.hash_family, secret, header.header_bytes), chain);
+  const voucher::OwnershipVoucher owned =
+      voucher::extend(fresh, a.manufacturer, voucher::next_owner_key(fresh, a.owner.public_key()));
+  DeviceCredential credential;
+  credential.dc_guid = guid;
+  credential.dc_rv_info = a.rv_info;
+  credential.key_type = a.type;
+  return LoadDevice{.signer = protocol::SoftwareSigner(std::move(key)),
+                    .credential = std::move(credential),
+                    .voucher = owned.encode()};
+}
+
+/// The devices of a run, made by prepare(i) on the loader's threads; each index is written by one thread only.
+using Devices = std::vector<std::optional<LoadDevice>>;
+
+}  // namespace
+
+RvRuns to0_runs(const RvLoad& load) {
+  const std::shared_ptr<const Authority> authority = Authority::make(load);
+  auto devices = std::make_shared<Devices>(load.devices);
+  RvRuns runs;
+  runs.prepare = [authority, devices](std::size_t i) { (*devices)[i].emplace(make_device(*authority)); };
+  runs.run = [authority, devices, load](std::size_t i) {
+    transport::HttpTransport transport(load.url);
+    static_cast<void>(
+        protocol::run_to0(transport, (*devices)[i]->voucher, authority->owner, authority->to2_addr, load.wait_seconds));
+  };
+  return runs;
+}
+
+RvRuns to1_runs(const RvLoad& load) {
+  const std::shared_ptr<const Authority> authority = Authority::make(load);
+  auto devices = std::make_shared<Devices>(load.devices);
+  RvRuns runs;
+  runs.prepare = [authority, devices, load](std::size_t i) {
+    LoadDevice& device = (*devices)[i].emplace(make_device(*authority));
+    transport::HttpTransport transport(load.url);
+    static_cast<void>(
+        protocol::run_to0(transport, device.voucher, authority->owner, authority->to2_addr, load.wait_seconds));
+  };
+  runs.run = [authority, devices, load](std::size_t i) {
+    const LoadDevice& device = *(*devices)[i];
+    transport::HttpTransport transport(load.url);
+    static_cast<void>(protocol::run_to1(transport, device.credential, device.signer));
+  };
+  return runs;
+}
+
+}  // namespace fdo::loadgen

@@ -1,0 +1,293 @@
+#include "libfdo/protocol/to0_rendezvous.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "libfdo/cbor/reader.h"
+#include "libfdo/cbor/writer.h"
+#include "libfdo/core/log.h"
+#include "libfdo/types/hash.h"
+#include "libfdo/types/public_key.h"
+#include "libfdo/voucher/verify.h"
+#include "libfdo/voucher/voucher.h"
+
+namespace fdo::protocol {
+namespace {
+
+bool contains_key(const std::vector<crypto::PublicKey>& keys, const crypto::PublicKey& key) {
+  return std::any_of(keys.begin(), keys.end(), [&](const crypto::PublicKey& k) { return k.same_key(key); });
+}
+
+// Check 3: "to0d.NonceTO0Sign equals the session nonce" → 101.
+void check_nonce(const to0::OwnerSign& request, const To0Session& session) {
+  if (request.to0d.nonce_to0_sign != session.nonce_to0_sign) {
+    throw_invalid("TO0.OwnerSign: to0d.NonceTO0Sign is not the nonce sent in TO0.HelloAck");
+  }
+}
+
+// Check 4: "OVHeader GUID is 16 bytes" → 5 INVALID_GUID. Read before the voucher is verified, so that a voucher
+// whose only fault is its GUID gets the specific code; a voucher too broken to reach the GUID is left to check 5.
+void check_guid(ByteView voucher_bytes) {
+  std::optional<std::size_t> guid_size;  // nullopt: OVGuid is not a byte string
+  try {
+    const voucher::RawVoucher raw = voucher::RawVoucher::split(voucher_bytes);
+    cbor::Reader r(raw.header_bytes, "OVHeader");
+    if (r.read_array("") < 2) {
+      return;
+    }
+    r.skip("[0] OVHProtVer");
+    if (r.peek_type() == cbor::MajorType::Bytes) {
+      guid_size = r.read_bstr_view("[1] OVGuid").size();
+    }
+  } catch (const Error&) {
+    return;  // too broken to reach the GUID: check 5 names the structural fault (error 2)
+  }
+  if (guid_size != Guid::kSize) {
+    throw Error(ErrorCode::InvalidGuid,
+                "TO0.OwnerSign: OVHeader[1] OVGuid: expected a 16-byte bstr, got " +
+                    (guid_size ? std::to_string(*guid_size) + " bytes" : std::string("another type")));
+  }
+}
+
+// Check 5: "The voucher passes full verification (voucher.md §6)" → 2. The failing check goes to the server log
+// only (messages.md §3.2: "Details go to the server log only").
+voucher::OwnershipVoucher verify_voucher(ByteView voucher_bytes, const RendezvousPolicy& policy, Context& ctx) {
+  voucher::VerifyOptions options;
+  options.leniency = policy.leniency;
+  options.check_dev_cert_chain_signatures = policy.check_device_chain;
+  const voucher::VerifyReport report = voucher::verify(voucher_bytes, options);
+  if (!report.valid) {
+    const voucher::Check* failed = report.first_failure();
+    std::string where = failed != nullptr ? failed->name : std::string("voucher");
+    if (failed != nullptr && failed->entry) {
+      where = "entry " + std::to_string(*failed->entry) + " " + where;
+    }
+    log::warn("TO0.OwnerSign from " + ctx.peer + ": voucher refused at check '" + where +
+                  "': " + (failed != nullptr ? failed->detail : std::string()),
+              ctx.guid_hex);
+    throw Error(ErrorCode::InvalidOwnershipVoucher, "TO0.OwnerSign: the ownership voucher does not verify");
+  }
+  try {
+    return voucher::OwnershipVoucher::decode(voucher_bytes, policy.leniency);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::InvalidOwnershipVoucher, std::string("TO0.OwnerSign: ") + e.what());
+  }
+}
+
+// Check 6: "Policy: the manufacturer key (OVPubKey) is trusted, and other acceptance rules" → 2.
+void check_trust(const voucher::OwnershipVoucher& ov, const RendezvousPolicy& policy) {
+  if (policy.trusted_manufacturer_keys &&
+      !contains_key(*policy.trusted_manufacturer_keys, ov.header().ov_pub_key.key())) {
+    throw Error(ErrorCode::InvalidOwnershipVoucher,
+                "TO0.OwnerSign: the voucher's manufacturer key is not on this server's trust list");
+  }
+  if (policy.trusted_owner_keys && !contains_key(*policy.trusted_owner_keys, ov.owner_key().key())) {
+    throw Error(ErrorCode::InvalidOwnershipVoucher,
+                "TO0.OwnerSign: the voucher's owner key is not on this server's trust list");
+  }
+}
+
+// Check 7: "to1d verifies with the public key of the *last* OVEntry" → 3; an alg that cannot suit that key is a
+// well-formed message failing a check, 101 (TO0-07).
+void check_to1d_signature(const to0::OwnerSign& request, const PublicKey& owner) {
+  const crypto::SigAlg alg = request.to1d.alg();
+  if (!owner.suits(alg)) {
+    throw_invalid("TO0.OwnerSign: to1d is signed with " + std::string(crypto::sig_alg_name(alg)) +
+                  ", which does not suit the owner key " + owner.describe());
+  }
+  if (!request.to1d.verify(owner.key())) {
+    throw Error(ErrorCode::InvalidOwnerSignBody,
+                "TO0.OwnerSign: to1d does not verify with the owner key of the voucher's last entry");
+  }
+}
+
+// Check 8: "to1dTo0dHash equals the Hash, of the hashtype it names, over the to0d bstr content bytes" → 101. The
+// hashtype must be the voucher hash family H (voucher.md §5 [ours]: owners use H for to0dHash; the conformance
+// tool's mutation hashes to0d with the other SHA-2 and expects a refusal).
+void check_to0d_hash(const to0::OwnerSign& request, const voucher::OwnershipVoucher& ov) {
+  const Hash& hash = request.to1d_payload.to1d_to0d_hash;
+  const HashType expected = hash_type_for(ov.hash_family());
+  if (hash.type() != expected) {
+    throw_invalid("TO0.OwnerSign: to1dTo0dHash is " + std::string(hash_type_name(hash.type())) +
+                  ", the voucher's hash family is " + std::string(hash_type_name(expected)));
+  }
+  if (!hash.matches(request.to0d_bytes)) {
+    throw_invalid("TO0.OwnerSign: to1dTo0dHash is not the hash of the to0d bytes");
+  }
+}
+
+// Check 10 [ours]: "If a registration for this GUID already exists under another owner key: accept only if the
+// new voucher's chain contains the old owner key (a resale), else 3."
+void check_reregistration(storage::Transaction& tx, const voucher::OwnershipVoucher& ov, Context& ctx) {
+  const std::optional<storage::RvRegistration> existing = tx.get_rv_registration(ov.header().ov_guid, ctx.now);
+  if (!existing) {
+    return;
+  }
+  const PublicKey old_owner = PublicKey::decode(existing->owner_key);
+  if (old_owner.same_key(ov.owner_key())) {
+    return;  // the same owner refreshes its registration
+  }
+  bool in_chain = ov.header().ov_pub_key.same_key(old_owner);
+  for (const voucher::OVEntry& entry : ov.entries()) {
+    in_chain = in_chain || entry.payload.ove_pub_key.same_key(old_owner);
+  }
+  if (!in_chain) {
+    throw Error(ErrorCode::InvalidOwnerSignBody,
+                "TO0.OwnerSign: the GUID is registered by another owner whose key is not in this voucher's chain");
+  }
+  log::info("TO0: registration passes from a previous owner to a later owner in the voucher chain", ctx.guid_hex);
+}
+
+}  // namespace
+
+RendezvousLimits::RendezvousLimits(const RendezvousPolicy& policy, std::int64_t session_ttl)
+    : m_runs(policy.max_live_sessions, session_ttl) {
+  if (policy.rate_limit > 0) {
+    m_rate.emplace(policy.rate_limit, std::max(1.0, 2 * policy.rate_limit));
+  }
+}
+
+std::optional<Error> RendezvousLimits::admit(const Context& ctx, MessageType type) {
+  if (type != MessageType::To0Hello && type != MessageType::To1HelloRV) {
+    return std::nullopt;
+  }
+  if (m_rate && !m_rate->allow(ctx.peer, ctx.now)) {
+    return Error(ErrorCode::InternalServerError, "rate limit: too many new runs from this address, retry later");
+  }
+  if (!m_runs.has_room(ctx.now)) {
+    return Error(ErrorCode::InternalServerError, "too many runs in progress, retry later");
+  }
+  return std::nullopt;
+}
+
+void RendezvousLimits::run_opened(const Nonce& run, std::int64_t now) {
+  m_runs.open(run.hex(), now);
+}
+
+void RendezvousLimits::run_closed(const Nonce& run) {
+  m_runs.close(run.hex());
+}
+
+std::size_t RendezvousLimits::live_runs(std::int64_t now) {
+  return m_runs.live(now);
+}
+
+PolicySummary summarize(const RendezvousPolicy& policy) {
+  PolicySummary out;
+  out.info.push_back("TO0 grants at most " + std::to_string(policy.max_wait_seconds) + " s per registration");
+  if (policy.trusted_manufacturer_keys) {
+    out.info.push_back("vouchers must come from one of " + std::to_string(policy.trusted_manufacturer_keys->size()) +
+                       " trusted manufacturer keys");
+  } else {
+    out.warnings.push_back(
+        "OPEN RENDEZVOUS: no manufacturer allow-list; vouchers from any manufacturer key are "
+        "accepted (set --trust-manufacturer-keys)");
+  }
+  if (policy.trusted_owner_keys) {
+    out.info.push_back("registrations must be signed by one of " + std::to_string(policy.trusted_owner_keys->size()) +
+                       " trusted owner keys");
+  } else {
+    out.warnings.push_back(
+        "OPEN RENDEZVOUS: no owner allow-list; any owner holding a valid voucher may register "
+        "(set --trust-owner-keys)");
+  }
+  out.info.push_back(policy.check_device_chain ? "device certificate chains are verified up to their root"
+                                               : "device certificate chains are not verified beyond their hash");
+  out.info.push_back(policy.max_live_sessions == 0
+                         ? std::string("no cap on runs in progress")
+                         : "at most " + std::to_string(policy.max_live_sessions) + " runs in progress");
+  out.info.push_back(policy.rate_limit > 0
+                         ? "at most " + std::to_string(policy.rate_limit) + " new runs per second per address"
+                         : std::string("no per-address rate limit"));
+  for (const Quirk q : policy.leniency.allowed()) {
+    out.warnings.push_back("accepting peer deviation " + std::string(quirk_info(q).name) + " (" +
+                           std::string(quirk_info(q).pitfall) + ")");
+  }
+  return out;
+}
+
+Bytes To0Session::encode() const {
+  cbor::Writer w;
+  w.array(2).uint(static_cast<std::uint8_t>(next)).bstr(nonce_to0_sign.view());
+  return std::move(w).take();
+}
+
+To0Session To0Session::decode(ByteView state) {
+  try {
+    cbor::Reader r(state, "To0Session");
+    r.read_array_of("", 2);
+    To0Session s;
+    s.next = static_cast<MessageType>(r.read_uint_max("[0] next", 0xFF));
+    s.nonce_to0_sign = Nonce::from(r.read_bstr_size("[1] NonceTO0Sign", Nonce::kSize));
+    r.expect_end();
+    return s;
+  } catch (const Error& e) {
+    throw_internal(std::string("stored TO0 session does not decode: ") + e.what());
+  }
+}
+
+To0Rendezvous::To0Rendezvous(const RendezvousPolicy& policy, RendezvousLimits* limits)
+    : m_policy(policy), m_limits(limits) {}
+
+Answer To0Rendezvous::handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) {
+  if (type == MessageType::To0Hello) {
+    To0Session session;
+    const to0::HelloAck ack = hello(to0::Hello::decode(body), session, ctx);
+    state = session.encode();
+    return answer<to0::Hello>(ack);
+  }
+  const To0Session session = To0Session::decode(state);
+  const RunCloser closer(m_limits, session.nonce_to0_sign);
+  expect_next(session.next, type);
+  const to0::AcceptOwner accept = owner_sign(to0::OwnerSign::decode(body, m_policy.leniency), session, tx, ctx);
+  return answer<to0::OwnerSign>(accept);
+}
+
+to0::HelloAck To0Rendezvous::hello(const to0::Hello& /*request*/, To0Session& session, Context& ctx) {
+  session.next = MessageType::To0OwnerSign;
+  session.nonce_to0_sign = Nonce::random();
+  if (m_limits != nullptr) {
+    m_limits->run_opened(session.nonce_to0_sign, ctx.now);
+  }
+  return to0::HelloAck{session.nonce_to0_sign};
+}
+
+to0::AcceptOwner To0Rendezvous::owner_sign(const to0::OwnerSign& request, const To0Session& session,
+                                           storage::Transaction& tx, Context& ctx) {
+  // Checks 1 (token) and 2 (decoding, including check 9's RVTO2Addr rules) ran before this point.
+  check_nonce(request, session);
+  check_guid(request.to0d.ownership_voucher);
+  const voucher::OwnershipVoucher ov = verify_voucher(request.to0d.ownership_voucher, m_policy, ctx);
+  ctx.guid_hex = ov.header().ov_guid.hex();
+  check_trust(ov, m_policy);
+  check_to1d_signature(request, ov.owner_key());
+  check_to0d_hash(request, ov);
+  check_reregistration(tx, ov, ctx);
+
+  // messages.md §6.3: "the RV chooses WaitSeconds = min(requested, server maximum)".
+  const std::uint32_t granted = std::min(request.to0d.wait_seconds, m_policy.max_wait_seconds);
+  const voucher::RawVoucher raw = voucher::RawVoucher::split(request.to0d.ownership_voucher);
+  tx.put_rv_registration(storage::RvRegistration{
+      .guid = ov.header().ov_guid,
+      .to1d = request.to1d_bytes,
+      .voucher = request.to0d.ownership_voucher,
+      .owner_key = ov.owner_key().encode(),
+      .device_key = Bytes(raw.dev_cert_chain.begin(), raw.dev_cert_chain.end()),
+      .expires_at = ctx.now + static_cast<std::int64_t>(granted),
+      .registered_at = ctx.now,
+  });
+  log::info("TO0: registered for " + std::to_string(granted) + " s (requested " +
+                std::to_string(request.to0d.wait_seconds) + " s), owner key " + ov.owner_key().describe(),
+            ctx.guid_hex);
+  return to0::AcceptOwner{granted};
+}
+
+std::size_t purge_expired_registrations(storage::Store& store, std::int64_t now) {
+  auto tx = store.begin();
+  const std::size_t n = tx->purge_expired_rv_registrations(now);
+  tx->commit();
+  return n;
+}
+
+}  // namespace fdo::protocol

@@ -1,0 +1,124 @@
+#pragma once
+// The rendezvous server's side of TO0 (FDO 1.1 §5.3; messages.md §6): an owner proves it holds a device's
+// voucher and registers where the device will find it for TO2. Also the rendezvous policy and abuse limits
+// shared with TO1 (to1_rendezvous.h).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libfdo/core/bytes.h"
+#include "libfdo/core/error.h"
+#include "libfdo/core/fixed_bytes.h"
+#include "libfdo/core/quirks.h"
+#include "libfdo/crypto/keys.h"
+#include "libfdo/messages/to0.h"
+#include "libfdo/protocol/endpoint.h"
+#include "libfdo/protocol/rate_limiter.h"
+#include "libfdo/storage/store.h"
+
+namespace fdo::protocol {
+
+/// What a rendezvous server accepts (messages.md §6.3 checks 6 and 10, transport.md §9). Open by default:
+/// without allow-lists any owner may register any voucher that verifies (conformance mode, TO0-12).
+struct RendezvousPolicy {
+  /// The largest WaitSeconds granted: AcceptOwner.WaitSeconds = min(requested, this) (messages.md §6.3).
+  std::uint32_t max_wait_seconds = 86400;
+  /// When set, only these owner keys (the voucher's last entry key) may register (error 2 otherwise).
+  std::optional<std::vector<crypto::PublicKey>> trusted_owner_keys;
+  /// When set, only vouchers whose OVPubKey is one of these manufacturer keys may register (error 2 otherwise).
+  std::optional<std::vector<crypto::PublicKey>> trusted_manufacturer_keys;
+  /// voucher.md §6 step 5: also verify the device certificate chain link by link up to a self-signed root.
+  bool check_device_chain = false;
+  /// Runs (TO0 and TO1 together) in progress at once; 0 means unlimited.
+  std::size_t max_live_sessions = 10000;
+  /// New runs per second per peer address (token bucket, burst twice the rate); 0 means unlimited.
+  double rate_limit = 0;
+  /// Known peer deviations to accept (untagged-cose, bare-to0d, eat-ueid-claim-11); strict by default.
+  Leniency leniency;
+};
+
+/// The abuse limits of one rendezvous server, shared by its TO0 and TO1 endpoints and installed as the
+/// dispatcher's admission check, so a refused run never creates a session.
+class RendezvousLimits {
+ public:
+  /// Limits from the policy; abandoned runs stop counting after `session_ttl` seconds.
+  RendezvousLimits(const RendezvousPolicy& policy, std::int64_t session_ttl);
+  /// DispatcherOptions::admit: for a first message (20, 30), refuses with Error(InternalServerError) when the
+  /// peer is over its rate or the server has max_live_sessions runs in progress; later messages always pass.
+  [[nodiscard]] std::optional<Error> admit(const Context& ctx, MessageType type);
+  /// Records a run that has answered its first message.
+  void run_opened(const Nonce& run, std::int64_t now);
+  /// Records the end of a run (its last request was handled, whatever the outcome).
+  void run_closed(const Nonce& run);
+  /// Runs in progress at `now`.
+  [[nodiscard]] std::size_t live_runs(std::int64_t now);
+
+ private:
+  std::optional<RateLimiter> m_rate;
+  RunTracker m_runs;
+};
+
+/// Scope guard of a run's last request: tells the limits (if any) that the run ended, whatever the outcome.
+class RunCloser {
+ public:
+  RunCloser(RendezvousLimits* limits, const Nonce& run) : m_limits(limits), m_run(run) {}
+  RunCloser(const RunCloser&) = delete;
+  RunCloser& operator=(const RunCloser&) = delete;
+  ~RunCloser() {
+    if (m_limits != nullptr) {
+      m_limits->run_closed(m_run);
+    }
+  }
+
+ private:
+  RendezvousLimits* m_limits;
+  Nonce m_run;
+};
+
+/// The lines a rendezvous server logs at start about its policy; an open policy is logged as a warning.
+struct PolicySummary {
+  std::vector<std::string> info;
+  std::vector<std::string> warnings;
+};
+/// Describes `policy` for the start-up log (docs/rendezvous.md "Trust policy").
+PolicySummary summarize(const RendezvousPolicy& policy);
+
+/// The typed TO0 session (messages.md §4: TO0 holds NonceTO0Sign), stored by the dispatcher between 21 and 22.
+struct To0Session {
+  /// The request the session expects next: TO0.OwnerSign.
+  MessageType next = MessageType::To0OwnerSign;
+  /// The nonce sent in TO0.HelloAck.
+  Nonce nonce_to0_sign;
+  /// [next: uint, NonceTO0Sign: bstr]
+  [[nodiscard]] Bytes encode() const;
+  /// Error(InternalServerError) if the stored state does not decode (our own bytes).
+  static To0Session decode(ByteView state);
+};
+
+/// The rendezvous server's TO0 endpoint, FDO 1.1 §5.3: TO0.Hello (20) → TO0.HelloAck (21), TO0.OwnerSign (22) →
+/// TO0.AcceptOwner (23), storing GUID → to1d for TO1.
+class To0Rendezvous final : public Endpoint {
+ public:
+  /// `policy` and `limits` (optional) must outlive the endpoint.
+  explicit To0Rendezvous(const RendezvousPolicy& policy, RendezvousLimits* limits = nullptr);
+  [[nodiscard]] Protocol protocol() const override { return Protocol::To0; }
+  Answer handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) override;
+
+  /// TO0.Hello (20) → TO0.HelloAck (21): a fresh NonceTO0Sign in a new session. FDO 1.1 §5.3.1-§5.3.2
+  to0::HelloAck hello(const to0::Hello& request, To0Session& session, Context& ctx);
+  /// TO0.OwnerSign (22) → TO0.AcceptOwner (23): the checks of messages.md §6.3 in order, then the registration.
+  /// FDO 1.1 §5.3.3-§5.3.4
+  to0::AcceptOwner owner_sign(const to0::OwnerSign& request, const To0Session& session, storage::Transaction& tx,
+                              Context& ctx);
+
+ private:
+  const RendezvousPolicy& m_policy;
+  RendezvousLimits* m_limits;
+};
+
+/// Removes the registrations that expired by `now` (transport.md §9: "The RV must forget the mapping when the
+/// granted time runs out"); returns how many. The server calls it periodically.
+std::size_t purge_expired_registrations(storage::Store& store, std::int64_t now);
+
+}  // namespace fdo::protocol

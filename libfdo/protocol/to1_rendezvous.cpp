@@ -1,0 +1,131 @@
+#include "libfdo/protocol/to1_rendezvous.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "libfdo/cbor/reader.h"
+#include "libfdo/cbor/writer.h"
+#include "libfdo/crypto/x509.h"
+#include "libfdo/protocol/eat.h"
+#include "libfdo/voucher/voucher.h"
+
+namespace fdo::protocol {
+namespace {
+
+// messages.md §7.1 check 2: "A non-expired TO0 registration exists for the GUID" → 6 RESOURCE_NOT_FOUND.
+storage::RvRegistration find_registration(storage::Transaction& tx, const Guid& guid, std::int64_t now) {
+  std::optional<storage::RvRegistration> registration = tx.get_rv_registration(guid, now);
+  if (!registration) {
+    throw Error(ErrorCode::ResourceNotFound, "TO1: no live TO0 registration for this GUID");
+  }
+  return std::move(*registration);
+}
+
+/// The device attestation key: the leaf of the OVDevCertChain stored at TO0 (messages.md §7.3 check 5).
+crypto::PublicKey device_key_of(const storage::RvRegistration& registration) {
+  try {
+    const std::optional<std::vector<Bytes>> chain = voucher::decode_dev_cert_chain(registration.device_key);
+    if (!chain || chain->empty()) {
+      throw_internal("no device certificate");
+    }
+    return crypto::Certificate::from_der(chain->front()).public_key();
+  } catch (const Error& e) {
+    throw_internal(std::string("TO1: the stored device certificate chain does not decode: ") + e.what());
+  }
+}
+
+// messages.md §7.1 check 3 [ours]: "sgType is supported and matches the device key in the stored voucher; Info is
+// empty" → 101.
+void check_sig_info(const SigInfo& ea_sig_info, const crypto::PublicKey& device_key) {
+  const std::optional<crypto::KeyType> implied = device_key_type_of(ea_sig_info.sg_type);
+  if (!implied) {
+    throw_invalid("TO1.HelloRV: eASigInfo sgType " + std::string(sg_type_name(ea_sig_info.sg_type)) +
+                  " is not supported");
+  }
+  if (*implied != device_key.type()) {
+    throw_invalid("TO1.HelloRV: eASigInfo sgType " + std::string(sg_type_name(ea_sig_info.sg_type)) +
+                  " does not suit the device key of the registered voucher (" +
+                  std::string(crypto::key_type_name(device_key.type())) + ")");
+  }
+  if (!ea_sig_info.info.empty()) {
+    throw_invalid("TO1.HelloRV: eASigInfo Info must be empty for ECDSA and RSA devices");
+  }
+}
+
+}  // namespace
+
+Bytes To1Session::encode() const {
+  cbor::Writer w;
+  w.array(4).uint(static_cast<std::uint8_t>(next)).bstr(guid.view());
+  ea_sig_info.encode(w);
+  w.bstr(nonce_to1_proof.view());
+  return std::move(w).take();
+}
+
+To1Session To1Session::decode(ByteView state) {
+  try {
+    cbor::Reader r(state, "To1Session");
+    r.read_array_of("", 4);
+    To1Session s;
+    s.next = static_cast<MessageType>(r.read_uint_max("[0] next", 0xFF));
+    s.guid = Guid::from(r.read_bstr_size("[1] Guid", Guid::kSize));
+    s.ea_sig_info = SigInfo::decode(r, "[2] eASigInfo");
+    s.nonce_to1_proof = Nonce::from(r.read_bstr_size("[3] NonceTO1Proof", Nonce::kSize));
+    r.expect_end();
+    return s;
+  } catch (const Error& e) {
+    throw_internal(std::string("stored TO1 session does not decode: ") + e.what());
+  }
+}
+
+To1Rendezvous::To1Rendezvous(const RendezvousPolicy& policy, RendezvousLimits* limits)
+    : m_policy(policy), m_limits(limits) {}
+
+Answer To1Rendezvous::handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) {
+  if (type == MessageType::To1HelloRV) {
+    To1Session session;
+    const to1::HelloRVAck ack = hello_rv(to1::HelloRV::decode(body), session, tx, ctx);
+    state = session.encode();
+    return answer<to1::HelloRV>(ack);
+  }
+  const To1Session session = To1Session::decode(state);
+  const RunCloser closer(m_limits, session.nonce_to1_proof);
+  ctx.guid_hex = session.guid.hex();
+  expect_next(session.next, type);
+  const to1::RVRedirect redirect = prove_to_rv(to1::ProveToRV::decode(body, m_policy.leniency), session, tx, ctx);
+  return answer<to1::ProveToRV>(redirect);
+}
+
+to1::HelloRVAck To1Rendezvous::hello_rv(const to1::HelloRV& request, To1Session& session, storage::Transaction& tx,
+                                        Context& ctx) {
+  ctx.guid_hex = request.guid.hex();
+  const storage::RvRegistration registration = find_registration(tx, request.guid, ctx.now);
+  check_sig_info(request.ea_sig_info, device_key_of(registration));
+
+  session.next = MessageType::To1ProveToRV;
+  session.guid = request.guid;
+  session.ea_sig_info = request.ea_sig_info;
+  session.nonce_to1_proof = Nonce::random();
+  if (m_limits != nullptr) {
+    m_limits->run_opened(session.nonce_to1_proof, ctx.now);
+  }
+  // messages.md §2.4 [ours]: "Servers answer [<same sgType>, h'']".
+  return to1::HelloRVAck{.nonce_to1_proof = session.nonce_to1_proof,
+                         .eb_sig_info = SigInfo{.sg_type = request.ea_sig_info.sg_type, .info = {}}};
+}
+
+to1::RVRedirect To1Rendezvous::prove_to_rv(const to1::ProveToRV& request, const To1Session& session,
+                                           storage::Transaction& tx, Context& ctx) {
+  // The registration may have lapsed since TO1.HelloRV: the device then has nothing to be redirected to.
+  const storage::RvRegistration registration = find_registration(tx, session.guid, ctx.now);
+  // Checks 3-5: nonce, UEID and signature with the device key of OVDevCertChain[0].
+  verify_eat(request.eat, device_key_of(registration),
+             EatExpectation{.nonce = session.nonce_to1_proof, .guid = session.guid, .alg = std::nullopt},
+             m_policy.leniency);
+  // messages.md §7.4: "TO1.RVRedirect = to1d ;; the to1d received in TO0.OwnerSign, byte for byte".
+  return to1::RVRedirect::from_stored(registration.to1d, m_policy.leniency);
+}
+
+}  // namespace fdo::protocol

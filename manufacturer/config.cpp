@@ -1,0 +1,104 @@
+#include "manufacturer/config.h"
+
+#include <istream>
+#include <memory>
+#include <utility>
+
+#include "libfdo/core/error.h"
+#include "libfdo/core/file.h"
+#include "libfdo/transport/url.h"
+
+namespace fdo::manufacturer {
+namespace {
+
+// CLI11 reads a config file on the main app only; this formatter files every top-level key under `serve`, so
+// `fdo-manufacturer serve --config FILE` reads FILE's keys as serve's options. '_' is read as '-', so both
+// `session_ttl` and `session-ttl` name --session-ttl. Unknown keys stay errors (config_extras_mode::error).
+class ServeScopedToml final : public CLI::ConfigTOML {
+ public:
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    std::vector<CLI::ConfigItem> read = CLI::ConfigTOML::from_config(input);
+    for (CLI::ConfigItem& item : read) {
+      item.parents.insert(item.parents.begin(), "serve");
+      for (char& c : item.name) {
+        c = c == '_' ? '-' : c;
+      }
+    }
+    return read;
+  }
+};
+
+}  // namespace
+
+void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
+  app.set_config("--config", "", "TOML file with serve's options as keys (listen = \"127.0.0.1:0\", rv = [...])");
+  app.config_formatter(std::make_shared<ServeScopedToml>());
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  cmd.fallthrough();  // `serve --config FILE`: the option lives on the main app
+
+  cmd.add_option("--dir", config.dir, "Directory made by `init` (keys and device CA)")->required();
+  cmd.add_option("--listen", config.listen, "IPv4:PORT or [IPv6]:PORT; port 0 picks a free port")
+      ->capture_default_str();
+  cmd.add_option("--db", config.db, "SQLite database (default DIR/manufacturer.db)");
+  cmd.add_option("--rv", config.rv,
+                 "Rendezvous URL(s) for OVRVInfo: http(s)://HOST:PORT[?dev-only|owner-only|bypass|delay=S]")
+      ->required();
+  cmd.add_option("--first-owner", config.first_owner,
+                 "PEM public key or certificate: extend every voucher to this owner at once");
+  cmd.add_option("--session-ttl", config.session_ttl, "Idle lifetime of a DI session, seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  cmd.add_option("--default-key-type", config.default_key_type,
+                 "Manufacturer key used when none matches the device key type (default p256 if held)")
+      ->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa3072"}));
+  cmd.add_option("--device-info-chars", config.device_info_chars,
+                 "Characters allowed in serialNo and deviceInfo, as a class: A-Za-z0-9_.:-")
+      ->capture_default_str();
+  cmd.add_option("--device-info-max-length", config.device_info_max_length,
+                 "Longest serialNo or deviceInfo accepted")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 255));
+  cmd.add_option("--organization", config.organization, "O= of issued device certificates")->capture_default_str();
+  cmd.add_flag("--admin,!--no-admin", config.admin, "Serve GET /admin/vouchers[/GUID] (default on)");
+  cmd.add_option("--threads", config.threads, "HTTP worker threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd.add_option("--log-level", config.log_level, "error|warn|info|debug|trace (logs go to stderr)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
+}
+
+std::filesystem::path database_path(const std::filesystem::path& dir, const std::filesystem::path& db) {
+  return db.empty() ? dir / kDefaultDbName : db;
+}
+
+ServeSettings ServeSettings::from(const ServeConfig& config) {
+  ServeSettings s;
+  s.dir = config.dir;
+  s.db = database_path(config.dir, config.db);
+  static_cast<void>(transport::parse_listen_address(config.listen));
+  s.listen = config.listen;
+  if (config.rv.empty()) {
+    throw_body_error("--rv: at least one rendezvous URL is needed");
+  }
+  s.rv_info = RendezvousInfo::from_urls(config.rv);
+  if (!config.first_owner.empty()) {
+    const std::optional<Bytes> pem = read_file_if_exists(config.first_owner);
+    if (!pem) {
+      throw_body_error("--first-owner: no file " + config.first_owner.string());
+    }
+    s.first_owner = crypto::PublicKey::from_pem(to_string(*pem));
+  }
+  if (!config.default_key_type.empty()) {
+    s.default_key_type = crypto::parse_key_type(config.default_key_type);
+    if (!s.default_key_type) {
+      throw_body_error("--default-key-type: unknown key type " + config.default_key_type);
+    }
+  }
+  s.policy = protocol::DeviceInfoPolicy(config.device_info_chars, config.device_info_max_length);
+  s.organization = config.organization;
+  s.session_ttl = config.session_ttl;
+  s.threads = config.threads;
+  s.admin = config.admin;
+  return s;
+}
+
+}  // namespace fdo::manufacturer

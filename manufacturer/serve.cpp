@@ -1,0 +1,81 @@
+#include "manufacturer/serve.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <iostream>
+#include <memory>
+#include <utility>
+
+#include "libfdo/core/error.h"
+#include "libfdo/core/log.h"
+#include "libfdo/protocol/di_manufacturer.h"
+#include "libfdo/protocol/dispatcher.h"
+#include "libfdo/storage/sqlite_store.h"
+#include "libfdo/transport/http_server.h"
+#include "manufacturer/keys.h"
+#include "manufacturer/vouchers.h"
+
+namespace fdo::manufacturer {
+namespace {
+
+// SIGTERM and SIGINT, blocked in every thread so that the main thread can wait for them with sigwait.
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+}  // namespace
+
+int serve(const ServeSettings& settings) {
+  // Blocked before any server thread exists, so the threads inherit the mask and only sigwait sees them.
+  const sigset_t signals = stop_signals();
+  if (pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0) {
+    throw_internal("cannot block SIGTERM/SIGINT");
+  }
+
+  protocol::ManufacturerKeys keys = load_keys(settings.dir, settings.default_key_type);
+  std::string key_names;
+  for (const protocol::ManufacturerKey& k : keys.signing_keys) {
+    key_names += (key_names.empty() ? "" : ", ") + std::string(crypto::key_type_name(k.private_key.type()));
+  }
+  const std::unique_ptr<storage::Store> store = storage::open_sqlite_store(settings.db);
+
+  protocol::DiManufacturerOptions options;
+  options.rv_info = settings.rv_info;
+  options.first_owner = settings.first_owner;
+  options.policy = settings.policy;
+  options.organization = settings.organization;
+  protocol::DiManufacturer endpoint(std::move(keys), std::move(options));
+
+  protocol::DispatcherOptions dispatcher_options;
+  dispatcher_options.session_ttl = settings.session_ttl;
+  protocol::Dispatcher dispatcher(*store, dispatcher_options);
+  dispatcher.add(endpoint);
+
+  transport::HttpServerOptions http;
+  http.listen = settings.listen;
+  http.threads = settings.threads;
+  transport::HttpServer server(dispatcher, http);
+  if (settings.admin) {
+    add_admin_routes(server, *store);
+  }
+  server.start();
+  std::string rendezvous;
+  for (const std::string& directive : settings.rv_info.describe()) {
+    rendezvous += (rendezvous.empty() ? "" : " | ") + directive;
+  }
+  log::info("manufacturer keys: " + key_names + "; database " + settings.db.string() + "; rendezvous " + rendezvous);
+  std::cout << "listening on " << server.url() << std::endl;
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  log::info(std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
+  server.stop();
+  return 0;
+}
+
+}  // namespace fdo::manufacturer

@@ -1,0 +1,113 @@
+#include "manufacturer/vouchers.h"
+
+#include <ctime>
+#include <utility>
+
+#include "libfdo/core/error.h"
+#include "libfdo/core/fixed_bytes.h"
+#include "libfdo/core/hex.h"
+#include "libfdo/types/json.h"
+#include "libfdo/voucher/pem.h"
+#include "libfdo/voucher/voucher.h"
+
+namespace fdo::manufacturer {
+namespace {
+
+constexpr std::string_view kVouchersPath = "/admin/vouchers";
+constexpr std::string_view kBySerial = "serial/";
+
+std::optional<std::size_t> entry_count(const storage::VoucherRecord& record) {
+  try {
+    return voucher::OwnershipVoucher::decode(record.voucher).entries().size();
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+std::string utc_time(std::int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return std::string(buf, n);
+}
+
+std::vector<storage::VoucherRecord> all(storage::Store& store) {
+  auto tx = store.begin();
+  return tx->list_vouchers();
+}
+
+transport::AdminResponse pem_answer(const std::optional<storage::VoucherRecord>& record, std::string_view what) {
+  if (!record) {
+    return transport::AdminResponse{404, "text/plain", "no voucher for " + std::string(what) + "\n"};
+  }
+  return transport::AdminResponse{200, "application/x-pem-file", voucher_pem(*record)};
+}
+
+}  // namespace
+
+std::string vouchers_json(const std::vector<storage::VoucherRecord>& records, bool pretty) {
+  JsonWriter j(pretty);
+  j.begin_object().key("vouchers").begin_array();
+  for (const storage::VoucherRecord& r : records) {
+    j.begin_object();
+    j.key("guid").string(r.guid.hex());
+    j.key("serial").string(r.serial);
+    j.key("device_info").string(r.device_info);
+    j.key("created_at").integer(r.created_at);
+    j.key("entries");
+    if (const auto n = entry_count(r)) {
+      j.uinteger(*n);
+    } else {
+      j.null();
+    }
+    j.key("owner_key_id").string(r.owner_key_id);
+    j.end_object();
+  }
+  j.end_array().end_object();
+  return j.str();
+}
+
+std::string vouchers_table(const std::vector<storage::VoucherRecord>& records) {
+  std::string out;
+  for (const storage::VoucherRecord& r : records) {
+    const auto n = entry_count(r);
+    out += r.guid.hex() + "  " + r.serial + "  " + r.device_info + "  " +
+           (n ? std::to_string(*n) + (*n == 1 ? " entry" : " entries") : std::string("unreadable")) + "  " +
+           utc_time(r.created_at) + "\n";
+  }
+  return out;
+}
+
+std::optional<storage::VoucherRecord> find_voucher(storage::Store& store, std::string_view guid_hex,
+                                                   std::string_view serial) {
+  auto tx = store.begin();
+  if (!guid_hex.empty()) {
+    return tx->get_voucher(Guid::from(from_hex(guid_hex), "GUID"));
+  }
+  return tx->find_voucher_by_serial(serial);
+}
+
+std::string voucher_pem(const storage::VoucherRecord& record) { return voucher::to_pem(record.voucher); }
+
+void add_admin_routes(transport::HttpServer& server, storage::Store& store) {
+  server.add_admin_get(std::string(kVouchersPath), [&store](const transport::AdminRequest& request) {
+    std::string_view rest = std::string_view(request.path).substr(kVouchersPath.size());
+    if (rest.empty() || rest == "/") {
+      return transport::AdminResponse{200, "application/json", vouchers_json(all(store)) + "\n"};
+    }
+    rest.remove_prefix(1);
+    if (rest.substr(0, kBySerial.size()) == kBySerial) {
+      const std::string serial(rest.substr(kBySerial.size()));
+      return pem_answer(find_voucher(store, {}, serial), "serial " + serial);
+    }
+    try {
+      return pem_answer(find_voucher(store, rest, {}), "GUID " + std::string(rest));
+    } catch (const Error& e) {
+      return transport::AdminResponse{400, "text/plain", std::string(e.what()) + "\n"};
+    }
+  });
+}
+
+}  // namespace fdo::manufacturer

@@ -1,0 +1,37 @@
+#pragma once
+// The vouchers the manufacturer made (docs/manufacturer.md): `vouchers list|export` and the same over the
+// server's admin GET endpoints.
+//   GET /admin/vouchers                  the list as JSON (what `vouchers list --json` prints)
+//   GET /admin/vouchers/<GUID hex>       one voucher as PEM (404 when unknown)
+//   GET /admin/vouchers/serial/<SERIAL>  the newest voucher of that serial as PEM
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libfdo/storage/records.h"
+#include "libfdo/storage/store.h"
+#include "libfdo/transport/http_server.h"
+
+namespace fdo::manufacturer {
+
+/// `{"vouchers":[{"guid","serial","device_info","created_at","entries","owner_key_id"}, …]}`, oldest first;
+/// "entries" is null for a record whose voucher does not decode.
+std::string vouchers_json(const std::vector<storage::VoucherRecord>& records, bool pretty = false);
+
+/// One line per voucher for humans: GUID, serial, device info, entries, creation time (UTC).
+std::string vouchers_table(const std::vector<storage::VoucherRecord>& records);
+
+/// The record for a GUID given in hex, or for the newest voucher of a serial number. Throws
+/// Error(MessageBodyError) when `guid_hex` is not 32 hex digits.
+std::optional<storage::VoucherRecord> find_voucher(storage::Store& store, std::string_view guid_hex,
+                                                   std::string_view serial);
+
+/// The voucher of a record as PEM (voucher.md §11).
+std::string voucher_pem(const storage::VoucherRecord& record);
+
+/// Registers the admin GET endpoints above on `server`; `store` must outlive it.
+void add_admin_routes(transport::HttpServer& server, storage::Store& store);
+
+}  // namespace fdo::manufacturer

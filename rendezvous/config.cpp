@@ -1,0 +1,130 @@
+#include "rendezvous/config.h"
+
+#include <algorithm>
+#include <istream>
+#include <memory>
+#include <system_error>
+#include <utility>
+
+#include "libfdo/core/error.h"
+#include "libfdo/core/file.h"
+#include "libfdo/crypto/x509.h"
+#include "libfdo/transport/url.h"
+
+namespace fdo::rendezvous {
+namespace {
+
+// CLI11 reads a config file on the main app only; this formatter files every top-level key under `serve`, so
+// `fdo-rendezvous serve --config FILE` reads FILE's keys as serve's options. '_' is read as '-', so both
+// `max_wait_seconds` and `max-wait-seconds` name --max-wait-seconds. Unknown keys stay errors.
+class ServeScopedToml final : public CLI::ConfigTOML {
+ public:
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    std::vector<CLI::ConfigItem> read = CLI::ConfigTOML::from_config(input);
+    for (CLI::ConfigItem& item : read) {
+      item.parents.insert(item.parents.begin(), "serve");
+      std::replace(item.name.begin(), item.name.end(), '_', '-');
+    }
+    return read;
+  }
+};
+
+}  // namespace
+
+void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
+  app.set_config("--config", "", "TOML file with serve's options as keys (listen = \"127.0.0.1:0\", …)");
+  app.config_formatter(std::make_shared<ServeScopedToml>());
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  cmd.fallthrough();  // `serve --config FILE`: the option lives on the main app
+
+  cmd.add_option("--dir", config.dir, "State directory (created if absent; holds rendezvous.db)")->required();
+  cmd.add_option("--listen", config.listen, "IPv4:PORT or [IPv6]:PORT; port 0 picks a free port")
+      ->capture_default_str();
+  cmd.add_option("--db", config.db, "SQLite database (default DIR/rendezvous.db)");
+  cmd.add_option("--max-wait-seconds", config.max_wait_seconds,
+                 "Longest registration granted in TO0.AcceptOwner, seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint32_t{1}, std::uint32_t{4294967295u}));
+  cmd.add_option("--trust-owner-keys", config.trust_owner_keys,
+                 "Directory of PEM owner public keys/certificates allowed to register (default: any owner)");
+  cmd.add_option("--trust-manufacturer-keys", config.trust_manufacturer_keys,
+                 "Directory of PEM manufacturer public keys/certificates whose vouchers are accepted (default: any)");
+  cmd.add_flag("--check-device-chain", config.check_device_chain,
+               "Verify each voucher's device certificate chain up to a self-signed root");
+  cmd.add_option("--session-ttl", config.session_ttl, "Idle lifetime of a TO0/TO1 session, seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  cmd.add_option("--rate-limit", config.rate_limit, "New TO0/TO1 runs per second per client address (0: unlimited)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
+  cmd.add_option("--max-sessions", config.max_sessions, "TO0/TO1 runs in progress at once (0: unlimited)")
+      ->capture_default_str();
+  cmd.add_option("--purge-interval", config.purge_interval, "Seconds between sweeps of expired registrations")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  cmd.add_option("--lenient", config.lenient,
+                 "Accept a named peer deviation (untagged-cose, bare-to0d, eat-ueid-claim-11), repeatable");
+  cmd.add_option("--threads", config.threads, "HTTP worker threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd.add_option("--log-level", config.log_level, "error|warn|info|debug|trace (logs go to stderr)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
+}
+
+std::vector<crypto::PublicKey> load_trusted_keys(const std::filesystem::path& dir, std::string_view option) {
+  const std::string what = std::string(option) + " " + dir.string();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw_body_error(what + ": not a directory");
+  }
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".pem") {
+      files.push_back(entry.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<crypto::PublicKey> keys;
+  for (const std::filesystem::path& file : files) {
+    const std::string pem = to_string(read_file(file));
+    try {
+      const std::vector<crypto::Certificate> certs = crypto::Certificate::from_pem_all(pem);
+      if (certs.empty()) {
+        keys.push_back(crypto::PublicKey::from_pem(pem));
+      }
+      for (const crypto::Certificate& cert : certs) {
+        keys.push_back(cert.public_key());
+      }
+    } catch (const Error& e) {
+      throw_body_error(std::string(option) + " " + file.string() + ": " + e.what());
+    }
+  }
+  if (keys.empty()) {
+    throw_body_error(what + ": no *.pem public key or certificate (an empty list would refuse every owner)");
+  }
+  return keys;
+}
+
+ServeSettings ServeSettings::from(const ServeConfig& config) {
+  ServeSettings s;
+  s.dir = config.dir;
+  s.db = config.db.empty() ? config.dir / kDefaultDbName : config.db;
+  static_cast<void>(transport::parse_listen_address(config.listen));
+  s.listen = config.listen;
+  s.policy.max_wait_seconds = config.max_wait_seconds;
+  if (!config.trust_owner_keys.empty()) {
+    s.policy.trusted_owner_keys = load_trusted_keys(config.trust_owner_keys, "--trust-owner-keys");
+  }
+  if (!config.trust_manufacturer_keys.empty()) {
+    s.policy.trusted_manufacturer_keys = load_trusted_keys(config.trust_manufacturer_keys, "--trust-manufacturer-keys");
+  }
+  s.policy.check_device_chain = config.check_device_chain;
+  s.policy.max_live_sessions = config.max_sessions;
+  s.policy.rate_limit = config.rate_limit;
+  s.policy.leniency = Leniency::from_names(config.lenient);
+  s.session_ttl = config.session_ttl;
+  s.purge_interval = config.purge_interval;
+  s.threads = config.threads;
+  return s;
+}
+
+}  // namespace fdo::rendezvous

@@ -1,0 +1,73 @@
+#pragma once
+// fdo-rendezvous's configuration (CLI.md): the typed options of `serve`, filled by CLI11 from flags and an optional
+// TOML file whose keys are the option names (unknown keys are errors), then checked into ServeSettings.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libfdo/protocol/to0_rendezvous.h"
+
+namespace fdo::rendezvous {
+
+/// The default listening address of `serve` (CLI.md: 127.0.0.1 unless --listen says otherwise).
+inline constexpr std::string_view kDefaultListen = "127.0.0.1:8041";
+/// The database file inside --dir when --db is not given.
+inline constexpr std::string_view kDefaultDbName = "rendezvous.db";
+
+/// `fdo-rendezvous serve`: every option, as given.
+struct ServeConfig {
+  std::filesystem::path dir;
+  std::string listen = std::string(kDefaultListen);
+  /// SQLite database; default DIR/rendezvous.db.
+  std::filesystem::path db;
+  /// The longest registration granted, seconds (messages.md §6.3: WaitSeconds = min(requested, this)).
+  std::uint32_t max_wait_seconds = 86400;
+  /// Directory of PEM public keys or certificates: the owner keys allowed to register; empty: any.
+  std::filesystem::path trust_owner_keys;
+  /// Directory of PEM public keys or certificates: the manufacturer keys (OVPubKey) accepted; empty: any.
+  std::filesystem::path trust_manufacturer_keys;
+  /// Verify device certificate chains up to a self-signed root (voucher.md §6 step 5).
+  bool check_device_chain = false;
+  /// Idle lifetime of a TO0/TO1 session, seconds.
+  std::int64_t session_ttl = 300;
+  /// New runs per second per client address; 0: unlimited.
+  double rate_limit = 0;
+  /// Runs in progress at once; 0: unlimited.
+  std::size_t max_sessions = 10000;
+  /// Seconds between sweeps of expired registrations.
+  std::int64_t purge_interval = 60;
+  /// Peer deviations to accept by name (untagged-cose, bare-to0d, eat-ueid-claim-11, …).
+  std::vector<std::string> lenient;
+  int threads = 8;
+  std::string log_level = "info";
+};
+
+/// Registers the options of `serve` on `cmd` and `--config FILE` on `app` (top-level TOML keys are serve's option
+/// names, with '-' or '_'; flags override the file).
+void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config);
+
+/// ServeConfig checked and converted at start-up. Throws Error(MessageBodyError) naming the bad option (a usage
+/// error: exit 2).
+struct ServeSettings {
+  std::filesystem::path dir;
+  std::filesystem::path db;
+  std::string listen;
+  protocol::RendezvousPolicy policy;
+  std::int64_t session_ttl = 300;
+  std::int64_t purge_interval = 60;
+  int threads = 8;
+
+  static ServeSettings from(const ServeConfig& config);
+};
+
+/// Every public key in the PEM files of `dir` (`*.pem`: PUBLIC KEY blocks or certificates), for a trust list.
+/// Throws Error(MessageBodyError) naming `option` when the directory is missing, a file does not parse, or it holds
+/// no key at all (an empty list would refuse every registration).
+std::vector<crypto::PublicKey> load_trusted_keys(const std::filesystem::path& dir, std::string_view option);
+
+}  // namespace fdo::rendezvous
