@@ -8,7 +8,7 @@ int main(int argc, char** argv) {
   CLI::App app{"fdo-device: an FDO device with a file-backed credential", "fdo-device"};
   app.footer("Example: fdo-device di --url http://127.0.0.1:8038 --credential cred.bin && "
              "fdo-device show --credential cred.bin");
-  fdo::device_tool::Commands commands(app);
+  fdo::device_tool::Commands commands(app, "device");
   fdo::device_tool::register_di(commands);
   fdo::device_tool::register_show(commands);
   fdo::device_tool::register_to1(commands);

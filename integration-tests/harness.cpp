@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "libfdo/core/hex.h"
 #include "libfdo/transport/url.h"
 
 namespace fdo::integration {
@@ -313,6 +314,16 @@ HttpResponse post_message(const std::string& base_url, std::uint8_t type, ByteVi
     headers.emplace_back("Authorization", *authorization);
   }
   return http_request(base_url, "POST", "/fdo/101/msg/" + std::to_string(type), headers, body);
+}
+
+std::string expect_ok(const HttpResponse& r, std::uint8_t type) {
+  EXPECT_EQ(r.status, 200) << to_hex(r.body);
+  EXPECT_EQ(r.header("Content-Type"), std::optional<std::string>("application/cbor"));
+  EXPECT_EQ(r.header("Message-Type"), std::optional<std::string>(std::to_string(type)));
+  EXPECT_EQ(r.header("Content-Length"), std::optional<std::string>(std::to_string(r.body.size())));
+  const std::string auth = r.header("Authorization").value_or("");
+  EXPECT_EQ(auth.rfind("Bearer ", 0), 0u) << auth;
+  return auth;
 }
 
 // ---- JSON ----

@@ -116,6 +116,10 @@ HttpResponse http_request(const std::string& base_url, const std::string& method
 HttpResponse post_message(const std::string& base_url, std::uint8_t type, ByteView body,
                           const std::optional<std::string>& authorization = std::nullopt);
 
+/// Checks the 200 form of an FDO reply (TR-06, FDO 1.1 §4.3): status 200, Content-Type application/cbor,
+/// Message-Type `type`, Content-Length of the body, "Bearer <token>"; returns the Authorization value.
+std::string expect_ok(const HttpResponse& r, std::uint8_t type);
+
 // ---- JSON ----
 
 /// A parsed JSON value (RFC 8259), enough to read the tools' output.

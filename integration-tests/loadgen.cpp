@@ -1,11 +1,15 @@
 // fdo-loadgen: drives many protocol runs against a real server from several threads and prints throughput and
-// latency (a tool, not a test; performance figures never become test assertions, STYLE.md §9).
+// latency beside the crypto ceiling measured in the same run (a tool, not a test; performance figures never become
+// test assertions, STYLE.md §9; docs/performance.md).
 //
 //   fdo-loadgen di --url URL --devices N --concurrency C [--key-type T] --json
-//   → {"protocol":"di","devices":N,"concurrency":C,"ops_per_s":…,"p50_ms":…,"p99_ms":…,"errors":…}
+//   → {"protocol":"di","devices":N,"concurrency":C,"ops_per_s":…,"p50_ms":…,"p99_ms":…,"errors":…,"cores":…,
+//      "pk_ops_per_run":{"sign_p256":2,…},"pk_op_cpu_us":{…},"pk_cpu_ms_per_run":…,"ceiling_ops_per_s":…,
+//      "ratio_to_ceiling":…,"loadgen_cpu_ms_per_run":…[,"server_cpu_ms_per_run":…]}
 //
-// Each protocol is one subcommand: a function that prepares run i outside the clock and a function that runs it
-// (a Scenario). To add one, write its Scenario and register it in main() like `di`.
+// Each protocol is one subcommand: a function that prepares run i outside the clock, a function that runs it, and
+// the public-key operations one run performs on both sides (a Scenario). To add one, write its Scenario and
+// register it in main() like `di`.
 
 #include <CLI/CLI.hpp>
 
@@ -23,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "integration-tests/loadgen_ceiling.h"
 #include "integration-tests/loadgen_rv.h"
 #include "libfdo/core/error.h"
 #include "libfdo/core/log.h"
@@ -40,14 +45,20 @@ struct LoadOptions {
   std::size_t concurrency = 2;
   bool json = false;
   std::string log_level = "warn";
+  /// Thread CPU time spent timing the public-key operations for the ceiling.
+  std::size_t ceiling_ms = 1000;
+  /// When set, the server's CPU time over the measured phase is read from /proc and reported per run.
+  std::optional<int> server_pid;
 };
 
 /// One kind of protocol run: prepare(i) builds run i's inputs before the clock starts (key generation is not
-/// what is measured); run(i) performs it and throws fdo::Error on failure.
+/// what is measured); run(i) performs it and throws fdo::Error on failure; pk_ops are the public-key operations
+/// one run(i) performs, client and server together (the ceiling's input).
 struct Scenario {
   std::string protocol;
   std::function<void(std::size_t)> prepare;
   std::function<void(std::size_t)> run;
+  std::vector<fdo::loadgen::PkOp> pk_ops;
 };
 
 /// What a load run measured.
@@ -56,6 +67,9 @@ struct LoadResult {
   std::size_t errors = 0;
   double seconds = 0;
   std::optional<std::string> first_error;
+  /// CPU seconds this process and (when its pid was given) the server used during the measured phase.
+  double loadgen_cpu_seconds = 0;
+  std::optional<double> server_cpu_seconds;
 };
 
 // Runs f(0..n-1) on `threads` threads, each taking the next index.
@@ -74,10 +88,38 @@ void parallel(std::size_t n, std::size_t threads, const std::function<void(std::
   }
 }
 
+// Runs prepare(0..n-1) before the clock. A failure there is fatal (the run would measure nothing): the first one is
+// thrown again on the calling thread, since an exception leaving a pool thread would end the process.
+void prepare_all(const Scenario& scenario, const LoadOptions& options) {
+  std::mutex lock;
+  std::optional<std::string> first_error;
+  std::atomic<bool> failed{false};
+  parallel(options.devices, options.concurrency, [&](std::size_t i) {
+    if (failed) {
+      return;
+    }
+    try {
+      scenario.prepare(i);
+    } catch (const std::exception& e) {  // fdo::Error, or a local failure such as std::bad_alloc
+      const std::lock_guard<std::mutex> guard(lock);
+      if (!first_error) {
+        first_error = "preparing run " + std::to_string(i) + " (before the clock) failed: " + e.what();
+      }
+      failed = true;
+    }
+  });
+  if (first_error) {
+    fdo::throw_internal(*first_error);
+  }
+}
+
 LoadResult run_load(const Scenario& scenario, const LoadOptions& options) {
-  parallel(options.devices, options.concurrency, scenario.prepare);
+  prepare_all(scenario, options);
   LoadResult result;
   std::mutex lock;
+  const double own_cpu_start = fdo::loadgen::own_cpu_seconds();
+  const std::optional<double> server_cpu_start =
+      options.server_pid ? fdo::loadgen::process_cpu_seconds(*options.server_pid) : std::nullopt;
   const Clock::time_point start = Clock::now();
   parallel(options.devices, options.concurrency, [&](std::size_t i) {
     const Clock::time_point t0 = Clock::now();
@@ -95,6 +137,12 @@ LoadResult run_load(const Scenario& scenario, const LoadOptions& options) {
     }
   });
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  result.loadgen_cpu_seconds = fdo::loadgen::own_cpu_seconds() - own_cpu_start;
+  if (server_cpu_start) {
+    if (const std::optional<double> end = fdo::loadgen::process_cpu_seconds(*options.server_pid)) {
+      result.server_cpu_seconds = *end - *server_cpu_start;
+    }
+  }
   std::sort(result.latencies_ms.begin(), result.latencies_ms.end());
   return result;
 }
@@ -113,18 +161,60 @@ std::string fixed(double v) {
   return buf;
 }
 
-int report(const Scenario& scenario, const LoadOptions& options, const LoadResult& result) {
+std::string fixed3(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+// CPU milliseconds per run over all runs attempted (failed runs cost CPU too).
+double ms_per_run(double cpu_seconds, std::size_t runs) {
+  return runs == 0 ? 0 : cpu_seconds * 1000 / runs;
+}
+
+int report(const Scenario& scenario, const LoadOptions& options, const fdo::loadgen::Ceiling& ceiling,
+           const LoadResult& result) {
   const double ops = result.seconds > 0 ? static_cast<double>(result.latencies_ms.size()) / result.seconds : 0;
+  const double ratio = ceiling.runs_per_s > 0 ? ops / ceiling.runs_per_s : 0;
+  const double p50 = percentile(result.latencies_ms, 0.50);
+  const double p99 = percentile(result.latencies_ms, 0.99);
   if (options.json) {
     std::cout << "{\"protocol\":\"" << scenario.protocol << "\",\"devices\":" << options.devices
               << ",\"concurrency\":" << options.concurrency << ",\"ops_per_s\":" << fixed(ops)
-              << ",\"p50_ms\":" << fixed(percentile(result.latencies_ms, 0.50))
-              << ",\"p99_ms\":" << fixed(percentile(result.latencies_ms, 0.99)) << ",\"errors\":" << result.errors
-              << "}" << std::endl;
+              << ",\"p50_ms\":" << fixed(p50) << ",\"p99_ms\":" << fixed(p99) << ",\"errors\":" << result.errors
+              << ",\"cores\":" << ceiling.cores << ",\"pk_ops_per_run\":{";
+    for (std::size_t i = 0; i < ceiling.ops.size(); ++i) {
+      std::cout << (i > 0 ? "," : "") << "\"" << ceiling.ops[i].name << "\":" << ceiling.ops[i].per_run;
+    }
+    std::cout << "},\"pk_op_cpu_us\":{";
+    for (std::size_t i = 0; i < ceiling.ops.size(); ++i) {
+      std::cout << (i > 0 ? "," : "") << "\"" << ceiling.ops[i].name << "\":" << fixed(ceiling.ops[i].cpu_us);
+    }
+    std::cout << "},\"pk_cpu_ms_per_run\":" << fixed3(ceiling.cpu_ms_per_run)
+              << ",\"ceiling_ops_per_s\":" << fixed(ceiling.runs_per_s) << ",\"ratio_to_ceiling\":" << fixed3(ratio)
+              << ",\"loadgen_cpu_ms_per_run\":" << fixed3(ms_per_run(result.loadgen_cpu_seconds, options.devices));
+    if (result.server_cpu_seconds) {
+      std::cout << ",\"server_cpu_ms_per_run\":" << fixed3(ms_per_run(*result.server_cpu_seconds, options.devices));
+    }
+    std::cout << "}" << std::endl;
   } else {
     std::cout << scenario.protocol << ": " << options.devices << " runs, concurrency " << options.concurrency << ", "
-              << fixed(ops) << " runs/s, p50 " << fixed(percentile(result.latencies_ms, 0.50)) << " ms, p99 "
-              << fixed(percentile(result.latencies_ms, 0.99)) << " ms, " << result.errors << " errors\n";
+              << fixed(ops) << " runs/s, p50 " << fixed(p50) << " ms, p99 " << fixed(p99) << " ms, " << result.errors
+              << " errors\n"
+              << "public-key operations of one run (not key generation, which happens before the clock):\n";
+    for (const fdo::loadgen::PkOp& op : scenario.pk_ops) {
+      std::cout << "  " << op.role << " [" << fdo::loadgen::pk_op_name(op.kind, op.key_type) << "]\n";
+    }
+    for (const fdo::loadgen::Ceiling::Op& op : ceiling.ops) {
+      std::cout << "  " << op.name << ": " << op.per_run << " per run, " << fixed(op.cpu_us) << " us CPU each\n";
+    }
+    std::cout << "crypto ceiling: " << fixed3(ceiling.cpu_ms_per_run) << " ms CPU per run on " << ceiling.cores
+              << " cores = " << fixed(ceiling.runs_per_s) << " runs/s; measured/ceiling " << fixed3(ratio) << "\n"
+              << "CPU per run: loadgen " << fixed3(ms_per_run(result.loadgen_cpu_seconds, options.devices)) << " ms";
+    if (result.server_cpu_seconds) {
+      std::cout << ", server " << fixed3(ms_per_run(*result.server_cpu_seconds, options.devices)) << " ms";
+    }
+    std::cout << "\n";
   }
   if (result.first_error) {
     std::cerr << "fdo-loadgen: first error: " << *result.first_error << "\n";
@@ -137,11 +227,34 @@ int report(const Scenario& scenario, const LoadOptions& options, const LoadResul
 struct DiLoad {
   std::string key_type = "p256";
   std::string serial_prefix = "load-";
+  /// What the server was started with, for the ceiling only: its device CA key type (`init --ca-key-type`) and,
+  /// when it extends every voucher (`serve --first-owner`), that owner's key type.
+  std::string server_ca_key_type = "p256";
+  std::string server_first_owner_key_type;
 };
+
+// DI's public-key operations (messages.md §5.1-§5.3): run_di's CSR is signed by the device key (make_csr);
+// DiManufacturer::check_device verifies it (parse_csr), issue_device_chain signs the device certificate with the
+// device CA key, and with --first-owner DI.SetHMAC extends the voucher, signed by the manufacturer key of the first
+// owner's type. The device key is generated in prepare(i), before the clock.
+std::vector<fdo::loadgen::PkOp> di_pk_ops(const DiLoad& di) {
+  using fdo::loadgen::PkOpKind;
+  const fdo::crypto::KeyType device = *fdo::crypto::parse_key_type(di.key_type);
+  std::vector<fdo::loadgen::PkOp> ops = {{"device signs the CSR (DI.AppStart)", PkOpKind::Sign, device},
+                                         {"manufacturer verifies the CSR", PkOpKind::Verify, device},
+                                         {"manufacturer signs the device certificate with the device CA key",
+                                          PkOpKind::Sign, *fdo::crypto::parse_key_type(di.server_ca_key_type)}};
+  if (!di.server_first_owner_key_type.empty()) {
+    ops.push_back({"manufacturer signs the voucher entry to the first owner (DI.SetHMAC)", PkOpKind::Sign,
+                   *fdo::crypto::parse_key_type(di.server_first_owner_key_type)});
+  }
+  return ops;
+}
 
 Scenario di_scenario(const LoadOptions& options, const DiLoad& di) {
   // Identities are made before the clock starts; each run then uses its own, over a new HTTP connection.
-  auto identities = std::make_shared<std::vector<std::optional<fdo::protocol::SoftwareDeviceIdentity>>>(options.devices);
+  auto identities =
+      std::make_shared<std::vector<std::optional<fdo::protocol::SoftwareDeviceIdentity>>>(options.devices);
   const fdo::crypto::KeyType type = *fdo::crypto::parse_key_type(di.key_type);
   const std::string run_id = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
   Scenario s;
@@ -157,13 +270,14 @@ Scenario di_scenario(const LoadOptions& options, const DiLoad& di) {
     const fdo::protocol::SoftwareDeviceIdentity& id = *(*identities)[i];
     static_cast<void>(fdo::protocol::run_di(transport, device, id.signer(), id.hmac()));
   };
+  s.pk_ops = di_pk_ops(di);
   return s;
 }
 
 // ---- to0 / to1: rendezvous registrations and look-ups (FDO 1.1 §5.3-§5.4), in loadgen_rv.cpp ----
 
 Scenario rv_scenario(const std::string& protocol, fdo::loadgen::RvRuns runs) {
-  return Scenario{protocol, std::move(runs.prepare), std::move(runs.run)};
+  return Scenario{protocol, std::move(runs.prepare), std::move(runs.run), std::move(runs.pk_ops)};
 }
 
 void add_common(CLI::App& cmd, LoadOptions& options) {
@@ -178,12 +292,20 @@ void add_common(CLI::App& cmd, LoadOptions& options) {
   cmd.add_option("--log-level", options.log_level, "error|warn|info|debug|trace (logs go to stderr)")
       ->capture_default_str()
       ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
+  cmd.add_option("--ceiling-ms", options.ceiling_ms,
+                 "CPU time spent timing one run's public-key operations before the load (the crypto ceiling)")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 60'000));
+  cmd.add_option("--server-pid", options.server_pid,
+                 "The server's process id, to report its CPU time per run (read from /proc; same machine)");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"fdo-loadgen: run many FDO protocol runs against a server and report throughput and latency"};
+  CLI::App app{
+      "fdo-loadgen: run many FDO protocol runs against a server and report throughput and latency beside the "
+      "crypto ceiling (the runs per second the public-key operations of a run allow on this machine's cores)"};
   app.require_subcommand(1);
   LoadOptions options;
 
@@ -195,6 +317,15 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa3072"}));
   di_cmd->add_option("--serial-prefix", di.serial_prefix, "Serial numbers are PREFIX<run id>-<i>")
       ->capture_default_str();
+  di_cmd
+      ->add_option("--server-ca-key-type", di.server_ca_key_type,
+                   "The server's device CA key type, for the ceiling (`fdo-manufacturer init --ca-key-type`)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa3072"}));
+  di_cmd
+      ->add_option("--server-first-owner-key-type", di.server_first_owner_key_type,
+                   "Key type of the server's --first-owner, if it has one, for the ceiling (one more signature)")
+      ->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa3072"}));
   di_cmd->footer("Example: fdo-loadgen di --url http://127.0.0.1:8038 --devices 1000 --concurrency 16 --json");
 
   fdo::loadgen::RvLoad rv;
@@ -206,6 +337,8 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::IsMember({"p256", "p384"}));
     cmd->add_option("--wait-seconds", rv.wait_seconds, "WaitSeconds requested at TO0")->capture_default_str();
+    cmd->add_flag("--server-checks-device-chain", rv.server_checks_device_chain,
+                  "The server runs with --check-device-chain (for the ceiling: two more verifications per TO0)");
     cmd->footer("Example: fdo-loadgen " + cmd->get_name() +
                 " --url http://127.0.0.1:8041 --devices 1000 --concurrency 16 --json");
   }
@@ -219,10 +352,17 @@ int main(int argc, char** argv) {
     fdo::log::configure(fdo::log::parse_level(options.log_level), "loadgen");
     rv.url = options.url;
     rv.devices = options.devices;
+    if (options.server_pid && !fdo::loadgen::process_cpu_seconds(*options.server_pid)) {
+      std::cerr << "fdo-loadgen: --server-pid: cannot read /proc/" << *options.server_pid << "/stat\n";
+      return 1;
+    }
     const Scenario scenario = to0_cmd->parsed()   ? rv_scenario("to0", fdo::loadgen::to0_runs(rv))
                               : to1_cmd->parsed() ? rv_scenario("to1", fdo::loadgen::to1_runs(rv))
                                                   : di_scenario(options, di);
-    return report(scenario, options, run_load(scenario, options));
+    // The ceiling is timed first, while the server is idle; the load run follows.
+    const fdo::loadgen::Ceiling ceiling =
+        fdo::loadgen::measure_ceiling(scenario.pk_ops, std::chrono::milliseconds(options.ceiling_ms));
+    return report(scenario, options, ceiling, run_load(scenario, options));
   } catch (const std::exception& e) {
     std::cerr << "fdo-loadgen: " << e.what() << "\n";
     return 1;

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,9 @@ struct Authority {
   }
 };
 
+/// Entries in every load-run voucher: make_device extends once, manufacturer to owner.
+constexpr std::size_t kVoucherEntries = 1;
+
 /// One device of a load run: its key, GUID and voucher (extended once, to the shared owner).
 struct LoadDevice {
   protocol::SoftwareSigner signer;
@@ -90,6 +94,28 @@ LoadDevice make_device(const Authority& a) {
 /// The devices of a run, made by prepare(i) on the loader's threads; each index is written by one thread only.
 using Devices = std::vector<std::optional<LoadDevice>>;
 
+/// TO0's public-key operations (messages.md §6.3): run_to0 signs to1d; To0Rendezvous::owner_sign verifies every
+/// voucher entry (voucher.md §6 step 8), the device chain only under --check-device-chain (step 5: leaf by CA, CA by
+/// itself), and to1d with the last entry's key (check 7). One key type for every key of a load run.
+std::vector<PkOp> to0_pk_ops(crypto::KeyType type, bool server_checks_device_chain) {
+  std::vector<PkOp> ops = {{"owner signs to1d (TO0.OwnerSign)", PkOpKind::Sign, type}};
+  if (server_checks_device_chain) {
+    ops.push_back({"rendezvous verifies the device certificate with the device CA key", PkOpKind::Verify, type});
+    ops.push_back({"rendezvous verifies the device CA's self-signature", PkOpKind::Verify, type});
+  }
+  for (std::size_t i = 0; i < kVoucherEntries; ++i) {
+    ops.push_back({"rendezvous verifies voucher entry " + std::to_string(i), PkOpKind::Verify, type});
+  }
+  ops.push_back({"rendezvous verifies to1d with the owner key", PkOpKind::Verify, type});
+  return ops;
+}
+
+/// TO1's public-key operations (messages.md §7.3): make_eat signs, To1Rendezvous::prove_to_rv verifies.
+std::vector<PkOp> to1_pk_ops(crypto::KeyType type) {
+  return {{"device signs the EAT (TO1.ProveToRV)", PkOpKind::Sign, type},
+          {"rendezvous verifies the EAT with the device key", PkOpKind::Verify, type}};
+}
+
 }  // namespace
 
 RvRuns to0_runs(const RvLoad& load) {
@@ -102,6 +128,7 @@ RvRuns to0_runs(const RvLoad& load) {
     static_cast<void>(
         protocol::run_to0(transport, (*devices)[i]->voucher, authority->owner, authority->to2_addr, load.wait_seconds));
   };
+  runs.pk_ops = to0_pk_ops(authority->type, load.server_checks_device_chain);
   return runs;
 }
 
@@ -120,6 +147,7 @@ RvRuns to1_runs(const RvLoad& load) {
     transport::HttpTransport transport(load.url);
     static_cast<void>(protocol::run_to1(transport, device.credential, device.signer));
   };
+  runs.pk_ops = to1_pk_ops(authority->type);
   return runs;
 }
 

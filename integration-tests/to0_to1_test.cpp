@@ -43,17 +43,6 @@ void expect_fdo_error(const HttpResponse& r, std::uint16_t code, std::uint8_t pr
   EXPECT_EQ(em.em_prev_msg_id, prev) << em.describe();
 }
 
-// The 200 form (TR-06); returns the Authorization value.
-std::string expect_ok(const HttpResponse& r, std::uint8_t type) {
-  EXPECT_EQ(r.status, 200) << to_hex(r.body);
-  EXPECT_EQ(r.header("Content-Type"), std::optional<std::string>("application/cbor"));
-  EXPECT_EQ(r.header("Message-Type"), std::optional<std::string>(std::to_string(type)));
-  EXPECT_EQ(r.header("Content-Length"), std::optional<std::string>(std::to_string(r.body.size())));
-  const std::string auth = r.header("Authorization").value_or("");
-  EXPECT_EQ(auth.rfind("Bearer ", 0), 0u) << auth;
-  return auth;
-}
-
 /// A rendezvous server, a manufacturer pointing at it, and owners of each key type.
 class RendezvousIntegration : public ::testing::Test {
  protected:

@@ -1,40 +1,15 @@
 #include "manufacturer/config.h"
 
-#include <istream>
-#include <memory>
-#include <utility>
-
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
 #include "libfdo/transport/url.h"
+#include "tools/common/cli.h"
+#include "tools/common/config_file.h"
 
 namespace fdo::manufacturer {
-namespace {
-
-// CLI11 reads a config file on the main app only; this formatter files every top-level key under `serve`, so
-// `fdo-manufacturer serve --config FILE` reads FILE's keys as serve's options. '_' is read as '-', so both
-// `session_ttl` and `session-ttl` name --session-ttl. Unknown keys stay errors (config_extras_mode::error).
-class ServeScopedToml final : public CLI::ConfigTOML {
- public:
-  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
-    std::vector<CLI::ConfigItem> read = CLI::ConfigTOML::from_config(input);
-    for (CLI::ConfigItem& item : read) {
-      item.parents.insert(item.parents.begin(), "serve");
-      for (char& c : item.name) {
-        c = c == '_' ? '-' : c;
-      }
-    }
-    return read;
-  }
-};
-
-}  // namespace
 
 void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
-  app.set_config("--config", "", "TOML file with serve's options as keys (listen = \"127.0.0.1:0\", rv = [...])");
-  app.config_formatter(std::make_shared<ServeScopedToml>());
-  app.allow_config_extras(CLI::config_extras_mode::error);
-  cmd.fallthrough();  // `serve --config FILE`: the option lives on the main app
+  tool::add_config_file(app, cmd, "TOML file with serve's options as keys (listen = \"127.0.0.1:0\", rv = [...])");
 
   cmd.add_option("--dir", config.dir, "Directory made by `init` (keys and device CA)")->required();
   cmd.add_option("--listen", config.listen, "IPv4:PORT or [IPv6]:PORT; port 0 picks a free port")
@@ -61,9 +36,7 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   cmd.add_option("--organization", config.organization, "O= of issued device certificates")->capture_default_str();
   cmd.add_flag("--admin,!--no-admin", config.admin, "Serve GET /admin/vouchers[/GUID] (default on)");
   cmd.add_option("--threads", config.threads, "HTTP worker threads")->capture_default_str()->check(CLI::Range(1, 256));
-  cmd.add_option("--log-level", config.log_level, "error|warn|info|debug|trace (logs go to stderr)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
+  tool::add_log_level(cmd, config.log_level)->capture_default_str();
 }
 
 std::filesystem::path database_path(const std::filesystem::path& dir, const std::filesystem::path& db) {

@@ -10,22 +10,16 @@
 
 #include "libfdo/crypto/keys.h"
 #include "libfdo/protocol/di_manufacturer.h"
+#include "tools/common/key_files.h"
 
 namespace fdo::manufacturer {
-
-/// What `init` did with one file.
-struct InitStep {
-  std::filesystem::path path;
-  /// True when the file was created, false when it existed and was kept.
-  bool created = false;
-};
 
 /// Creates DIR (0700) and, for each key type, a manufacturer key and a self-signed certificate for it, and the
 /// device CA key and certificate: only files that are absent (an existing key is never replaced). Keys are
 /// written 0600 and atomically. Throws Error(InternalServerError) when a file cannot be written, and
 /// Error(MessageBodyError) for an unknown key type.
-std::vector<InitStep> init_directory(const std::filesystem::path& dir, const std::vector<std::string>& key_types,
-                                     const std::string& ca_key_type);
+std::vector<tool::InitStep> init_directory(const std::filesystem::path& dir, const std::vector<std::string>& key_types,
+                                           const std::string& ca_key_type);
 
 /// Loads the keys of DIR for the DI server. `default_key_type`: the key used when none fits the device;
 /// nullopt picks p256 if present, else the first present in the order p256, p384, rsa2048, rsa3072.

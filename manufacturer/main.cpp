@@ -3,34 +3,27 @@
 
 #include <CLI/CLI.hpp>
 
-#include <exception>
 #include <iostream>
+#include <optional>
 #include <string>
 
-#include "libfdo/core/error.h"
-#include "libfdo/core/file.h"
 #include "libfdo/core/log.h"
 #include "libfdo/storage/sqlite_store.h"
 #include "manufacturer/config.h"
 #include "manufacturer/keys.h"
 #include "manufacturer/serve.h"
 #include "manufacturer/vouchers.h"
+#include "tools/common/cli.h"
+#include "tools/common/key_files.h"
 
 namespace {
 
-constexpr int kFailure = 1;
-constexpr int kUsageError = 2;
-
-void add_log_level(CLI::App& cmd, std::string& level) {
-  cmd.add_option("--log-level", level, "error|warn|info|debug|trace (logs go to stderr)")
-      ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
-}
+using fdo::tool::add_log_level;
+using fdo::tool::kFailure;
+using fdo::tool::kUsageError;
 
 int run_init(const fdo::manufacturer::InitConfig& config) {
-  for (const fdo::manufacturer::InitStep& step :
-       fdo::manufacturer::init_directory(config.dir, config.key_types, config.ca_key_type)) {
-    std::cout << (step.created ? "created " : "kept    ") << step.path.string() << "\n";
-  }
+  fdo::tool::print_init_steps(fdo::manufacturer::init_directory(config.dir, config.key_types, config.ca_key_type));
   return 0;
 }
 
@@ -56,7 +49,7 @@ int run_export(const fdo::manufacturer::VouchersConfig& config) {
   if (config.out.empty()) {
     std::cout << pem;
   } else {
-    fdo::write_file_atomic(config.out, fdo::to_bytes(pem), 0644);
+    fdo::tool::write_public_file(config.out, pem);
   }
   return 0;
 }
@@ -108,28 +101,24 @@ int main(int argc, char** argv) {
   add_log_level(*export_cmd, log_level);
   export_cmd->footer("Example: fdo-manufacturer vouchers export --dir mfg 0123…cdef -o device.voucher.pem");
 
-  try {
-    app.parse(argc, argv);
-    if (export_cmd->parsed() && vouchers.guid.empty() && vouchers.serial.empty()) {
-      throw CLI::ValidationError("vouchers export", "give a GUID or --serial");
-    }
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : kUsageError;
+  if (const std::optional<int> status = fdo::tool::parse(app, argc, argv)) {
+    return *status;
+  }
+  if (export_cmd->parsed() && vouchers.guid.empty() && vouchers.serial.empty()) {
+    return fdo::tool::parse_error_status(app, CLI::ValidationError("vouchers export", "give a GUID or --serial"));
   }
 
   const std::string& level = serve_cmd->parsed() ? serve.log_level : log_level;
   fdo::log::configure(fdo::log::parse_level(level), "manufacturer");
   std::optional<fdo::manufacturer::ServeSettings> settings;
   if (serve_cmd->parsed()) {
-    try {
-      settings = fdo::manufacturer::ServeSettings::from(serve);
-    } catch (const fdo::Error& e) {
-      std::cerr << "fdo-manufacturer serve: " << e.what() << "\n";
+    settings = fdo::tool::check_options("fdo-manufacturer serve",
+                                        [&serve] { return fdo::manufacturer::ServeSettings::from(serve); });
+    if (!settings) {
       return kUsageError;
     }
   }
-  try {
+  return fdo::tool::run_reporting_errors("fdo-manufacturer", [&] {
     if (init_cmd->parsed()) {
       return run_init(init);
     }
@@ -140,8 +129,5 @@ int main(int argc, char** argv) {
       return run_list(vouchers);
     }
     return run_export(vouchers);
-  } catch (const std::exception& e) {  // fdo::Error, and filesystem or allocation failures
-    std::cerr << "fdo-manufacturer: " << e.what() << "\n";
-    return kFailure;
-  }
+  });
 }

@@ -1,8 +1,5 @@
 #include "manufacturer/serve.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <iostream>
 #include <memory>
 #include <utility>
@@ -15,27 +12,13 @@
 #include "libfdo/transport/http_server.h"
 #include "manufacturer/keys.h"
 #include "manufacturer/vouchers.h"
+#include "tools/common/stop_signals.h"
 
 namespace fdo::manufacturer {
-namespace {
-
-// SIGTERM and SIGINT, blocked in every thread so that the main thread can wait for them with sigwait.
-sigset_t stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  return set;
-}
-
-}  // namespace
 
 int serve(const ServeSettings& settings) {
-  // Blocked before any server thread exists, so the threads inherit the mask and only sigwait sees them.
-  const sigset_t signals = stop_signals();
-  if (pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0) {
-    throw_internal("cannot block SIGTERM/SIGINT");
-  }
+  // Blocked before any server thread exists, so the threads inherit the mask and only the wait below sees them.
+  const tool::StopSignals stop_signals;
 
   protocol::ManufacturerKeys keys = load_keys(settings.dir, settings.default_key_type);
   std::string key_names;
@@ -71,9 +54,7 @@ int serve(const ServeSettings& settings) {
   log::info("manufacturer keys: " + key_names + "; database " + settings.db.string() + "; rendezvous " + rendezvous);
   std::cout << "listening on " << server.url() << std::endl;
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  log::info(std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
+  stop_signals.wait();
   server.stop();
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "libfdo/crypto/keys.h"
+#include "tools/common/key_files.h"
 
 namespace fdo::owner_tool {
 
@@ -22,18 +23,12 @@ struct OwnerDir {
   [[nodiscard]] std::filesystem::path ca_cert() const { return dir / "device-app-ca.cert.pem"; }
 };
 
-/// What `init` did with one file.
-struct InitStep {
-  std::filesystem::path path;
-  /// True when the file was created, false when it existed and was kept.
-  bool created = false;
-};
-
 /// Creates DIR (0700), the owner key of `key_type` and its public key, and the device-application CA key of
 /// `ca_key_type` with a self-signed certificate: only files that are absent (an existing key is never replaced).
 /// Private keys are written 0600 and atomically. Error(MessageBodyError) for an unknown key type,
 /// Error(InternalServerError) when a file cannot be written.
-std::vector<InitStep> init_owner_dir(const OwnerDir& dir, const std::string& key_type, const std::string& ca_key_type);
+std::vector<tool::InitStep> init_owner_dir(const OwnerDir& dir, const std::string& key_type,
+                                           const std::string& ca_key_type);
 
 /// The owner private key of DIR. Error(InternalServerError) naming the file when it is missing ("run fdo-owner
 /// init") or does not parse.

@@ -1,11 +1,11 @@
 // `fdo-owner init`: the owner key and the device-application CA (CLI.md).
 
-#include <iostream>
 #include <memory>
 #include <string>
 
 #include "owner/commands.h"
 #include "owner/config.h"
+#include "tools/common/key_files.h"
 
 namespace fdo::owner_tool {
 namespace {
@@ -17,9 +17,7 @@ struct InitConfig {
 };
 
 int run_init(const InitConfig& config) {
-  for (const InitStep& step : init_owner_dir(OwnerDir{config.dir}, config.key_type, config.ca_key_type)) {
-    std::cout << (step.created ? "created " : "kept    ") << step.path.string() << "\n";
-  }
+  tool::print_init_steps(init_owner_dir(OwnerDir{config.dir}, config.key_type, config.ca_key_type));
   return 0;
 }
 

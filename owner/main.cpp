@@ -2,24 +2,18 @@
 
 #include <CLI/CLI.hpp>
 
-#include <exception>
-#include <iostream>
-
 #include "owner/commands.h"
 
 int main(int argc, char** argv) {
-  try {
+  return fdo::tool::run_reporting_errors("fdo-owner", [argc, argv] {
     CLI::App app{"fdo-owner: the FDO owner (keys, TO0 registration)", "fdo-owner"};
     app.footer(
         "Example: fdo-owner init --dir owner && fdo-owner pubkey --dir owner -o owner.pub.pem && "
         "fdo-owner to0 --dir owner --voucher device.voucher.pem --to2-url http://127.0.0.1:8042");
-    fdo::owner_tool::Commands commands(app);
+    fdo::owner_tool::Commands commands(app, "owner");
     fdo::owner_tool::register_init(commands);
     fdo::owner_tool::register_pubkey(commands);
     fdo::owner_tool::register_to0(commands);
     return commands.run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "fdo-owner: " << e.what() << "\n";
-    return fdo::owner_tool::kFailure;
-  }
+  });
 }

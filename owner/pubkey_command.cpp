@@ -4,9 +4,9 @@
 #include <memory>
 #include <string>
 
-#include "libfdo/core/file.h"
 #include "owner/commands.h"
 #include "owner/config.h"
+#include "tools/common/key_files.h"
 
 namespace fdo::owner_tool {
 namespace {
@@ -21,7 +21,7 @@ int run_pubkey(const PubkeyConfig& config) {
   if (config.out.empty()) {
     std::cout << pem;
   } else {
-    write_file_atomic(config.out, to_bytes(pem), 0644);
+    tool::write_public_file(config.out, pem);
   }
   return 0;
 }

@@ -1,41 +1,19 @@
 #include "rendezvous/config.h"
 
 #include <algorithm>
-#include <istream>
-#include <memory>
 #include <system_error>
-#include <utility>
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
 #include "libfdo/crypto/x509.h"
 #include "libfdo/transport/url.h"
+#include "tools/common/cli.h"
+#include "tools/common/config_file.h"
 
 namespace fdo::rendezvous {
-namespace {
-
-// CLI11 reads a config file on the main app only; this formatter files every top-level key under `serve`, so
-// `fdo-rendezvous serve --config FILE` reads FILE's keys as serve's options. '_' is read as '-', so both
-// `max_wait_seconds` and `max-wait-seconds` name --max-wait-seconds. Unknown keys stay errors.
-class ServeScopedToml final : public CLI::ConfigTOML {
- public:
-  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
-    std::vector<CLI::ConfigItem> read = CLI::ConfigTOML::from_config(input);
-    for (CLI::ConfigItem& item : read) {
-      item.parents.insert(item.parents.begin(), "serve");
-      std::replace(item.name.begin(), item.name.end(), '_', '-');
-    }
-    return read;
-  }
-};
-
-}  // namespace
 
 void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
-  app.set_config("--config", "", "TOML file with serve's options as keys (listen = \"127.0.0.1:0\", …)");
-  app.config_formatter(std::make_shared<ServeScopedToml>());
-  app.allow_config_extras(CLI::config_extras_mode::error);
-  cmd.fallthrough();  // `serve --config FILE`: the option lives on the main app
+  tool::add_config_file(app, cmd, "TOML file with serve's options as keys (listen = \"127.0.0.1:0\", …)");
 
   cmd.add_option("--dir", config.dir, "State directory (created if absent; holds rendezvous.db)")->required();
   cmd.add_option("--listen", config.listen, "IPv4:PORT or [IPv6]:PORT; port 0 picks a free port")
@@ -65,9 +43,7 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   cmd.add_option("--lenient", config.lenient,
                  "Accept a named peer deviation (untagged-cose, bare-to0d, eat-ueid-claim-11), repeatable");
   cmd.add_option("--threads", config.threads, "HTTP worker threads")->capture_default_str()->check(CLI::Range(1, 256));
-  cmd.add_option("--log-level", config.log_level, "error|warn|info|debug|trace (logs go to stderr)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
+  tool::add_log_level(cmd, config.log_level)->capture_default_str();
 }
 
 std::vector<crypto::PublicKey> load_trusted_keys(const std::filesystem::path& dir, std::string_view option) {

@@ -3,20 +3,14 @@
 
 #include <CLI/CLI.hpp>
 
-#include <exception>
-#include <iostream>
 #include <optional>
-#include <string>
 
-#include "libfdo/core/error.h"
 #include "libfdo/core/log.h"
 #include "rendezvous/config.h"
 #include "rendezvous/serve.h"
+#include "tools/common/cli.h"
 
 namespace {
-
-constexpr int kFailure = 1;
-constexpr int kUsageError = 2;
 
 int run(int argc, char** argv) {
   CLI::App app{"fdo-rendezvous: the FDO rendezvous server (TO0 and TO1)"};
@@ -30,35 +24,20 @@ int run(int argc, char** argv) {
       "Example: fdo-rendezvous serve --dir rv --listen 127.0.0.1:8041 --trust-manufacturer-keys rv/manufacturers\n"
       "         fdo-rendezvous serve --dir rv --config rendezvous.toml");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : kUsageError;
+  if (const std::optional<int> status = fdo::tool::parse(app, argc, argv)) {
+    return *status;
   }
   fdo::log::configure(fdo::log::parse_level(config.log_level), "rendezvous");
-  std::optional<fdo::rendezvous::ServeSettings> settings;
-  try {
-    settings = fdo::rendezvous::ServeSettings::from(config);
-  } catch (const fdo::Error& e) {
-    std::cerr << "fdo-rendezvous serve: " << e.what() << "\n";
-    return kUsageError;
+  const std::optional<fdo::rendezvous::ServeSettings> settings = fdo::tool::check_options(
+      "fdo-rendezvous serve", [&config] { return fdo::rendezvous::ServeSettings::from(config); });
+  if (!settings) {
+    return fdo::tool::kUsageError;
   }
-  try {
-    return fdo::rendezvous::serve(*settings);
-  } catch (const fdo::Error& e) {
-    std::cerr << "fdo-rendezvous: " << e.what() << "\n";
-    return kFailure;
-  }
+  return fdo::rendezvous::serve(*settings);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "fdo-rendezvous: " << e.what() << "\n";
-    return kFailure;
-  }
+  return fdo::tool::run_reporting_errors("fdo-rendezvous", [argc, argv] { return run(argc, argv); });
 }

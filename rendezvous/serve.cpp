@@ -1,13 +1,9 @@
 #include "rendezvous/serve.h"
 
-#include <pthread.h>
-#include <signal.h>
-#include <sys/stat.h>
-
-#include <cerrno>
+#include <chrono>
 #include <iostream>
 #include <memory>
-#include <system_error>
+#include <string>
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/log.h"
@@ -16,29 +12,11 @@
 #include "libfdo/protocol/to1_rendezvous.h"
 #include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
+#include "tools/common/key_files.h"
+#include "tools/common/stop_signals.h"
 
 namespace fdo::rendezvous {
 namespace {
-
-// SIGTERM and SIGINT, blocked in every thread so that the main thread can wait for them.
-sigset_t stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  return set;
-}
-
-void ensure_directory(const std::filesystem::path& dir) {
-  std::error_code ec;
-  if (std::filesystem::exists(dir, ec)) {
-    return;
-  }
-  std::filesystem::create_directories(dir, ec);
-  if (ec || ::chmod(dir.c_str(), 0700) != 0) {
-    throw_internal("cannot create directory " + dir.string() + ": " + ec.message());
-  }
-}
 
 // transport.md §9: "The RV must forget the mapping when the granted time runs out." Look-ups already ignore expired
 // registrations; the sweep keeps the database small.
@@ -56,12 +34,9 @@ void purge(storage::Store& store) {
 }  // namespace
 
 int serve(const ServeSettings& settings) {
-  // Blocked before any server thread exists, so the threads inherit the mask and only sigtimedwait sees them.
-  const sigset_t signals = stop_signals();
-  if (pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0) {
-    throw_internal("cannot block SIGTERM/SIGINT");
-  }
-  ensure_directory(settings.dir);
+  // Blocked before any server thread exists, so the threads inherit the mask and only the wait below sees them.
+  const tool::StopSignals stop_signals;
+  tool::create_private_directory(settings.dir);
   const std::unique_ptr<storage::Store> store = storage::open_sqlite_store(settings.db);
 
   protocol::RendezvousLimits limits(settings.policy, settings.session_ttl);
@@ -90,15 +65,7 @@ int serve(const ServeSettings& settings) {
   purge(*store);
   std::cout << "listening on " << server.url() << std::endl;
 
-  const timespec interval{static_cast<time_t>(settings.purge_interval), 0};
-  int signal_number = -1;
-  while (signal_number < 0) {
-    signal_number = sigtimedwait(&signals, nullptr, &interval);
-    if (signal_number < 0 && errno == EAGAIN) {
-      purge(*store);
-    }
-  }
-  log::info(std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
+  stop_signals.wait(std::chrono::seconds(settings.purge_interval), [&store] { purge(*store); });
   server.stop();
   return 0;
 }

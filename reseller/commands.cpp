@@ -19,6 +19,7 @@
 #include "libfdo/voucher/summary.h"
 #include "libfdo/voucher/verify.h"
 #include "libfdo/voucher/voucher.h"
+#include "tools/common/key_files.h"
 
 namespace fdo::reseller {
 namespace {
@@ -47,10 +48,10 @@ int run_keygen(const KeygenConfig& config) {
     return 1;
   }
   const crypto::PrivateKey key = crypto::PrivateKey::generate(*type);
-  write_file_atomic(config.out, key.to_pem().view(), 0600);
+  tool::write_private_key(config.out, key);
   std::cout << "wrote " << crypto::key_type_name(*type) << " private key to " << config.out.string() << "\n";
   if (config.pub) {
-    write_file_atomic(*config.pub, to_bytes(key.public_key().to_pem()), 0644);
+    tool::write_public_file(*config.pub, key.public_key().to_pem());
     std::cout << "wrote its public key to " << config.pub->string() << "\n";
   }
   return 0;
@@ -163,7 +164,7 @@ int run_extend(const ExtendConfig& config) {
   const Bytes out = extended.encode();
   const Bytes data = config.der ? out : to_bytes(voucher::to_pem(out));
   if (config.out) {
-    write_file_atomic(*config.out, data, 0644);
+    tool::write_public_file(*config.out, data);
   } else {
     std::cout.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
     std::cout.flush();

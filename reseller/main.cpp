@@ -4,17 +4,18 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/hex.h"
 #include "libfdo/core/log.h"
 #include "libfdo/core/quirks.h"
 #include "reseller/commands.h"
+#include "tools/common/cli.h"
 
 namespace {
-
-constexpr int kUsageError = 2;
 
 std::string quirk_names() {
   std::string out;
@@ -58,8 +59,7 @@ int main(int argc, char** argv) {
   app.fallthrough();  // --log-level is accepted after the subcommand too
   app.footer("Example: fdo-reseller verify device.voucher.pem --json");
   std::string log_level = "info";
-  app.add_option("--log-level", log_level, "error|warn|info|debug|trace (logs go to stderr)")
-      ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
+  fdo::tool::add_log_level(app, log_level);
 
   fdo::reseller::KeygenConfig keygen;
   CLI::App* keygen_cmd = app.add_subcommand("keygen", "Generate an owner/reseller key pair (private key file mode 0600)");
@@ -115,11 +115,8 @@ int main(int argc, char** argv) {
       "Example: fdo-reseller extend device.voucher.pem --owner-key reseller.key.pem \\\n"
       "           --next-owner customer.pub.pem -o device.customer.voucher.pem");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : kUsageError;
+  if (const std::optional<int> status = fdo::tool::parse(app, argc, argv)) {
+    return *status;
   }
 
   const char* command = app.get_subcommands().front()->get_name().c_str();
@@ -137,6 +134,6 @@ int main(int argc, char** argv) {
     return fdo::reseller::run_extend(extend);
   } catch (const fdo::Error& e) {
     std::cerr << "fdo-reseller " << command << ": " << e.what() << "\n";
-    return 1;
+    return fdo::tool::kFailure;
   }
 }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "libfdo/core/file.h"
 #include "libfdo/crypto/keys.h"
@@ -280,6 +281,42 @@ TEST_F(ResellerCli, HelpOnEveryCommandHasAnExample) {
     EXPECT_EQ(r.code, 0) << cmd;
     EXPECT_NE(r.out.find("Example: fdo-reseller"), std::string::npos) << cmd << r.out;
   }
+}
+
+
+// OV-16 with --hmac-secret through the binary (the unit sweep covers every byte, with and without the secret).
+TEST_F(ResellerCli, OV16_SampledCorruptionsExitOneWithTheHmacSecret) {
+  const Bytes good = voucher::read_vouchers(read_file(kTestdata + "p256-3-entries.voucher.pem")).at(0).cbor;
+  std::string secret;  // the fixture's secret: 32 bytes of 0x5A (libfdo/testdata/voucher/README.md)
+  for (int i = 0; i < 32; ++i) {
+    secret += "5a";
+  }
+  write_file_atomic(path("good.cbor"), good, 0644);
+  ASSERT_EQ(run("verify --hmac-secret " + secret + " " + path("good.cbor")).code, 0);
+  for (std::size_t i = 5; i < good.size(); i += 101) {
+    Bytes bad = good;
+    bad[i] ^= 0xFF;
+    write_file_atomic(path("bad.cbor"), bad, 0644);
+    EXPECT_EQ(run("verify --hmac-secret " + secret + " " + path("bad.cbor")).code, 1) << "offset " << i;
+  }
+}
+
+// OV-17 through the binary (the unit sweep covers every length): truncations and one appended byte exit 1.
+TEST_F(ResellerCli, OV17_SampledTruncationsAndAnAppendedByteExitOne) {
+  const Bytes good = voucher::read_vouchers(read_file(kTestdata + "p256-3-entries.voucher.pem")).at(0).cbor;
+  std::vector<std::size_t> lengths;
+  for (std::size_t n = 0; n < good.size(); n += 89) {
+    lengths.push_back(n);
+  }
+  lengths.push_back(good.size() - 1);
+  for (const std::size_t n : lengths) {
+    write_file_atomic(path("short.cbor"), Bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n)), 0644);
+    EXPECT_EQ(run("verify " + path("short.cbor")).code, 1) << "truncated to " << n;
+  }
+  Bytes longer = good;
+  longer.push_back(0x00);
+  write_file_atomic(path("long.cbor"), longer, 0644);
+  EXPECT_EQ(run("verify " + path("long.cbor")).code, 1) << "one byte appended";
 }
 
 }  // namespace

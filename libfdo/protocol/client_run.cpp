@@ -1,6 +1,7 @@
 #include "libfdo/protocol/client_run.h"
 
 #include "libfdo/core/log.h"
+#include "libfdo/protocol/trace.h"
 
 namespace fdo::protocol {
 
@@ -8,7 +9,9 @@ ClientRun::ClientRun(transport::MessageTransport& transport) : m_transport(trans
 
 Bytes ClientRun::exchange(MessageType request, ByteView body, MessageType expected) {
   log::debug("sending " + std::string(message_info(request).name) + " (" + std::to_string(body.size()) + " bytes)");
+  trace_message("sending", static_cast<std::uint8_t>(request), body);
   transport::Reply reply = m_transport.exchange(static_cast<std::uint8_t>(request), body);
+  trace_message("received", reply.msg_type, reply.body);
   if (reply.msg_type == static_cast<std::uint8_t>(MessageType::Error)) {
     ErrorMessage em;
     try {

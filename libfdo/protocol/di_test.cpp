@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -649,6 +650,74 @@ TEST(DiDevice, SendsTheFiveElementMfgInfoWithACsrForItsKey) {
   ASSERT_TRUE(received.has_value());
   EXPECT_EQ(received->type(), HashType::HmacSha384);
   EXPECT_EQ(device.credential(std::move(*result)).dc_hmac_secret.size(), 48u);
+}
+
+
+// ---- Conformance lines whose first tests above leave a part unchecked ----
+
+// The number of sessions in `store`: counted by purging them all in a transaction that is then rolled back.
+std::size_t session_count(storage::Store& store) {
+  auto tx = store.begin();
+  return tx->purge_expired_sessions(std::numeric_limits<std::int64_t>::max());
+}
+
+TEST(DiConformance, DI12_OversizeAppStartOpensNoSession) {
+  Server server;
+  expect_error(server.post(10, Bytes(65536, 0x00)), 100, 10);
+  EXPECT_EQ(session_count(*server.store), 0u);
+  // A valid AppStart does open one: the count above can see sessions.
+  ASSERT_EQ(server.post(10, valid_app_start(device_key(crypto::KeyType::P256))).msg_type, 11);
+  EXPECT_EQ(session_count(*server.store), 1u);
+}
+
+TEST(DiDevice, DEV32_TheHmacCoversATwoByteLengthHeadAsReceived) {
+  const SoftwareDeviceIdentity device = SoftwareDeviceIdentity::from_key(device_key(crypto::KeyType::P256));
+  Bytes sent_header;
+  ScriptedManufacturer server;
+  server.on_app_start = [&](const Bytes& body) {
+    const Bytes canonical = header_for(body);
+    // 86 18 65 50 <GUID>: the GUID's bstr head 50 written as 59 00 10, a 2-byte length where the head alone fits.
+    EXPECT_EQ(canonical[3], 0x50);
+    sent_header.assign(canonical.begin(), canonical.begin() + 3);
+    append(sent_header, Bytes{0x59, 0x00, 0x10});
+    sent_header.insert(sent_header.end(), canonical.begin() + 4, canonical.end());
+    return ScriptedManufacturer::ok(MessageType::DiSetCredentials, di::SetCredentials{sent_header}.encode());
+  };
+  std::optional<HMac> received;
+  server.on_set_hmac = [&](const Bytes& body) {
+    received = di::SetHMAC::decode(body).hmac;
+    return ScriptedManufacturer::ok(MessageType::DiDone, di::Done{}.encode());
+  };
+  std::optional<DiResult> result;
+  ASSERT_FALSE(run_against(server, &result, &device).has_value());
+  const DeviceCredential cred = device.credential(std::move(*result));
+  ASSERT_TRUE(received.has_value());
+  EXPECT_TRUE(received->verify_hmac(cred.dc_hmac_secret, sent_header));
+  // Not the HMAC of a re-encoding: the canonical header gives another value.
+  Bytes canonical = sent_header;
+  canonical.erase(canonical.begin() + 3, canonical.begin() + 6);
+  canonical.insert(canonical.begin() + 3, 0x50);
+  EXPECT_FALSE(received->verify_hmac(cred.dc_hmac_secret, canonical));
+  EXPECT_EQ(cred.dc_guid, Guid::from(Bytes(16, 0x5C)));
+}
+
+TEST(DiDevice, DEV47_ServerErrorAfterSetCredentialsIsNotAnsweredWithA255) {
+  // After DI.SetCredentials the device has a run it could end with a 255; the server's 255 has ended it.
+  ScriptedManufacturer server;
+  server.on_app_start = [](const Bytes& body) {
+    return ScriptedManufacturer::ok(MessageType::DiSetCredentials, di::SetCredentials{header_for(body)}.encode());
+  };
+  server.on_set_hmac = [](const Bytes&) {
+    ErrorMessage em;
+    em.em_error_code = 100;
+    em.em_prev_msg_id = 12;
+    return transport::Response{255, em.encode(), std::nullopt, 500};
+  };
+  const std::optional<Error> e = run_against(server);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code(), ErrorCode::MessageBodyError);
+  EXPECT_EQ(server.received, (std::vector<std::uint8_t>{10, 12})) << "no 255 back";
+  EXPECT_FALSE(server.device_error.has_value());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "libfdo/core/log.h"
 #include "libfdo/core/random.h"
 #include "libfdo/messages/error_message.h"
+#include "libfdo/protocol/trace.h"
 
 namespace fdo::protocol {
 namespace {
@@ -115,7 +116,9 @@ transport::Response Dispatcher::handle_message(const transport::Request& request
     stored = true;
   }
 
+  trace_message("received", request.msg_type, request.body);
   Answer answer = endpoint.handle(info.type, request.body, session.state, *tx, ctx);
+  trace_message("answering", static_cast<std::uint8_t>(answer.type), answer.body, ctx.guid_hex);
   const bool ends = message_info(answer.type).ends_protocol;
   if (ends) {
     if (stored) {

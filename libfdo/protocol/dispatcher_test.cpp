@@ -2,11 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
+#include "libfdo/cbor/reader.h"
 #include "libfdo/cbor/writer.h"
 #include "libfdo/core/hex.h"
 #include "libfdo/messages/error_message.h"
 #include "libfdo/protocol/client_run.h"
+#include "libfdo/protocol/trace.h"
 #include "libfdo/storage/memory_store.h"
+#include "libfdo/transport/binding.h"
 #include "libfdo/transport/loopback_transport.h"
 
 namespace fdo::protocol {
@@ -183,6 +188,103 @@ TEST_F(DispatcherTest, ClientRunSendsItsErrorOnAFailedCheckButNotAfterAServerErr
   }
   ASSERT_TRUE(second.peer_error().has_value());
   EXPECT_EQ(second.peer_error()->em_prev_msg_id, 22);
+}
+
+}  // namespace
+}  // namespace fdo::protocol
+
+namespace fdo::protocol {
+namespace {
+
+TEST(Trace, MasksServiceInfoBodiesOnly) {
+  EXPECT_TRUE(body_is_secret(MessageType::To2DeviceServiceInfo));
+  EXPECT_TRUE(body_is_secret(MessageType::To2OwnerServiceInfo));
+  EXPECT_FALSE(body_is_secret(MessageType::DiSetHMAC));
+  EXPECT_FALSE(body_is_secret(MessageType::To0OwnerSign));
+}
+
+
+// ---- Conformance checklist section 7 at the dispatcher (TR-01, TR-05, TR-06) ----
+
+// The number of sessions in `store`: counted by purging them all in a transaction that is then rolled back.
+std::size_t session_count(storage::Store& store) {
+  auto tx = store.begin();
+  return tx->purge_expired_sessions(std::numeric_limits<std::int64_t>::max());
+}
+
+// A request as the HTTP server hands it to the binding: `content_type` (none when nullopt) and an optional token.
+transport::InboundMessage inbound(std::uint8_t type, Bytes body, std::optional<std::string> content_type,
+                                  std::optional<std::string> token = std::nullopt) {
+  transport::InboundMessage in;
+  in.msg_type = type;
+  if (content_type) {
+    in.headers.emplace_back("Content-Type", *content_type);
+  }
+  if (token) {
+    in.headers.emplace_back("Authorization", transport::bearer_value(*token));
+  }
+  in.body_too_large = body.size() > transport::kMaxBody;
+  if (!in.body_too_large) {
+    in.body = std::move(body);
+  }
+  in.peer = "test";
+  return in;
+}
+
+TEST_F(DispatcherTest, TR01_WrongContentTypeOnAFirstMessageIs415With100AndOpensNoSession) {
+  for (const std::optional<std::string>& type : {std::optional<std::string>("text/plain"),
+                                                 std::optional<std::string>(),
+                                                 std::optional<std::string>("application/cbor; charset=utf-8")}) {
+    SCOPED_TRACE(type.value_or("no Content-Type"));
+    const transport::Response r =
+        transport::serve_message(m_dispatcher, inbound(20, {0x80}, type), transport::kMaxBody);
+    EXPECT_EQ(r.http_status, 415);
+    EXPECT_EQ(r.msg_type, 255);
+    EXPECT_FALSE(r.token.has_value());
+    const ErrorMessage em = ErrorMessage::decode(r.body);
+    EXPECT_EQ(em.em_error_code, 100);
+    EXPECT_EQ(em.em_prev_msg_id, 20);
+  }
+  EXPECT_EQ(session_count(*m_store), 0u);
+  // The same first message with the right Content-Type opens one.
+  const transport::Response ok =
+      transport::serve_message(m_dispatcher, inbound(20, {0x80}, "application/cbor"), transport::kMaxBody);
+  EXPECT_EQ(ok.msg_type, 21);
+  EXPECT_EQ(session_count(*m_store), 1u);
+}
+
+TEST_F(DispatcherTest, TR05_OversizeBodyMidRunIs100AndTheTokenIsDeadAfterwards) {
+  const auto hello = post(20, {0x80});
+  ASSERT_TRUE(hello.token);
+  const transport::Response r = transport::serve_message(
+      m_dispatcher, inbound(22, Bytes(65536, 0x00), "application/cbor", hello.token), transport::kMaxBody);
+  const ErrorMessage em = error_of(r);
+  EXPECT_EQ(em.em_error_code, 100);
+  EXPECT_EQ(em.em_prev_msg_id, 22);
+  EXPECT_EQ(session_count(*m_store), 0u);
+  EXPECT_EQ(error_of(post(22, {0x80}, hello.token)).em_error_code, 1);
+  EXPECT_FALSE(voucher_stored());
+}
+
+TEST_F(DispatcherTest, TR06_EveryErrorIs500WithAFiveElementErrorMessageAndABareUintTimestamp) {
+  const auto hello = post(20, {0x80});
+  ASSERT_TRUE(hello.token);
+  // A token error, an unknown type, and a handler's error after a valid token.
+  for (const transport::Response& r : {post(22, {0x80}), post(99, {0x80}), post(22, {0xFF}, hello.token)}) {
+    EXPECT_EQ(r.http_status, 500);
+    EXPECT_EQ(r.msg_type, 255);
+    EXPECT_FALSE(r.token.has_value());
+    cbor::Reader reader(r.body, "ErrorMessage");
+    reader.read_array_of("", 5);
+    EXPECT_GE(reader.read_uint("[0] EMErrorCode"), 1u);
+    EXPECT_LE(reader.read_uint("[1] EMPrevMsgID"), 255u);
+    static_cast<void>(reader.read_tstr("[2] EMErrorStr"));
+    ASSERT_EQ(reader.peek_type(), cbor::MajorType::Unsigned) << "EMErrorTs must be a bare uint";
+    EXPECT_GT(reader.read_uint("[3] EMErrorTs"), 1'600'000'000u);
+    EXPECT_EQ(reader.peek_type(), cbor::MajorType::Unsigned) << "EMErrorCID must be a uint";
+    static_cast<void>(reader.read_uint("[4] EMErrorCID"));
+    EXPECT_TRUE(reader.at_end());
+  }
 }
 
 }  // namespace

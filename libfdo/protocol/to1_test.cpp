@@ -2,7 +2,9 @@
 // the device's TO1 against scripted rendezvous servers (DEV-01..04, DEV-33/34) and the device's RendezvousInfo walk.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -545,6 +547,180 @@ TEST(Eat, StructureFaultsAre100AndCheckFailuresAre101) {
                    EatExpectation{nonce, kGuidB, crypto::SigAlg::ES384});
       },
       ErrorCode::InvalidMessageError);
+}
+
+
+// ---- TR-13 with the real TO1 endpoint ----
+
+TEST_F(To1Test, TR_13_HelloRVWithAStaleTokenStartsAFreshRun) {
+  const auto [stale, stale_nonce] = hello_rv();
+  const to1::HelloRV hello{.guid = kGuidB, .ea_sig_info = SigInfo::for_alg(m_signer.sig_alg())};
+  const transport::Response r = m_rv.post(30, hello.encode(), stale);
+  ASSERT_EQ(r.msg_type, 31);
+  ASSERT_TRUE(r.token.has_value());
+  EXPECT_NE(*r.token, stale);
+  const Nonce fresh = to1::HelloRVAck::decode(r.body).nonce_to1_proof;
+  EXPECT_NE(fresh, stale_nonce);
+  EXPECT_EQ(m_rv.post(32, make_eat(m_signer, fresh, kGuidB).encode(), r.token).msg_type, 33);
+}
+
+// ---- DEV-47: answers that break the binding or the protocol order ----
+
+/// A device transport whose answers are scripted at the HTTP level (status, Message-Type or none, body), for answers
+/// no Responder can produce; records every message the device sends.
+class ScriptedHttpAnswers final : public transport::RunTransport {
+ public:
+  std::map<std::uint8_t, transport::ClientResponse> answers;
+  std::vector<std::pair<std::uint8_t, Bytes>> sent;
+
+ protected:
+  transport::ClientResponse post(std::uint8_t msg_type, ByteView body, const std::optional<std::string>&,
+                                 std::optional<std::chrono::milliseconds>) override {
+    sent.emplace_back(msg_type, Bytes(body.begin(), body.end()));
+    if (msg_type == 255) {
+      return transport::ClientResponse{200, std::nullopt, std::nullopt, std::nullopt, {}};
+    }
+    return answers.at(msg_type);
+  }
+  [[nodiscard]] std::string peer() const override { return "scripted"; }
+};
+
+transport::ClientResponse http_answer(int status, std::optional<std::uint8_t> type, Bytes body) {
+  return transport::ClientResponse{status, type, std::string("Bearer scripted"), std::string("application/cbor"),
+                                   std::move(body)};
+}
+
+TEST_F(DeviceTo1Test, DEV_47_OkWithoutMessageTypeAbortsTheRun) {
+  // In answer to HelloRV: nothing was received, so there is no run to end with a 255.
+  ScriptedHttpAnswers first;
+  first.answers[30] = http_answer(200, std::nullopt, ack(SigInfo::for_alg(crypto::SigAlg::ES256)));
+  expect_code([&] { run_to1(first, m_credential, *m_signer); }, ErrorCode::MessageBodyError);
+  ASSERT_EQ(first.sent.size(), 1u);
+  // In answer to ProveToRV: the device ends the run with its 255 (100, answering the last message received, 31).
+  ScriptedHttpAnswers second;
+  second.answers[30] = http_answer(200, 31, ack(SigInfo::for_alg(crypto::SigAlg::ES256)));
+  second.answers[32] = http_answer(200, std::nullopt, m_to1d);
+  expect_code([&] { run_to1(second, m_credential, *m_signer); }, ErrorCode::MessageBodyError);
+  ASSERT_EQ(second.sent.size(), 3u);
+  EXPECT_EQ(second.sent[2].first, 255);
+  const ErrorMessage em = ErrorMessage::decode(second.sent[2].second);
+  EXPECT_EQ(em.em_error_code, 100);
+  EXPECT_EQ(em.em_prev_msg_id, 31);
+}
+
+TEST_F(DeviceTo1Test, DEV_47_UnexpectedMessageTypeAbortsTheRun) {
+  // RVRedirect (33) where HelloRVAck (31) was due.
+  m_peer.script[30] = {33, m_to1d};
+  EXPECT_EQ(run(), 100);
+  expect_abort(100, 33);
+  EXPECT_EQ(m_peer.received.size(), 2u) << "HelloRV, then the 255: no ProveToRV";
+}
+
+TEST_F(DeviceTo1Test, DEV_47_ServerErrorEndsTheRunWithoutA255Back) {
+  // After HelloRVAck the device has a run it could end; a server's 255 ends it already.
+  m_peer.script[32] = {255, ErrorMessage::from_error(Error(ErrorCode::InvalidMessageError, "no"), 32, 1).encode()};
+  EXPECT_EQ(run(), 101);
+  EXPECT_FALSE(m_peer.device_error());
+  ASSERT_EQ(m_peer.received.size(), 2u);
+  EXPECT_EQ(m_peer.received[1].first, 32);
+  // The same at the HTTP level: status 500 with Message-Type 255.
+  ScriptedHttpAnswers http;
+  http.answers[30] = http_answer(200, 31, ack(SigInfo::for_alg(crypto::SigAlg::ES256)));
+  http.answers[32] = http_answer(500, 255, m_peer.script[32].second);
+  expect_code([&] { run_to1(http, m_credential, *m_signer); }, ErrorCode::InvalidMessageError);
+  ASSERT_EQ(http.sent.size(), 2u);
+  EXPECT_EQ(http.sent[1].first, 32);
+}
+
+// ---- DEV-28 (the TO1 cases): unattended retry ----
+
+/// A rendezvous server that answers each TO1 run from a list, one run per HelloRV, the last run repeating; records
+/// what the device sends.
+class RunByRunRendezvous final : public transport::Responder {
+ public:
+  /// HelloRVAck and RVRedirect bodies of each run.
+  std::vector<std::pair<Bytes, Bytes>> runs;
+  std::vector<std::uint8_t> received;
+  std::vector<ErrorMessage> device_errors;
+
+  transport::Response handle(const transport::Request& request) override {
+    received.push_back(request.msg_type);
+    if (request.msg_type == 255) {
+      device_errors.push_back(ErrorMessage::decode(request.body));
+      return transport::Response{255, {}, std::nullopt, 200};
+    }
+    if (request.msg_type == 30) {
+      m_current = std::min(m_started++, runs.size() - 1);
+      return transport::Response{31, runs[m_current].first, "run-" + std::to_string(m_current), 200};
+    }
+    return transport::Response{33, runs[m_current].second, "run-" + std::to_string(m_current), 200};
+  }
+  transport::Response reject(std::uint8_t msg_type, std::optional<std::string>, ErrorCode code,
+                             std::string_view reason) override {
+    return transport::Response{255, ErrorMessage::from_error(Error(code, std::string(reason)), msg_type, 1).encode(),
+                               std::nullopt, 500};
+  }
+
+ private:
+  std::size_t m_started = 0;
+  std::size_t m_current = 0;
+};
+
+TEST_F(DeviceTo1Test, DEV_28_RestartsByItselfAfterEachTo1FaultUntilACleanRun) {
+  const Bytes good_ack = ack(SigInfo::for_alg(crypto::SigAlg::ES256));
+  testing::Sign1Parts bad_header = testing::Sign1Parts::of(cose::Sign1::decode(m_to1d));
+  bad_header.protected_bytes = Bytes{0x9B, 0x17, 0x42, 0x00, 0xFF, 0x61, 0x10};
+  testing::Sign1Parts bad_payload = testing::Sign1Parts::of(cose::Sign1::decode(m_to1d));
+  bad_payload.payload = fuzzed(bad_payload.payload, 3);
+  SigInfo with_info = SigInfo::for_alg(crypto::SigAlg::ES256);
+  with_info.info = Bytes{0x01};
+  RunByRunRendezvous rv;
+  // DEV-01, DEV-02, DEV-03 (header, payload), DEV-33 (sgType, Info), DEV-34, then a clean run.
+  rv.runs = {{fuzzed(good_ack, 1), m_to1d},
+             {good_ack, fuzzed(m_to1d, 2)},
+             {good_ack, bad_header.encode()},
+             {good_ack, bad_payload.encode()},
+             {ack(SigInfo::for_alg(crypto::SigAlg::ES384)), m_to1d},
+             {ack(with_info), m_to1d},
+             {good_ack, to1d(Bytes{0x80})},
+             {good_ack, m_to1d}};
+  const std::vector<ErrorCode> expected = {
+      ErrorCode::MessageBodyError, ErrorCode::MessageBodyError,    ErrorCode::MessageBodyError,
+      ErrorCode::MessageBodyError, ErrorCode::InvalidMessageError, ErrorCode::InvalidMessageError,
+      ErrorCode::MessageBodyError};
+
+  DeviceCredential credential = credential_for(*m_voucher);
+  credential.dc_rv_info = RendezvousInfo::from_urls("http://rv.scripted:8040?delay=5");
+  std::vector<std::chrono::milliseconds> sleeps;
+  FindOwnerOptions options;
+  options.max_rounds = 20;  // bounded only so that a regression fails instead of hanging
+  options.make_transport = [&rv](const std::string&) -> std::unique_ptr<transport::MessageTransport> {
+    return std::make_unique<transport::LoopbackTransport>(rv);
+  };
+  options.sleep = [&sleeps](std::chrono::milliseconds d) { sleeps.push_back(d); };
+  const FindOwnerResult result = find_owner(credential, *m_signer, options);
+
+  ASSERT_TRUE(result.found);
+  EXPECT_EQ(result.to2_urls, std::vector<std::string>{"http://127.0.0.1:8042"});
+  ASSERT_EQ(result.attempts.size(), expected.size() + 1);
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(result.attempts[i].error_code, expected[i]) << "run " << i;
+  }
+  EXPECT_FALSE(result.attempts.back().error_code);
+  // Every faulty run ended with the device's 255 carrying that code; the clean run sent none.
+  ASSERT_EQ(rv.device_errors.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(rv.device_errors[i].code(), expected[i]) << "run " << i;
+  }
+  EXPECT_EQ(std::count(rv.received.begin(), rv.received.end(), std::uint8_t{30}),
+            static_cast<std::ptrdiff_t>(expected.size() + 1));
+  // After each failed walk: the directive's 5 s delay, then the 120 s retry delay (each ±25 %).
+  ASSERT_EQ(sleeps.size(), 2 * expected.size());
+  for (std::size_t i = 0; i < sleeps.size(); ++i) {
+    const double want = (i % 2 == 0 ? 5 : 120) * 1000.0;
+    EXPECT_GE(static_cast<double>(sleeps[i].count()), want * 0.75 - 1) << i;
+    EXPECT_LE(static_cast<double>(sleeps[i].count()), want * 1.25 + 1) << i;
+  }
 }
 
 }  // namespace

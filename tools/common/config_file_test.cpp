@@ -1,0 +1,58 @@
+#include "tools/common/config_file.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "libfdo/core/file.h"
+#include "libfdo/core/hex.h"
+#include "libfdo/core/random.h"
+
+namespace fdo::tool {
+namespace {
+
+// An app with a `serve` subcommand whose options may come from `--config FILE`.
+class ConfigFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_file = std::filesystem::temp_directory_path() / ("fdo-tool-config-" + to_hex(random_bytes(6)) + ".toml");
+    CLI::App* serve = m_app.add_subcommand("serve", "Serve");
+    add_config_file(m_app, *serve, "TOML file with serve's options");
+    serve->add_option("--listen", m_listen);
+    serve->add_option("--session-ttl", m_ttl);
+    serve->add_option("--rv", m_rv);
+  }
+  void TearDown() override { std::filesystem::remove(m_file); }
+
+  void parse_with(const std::string& toml, const std::string& extra = "") {
+    write_file_atomic(m_file, to_bytes(toml), 0600);
+    m_app.parse("serve --config " + m_file.string() + extra, false);
+  }
+
+  CLI::App m_app{"test"};
+  std::filesystem::path m_file;
+  std::string m_listen;
+  std::int64_t m_ttl = 0;
+  std::vector<std::string> m_rv;
+};
+
+TEST_F(ConfigFile, TopLevelKeysAreTheSubcommandsOptionsWithDashOrUnderscore) {
+  parse_with("listen = \"127.0.0.1:0\"\nsession_ttl = 42\nrv = [\"http://a:1\", \"http://b:2\"]\n");
+  EXPECT_EQ(m_listen, "127.0.0.1:0");
+  EXPECT_EQ(m_ttl, 42);
+  EXPECT_EQ(m_rv, (std::vector<std::string>{"http://a:1", "http://b:2"}));
+}
+
+TEST_F(ConfigFile, FlagsOverrideTheFile) {
+  parse_with("session-ttl = 42\n", " --session-ttl 7");
+  EXPECT_EQ(m_ttl, 7);
+}
+
+TEST_F(ConfigFile, UnknownKeyIsAnError) {
+  EXPECT_THROW(parse_with("bogus = 1\n"), CLI::ParseError);
+}
+
+}  // namespace
+}  // namespace fdo::tool
