@@ -15,6 +15,7 @@
 #include "libfdo/core/bytes.h"
 #include "libfdo/core/error.h"
 #include "libfdo/core/hex.h"
+#include "libfdo/crypto/internal/test_util.h"
 #include "libfdo/crypto/keys.h"
 
 namespace fdo::test {
@@ -67,42 +68,12 @@ inline std::string expect_error(const std::function<void()>& fn, ErrorCode code)
   return {};
 }
 
-/// One "key = value" block of a vector file.
-using Record = std::map<std::string, std::string>;
+/// One "key = value" block of a vector file (the crypto tests' reader, shared).
+using Record = crypto::test::Record;
 
-/// Every record of a vector file in libfdo/testdata/<layer>/: blocks of "key = value" lines separated by
-/// blank lines; '#' starts a comment line.
+/// Every record of a vector file in libfdo/testdata/<layer>/.
 inline std::vector<Record> read_records(const std::string& layer, const std::string& file) {
-  const auto trim = [](const std::string& s) {
-    const std::size_t b = s.find_first_not_of(" \t\r");
-    const std::size_t e = s.find_last_not_of(" \t\r");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-  };
-  std::ifstream in(std::filesystem::path(FDO_SOURCE_DIR) / "libfdo/testdata" / layer / file);
-  EXPECT_TRUE(in.good()) << "cannot open " << file;
-  std::vector<Record> records;
-  Record current;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (trim(line).empty()) {
-      if (!current.empty()) {
-        records.push_back(std::move(current));
-        current.clear();
-      }
-      continue;
-    }
-    if (trim(line)[0] == '#') {
-      continue;
-    }
-    const std::size_t eq = line.find('=');
-    EXPECT_NE(eq, std::string::npos) << file << ": bad line " << line;
-    current[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
-  }
-  if (!current.empty()) {
-    records.push_back(std::move(current));
-  }
-  EXPECT_FALSE(records.empty()) << file << " has no records";
-  return records;
+  return crypto::test::read_layer_records(layer, file);
 }
 
 /// Hex with spaces allowed ("84 F6 71 …").

@@ -37,9 +37,9 @@ inline std::string read_testdata(const std::string& file) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-/// Every record of a vector file, in order.
-inline std::vector<Record> read_records(const std::string& file) {
-  std::ifstream in(testdata_path(file));
+/// Every record of a vector file in libfdo/testdata/<layer>/, in order. Other layers' tests use this too.
+inline std::vector<Record> read_layer_records(const std::string& layer, const std::string& file) {
+  std::ifstream in(std::string(FDO_SOURCE_DIR) + "/libfdo/testdata/" + layer + "/" + file);
   EXPECT_TRUE(in.good()) << "cannot open " << file;
   std::vector<Record> records;
   Record current;
@@ -52,7 +52,7 @@ inline std::vector<Record> read_records(const std::string& file) {
       }
       continue;
     }
-    if (line[0] == '#') {
+    if (trim(line)[0] == '#') {
       continue;
     }
     const std::size_t eq = line.find('=');
@@ -65,6 +65,9 @@ inline std::vector<Record> read_records(const std::string& file) {
   EXPECT_FALSE(records.empty()) << file << " has no records";
   return records;
 }
+
+/// Every record of a vector file in libfdo/testdata/crypto/, in order.
+inline std::vector<Record> read_records(const std::string& file) { return read_layer_records("crypto", file); }
 
 /// A hex field of a record as bytes (empty value → empty bytes).
 inline Bytes hex_field(const Record& r, const std::string& key) { return from_hex(r.at(key)); }
