@@ -111,30 +111,35 @@ Bytes run_unauthenticated(AesMode mode, bool encrypt, ByteView key, ByteView iv,
   return out;
 }
 
+// The common end of GCM and CCM encryption once key and nonce are set: AAD, plaintext, final block, and the
+// 16-byte tag appended to the ciphertext (crypto.md §7.2).
+Bytes aead_seal(EVP_CIPHER_CTX* ctx, ByteView aad, ByteView plaintext) {
+  int len = 0;
+  if (!aad.empty()) {
+    internal::check(EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), int_size(aad.size())), "EVP_EncryptUpdate(aad)");
+  }
+  Bytes out(plaintext.size() + kAeadTagSize);
+  internal::check(EVP_EncryptUpdate(ctx, out.data(), &len, in_ptr(plaintext), int_size(plaintext.size())),
+                  "EVP_EncryptUpdate");
+  int final_len = 0;
+  internal::check(EVP_EncryptFinal_ex(ctx, out.data() + len, &final_len), "EVP_EncryptFinal_ex");
+  internal::check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kAeadTagSize),
+                                      out.data() + plaintext.size()),
+                  "EVP_CTRL_AEAD_GET_TAG");
+  return out;
+}
+
 }  // namespace
 
 Bytes aes_gcm_encrypt(ByteView key, ByteView iv, ByteView aad, ByteView plaintext) {
   check_key(key);
   check_iv(iv, kGcmIvSize, "AES-GCM IV");
-  const int aad_len = int_size(aad.size());
-  const int pt_len = int_size(plaintext.size());
   const EvpCipherPtr cipher = fetch_cipher(AesMode::Gcm, key.size());
   const EvpCipherCtxPtr ctx = new_ctx();
   // The default GCM IV length is 12 bytes, which is the only one FDO uses.
   internal::check(EVP_EncryptInit_ex2(ctx.get(), cipher.get(), key.data(), iv.data(), nullptr),
                   "EVP_EncryptInit_ex2");
-  int len = 0;
-  if (!aad.empty()) {
-    internal::check(EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), aad_len), "EVP_EncryptUpdate(aad)");
-  }
-  Bytes out(plaintext.size() + kAeadTagSize);
-  internal::check(EVP_EncryptUpdate(ctx.get(), out.data(), &len, in_ptr(plaintext), pt_len), "EVP_EncryptUpdate");
-  int final_len = 0;
-  internal::check(EVP_EncryptFinal_ex(ctx.get(), out.data() + len, &final_len), "EVP_EncryptFinal_ex");
-  internal::check(EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kAeadTagSize),
-                                      out.data() + plaintext.size()),
-                  "EVP_CTRL_AEAD_GET_TAG");
-  return out;
+  return aead_seal(ctx.get(), aad, plaintext);
 }
 
 Bytes aes_gcm_decrypt(ByteView key, ByteView iv, ByteView aad, ByteView ciphertext_and_tag) {
@@ -173,7 +178,6 @@ Bytes aes_ccm_encrypt(ByteView key, ByteView nonce, ByteView aad, ByteView plain
     throw_body_error("AES-CCM plaintext of " + std::to_string(plaintext.size()) + " bytes is too long for a " +
                      std::to_string(nonce.size()) + "-byte nonce");
   }
-  const int aad_len = int_size(aad.size());
   const int pt_len = int_size(plaintext.size());
   const EvpCipherPtr cipher = fetch_cipher(AesMode::Ccm, key.size());
   const EvpCipherCtxPtr ctx = new_ctx();
@@ -186,17 +190,7 @@ Bytes aes_ccm_encrypt(ByteView key, ByteView nonce, ByteView aad, ByteView plain
   internal::check(EVP_EncryptInit_ex2(ctx.get(), nullptr, key.data(), nonce.data(), nullptr), "EVP_EncryptInit_ex2");
   int len = 0;
   internal::check(EVP_EncryptUpdate(ctx.get(), nullptr, &len, nullptr, pt_len), "EVP_EncryptUpdate(length)");
-  if (!aad.empty()) {
-    internal::check(EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), aad_len), "EVP_EncryptUpdate(aad)");
-  }
-  Bytes out(plaintext.size() + kAeadTagSize);
-  internal::check(EVP_EncryptUpdate(ctx.get(), out.data(), &len, in_ptr(plaintext), pt_len), "EVP_EncryptUpdate");
-  int final_len = 0;
-  internal::check(EVP_EncryptFinal_ex(ctx.get(), out.data() + len, &final_len), "EVP_EncryptFinal_ex");
-  internal::check(EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kAeadTagSize),
-                                      out.data() + plaintext.size()),
-                  "EVP_CTRL_AEAD_GET_TAG");
-  return out;
+  return aead_seal(ctx.get(), aad, plaintext);
 }
 
 Bytes aes_ccm_decrypt(ByteView key, ByteView nonce, ByteView aad, ByteView ciphertext_and_tag) {
