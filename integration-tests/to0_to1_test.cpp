@@ -259,9 +259,10 @@ class RendezvousWire : public RendezvousIntegration {
   }
 
   /// A TO0.OwnerSign body for `nonce`, signed by `signer` (default: the owner key).
-  Bytes owner_sign(const Nonce& nonce, std::uint32_t wait = 300, const crypto::PrivateKey* signer = nullptr) const {
+  Bytes owner_sign(const Nonce& nonce, std::uint32_t wait = 300, const crypto::PrivateKey* signer = nullptr,
+                   const std::vector<std::string>& to2_urls = kTo2Urls) const {
     const to0::To0d to0d{.ownership_voucher = m_voucher, .wait_seconds = wait, .nonce_to0_sign = nonce};
-    const to0::To1dBlobPayload payload{.to1d_rv = RVTO2Addr::from_urls(kTo2Urls),
+    const to0::To1dBlobPayload payload{.to1d_rv = RVTO2Addr::from_urls(to2_urls),
                                        .to1d_to0d_hash = Hash::compute(HashType::Sha256, to0d.encode())};
     const crypto::PrivateKey& key = signer != nullptr ? *signer : *m_owner_key;
     return to0::OwnerSign::make(to0d, cose::Sign1::sign(key, crypto::default_sig_alg(key.type()), payload.encode()))
@@ -315,7 +316,12 @@ TEST_F(RendezvousWire, TO0_15_To1dSignedWithTheManufacturerKeyIs3) {
   const crypto::PrivateKey manufacturer =
       crypto::PrivateKey::from_pem(to_string(read_file(path("mfg/manufacturer-p256.key.pem"))));
   const auto [auth, nonce] = hello();
-  expect_fdo_error(post_message(m_rv->url(), 22, owner_sign(nonce, 300, &manufacturer), auth), 3, 22);
+  const std::vector<std::string> elsewhere{"http://127.0.0.1:9999"};
+  expect_fdo_error(post_message(m_rv->url(), 22, owner_sign(nonce, 300, &manufacturer, elsewhere), auth), 3, 22);
+  // Nothing was registered: TO1 still answers with the owner's own registration.
+  const RunResult to1 = device_to1(m_device.credential);
+  ASSERT_EQ(to1.exit_code, 0) << to1.describe();
+  EXPECT_EQ(Json::parse(to1.out)["to2_urls"].at(0).str(), kTo2Urls[0]);
 }
 
 TEST_F(RendezvousWire, TO0_19_HugeWaitSecondsIsCapped) {

@@ -77,6 +77,23 @@ To1dBlobPayload To1dBlobPayload::decode(ByteView in, std::string_view context) {
   return m;
 }
 
+To1dBlobPayload To1dBlobPayload::decode_deferring_rv(ByteView in, std::optional<Error>& to1d_rv_fault,
+                                                     std::string_view context) {
+  cbor::Reader r(in, context);
+  r.read_array_of("", 2);
+  const ByteView rv_raw = r.read_raw("[0] to1dRV");
+  To1dBlobPayload m;
+  m.to1d_to0d_hash = Hash::decode(r, "[1] to1dTo0dHash", HashKind::Digest);
+  r.expect_end();
+  to1d_rv_fault.reset();
+  try {
+    m.to1d_rv = RVTO2Addr::decode(rv_raw, std::string(context) + "[0] to1dRV");
+  } catch (const Error& e) {
+    to1d_rv_fault = e;
+  }
+  return m;
+}
+
 OwnerSign OwnerSign::make(const To0d& to0d, const cose::Sign1& to1d) {
   const Bytes to0d_bytes = to0d.encode();
   const Bytes to1d_bytes = to1d.encode();
@@ -84,7 +101,8 @@ OwnerSign OwnerSign::make(const To0d& to0d, const cose::Sign1& to1d) {
                    .to0d = to0d,
                    .to1d_bytes = to1d_bytes,
                    .to1d = to1d,
-                   .to1d_payload = To1dBlobPayload::decode(to1d.payload())};
+                   .to1d_payload = To1dBlobPayload::decode(to1d.payload()),
+                   .to1d_rv_fault = std::nullopt};
 }
 
 Bytes OwnerSign::encode() const {
@@ -107,12 +125,21 @@ OwnerSign OwnerSign::decode(ByteView in, const Leniency& leniency) {
   r.expect_end();
   To0d to0d = To0d::decode(to0d_bytes);
   cose::Sign1 to1d = cose::Sign1::decode(to1d_raw, "TO0.OwnerSign[1] to1d", leniency);
-  To1dBlobPayload payload = To1dBlobPayload::decode(to1d.payload(), "TO0.OwnerSign[1] to1d payload");
+  // FDO 1.1 §5.3.3: to1d's unprotected header is empty; TO1.RVRedirect returns it byte for byte and devices
+  // (ours and the C SDK) refuse any other, so a registration that no device could use is refused here.
+  if (!to1d.unprotected().empty()) {
+    throw_body_error("TO0.OwnerSign[1] to1d: the unprotected header must be empty, it has " +
+                     std::to_string(to1d.unprotected().size()) + " entries");
+  }
+  std::optional<Error> rv_fault;
+  To1dBlobPayload payload =
+      To1dBlobPayload::decode_deferring_rv(to1d.payload(), rv_fault, "TO0.OwnerSign[1] to1d payload");
   return OwnerSign{.to0d_bytes = std::move(to0d_bytes),
                    .to0d = std::move(to0d),
                    .to1d_bytes = Bytes(to1d_raw.begin(), to1d_raw.end()),
                    .to1d = std::move(to1d),
-                   .to1d_payload = std::move(payload)};
+                   .to1d_payload = std::move(payload),
+                   .to1d_rv_fault = std::move(rv_fault)};
 }
 
 Bytes AcceptOwner::encode() const {

@@ -1,9 +1,11 @@
 #pragma once
 // TO0, the owner registers with the rendezvous server: messages 20-23 (FDO 1.1 §5.3; messages.md §6).
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "libfdo/core/bytes.h"
+#include "libfdo/core/error.h"
 #include "libfdo/core/fixed_bytes.h"
 #include "libfdo/core/quirks.h"
 #include "libfdo/cose/sign1.h"
@@ -64,6 +66,11 @@ struct To1dBlobPayload {
   /// (messages.md §6.3 check 9): an RVIP that is not 4 or 16 bytes is Error(InvalidIpAddress), other faults
   /// Error(MessageBodyError).
   static To1dBlobPayload decode(ByteView in, std::string_view context = "to1dBlobPayload");
+  /// As decode(), except that a fault inside to1dRV is not thrown but returned in `to1d_rv_fault` (to1d_rv is
+  /// then empty): the rendezvous server reports it only after the nonce, voucher and signature checks
+  /// (FDO 1.1 §5.3.3, check order). The outer array and the Hash are still checked strictly.
+  static To1dBlobPayload decode_deferring_rv(ByteView in, std::optional<Error>& to1d_rv_fault,
+                                             std::string_view context = "to1dBlobPayload");
 };
 
 /// TO0.OwnerSign, type 22: the voucher, the requested lifetime and the signed owner address. FDO 1.1 §5.3.3
@@ -83,12 +90,17 @@ struct OwnerSign {
   cose::Sign1 to1d;
   /// The to1d payload decoded.
   To1dBlobPayload to1d_payload;
+  /// A fault found in to1dRV while decoding (an RVIP of the wrong size: 4, other RVTO2Addr rules: 100). The
+  /// rendezvous server raises it as check 9, after checks 3-8 (FDO 1.1 §5.3.3); to1d_payload.to1d_rv is empty then.
+  std::optional<Error> to1d_rv_fault;
   /// Builds the message from a to0d and its signed to1d, keeping both encodings.
   static OwnerSign make(const To0d& to0d, const cose::Sign1& to1d);
   /// `[bstr(to0d_bytes), to1d_bytes]`.
   [[nodiscard]] Bytes encode() const;
   /// Strict (messages.md §6.3 check 2): a 2-element array; element 0 a bstr whose content is a to0d;
-  /// element 1 a tagged COSE_Sign1 whose payload is a to1dBlobPayload. The bare-array to0d of old Java PRI
+  /// element 1 a tagged COSE_Sign1 with an empty unprotected header (FDO 1.1 §5.3.3: devices refuse any other
+  /// to1d in TO1.RVRedirect) whose payload is a to1dBlobPayload; each fault is Error(MessageBodyError). Faults
+  /// of to1dRV's own rules are kept in `to1d_rv_fault`, not thrown. The bare-array to0d of old Java PRI
   /// (P7) is accepted only under Quirk::BareTo0d, an untagged to1d only under Quirk::UntaggedCose.
   static OwnerSign decode(ByteView in, const Leniency& leniency = {});
 };

@@ -288,10 +288,13 @@ di::SetCredentials DiManufacturer::handle(const di::AppStart& request, DiSession
 // DI.SetHMAC (12) → DI.Done (13), FDO 1.1 §5.2.3-§5.2.4 (messages.md §5.3).
 di::Done DiManufacturer::handle(const di::SetHMAC& request, DiSession& session, storage::Transaction& tx,
                                 Context& ctx) const {
-  // voucher.md §5 [ours]: "The device uses HMAC-H in DI", H from the device attestation key.
+  // FDO 1.1 §5.2.3 asks only for HMAC-SHA256 or HMAC-SHA384 with the matching length (checked by the decoder).
+  // Our devices use the family of their key (session.hmac_type); a device of another stack may pick the other
+  // family, and the voucher simply records the HMAC it sent.
   if (request.hmac.type() != session.hmac_type) {
-    throw_invalid("DI.SetHMAC[0] HMac: expected " + std::string(hash_type_name(session.hmac_type)) +
-                  " for this device key, got " + std::string(hash_type_name(request.hmac.type())));
+    log::info("DI.SetHMAC: the device chose " + std::string(hash_type_name(request.hmac.type())) + " (its key suggests " +
+                  std::string(hash_type_name(session.hmac_type)) + ")",
+              ctx.guid_hex);
   }
   // "Then the manufacturer builds the voucher [101, bstr(<session header bytes>), HMac, <device chain>, []]".
   voucher::OwnershipVoucher ov = voucher::assemble_voucher(session.header, request.hmac, session.dev_cert_chain);

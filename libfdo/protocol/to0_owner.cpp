@@ -49,7 +49,7 @@ To0Result run_to0(transport::MessageTransport& transport, ByteView voucher, cons
   const voucher::OwnershipVoucher ov = voucher_for_to0(voucher, owner_key);
   const Guid guid = ov.header().ov_guid;
   ClientRun run(transport);
-  return run.run([&] {
+  To0Result result = run.run([&] {
     // TO0.Hello (20) → TO0.HelloAck (21)
     const auto ack = run.exchange<to0::HelloAck>(to0::Hello{});
     // TO0.OwnerSign (22) → TO0.AcceptOwner (23)
@@ -62,6 +62,12 @@ To0Result run_to0(transport::MessageTransport& transport, ByteView voucher, cons
     }
     return To0Result{.guid = guid, .requested_wait_seconds = wait_seconds, .wait_seconds = accept.wait_seconds};
   });
+  // FDO 1.1 §5.3.4: a grant of 0 s keeps nothing registered; other stacks refuse it with 101. The run itself has
+  // ended (23 is its last message), so no 255 is sent: the owner reports a refusal.
+  if (result.wait_seconds == 0) {
+    throw_invalid("TO0: the rendezvous server granted 0 s (TO0.AcceptOwner [0]): nothing is registered");
+  }
+  return result;
 }
 
 std::vector<std::string> owner_rendezvous_urls(ByteView voucher) {

@@ -102,18 +102,31 @@ void check_to1d_signature(const to0::OwnerSign& request, const PublicKey& owner)
   }
 }
 
-// Check 8: "to1dTo0dHash equals the Hash, of the hashtype it names, over the to0d bstr content bytes" → 101. The
-// hashtype must be the voucher hash family H (voucher.md §5 [ours]: owners use H for to0dHash; the conformance
-// tool's mutation hashes to0d with the other SHA-2 and expects a refusal).
-void check_to0d_hash(const to0::OwnerSign& request, const voucher::OwnershipVoucher& ov) {
+// Check 8: "to1dTo0dHash equals the Hash, of the hashtype it names, over the to0d bstr content bytes" → 101
+// (FDO 1.1 §5.3.3). Any SHA-2 hashtype the spec defines (SHA256, SHA384) is accepted and checked with the type it
+// names: owners of other stacks pick their own (go-fdo takes entry 0's, Java PRI the HMAC's family).
+void check_to0d_hash(const to0::OwnerSign& request) {
   const Hash& hash = request.to1d_payload.to1d_to0d_hash;
-  const HashType expected = hash_type_for(ov.hash_family());
-  if (hash.type() != expected) {
-    throw_invalid("TO0.OwnerSign: to1dTo0dHash is " + std::string(hash_type_name(hash.type())) +
-                  ", the voucher's hash family is " + std::string(hash_type_name(expected)));
-  }
   if (!hash.matches(request.to0d_bytes)) {
-    throw_invalid("TO0.OwnerSign: to1dTo0dHash is not the hash of the to0d bytes");
+    throw_invalid("TO0.OwnerSign: to1dTo0dHash (" + std::string(hash_type_name(hash.type())) +
+                  ") is not the hash of the to0d bytes");
+  }
+}
+
+// Check 9: "Every RVTO2AddrEntry has a non-null RVIP or RVDNS; RVIP is 4 or 16 bytes; RVPort is a uint16;
+// RVProtocol is 1..6" → 4 for a bad IP, else 100 (FDO 1.1 §5.3.3, §3.3.14). Found while decoding, raised here.
+void check_to1d_rv(const to0::OwnerSign& request) {
+  if (request.to1d_rv_fault) {
+    throw *request.to1d_rv_fault;
+  }
+}
+
+// WaitSeconds 0 registers nothing: refused as a failed check (101), as go-fdo's server does, so that the owner
+// never takes TO0.AcceptOwner [0] for a registration (FDO 1.1 §5.3.3-§5.3.4).
+void check_wait_seconds(std::uint32_t granted, std::uint32_t requested) {
+  if (granted == 0) {
+    throw_invalid(requested == 0 ? std::string("TO0.OwnerSign: to0d.WaitSeconds is 0, nothing to register")
+                                 : std::string("TO0.OwnerSign: this server grants no registration time"));
   }
 }
 
@@ -255,18 +268,21 @@ to0::HelloAck To0Rendezvous::hello(const to0::Hello& /*request*/, To0Session& se
 
 to0::AcceptOwner To0Rendezvous::owner_sign(const to0::OwnerSign& request, const To0Session& session,
                                            storage::Transaction& tx, Context& ctx) {
-  // Checks 1 (token) and 2 (decoding, including check 9's RVTO2Addr rules) ran before this point.
+  // Checks 1 (token) and 2 (decoding) ran before this point; the rest run, and report, in the spec's order
+  // (FDO 1.1 §5.3.3): the first failing check names the error code.
   check_nonce(request, session);
   check_guid(request.to0d.ownership_voucher);
   const voucher::OwnershipVoucher ov = verify_voucher(request.to0d.ownership_voucher, m_policy, ctx);
   ctx.guid_hex = ov.header().ov_guid.hex();
   check_trust(ov, m_policy);
   check_to1d_signature(request, ov.owner_key());
-  check_to0d_hash(request, ov);
+  check_to0d_hash(request);
+  check_to1d_rv(request);
   check_reregistration(tx, ov, ctx);
 
   // messages.md §6.3: "the RV chooses WaitSeconds = min(requested, server maximum)".
   const std::uint32_t granted = std::min(request.to0d.wait_seconds, m_policy.max_wait_seconds);
+  check_wait_seconds(granted, request.to0d.wait_seconds);
   const voucher::RawVoucher raw = voucher::RawVoucher::split(request.to0d.ownership_voucher);
   tx.put_rv_registration(storage::RvRegistration{
       .guid = ov.header().ov_guid,

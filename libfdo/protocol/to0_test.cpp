@@ -29,6 +29,9 @@ using testing::TestVoucher;
 
 const Guid kGuidA = Guid::from(from_hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"));
 
+// A voucher whose OVGuid has 15 bytes, otherwise consistent (defined with TO0-18).
+Bytes voucher_with_short_guid(const TestVoucher& tv);
+
 class To0Test : public ::testing::Test {
  protected:
   To0Test() : m_voucher(make_test_voucher("p256", "p256", 1, kGuidA)) {}
@@ -126,6 +129,7 @@ TEST_F(To0Test, TO0_07_To1dAlgUnsuitedToTheOwnerKeyIs101) {
   // An ES384 header over a P-256 owner key.
   const transport::Response r = owner_sign([](OwnerSignBuilder& b) { b.header_alg = crypto::SigAlg::ES384; });
   EXPECT_EQ(code_of(r, 22), 101);
+  EXPECT_FALSE(m_rv.registration(kGuidA));
 }
 
 TEST_F(To0Test, TO0_08_WrongTo0dHashIs101) {
@@ -134,8 +138,12 @@ TEST_F(To0Test, TO0_08_WrongTo0dHashIs101) {
       code_of(owner_sign([](OwnerSignBuilder& b) { b.hash_override = Hash(b.hash_type, random_bytes(32)).encode(); }),
               22),
       101);
-  // The right bytes hashed with the other SHA-2 (the conformance tool's "another hashtype" variant).
-  EXPECT_EQ(code_of(owner_sign([](OwnerSignBuilder& b) { b.hash_type = HashType::Sha384; }), 22), 101);
+  // Another hashtype whose value is not that type's hash of to0d (the conformance tool's "another hashtype"
+  // variant): verified with the type it names, so refused.
+  EXPECT_EQ(
+      code_of(owner_sign([](OwnerSignBuilder& b) { b.hash_override = Hash(HashType::Sha384, random_bytes(48)).encode(); }),
+              22),
+      101);
   // An HMAC hashtype of the right length: not a digest, malformed per messages.md §2.2 [ours] (100).
   EXPECT_EQ(code_of(owner_sign([](OwnerSignBuilder& b) {
                       b.hash_override = Hash(HashType::HmacSha256, random_bytes(32)).encode();
@@ -154,6 +162,7 @@ TEST_F(To0Test, TO0_10_EntryWithoutIpOrDnsIs100) {
   cbor::Writer addr;
   addr.array(1).array(4).null().null().uint(8042).uint(3);
   EXPECT_EQ(code_of(owner_sign([&](OwnerSignBuilder& b) { b.to2_addr = addr.bytes(); }), 22), 100);
+  EXPECT_FALSE(m_rv.registration(kGuidA));
 }
 
 TEST_F(To0Test, TO0_11_ReplyToAValidOwnerSignIsAcceptOwner) {
@@ -224,12 +233,101 @@ TEST_F(To0Test, TO0_14_BareTo0dAndUntaggedTo1dAcceptedOnlyByName) {
 TEST_F(To0Test, TO0_15_To1dSignedWithTheManufacturerKeyIs3) {
   const transport::Response r = owner_sign([&](OwnerSignBuilder& b) { b.signer = &m_voucher->fx.owners[0]; });
   EXPECT_EQ(code_of(r, 22), 3);
+  EXPECT_FALSE(m_rv.registration(kGuidA));
+}
+
+TEST_F(To0Test, To1dSignedByAnEarlierOwnerOfAResoldVoucherIs3) {
+  // A voucher with two entries (manufacturer → owner 1 → owner 2): owner 1's key (entry N-2) no longer owns
+  // the device, and the last entry's key is the only one that may sign to1d (FDO 1.1 §5.3.3).
+  auto tv = make_test_voucher("p256", "p256", 2, Guid::random());
+  const Guid guid = voucher::OwnershipVoucher::decode(tv->bytes).header().ov_guid;
+  ASSERT_EQ(tv->owner, &tv->fx.owners[2]);
+  EXPECT_EQ(code_of(owner_sign(
+                        m_rv, [&](OwnerSignBuilder& b) { b.signer = &tv->fx.owners[1]; }, *tv),
+                    22),
+            3);
+  EXPECT_FALSE(m_rv.registration(guid));
+  EXPECT_EQ(owner_sign(
+                m_rv, [](OwnerSignBuilder&) {}, *tv)
+                .msg_type,
+            23);
 }
 
 TEST_F(To0Test, TO0_16_FiveByteRvipIs4) {
   cbor::Writer addr;
   addr.array(1).array(4).bstr(Bytes{127, 0, 0, 1, 1}).null().uint(8042).uint(3);
   EXPECT_EQ(code_of(owner_sign([&](OwnerSignBuilder& b) { b.to2_addr = addr.bytes(); }), 22), 4);
+  EXPECT_FALSE(m_rv.registration(kGuidA));
+}
+
+TEST_F(To0Test, RvTo2AddrRulesAreCheckedAfterTheNonceVoucherSignatureAndHash) {
+  // FDO 1.1 §5.3.3: checks run and report in order, so an earlier failing check names the code even when the
+  // RVTO2Addr also breaks its rules (check 9: a 5-byte RVIP is 4).
+  cbor::Writer addr;
+  addr.array(1).array(4).bstr(Bytes{127, 0, 0, 1, 1}).null().uint(8042).uint(3);
+  const Bytes bad_ip = addr.bytes();
+  EXPECT_EQ(code_of(owner_sign([&](OwnerSignBuilder& b) {
+                      b.to2_addr = bad_ip;
+                      b.nonce = Nonce::random();
+                    }),
+                    22),
+            101);  // check 3
+  const Bytes short_guid = voucher_with_short_guid(*m_voucher);
+  EXPECT_EQ(code_of(owner_sign([&](OwnerSignBuilder& b) {
+                      b.to2_addr = bad_ip;
+                      b.voucher = short_guid;
+                    }),
+                    22),
+            5);  // check 4
+  EXPECT_EQ(code_of(owner_sign([&](OwnerSignBuilder& b) {
+                      b.to2_addr = bad_ip;
+                      b.signer = &m_voucher->fx.owners[0];
+                    }),
+                    22),
+            3);  // check 7
+  EXPECT_EQ(code_of(owner_sign([&](OwnerSignBuilder& b) {
+                      b.to2_addr = bad_ip;
+                      b.hash_override = Hash(HashType::Sha256, random_bytes(32)).encode();
+                    }),
+                    22),
+            101);  // check 8
+  EXPECT_EQ(code_of(owner_sign([&](OwnerSignBuilder& b) { b.to2_addr = bad_ip; }), 22), 4);  // check 9
+  EXPECT_FALSE(m_rv.registration(kGuidA));
+}
+
+TEST_F(To0Test, To1dWithANonEmptyUnprotectedHeaderIs100AndNotRegistered) {
+  // FDO 1.1 §5.3.3: to1d's unprotected header is empty; every device refuses an RVRedirect with another one.
+  const auto [token, nonce] = hello();
+  const OwnerSignBuilder b = builder(nonce);
+  const testing::Sign1Parts parts = testing::Sign1Parts::of(cose::Sign1::decode(b.to1d()));
+  cbor::Writer to1d;
+  to1d.tag(18).array(4).bstr(parts.protected_bytes).map(1).uint(256).bstr(Bytes(16, 1)).bstr(parts.payload).bstr(
+      parts.signature);
+  EXPECT_EQ(code_of(m_rv.post(22, b.body(to1d.bytes()), token), 22), 100);
+  EXPECT_FALSE(m_rv.registration(kGuidA));
+}
+
+TEST_F(To0Test, WaitSecondsZeroIs101AndNothingIsRegistered) {
+  // A registration of 0 s stores nothing; answering AcceptOwner [0] would tell the owner it succeeded.
+  EXPECT_EQ(code_of(owner_sign([](OwnerSignBuilder& b) { b.wait_seconds = 0; }), 22), 101);
+  EXPECT_FALSE(m_rv.registration(kGuidA));
+  EXPECT_EQ(owner_sign([](OwnerSignBuilder& b) { b.wait_seconds = 1; }).msg_type, 23);
+}
+
+TEST_F(To0Test, OwnerClientReportsAGrantOfZeroSecondsAsARefusal) {
+  // A server of another stack that answers AcceptOwner [0]: the owner must not report a registration.
+  testing::ScriptedResponder peer;
+  peer.script[20] = {21, to0::HelloAck{Nonce::random()}.encode()};
+  peer.script[22] = {23, to0::AcceptOwner{0}.encode()};
+  transport::LoopbackTransport loopback(peer);
+  try {
+    run_to0(loopback, m_voucher->bytes, *m_voucher->owner, testing::test_to2_addr(), 100);
+    ADD_FAILURE() << "a grant of 0 s was reported as a registration";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidMessageError) << e.what();
+    EXPECT_NE(std::string(e.what()).find("0 s"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(peer.device_error()) << "23 ends the run: no 255 follows it";
 }
 
 TEST_F(To0Test, TO0_17_PortAbove65535OrProtocol7Is100) {
@@ -239,6 +337,7 @@ TEST_F(To0Test, TO0_17_PortAbove65535OrProtocol7Is100) {
   cbor::Writer protocol;
   protocol.array(1).array(4).bstr(Bytes{127, 0, 0, 1}).null().uint(8042).uint(7);
   EXPECT_EQ(code_of(owner_sign([&](OwnerSignBuilder& b) { b.to2_addr = protocol.bytes(); }), 22), 100);
+  EXPECT_FALSE(m_rv.registration(kGuidA));
 }
 
 // A voucher whose OVGuid has 15 bytes, otherwise consistent: header, HMAC, chain and one entry signed correctly.
@@ -266,6 +365,8 @@ Bytes voucher_with_short_guid(const TestVoucher& tv) {
 TEST_F(To0Test, TO0_18_FifteenByteGuidIs5) {
   const Bytes voucher = voucher_with_short_guid(*m_voucher);
   EXPECT_EQ(code_of(owner_sign([&](OwnerSignBuilder& b) { b.voucher = voucher; }), 22), 5);
+  auto tx = m_rv.store->begin();
+  EXPECT_EQ(tx->count_rv_registrations(m_rv.now), 0u);
 }
 
 TEST_F(To0Test, TO0_19_HugeWaitSecondsIsCappedAtTheMaximum) {
@@ -366,13 +467,17 @@ TEST_F(To0Test, NonceCheckComesBeforeTheGuidAndVoucherChecks) {
             101);
 }
 
-TEST_F(To0Test, P384DeviceVoucherNeedsASha384To0dHash) {
+TEST_F(To0Test, To0dHashOfEitherSha2TypeIsVerifiedWithTheTypeItNames) {
+  // FDO 1.1 §5.3.3 check 8: "of the hashtype it names". A SHA-384 to0dHash on a SHA-256 voucher and a SHA-256
+  // one on a SHA-384 voucher both register.
+  EXPECT_EQ(owner_sign([](OwnerSignBuilder& b) { b.hash_type = HashType::Sha384; }).msg_type, 23);
+  EXPECT_TRUE(m_rv.registration(kGuidA));
   auto tv = make_test_voucher("p384", "p384", 1, Guid::random());
   ASSERT_EQ(tv->hash_type(), HashType::Sha384);
-  EXPECT_EQ(code_of(owner_sign(
-                        m_rv, [](OwnerSignBuilder& b) { b.hash_type = HashType::Sha256; }, *tv),
-                    22),
-            101);
+  EXPECT_EQ(owner_sign(
+                m_rv, [](OwnerSignBuilder& b) { b.hash_type = HashType::Sha256; }, *tv)
+                .msg_type,
+            23);
   EXPECT_EQ(owner_sign(
                 m_rv, [](OwnerSignBuilder&) {}, *tv)
                 .msg_type,

@@ -88,16 +88,18 @@ FindOwnerResult find_owner(const DeviceCredential& credential, const DeviceSigne
       if (!plan.skipped.empty()) {
         log::debug("rendezvous directive " + std::to_string(plan.directive) + " skipped: " + plan.skipped, guid);
       }
+      if (!plan.targets.empty() && plan.targets.front().bypass) {
+        // FDO 1.1 §3.7.1: RVBypass names the owner; TO2 goes to every target of the directive, in the walk's
+        // order (DNS, then each IP; https then http for RVProtRest), without TO1.
+        result.found = true;
+        result.bypass = true;
+        for (const RvTarget& target : plan.targets) {
+          result.to2_urls.push_back(target.url());
+        }
+        return result;
+      }
       for (const RvTarget& target : plan.targets) {
         const std::string url = target.url();
-        if (target.bypass) {
-          // transport.md §7.2: "the device skips TO1 and starts TO2 at that address".
-          result.found = true;
-          result.bypass = true;
-          result.to2_urls = {url};
-          result.attempts.push_back(RvAttempt{url, std::nullopt, {}});
-          return result;
-        }
         try {
           const std::unique_ptr<transport::MessageTransport> transport = transport_for(options, url);
           To1Result to1 = run_to1(*transport, credential, signer);
@@ -115,7 +117,7 @@ FindOwnerResult find_owner(const DeviceCredential& credential, const DeviceSigne
       }
       // transport.md §7.1: "applies a directive's delay after trying it, including directives with no URLs".
       if (plan.delay_sec > 0) {
-        wait(options, std::min(plan.delay_sec, options.max_delay_sec));
+        wait(options, options.max_delay_sec > 0 ? std::min(plan.delay_sec, options.max_delay_sec) : plan.delay_sec);
       }
     }
   }

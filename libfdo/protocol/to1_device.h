@@ -44,8 +44,9 @@ struct FindOwnerOptions {
   std::uint32_t retry_delay_sec = kRvRetryDelaySec;
   /// Relative jitter of every delay (transport.md §7.1: "A delay may be varied at random by up to ±25 %").
   double jitter = kRvDelayJitter;
-  /// Cap on one RVDelaysec (the C SDK replaces delays above 3600 s with its default).
-  std::uint32_t max_delay_sec = 3600;
+  /// Optional safety bound on one RVDelaysec, in seconds; 0 (the default) follows the spec, which sets no cap
+  /// (FDO 1.1 §3.7). The C SDK replaces delays above 3600 s with its default; `fdo-device --max-rv-delay` sets this.
+  std::uint32_t max_delay_sec = 0;
   /// Device-side platform choices (RVUserInput).
   RvWalkOptions walk;
   /// Makes the transport for one rendezvous URL.
@@ -81,7 +82,7 @@ struct FindOwnerResult {
 
 /// The device's walk over DCRVInfo (transport.md §7.1 [ours]): directives in order, RVOwnerOnly skipped, DNS then
 /// each IP; a bypass directive returns its own address without TO1 (§7.2); otherwise TO1 at each target until one
-/// succeeds. After each directive with RVDelaysec it waits that long (capped), and after a whole unsuccessful walk
+/// succeeds. After each directive with RVDelaysec it waits that long (bounded only by max_delay_sec), and after a whole unsuccessful walk
 /// `retry_delay_sec`, each ±jitter, for at most `max_rounds` walks. Failures are recorded, never thrown.
 FindOwnerResult find_owner(const DeviceCredential& credential, const DeviceSigner& signer,
                            const FindOwnerOptions& options);

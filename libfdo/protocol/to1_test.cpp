@@ -469,15 +469,60 @@ TEST_F(FindOwnerTest, BypassDirectiveReturnsItsAddressWithoutTo1) {
   EXPECT_FALSE(r.to1);
 }
 
-TEST_F(FindOwnerTest, DelaysAreJitteredCappedAndTheListIsRetried) {
+TEST_F(FindOwnerTest, BypassKeepsEveryTargetOfItsDirectiveInWalkOrder) {
+  // FDO 1.1 §3.7.1: a bypass directive with a DNS name, two IPs and RVProtRest: https then http for each host,
+  // DNS first; nothing is dropped.
+  RendezvousDirective d;
+  d.set_dns("owner.example")
+      .add_ip_address(*IpAddress::parse("127.0.0.1"))
+      .add_ip_address(*IpAddress::parse("::1"))
+      .set_dev_port(8443)
+      .set_protocol(RVProtocolValue::Rest)
+      .set_flag(RVVariable::RVBypass);
+  DeviceCredential c = credential_for(*m_voucher);
+  c.dc_rv_info = RendezvousInfo{};
+  c.dc_rv_info.add(std::move(d));
+  const FindOwnerResult r = find_owner(c, m_signer, options());
+  ASSERT_TRUE(r.found);
+  EXPECT_TRUE(r.bypass);
+  EXPECT_EQ(r.to2_urls, (std::vector<std::string>{"https://owner.example:8443", "http://owner.example:8443",
+                                                  "https://127.0.0.1:8443", "http://127.0.0.1:8443",
+                                                  "https://[::1]:8443", "http://[::1]:8443"}));
+  EXPECT_TRUE(r.attempts.empty());  // no TO1 was attempted
+}
+
+TEST_F(FindOwnerTest, WithoutJitterTheSleepsAreExactAndDelaysAreNotCapped) {
+  // FDO 1.1 §3.7: RVDelaysec has no upper bound; the retry delay after a whole walk is 120 s.
+  const DeviceCredential c = credential("http://rv.down:8049?delay=10,http://rv.empty:8041?delay=5000");
+  FindOwnerOptions o = options();
+  o.max_rounds = 2;
+  o.jitter = 0;
+  const FindOwnerResult r = find_owner(c, m_signer, o);
+  EXPECT_FALSE(r.found);
+  EXPECT_EQ(r.attempts.size(), 4u);
+  using std::chrono::milliseconds;
+  EXPECT_EQ(m_sleeps, (std::vector<milliseconds>{milliseconds(10'000), milliseconds(5'000'000), milliseconds(120'000),
+                                                 milliseconds(10'000), milliseconds(5'000'000)}));
+}
+
+TEST_F(FindOwnerTest, MaxDelayIsAnOptionalSafetyBound) {
+  const DeviceCredential c = credential("http://rv.empty:8041?delay=5000");
+  FindOwnerOptions o = options();
+  o.jitter = 0;
+  o.max_delay_sec = 3600;
+  (void)find_owner(c, m_signer, o);
+  EXPECT_EQ(m_sleeps, std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(3'600'000)});
+}
+
+TEST_F(FindOwnerTest, DelaysAreJitteredAndTheListIsRetried) {
   const DeviceCredential c = credential("http://rv.down:8049?delay=10,http://rv.empty:8041?delay=5000");
   FindOwnerOptions o = options();
   o.max_rounds = 2;
   const FindOwnerResult r = find_owner(c, m_signer, o);
   EXPECT_FALSE(r.found);
   EXPECT_EQ(r.attempts.size(), 4u);
-  // Round 1: 10 s, 3600 s (capped); then 120 s before round 2; round 2: 10 s, 3600 s.
-  const std::vector<double> expected = {10, 3600, 120, 10, 3600};
+  // Round 1: 10 s, 5000 s; then 120 s before round 2; round 2: 10 s, 5000 s; each within ±25 %.
+  const std::vector<double> expected = {10, 5000, 120, 10, 5000};
   ASSERT_EQ(m_sleeps.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     const double ms = static_cast<double>(m_sleeps[i].count());

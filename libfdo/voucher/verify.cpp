@@ -253,6 +253,17 @@ VerifyReport verify(ByteView voucher, const VerifyOptions& options) {
           "GUID " + header->ov_guid.hex() + ", device info \"" + header->ov_device_info + "\", manufacturer key " +
               header->ov_pub_key.describe());
 
+  // Step 6 (FDO 1.1 §3.4.2): an X5CHAIN OVPubKey carries the manufacturer's certificate chain; it must verify
+  // link by link (the key used for entry 0 is its leaf's). Reported as its own check, only for X5CHAIN keys.
+  if (header->ov_pub_key.pk_enc() == PkEnc::X5Chain) {
+    const std::vector<crypto::Certificate>& chain = header->ov_pub_key.certificates();
+    const crypto::ChainResult result = crypto::verify_chain(chain);
+    out.add(check::kManufacturerKeyChain, std::nullopt, result.ok,
+            result.ok ? std::to_string(chain.size()) +
+                            " certificate(s), each signed by the next, the last self-signed"
+                      : result.detail);
+  }
+
   // Step 3: "Decode OVHeaderHMac: hashtype 5 or 6 with the matching length. (It cannot be verified here.)"
   std::optional<HMac> hmac;
   try {

@@ -25,6 +25,8 @@ inline constexpr std::string_view kProtocolVersion = "protocol version";
 inline constexpr std::string_view kStructure = "voucher structure";
 /// Step 2: OVHeader decodes (OVHProtVer 101, GUID, RVInfo, DeviceInfo, supported OVPubKey).
 inline constexpr std::string_view kHeader = "header";
+/// Step 6, when OVPubKey is an X5CHAIN: each certificate is signed by the next, the last is self-signed.
+inline constexpr std::string_view kManufacturerKeyChain = "manufacturer key chain";
 /// Step 3: OVHeaderHMac is HMAC-SHA256 or HMAC-SHA384 with the matching length.
 inline constexpr std::string_view kHeaderHmacFormat = "header HMAC format";
 /// Only with the device's secret: the HMAC over the header bytes matches OVHeaderHMac.

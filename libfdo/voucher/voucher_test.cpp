@@ -13,6 +13,7 @@
 #include "libfdo/cbor/writer.h"
 #include "libfdo/core/error.h"
 #include "libfdo/core/hex.h"
+#include "libfdo/crypto/x509.h"
 #include "libfdo/voucher/create.h"
 #include "libfdo/voucher/extend.h"
 #include "libfdo/voucher/header.h"
@@ -119,6 +120,43 @@ TEST_P(VoucherChains, CreateExtendTwiceVerifiesWithEveryCheck) {
       EXPECT_NE(report.find(name, i), nullptr) << name << " " << i;
     }
   }
+}
+
+// A manufacturer chain for owners[0]'s key: a leaf issued by `ca_key`'s self-signed CA, leaf first.
+std::vector<crypto::Certificate> manufacturer_chain(const Fixture& f, const crypto::PrivateKey& ca_key,
+                                                    const crypto::PrivateKey& listed_ca_key) {
+  const crypto::CertificateProfile ca_profile{.common_name = "Test Manufacturer CA", .organization = "fdo-cpp tests",
+                                              .validity_days = 3650, .is_ca = true};
+  const crypto::Certificate ca = crypto::make_self_signed(ca_key, ca_profile);
+  const crypto::Certificate leaf = crypto::issue_certificate(
+      ca_key, ca, f.owners[0].public_key(),
+      crypto::CertificateProfile{.common_name = "manufacturer", .organization = "fdo-cpp tests", .validity_days = 3650});
+  return {leaf, crypto::make_self_signed(listed_ca_key, ca_profile)};
+}
+
+TEST(VoucherVerify, X5ChainManufacturerKeyIsChainVerifiedAsItsOwnCheck) {
+  // FDO 1.1 §3.4.2, full verification step 6: an X5CHAIN OVPubKey's chain must verify.
+  const crypto::PrivateKey ca_key = crypto::PrivateKey::generate(crypto::KeyType::P256);
+  const crypto::PrivateKey other_ca_key = crypto::PrivateKey::generate(crypto::KeyType::P256);
+  for (const bool good : {true, false}) {
+    SCOPED_TRACE(good ? "chain verifies" : "leaf not signed by the listed CA");
+    Fixture f;
+    f.input.manufacturer_key = PublicKey::from_chain(manufacturer_chain(f, ca_key, good ? ca_key : other_ca_key));
+    const OwnershipVoucher ov = extend(f.fresh(), f.owners[0], f.wire_key(1));
+    const VerifyReport report = verify(ov.encode(), {});
+    const Check* chain = report.find(check::kManufacturerKeyChain);
+    ASSERT_NE(chain, nullptr) << report.to_text();
+    EXPECT_EQ(chain->ok, good) << chain->detail;
+    EXPECT_EQ(report.valid, good) << report.to_text();
+    if (!good) {
+      EXPECT_EQ(report.first_failure()->name, check::kManufacturerKeyChain);
+    }
+  }
+  // An X509 OVPubKey has no chain: no such check.
+  const Fixture plain;
+  EXPECT_EQ(verify(extend(plain.fresh(), plain.owners[0], plain.wire_key(1)).encode(), {}).find(
+                check::kManufacturerKeyChain),
+            nullptr);
 }
 
 TEST_P(VoucherChains, EncodeReproducesTheDecodedBytes) {
