@@ -23,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kBin = std::string(FDO_BIN_DIR) + "/fdo-reseller";
-const std::string kInterop = std::string(FDO_SOURCE_DIR) + "/../shared/interop/";
+const std::string kInterop = std::string(FDO_SOURCE_DIR) + "/libfdo/testdata/interop/";
 const std::string kTestdata = std::string(FDO_SOURCE_DIR) + "/libfdo/testdata/voucher/";
 
 struct Result {

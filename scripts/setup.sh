@@ -12,6 +12,7 @@ packages=(
   libcli11-dev                  # executables
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and bench
   clang libclang-rt-14-dev      # libFuzzer targets
+  python3 git                   # demo.sh reads the tools' JSON; test.sh runs the demo from a fresh clone
 )
 
 missing=()

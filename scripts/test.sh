@@ -20,12 +20,33 @@ done
 jobs=$(nproc)
 ./scripts/setup.sh
 
-echo "== build (build/)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+echo "== build (build/, Release: the way a user builds it, warnings as errors)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C build -j "$jobs"
 
 echo "== tests (build/)"
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
+
+# The README's demo, run from a fresh clone with nothing beside it, so that a file the repository forgot shows
+# up here and not on a user's machine. It reuses the tools just built.
+echo "== demo from a fresh clone (scripts/demo.sh)"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  demo_tmp=$(mktemp -d)
+  git clone -q "$(pwd)" "$demo_tmp/alone/fdo-cpp"
+  if ! "$demo_tmp/alone/fdo-cpp/scripts/demo.sh" --bin "$(pwd)/build/bin" --dir "$demo_tmp/demo" \
+    >"$demo_tmp/demo.log" 2>&1; then
+    cat "$demo_tmp/demo.log"
+    echo "FAILED: scripts/demo.sh from a fresh clone (of the committed tree)" >&2
+    exit 1
+  fi
+  grep -c '^ *[0-9]*\. ' "$demo_tmp/demo.log" | sed 's/$/ demo steps passed/'
+  rm -rf "$demo_tmp"
+elif [ "${CI:-}" = true ]; then
+  echo "FAILED: CI must run from a git checkout to test the demo from a fresh clone" >&2
+  exit 1
+else
+  echo "skipped: not a git checkout"
+fi
 
 if [ "$sanitize" = 0 ]; then
   echo "== ASan+UBSan unit tests (build-asan/)"

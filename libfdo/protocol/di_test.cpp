@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "libfdo/core/internal/expect_error.h"
 #include "libfdo/cbor/writer.h"
 #include "libfdo/core/file.h"
 #include "libfdo/core/hex.h"
@@ -232,7 +233,9 @@ TEST(DiManufacturer, RefusesAFirstOwnerWhoseKeyTypeItDoesNotHold) {
   keys.signing_keys.erase(keys.signing_keys.begin() + 1);  // drop the P-384 key
   DiManufacturerOptions options = manufacturer_options();
   options.first_owner = test_key("owner2-p384").public_key();
-  EXPECT_THROW(DiManufacturer(std::move(keys), std::move(options)), Error);
+  const std::string what =
+      test::expect_error([&] { DiManufacturer(std::move(keys), std::move(options)); }, ErrorCode::InternalServerError);
+  EXPECT_NE(what.find("no manufacturer key of type"), std::string::npos) << what;
 }
 
 TEST(DiManufacturer, FallsBackToTheDefaultKeyWhenItHoldsNoKeyOfTheDeviceType) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <limits>
 
 #include "libfdo/cbor/reader.h"
@@ -12,6 +13,8 @@
 #include "libfdo/protocol/trace.h"
 #include "libfdo/storage/memory_store.h"
 #include "libfdo/transport/binding.h"
+#include "libfdo/transport/http_server.h"
+#include "libfdo/transport/http_transport.h"
 #include "libfdo/transport/loopback_transport.h"
 
 namespace fdo::protocol {
@@ -51,7 +54,7 @@ class ScriptedDi final : public Endpoint {
 
 class DispatcherTest : public ::testing::Test {
  protected:
-  DispatcherTest() : m_dispatcher(*m_store, DispatcherOptions{300, [this] { return m_now; }}) {
+  DispatcherTest() : m_dispatcher(*m_store, DispatcherOptions{300, [this] { return m_now.load(); }}) {
     m_dispatcher.add(m_to0);
     m_dispatcher.add(m_di);
   }
@@ -78,7 +81,7 @@ class DispatcherTest : public ::testing::Test {
     return tx->get_voucher(Guid::from(Bytes(16, 1))).has_value();
   }
 
-  std::int64_t m_now = 1000;
+  std::atomic<std::int64_t> m_now = 1000;  // read by the HTTP server's workers in the HTTP tests
   std::unique_ptr<storage::Store> m_store = storage::make_memory_store();
   ScriptedTo0 m_to0;
   ScriptedDi m_di;
@@ -159,6 +162,41 @@ TEST_F(DispatcherTest, ExpiredSessionIsGone) {
   EXPECT_EQ(error_of(post(22, {0x80}, hello.token)).em_error_code, 1);
 }
 
+// The session TTL boundary (the dispatcher's session_ttl, 300 s here): a message one second before the TTL
+// still belongs to the run (the test endpoint answers 22 with 23); at exactly the TTL the session is gone (1).
+TEST_F(DispatcherTest, SessionIsLiveOneSecondBeforeItsTtlAndGoneAtIt) {
+  const std::int64_t start = m_now;
+  const auto live = post(20, {0x80});
+  m_now = start + 299;
+  EXPECT_EQ(post(22, {0x80}, live.token).msg_type, 23);
+  m_now = start;
+  const auto expired = post(20, {0x80});
+  m_now = start + 300;
+  EXPECT_EQ(error_of(post(22, {0x80}, expired.token)).em_error_code, 1);
+}
+
+TEST_F(DispatcherTest, SessionTtlBoundaryHoldsOverHttp) {
+  transport::HttpServerOptions options;
+  options.threads = 2;
+  transport::HttpServer server(m_dispatcher, options);
+  server.start();
+  // Each run is one HttpTransport, which carries the run's token as a client does.
+  const Bytes hello{0x80};
+  const std::int64_t start = m_now;
+  transport::HttpTransport live(server.url());
+  ASSERT_EQ(live.exchange(20, hello).msg_type, 21);
+  m_now = start + 299;
+  EXPECT_EQ(live.exchange(22, hello).msg_type, 23);
+  m_now = start;
+  transport::HttpTransport expired(server.url());
+  ASSERT_EQ(expired.exchange(20, hello).msg_type, 21);
+  m_now = start + 300;
+  const transport::Reply at_ttl = expired.exchange(22, hello);
+  ASSERT_EQ(at_ttl.msg_type, 255);
+  EXPECT_EQ(ErrorMessage::decode(at_ttl.body).em_error_code, 1);
+  server.stop();
+}
+
 TEST_F(DispatcherTest, RejectBuildsA255AndDropsTheSession) {
   const auto hello = post(20, {0x80});
   const auto r = m_dispatcher.reject(22, hello.token, ErrorCode::MessageBodyError, "body too large");
@@ -166,8 +204,29 @@ TEST_F(DispatcherTest, RejectBuildsA255AndDropsTheSession) {
   EXPECT_EQ(error_of(post(22, {0x80}, hello.token)).em_error_code, 1);
 }
 
+/// Forwards to a dispatcher and keeps every request it saw, so a test can check what a client sent.
+class RecordingResponder final : public transport::Responder {
+ public:
+  explicit RecordingResponder(transport::Responder& inner) : m_inner(inner) {}
+  transport::Response handle(const transport::Request& request) override {
+    requests.push_back(request);
+    responses.push_back(m_inner.handle(request));
+    return responses.back();
+  }
+  transport::Response reject(std::uint8_t msg_type, std::optional<std::string> token, ErrorCode code,
+                             std::string_view reason) override {
+    return m_inner.reject(msg_type, std::move(token), code, reason);
+  }
+  std::vector<transport::Request> requests;
+  std::vector<transport::Response> responses;
+
+ private:
+  transport::Responder& m_inner;
+};
+
 TEST_F(DispatcherTest, ClientRunSendsItsErrorOnAFailedCheckButNotAfterAServerError) {
-  transport::LoopbackTransport loop(m_dispatcher);
+  RecordingResponder recorder(m_dispatcher);
+  transport::LoopbackTransport loop(recorder);
   ClientRun run(loop);
   EXPECT_THROW(run.run([&] {
     run.exchange(MessageType::To0Hello, Bytes{0x80}, MessageType::To0HelloAck);
@@ -175,6 +234,19 @@ TEST_F(DispatcherTest, ClientRunSendsItsErrorOnAFailedCheckButNotAfterAServerErr
   }),
                Error);
   EXPECT_FALSE(run.peer_error().has_value());
+  // FDO 1.1 §5.1: the client's own 255, with the run's token, the code of the failed check and the message it
+  // was checking (21); the server then ends the run.
+  ASSERT_EQ(recorder.requests.size(), 2u);
+  const transport::Request& sent = recorder.requests[1];
+  EXPECT_EQ(sent.msg_type, 255);
+  ASSERT_TRUE(sent.token.has_value());
+  EXPECT_EQ(sent.token, recorder.responses[0].token);  // the token HelloAck gave
+  const ErrorMessage em = ErrorMessage::decode(sent.body);
+  EXPECT_EQ(em.em_error_code, 101);
+  EXPECT_EQ(em.em_prev_msg_id, 21);
+  EXPECT_EQ(error_of(post(22, {0x80}, sent.token)).em_error_code, 1);
+  recorder.requests.clear();
+  recorder.responses.clear();
 
   ClientRun second(loop);
   try {
@@ -188,6 +260,9 @@ TEST_F(DispatcherTest, ClientRunSendsItsErrorOnAFailedCheckButNotAfterAServerErr
   }
   ASSERT_TRUE(second.peer_error().has_value());
   EXPECT_EQ(second.peer_error()->em_prev_msg_id, 22);
+  // After the server's 255 the client sends nothing more.
+  ASSERT_EQ(recorder.requests.size(), 2u);
+  EXPECT_EQ(recorder.requests[1].msg_type, 22);
 }
 
 }  // namespace

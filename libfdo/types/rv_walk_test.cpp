@@ -88,17 +88,32 @@ TEST(RvWalk, DeviceSkipsOwnerOnlyAndUnusableDirectives) {
   EXPECT_TRUE(device_rv_plan(info, confirmed)[3].skipped.empty());
 }
 
-TEST(RvWalk, BypassTargetsAreMarkedAndCarryTlsPins) {
-  const RendezvousInfo info = RendezvousInfo::from_urls("https://owner.example.com:8043?bypass&delay=10");
-  RendezvousDirective d = info.directives()[0];
-  d.set_sv_cert_hash(Hash(HashType::Sha256, Bytes(32, 1))).set_cl_cert_hash(Hash(HashType::Sha384, Bytes(48, 2)));
+TEST(RvWalk, BypassTargetsAreMarkedAndOnlyHttpsTargetsCarryTheTlsPins) {
+  // RVProtRest gives an https and an http target per host; the pins (FDO 1.1 §3.7, RVSvCertHash / RVClCertHash)
+  // concern TLS, so the http target must not carry them. Enforcing them on a connection is the HTTPS client's
+  // job (tested with HTTPS support).
+  RendezvousDirective d;
+  d.set_dns("owner.example.com")
+      .set_dev_port(8043)
+      .set_protocol(RVProtocolValue::Rest)
+      .set_delay_sec(10)
+      .set_flag(RVVariable::RVBypass)
+      .set_sv_cert_hash(Hash(HashType::Sha256, Bytes(32, 1)))
+      .set_cl_cert_hash(Hash(HashType::Sha384, Bytes(48, 2)));
   const std::vector<RvTarget> targets = flatten(device_rv_plan(RendezvousInfo({d})));
-  ASSERT_EQ(targets.size(), 1u);
-  EXPECT_TRUE(targets[0].bypass);
-  EXPECT_EQ(targets[0].delay_sec, 10u);
-  EXPECT_EQ(targets[0].url(), "https://owner.example.com:8043");
-  EXPECT_EQ(targets[0].sv_cert_hash->hex(), to_hex(Bytes(32, 1)));
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(urls(targets), (Urls{"https://owner.example.com:8043", "http://owner.example.com:8043"}));
+  for (const RvTarget& t : targets) {
+    EXPECT_TRUE(t.bypass);
+    EXPECT_EQ(t.delay_sec, 10u);
+  }
+  ASSERT_TRUE(targets[0].sv_cert_hash && targets[0].cl_cert_hash);
+  EXPECT_EQ(targets[0].sv_cert_hash->type(), HashType::Sha256);
   EXPECT_EQ(targets[0].cl_cert_hash->type(), HashType::Sha384);
+  EXPECT_FALSE(targets[1].sv_cert_hash);
+  EXPECT_FALSE(targets[1].cl_cert_hash);
+  // The owner's view has no pins at all: TO0 is not where the device's TLS pins apply.
+  EXPECT_TRUE(flatten(owner_rv_plan(RendezvousInfo({d}))).empty());
 }
 
 TEST(RvWalk, OwnerSkipsDevOnlyAndBypassUsesOwnerPortAndListsEachServerOnce) {

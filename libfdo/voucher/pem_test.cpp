@@ -1,5 +1,6 @@
 // PEM framing of vouchers (voucher.md §11, OV-20).
 
+#include "libfdo/core/internal/expect_error.h"
 #include "libfdo/voucher/pem.h"
 
 #include <gtest/gtest.h>
@@ -103,16 +104,18 @@ TEST(VoucherPem, RefusesAFileWithoutVoucherBlocks) {  // OV-20
 
 TEST(VoucherPem, RefusesBrokenFraming) {
   const std::string pem = to_pem(sample(40, 6));
-  EXPECT_THROW(static_cast<void>(read(pem.substr(0, pem.size() - 10))), Error);  // no END line
+  test::expect_error([&] { (void)read(pem.substr(0, pem.size() - 10)); }, ErrorCode::MessageBodyError);  // no END
   std::string mismatched = pem;
   mismatched.replace(mismatched.find("END OWNERSHIP"), 13, "END CERTIFIC8");
-  EXPECT_THROW(static_cast<void>(read(mismatched)), Error);
+  test::expect_error([&] { (void)read(mismatched); }, ErrorCode::MessageBodyError);
   std::string bad_base64 = pem;
   bad_base64[40] = '*';
-  EXPECT_THROW(static_cast<void>(read(bad_base64)), Error);
-  EXPECT_THROW(static_cast<void>(read("-----BEGIN OWNERSHIP VOUCHER-----\n-----END OWNERSHIP VOUCHER-----\n")), Error);
-  EXPECT_THROW(static_cast<void>(read("-----BEGIN OWNERSHIP VOUCHER-----\n-----BEGIN OWNERSHIP VOUCHER-----\n")),
-               Error);
+  test::expect_error([&] { (void)read(bad_base64); }, ErrorCode::MessageBodyError);
+  test::expect_error([&] { (void)read("-----BEGIN OWNERSHIP VOUCHER-----\n-----END OWNERSHIP VOUCHER-----\n"); },
+                     ErrorCode::MessageBodyError);
+  test::expect_error(
+      [&] { (void)read("-----BEGIN OWNERSHIP VOUCHER-----\n-----BEGIN OWNERSHIP VOUCHER-----\n"); },
+      ErrorCode::MessageBodyError);
 }
 
 TEST(VoucherPem, TakesOtherInputAsOneRawCborVoucher) {

@@ -1,6 +1,6 @@
 #pragma once
 // Test helpers shared by the cose and types tests: files under the source tree, the fixed test keys
-// of libfdo/testdata/crypto/, the interop artifacts of shared/interop/, and error checks.
+// of libfdo/testdata/crypto/, the interop artifacts of libfdo/testdata/interop/, and error checks.
 
 #include <gtest/gtest.h>
 
@@ -15,6 +15,7 @@
 #include "libfdo/core/bytes.h"
 #include "libfdo/core/error.h"
 #include "libfdo/core/hex.h"
+#include "libfdo/core/internal/expect_error.h"
 #include "libfdo/crypto/internal/test_util.h"
 #include "libfdo/crypto/keys.h"
 
@@ -33,16 +34,13 @@ inline crypto::PrivateKey test_key(const std::string& pem_file) {
       read_text(std::filesystem::path(FDO_SOURCE_DIR) / "libfdo/testdata/crypto" / pem_file));
 }
 
-/// shared/interop/, which sits beside the repository (read in place, never edited); FDO_INTEROP_DIR
-/// overrides it.
+/// libfdo/testdata/interop/: vouchers made by other FDO implementations, kept byte for byte (README.md there
+/// names each file's source).
 inline std::filesystem::path interop_dir() {
-  if (const char* dir = std::getenv("FDO_INTEROP_DIR")) {
-    return dir;
-  }
-  return std::filesystem::path(FDO_SOURCE_DIR) / ".." / "shared" / "interop";
+  return std::filesystem::path(FDO_SOURCE_DIR) / "libfdo" / "testdata" / "interop";
 }
 
-/// The CBOR bytes of a PEM "OWNERSHIP VOUCHER" file in shared/interop/.
+/// The CBOR bytes of a PEM "OWNERSHIP VOUCHER" file in libfdo/testdata/interop/.
 inline Bytes interop_voucher(const std::string& file) {
   const std::string text = read_text(interop_dir() / file);
   const std::size_t begin = text.find("-----BEGIN OWNERSHIP VOUCHER-----");
@@ -51,21 +49,6 @@ inline Bytes interop_voucher(const std::string& file) {
   EXPECT_NE(end, std::string::npos) << file;
   const std::size_t body = text.find('\n', begin) + 1;
   return base64_decode(text.substr(body, end - body));
-}
-
-/// Runs `fn` and expects an fdo::Error with `code`; returns its message (empty if none was thrown).
-inline std::string expect_error(const std::function<void()>& fn, ErrorCode code) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(static_cast<int>(e.code()), static_cast<int>(code)) << e.what();
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected fdo::Error, got " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected Error(" << static_cast<int>(code) << "), nothing thrown";
-  return {};
 }
 
 /// One "key = value" block of a vector file (the crypto tests' reader, shared).

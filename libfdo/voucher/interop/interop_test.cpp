@@ -1,5 +1,5 @@
-// OV-22: the vouchers in shared/interop/, made by other FDO implementations, read in place and never edited
-// (shared/interop/README.md gives the expected results, checked independently).
+// OV-22: the vouchers in libfdo/testdata/interop/, made by other FDO implementations, read as they are and never
+// edited (libfdo/testdata/interop/README.md gives each file's source and the expected results).
 
 #include <gtest/gtest.h>
 
@@ -16,7 +16,7 @@
 namespace fdo::voucher {
 namespace {
 
-const std::string kInteropDir = std::string(FDO_SOURCE_DIR) + "/../shared/interop/";
+const std::string kInteropDir = std::string(FDO_SOURCE_DIR) + "/libfdo/testdata/interop/";
 
 Bytes read_single(const std::string& name) {
   std::vector<VoucherInput> vouchers = read_vouchers(read_file(kInteropDir + name));
