@@ -201,8 +201,8 @@ PolicySummary summarize(const RendezvousPolicy& policy) {
                          ? "at most " + std::to_string(policy.rate_limit) + " new runs per second per address"
                          : std::string("no per-address rate limit"));
   for (const Quirk q : policy.leniency.allowed()) {
-    out.warnings.push_back("accepting peer deviation " + std::string(quirk_info(q).name) + " (" +
-                           std::string(quirk_info(q).pitfall) + ")");
+    out.warnings.push_back("accepting peer deviation " + std::string(quirk_info(q).name) + " (docs/interop.md \"" +
+                           std::string(quirk_info(q).doc_entry) + "\")");
   }
   return out;
 }
