@@ -14,13 +14,15 @@ namespace fdo {
 /// A named deviation from the spec that some peer implementation is known to produce. Each comment starts
 /// with the deviation's entry in docs/interop.md.
 enum class Quirk {
-  /// legacy-cert-chain-hash: OVDevCertChainHash over the CBOR array of certificates (older fdo-rs), not the DER concatenation.
+  /// legacy-cert-chain-hash: OVDevCertChainHash over the CBOR array of certificates (older fdo-rs), not
+  /// the DER concatenation.
   LegacyCertChainHash,
   /// untagged-cose: COSE_Sign1 / Encrypt0 / Mac0 without its CBOR tag (early fdo-rs).
   UntaggedCose,
   /// eat-ueid-claim: EAT UEID under claim 11 instead of 256 (fdo-rs).
   EatUeidClaim11,
-  /// cose-key-coordinates: COSE_Key coordinates shorter than the field size or with a sign byte (go-fdo, Java PRI).
+  /// cose-key-coordinates: COSE_Key coordinates shorter than the field size or with a sign byte
+  /// (go-fdo, Java PRI).
   CoseKeyCoordinateLength,
   /// bare-oveextra-map: OVEExtra written as a bare map instead of bstr .cbor map (fdo-rs).
   BareOveExtraMap,
