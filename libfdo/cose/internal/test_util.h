@@ -1,6 +1,6 @@
 #pragma once
 // Test helpers shared by the cose and types tests: files under the source tree, the fixed test keys
-// of libfdo/testdata/crypto/, the interop artifacts of shared/interop/, and error checks.
+// of libfdo/testdata/crypto/, the interop vouchers made by other implementations, and error checks.
 
 #include <gtest/gtest.h>
 
@@ -33,8 +33,8 @@ inline crypto::PrivateKey test_key(const std::string& pem_file) {
       read_text(std::filesystem::path(FDO_SOURCE_DIR) / "libfdo/testdata/crypto" / pem_file));
 }
 
-/// shared/interop/, which sits beside the repository (read in place, never edited); FDO_INTEROP_DIR
-/// overrides it.
+/// The directory of the interop vouchers made by other implementations, outside this tree for now (read in
+/// place, never edited); FDO_INTEROP_DIR overrides it.
 inline std::filesystem::path interop_dir() {
   if (const char* dir = std::getenv("FDO_INTEROP_DIR")) {
     return dir;
@@ -42,7 +42,7 @@ inline std::filesystem::path interop_dir() {
   return std::filesystem::path(FDO_SOURCE_DIR) / ".." / "shared" / "interop";
 }
 
-/// The CBOR bytes of a PEM "OWNERSHIP VOUCHER" file in shared/interop/.
+/// The CBOR bytes of a PEM "OWNERSHIP VOUCHER" file in interop_dir().
 inline Bytes interop_voucher(const std::string& file) {
   const std::string text = read_text(interop_dir() / file);
   const std::size_t begin = text.find("-----BEGIN OWNERSHIP VOUCHER-----");
