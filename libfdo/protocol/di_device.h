@@ -49,8 +49,7 @@ DiResult run_di(transport::MessageTransport& transport, const DiDeviceOptions& o
                 const DeviceHmac& hmac);
 
 /// The DCHmacSecret length a device makes for its key (docs/voucher.md "Which hash algorithm"): 48 bytes for
-/// the SHA-384 family
-/// (P-384, RSA-3072), else 32.
+/// the SHA-384 family (P-384, RSA-3072), else 32.
 std::size_t hmac_secret_size(crypto::KeyType device_key_type);
 
 /// A new file-backed device identity for DI: a fresh attestation key and a fresh DCHmacSecret from the
