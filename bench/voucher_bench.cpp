@@ -1,6 +1,6 @@
 // Voucher verification throughput beside its crypto floor, measured in the same run (docs/performance.md).
 //
-// BM_VoucherVerify/N runs the full verification report (voucher.md §6) on a voucher with N ES256 entries.
+// BM_VoucherVerify/N runs the full verification report (FDO 1.1 §3.4.2) on a voucher with N ES256 entries.
 // BM_SignatureFloor/N runs only the N raw ECDSA P-256 verifications that verification cannot avoid, over
 // Sig_structures prepared in advance. Their ratio is our overhead (goal: under 10 %).
 // BM_CborSkip walks every item of a voucher with the strict reader (CBOR decode throughput).

@@ -63,7 +63,7 @@ int run_di_command(const DiConfig& config) {
   transport::HttpTransport transport(config.url, http);
   protocol::DiResult result = protocol::run_di(transport, options, identity.signer(), identity.hmac());
   const std::string guid = result.credential.dc_guid.hex();
-  // messages.md §5.4: "Only at this point does DI count as done": the credential is written after DI.Done.
+  // FDO 1.1 §5.2.4: DI is done only when DI.Done arrives, so the credential is written after it.
   store.save(identity.credential(std::move(result)));
   std::cout << "device initialized: guid " << guid << ", serial " << options.serial_no << ", credential "
             << config.credential.string() << "\n";

@@ -23,7 +23,7 @@ struct To1Config {
   std::uint32_t retry_delay = kRvRetryDelaySec;
 };
 
-/// What an error code means to the person running the device (messages.md §3.2).
+/// What an error code means to the person running the device (FDO 1.1 §5.1.1.1).
 std::string explain(ErrorCode code) {
   switch (code) {
     case ErrorCode::ResourceNotFound:

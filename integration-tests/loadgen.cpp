@@ -233,7 +233,7 @@ struct DiLoad {
   std::string server_first_owner_key_type;
 };
 
-// DI's public-key operations (messages.md §5.1-§5.3): run_di's CSR is signed by the device key (make_csr);
+// DI's public-key operations (FDO 1.1 §5.2.1-§5.2.3): run_di's CSR is signed by the device key (make_csr);
 // DiManufacturer::check_device verifies it (parse_csr), issue_device_chain signs the device certificate with the
 // device CA key, and with --first-owner DI.SetHMAC extends the voucher, signed by the manufacturer key of the first
 // owner's type. The device key is generated in prepare(i), before the clock.

@@ -63,7 +63,7 @@ struct LoadDevice {
   Bytes voucher;
 };
 
-/// What DI and a reseller would produce, in-process (FDO 1.1 §5.2, voucher.md §2-§7).
+/// What DI and a reseller would produce, in-process (FDO 1.1 §5.2, §3.4.2).
 LoadDevice make_device(const Authority& a) {
   crypto::PrivateKey key = crypto::PrivateKey::generate(a.type);
   const crypto::Certificate leaf = crypto::issue_certificate(
@@ -94,9 +94,10 @@ LoadDevice make_device(const Authority& a) {
 /// The devices of a run, made by prepare(i) on the loader's threads; each index is written by one thread only.
 using Devices = std::vector<std::optional<LoadDevice>>;
 
-/// TO0's public-key operations (messages.md §6.3): run_to0 signs to1d; To0Rendezvous::owner_sign verifies every
-/// voucher entry (voucher.md §6 step 8), the device chain only under --check-device-chain (step 5: leaf by CA, CA by
-/// itself), and to1d with the last entry's key (check 7). One key type for every key of a load run.
+/// TO0's public-key operations (FDO 1.1 §5.3.3): run_to0 signs to1d; To0Rendezvous::owner_sign verifies every
+/// voucher entry (FDO 1.1 §3.4.2), the device chain only under --check-device-chain (leaf by CA, CA by
+/// itself), and to1d with the last entry's key (check 7 in docs/protocols/to0.md). One key type for every key of a load
+/// run.
 std::vector<PkOp> to0_pk_ops(crypto::KeyType type, bool server_checks_device_chain) {
   std::vector<PkOp> ops = {{"owner signs to1d (TO0.OwnerSign)", PkOpKind::Sign, type}};
   if (server_checks_device_chain) {
@@ -110,7 +111,7 @@ std::vector<PkOp> to0_pk_ops(crypto::KeyType type, bool server_checks_device_cha
   return ops;
 }
 
-/// TO1's public-key operations (messages.md §7.3): make_eat signs, To1Rendezvous::prove_to_rv verifies.
+/// TO1's public-key operations (FDO 1.1 §5.4.3): make_eat signs, To1Rendezvous::prove_to_rv verifies.
 std::vector<PkOp> to1_pk_ops(crypto::KeyType type) {
   return {{"device signs the EAT (TO1.ProveToRV)", PkOpKind::Sign, type},
           {"rendezvous verifies the EAT with the device key", PkOpKind::Verify, type}};

@@ -28,7 +28,7 @@ std::string vouchers_table(const std::vector<storage::VoucherRecord>& records);
 std::optional<storage::VoucherRecord> find_voucher(storage::Store& store, std::string_view guid_hex,
                                                    std::string_view serial);
 
-/// The voucher of a record as PEM (voucher.md §11).
+/// The voucher of a record as PEM (docs/voucher.md "PEM files").
 std::string voucher_pem(const storage::VoucherRecord& record);
 
 /// Registers the admin GET endpoints above on `server`; `store` must outlive it.

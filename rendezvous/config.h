@@ -25,13 +25,13 @@ struct ServeConfig {
   std::string listen = std::string(kDefaultListen);
   /// SQLite database; default DIR/rendezvous.db.
   std::filesystem::path db;
-  /// The longest registration granted, seconds (messages.md §6.3: WaitSeconds = min(requested, this)).
+  /// The longest registration granted, seconds (FDO 1.1 §5.3.4: WaitSeconds = min(requested, this)).
   std::uint32_t max_wait_seconds = 86400;
   /// Directory of PEM public keys or certificates: the owner keys allowed to register; empty: any.
   std::filesystem::path trust_owner_keys;
   /// Directory of PEM public keys or certificates: the manufacturer keys (OVPubKey) accepted; empty: any.
   std::filesystem::path trust_manufacturer_keys;
-  /// Verify device certificate chains up to a self-signed root (voucher.md §6 step 5).
+  /// Verify device certificate chains up to a self-signed root (docs/voucher.md `device cert chain signatures`).
   bool check_device_chain = false;
   /// Idle lifetime of a TO0/TO1 session, seconds.
   std::int64_t session_ttl = 300;

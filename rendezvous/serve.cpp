@@ -18,7 +18,7 @@
 namespace fdo::rendezvous {
 namespace {
 
-// transport.md §9: "The RV must forget the mapping when the granted time runs out." Look-ups already ignore expired
+// FDO 1.1 §5.3.4: the RV forgets the mapping when the granted time runs out. Look-ups already ignore expired
 // registrations; the sweep keeps the database small.
 void purge(storage::Store& store) {
   try {

@@ -137,7 +137,7 @@ int run_extend(const ExtendConfig& config) {
   }
   const Bytes& cbor = inputs.front().cbor;
 
-  // voucher.md §7 step 1: "Run §6 steps 1-9"; a fresh voucher (no entries yet) may be extended.
+  // Extending starts with full verification (FDO 1.1 §3.4.2); a fresh voucher (no entries yet) may be extended.
   voucher::VerifyOptions verify_options;
   verify_options.leniency = leniency;
   verify_options.allow_zero_entries = true;

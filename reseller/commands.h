@@ -25,7 +25,7 @@ struct ShowConfig {
   std::vector<std::string> lenient;
 };
 
-/// `verify`: the full verification report of each voucher in a file (voucher.md §6).
+/// `verify`: the full verification report of each voucher in a file (FDO 1.1 §3.4.2).
 struct VerifyConfig {
   std::filesystem::path voucher;
   std::optional<std::string> hmac_secret_hex;
@@ -35,7 +35,7 @@ struct VerifyConfig {
   bool check_dev_cert_chain = false;
 };
 
-/// `extend`: sign the voucher over to the next owner (voucher.md §7).
+/// `extend`: sign the voucher over to the next owner (FDO 1.1 §3.4.2).
 struct ExtendConfig {
   std::filesystem::path voucher;
   std::filesystem::path owner_key;

@@ -157,7 +157,7 @@ TEST(Writer, EncodeHelpersMatchWriterCalls) {
 }
 
 TEST(Writer, BuildsFdoShapes) {
-  // Hash = [hashtype, hash]: a SHA-256 Hash starts 82 2F 58 20 (messages.md §2.2).
+  // Hash = [hashtype, hash]: a SHA-256 Hash starts 82 2F 58 20 (FDO 1.1 §3.3).
   Writer hash;
   hash.array(2).int_(-16).bstr(Bytes(32, 0x11));
   EXPECT_EQ(to_hex(ByteView(hash.bytes()).first(4)), "822f5820");

@@ -8,7 +8,7 @@
 
 namespace fdo {
 
-/// FDO error codes, FDO 1.1 §5.1.1.1 (messages.md §3.2). Values are the wire values.
+/// FDO error codes, FDO 1.1 §5.1.1.1. Values are the wire values.
 enum class ErrorCode : std::uint16_t {
   /// Token missing, unknown, expired or of another protocol. Any non-first message.
   InvalidJwtToken = 1,

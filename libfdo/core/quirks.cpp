@@ -9,22 +9,22 @@ namespace fdo {
 namespace {
 
 constexpr std::array<QuirkInfo, 8> kQuirks = {{
-    {Quirk::LegacyCertChainHash, "legacy-cert-chain-hash", "P5",
+    {Quirk::LegacyCertChainHash, "legacy-cert-chain-hash", "legacy-cert-chain-hash",
      "fido-device-onboard-rs before PR #601 (Jan 2024)",
      "OVDevCertChainHash is the hash of the concatenated DER certificates (FDO 1.1 §3.4.2)"},
-    {Quirk::UntaggedCose, "untagged-cose", "P8", "early fido-device-onboard-rs",
+    {Quirk::UntaggedCose, "untagged-cose", "untagged-cose", "early fido-device-onboard-rs",
      "COSE_Sign1 / Encrypt0 / Mac0 carry their CBOR tag 18 / 16 / 17 (FDO 1.1 §3.3)"},
-    {Quirk::EatUeidClaim11, "eat-ueid-claim-11", "P1", "fido-device-onboard-rs",
+    {Quirk::EatUeidClaim11, "eat-ueid-claim-11", "eat-ueid-claim", "fido-device-onboard-rs",
      "the EAT UEID claim key is 256 (FDO 1.1 §3.3.6)"},
-    {Quirk::CoseKeyCoordinateLength, "cose-key-coordinate-length", "P18", "go-fdo, pri-fidoiot",
+    {Quirk::CoseKeyCoordinateLength, "cose-key-coordinate-length", "cose-key-coordinates", "go-fdo, pri-fidoiot",
      "COSE_Key x and y are exactly the field size (RFC 9053 §7.1.1)"},
-    {Quirk::BareOveExtraMap, "bare-oveextra-map", "voucher.md §7", "fido-device-onboard-rs",
+    {Quirk::BareOveExtraMap, "bare-oveextra-map", "bare-oveextra-map", "fido-device-onboard-rs",
      "OVEExtra is null or bstr .cbor OVEExtraInfo (FDO 1.1 §3.4.2)"},
-    {Quirk::BareRvValues, "bare-rv-values", "transport.md §6", "FDO 1.0 producers, pri-fidoiot",
+    {Quirk::BareRvValues, "bare-rv-values", "bare-rv-values", "FDO 1.0 producers, pri-fidoiot",
      "RVValue is bstr .cbor any in FDO 1.1 (FDO 1.1 §3.7)"},
-    {Quirk::BareTo0d, "bare-to0d", "P7", "pri-fidoiot before PR #604",
+    {Quirk::BareTo0d, "bare-to0d", "bare-to0d", "pri-fidoiot before PR #604",
      "TO0.OwnerSign carries to0d as bstr .cbor to0d (FDO 1.1 §5.3.3)"},
-    {Quirk::GoFdoA256GcmId2, "go-fdo-a256gcm-id-2", "P25", "go-fdo",
+    {Quirk::GoFdoA256GcmId2, "go-fdo-a256gcm-id-2", "a256gcm-id-2", "go-fdo",
      "cipherSuiteName A256GCM is COSE id 3 (FDO 1.1 §3.6.5)"},
 }};
 
@@ -64,8 +64,9 @@ bool Leniency::accept(Quirk quirk, std::string_view where) const {
     return false;
   }
   const QuirkInfo& q = quirk_info(quirk);
-  log::warn("lenient: accepted " + std::string(q.name) + " (" + std::string(q.pitfall) + ", made by " +
-            std::string(q.peer) + ") in " + std::string(where) + "; spec: " + std::string(q.rule));
+  log::warn("lenient: accepted " + std::string(q.name) + " (made by " + std::string(q.peer) + ") in " +
+            std::string(where) + "; spec: " + std::string(q.rule) + "; see docs/interop.md \"" +
+            std::string(q.doc_entry) + "\"");
   return true;
 }
 

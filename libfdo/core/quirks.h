@@ -1,6 +1,6 @@
 #pragma once
-// The registry of known deviations of other FDO implementations (shared/interop/pitfalls.md,
-// docs/interop.md). Strict by default: a caller may accept a named deviation through a Leniency,
+// The registry of known deviations of other FDO implementations (docs/interop.md, "Catalogue of known
+// deviations"). Strict by default: a caller may accept a named deviation through a Leniency,
 // and every accepted use is logged as a warning naming the peer's deviation and the spec rule.
 
 #include <optional>
@@ -11,23 +11,26 @@
 
 namespace fdo {
 
-/// A named deviation from the spec that some peer implementation is known to produce.
+/// A named deviation from the spec that some peer implementation is known to produce. Each comment starts
+/// with the deviation's entry in docs/interop.md.
 enum class Quirk {
-  /// P5: OVDevCertChainHash over the CBOR array of certificates (older fdo-rs), not the DER concatenation.
+  /// legacy-cert-chain-hash: OVDevCertChainHash over the CBOR array of certificates (older fdo-rs), not
+  /// the DER concatenation.
   LegacyCertChainHash,
-  /// P8: COSE_Sign1 / Encrypt0 / Mac0 without its CBOR tag (early fdo-rs).
+  /// untagged-cose: COSE_Sign1 / Encrypt0 / Mac0 without its CBOR tag (early fdo-rs).
   UntaggedCose,
-  /// P1: EAT UEID under claim 11 instead of 256 (fdo-rs).
+  /// eat-ueid-claim: EAT UEID under claim 11 instead of 256 (fdo-rs).
   EatUeidClaim11,
-  /// P18: COSE_Key coordinates shorter than the field size or with a sign byte (go-fdo, Java PRI).
+  /// cose-key-coordinates: COSE_Key coordinates shorter than the field size or with a sign byte
+  /// (go-fdo, Java PRI).
   CoseKeyCoordinateLength,
-  /// voucher.md §7: OVEExtra written as a bare map instead of bstr .cbor map (fdo-rs).
+  /// bare-oveextra-map: OVEExtra written as a bare map instead of bstr .cbor map (fdo-rs).
   BareOveExtraMap,
-  /// transport.md §6: RendezvousInstr values not bstr-wrapped (FDO 1.0 form, Java PRI reads them).
+  /// bare-rv-values: RendezvousInstr values not bstr-wrapped (FDO 1.0 form, Java PRI reads them).
   BareRvValues,
-  /// P7: to0d in TO0.OwnerSign not bstr-wrapped (old Java PRI).
+  /// bare-to0d: to0d in TO0.OwnerSign not bstr-wrapped (old Java PRI).
   BareTo0d,
-  /// P25: cipherSuiteName 2 meaning A256GCM (go-fdo).
+  /// a256gcm-id-2: cipherSuiteName 2 meaning A256GCM (go-fdo).
   GoFdoA256GcmId2,
 };
 
@@ -35,7 +38,7 @@ enum class Quirk {
 struct QuirkInfo {
   Quirk quirk;
   std::string_view name;      ///< CLI name, e.g. "legacy-cert-chain-hash"
-  std::string_view pitfall;   ///< pitfalls.md item, e.g. "P5"
+  std::string_view doc_entry; ///< its entry in docs/interop.md, e.g. "legacy-cert-chain-hash"
   std::string_view peer;      ///< who produces it, e.g. "fido-device-onboard-rs before PR #601"
   std::string_view rule;      ///< the spec rule it breaks
 };

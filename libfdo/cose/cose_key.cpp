@@ -16,7 +16,8 @@ crypto::KeyType key_type_of(CoseCurve curve) {
   return curve == CoseCurve::P256 ? crypto::KeyType::P256 : crypto::KeyType::P384;
 }
 
-// RFC 9053 §7.1.1: "the leading zero octets MUST be preserved"; P18 names the peers that do not.
+// RFC 9053 §7.1.1: "the leading zero octets MUST be preserved"; docs/interop.md "cose-key-coordinates" names
+// the peers that do not.
 ByteView checked_coordinate(cbor::Reader& in, std::string_view name, ByteView value, std::size_t size,
                             const Leniency& leniency) {
   if (value.size() == size) {

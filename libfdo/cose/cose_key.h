@@ -1,6 +1,5 @@
 #pragma once
-// COSE_Key for EC public keys, the pkBody of PublicKey pkEnc COSEKEY (FDO 1.1 §3.3.4, RFC 9053 §7.1.1;
-// crypto.md §3).
+// COSE_Key for EC public keys, the pkBody of PublicKey pkEnc COSEKEY (FDO 1.1 §3.3.4, RFC 9053 §7.1.1).
 
 #include <cstdint>
 #include <optional>
@@ -37,7 +36,8 @@ Bytes encode_cose_key(const crypto::PublicKey& key);
 /// Reads a COSE_Key EC2 map: crv, x and y, with or without kty (which must then be 2); any other label,
 /// a missing entry, or an unknown curve gives Error(MessageBodyError). x and y must be exactly the field
 /// size; shorter ones, or one extra leading 0x00, are accepted only under
-/// Quirk::CoseKeyCoordinateLength (P18). A point not on the curve gives Error(MessageBodyError).
+/// Quirk::CoseKeyCoordinateLength (docs/interop.md "cose-key-coordinates"). A point not on the curve gives
+/// Error(MessageBodyError).
 crypto::PublicKey read_cose_key(cbor::Reader& in, const Leniency& leniency = {});
 /// Decodes `in`, which must be exactly one COSE_Key.
 crypto::PublicKey decode_cose_key(ByteView in, const Leniency& leniency = {});

@@ -33,7 +33,7 @@ Bytes cose_key(bool with_kty, std::int64_t crv, ByteView x, ByteView y) {
 
 TEST(CoseKey, EmitsKtyCrvAndFixedLengthCoordinates) {
   const crypto::PublicKey key = crypto::PublicKey::from_spki_der(from_hex(kLeadingZeroSpki));
-  // {1: 2, -1: 1, -2: x (32 bytes, leading zero kept), -3: y}: RFC 9053 §7.1.1, crypto.md §8 [ours].
+  // {1: 2, -1: 1, -2: x (32 bytes, leading zero kept), -3: y}: RFC 9053 §7.1.1, docs/interop.md "public-key-forms".
   EXPECT_EQ(to_hex(encode_cose_key(key)), std::string("a4010220012158") + "20" + kX + "225820" + kY);
 }
 
@@ -57,9 +57,9 @@ TEST(CoseKey, AcceptsTheCSdkFormWithoutKty) {
 
 TEST(CoseKey, ShortOrSignByteCoordinatesOnlyUnderTheQuirk) {
   const Bytes x = from_hex(kX);
-  const Bytes short_x(x.begin() + 1, x.end());  // go-fdo drops the leading zero (P18)
+  const Bytes short_x(x.begin() + 1, x.end());  // go-fdo drops the leading zero ("cose-key-coordinates")
   Bytes signed_y = from_hex(kY);
-  signed_y.insert(signed_y.begin(), 0x00);  // Java PRI BigInteger.toByteArray() (P18)
+  signed_y.insert(signed_y.begin(), 0x00);  // Java PRI BigInteger.toByteArray() (same entry)
   const crypto::PublicKey expected = crypto::PublicKey::from_spki_der(from_hex(kLeadingZeroSpki));
   const Leniency lenient({Quirk::CoseKeyCoordinateLength});
   for (const Bytes& encoded : {cose_key(true, 1, short_x, from_hex(kY)), cose_key(true, 1, x, signed_y)}) {

@@ -55,12 +55,12 @@ Bytes Encrypt0::decrypt(crypto::CipherSuite suite, const SecretBytes& sevk) cons
   if (!crypto::is_aead(suite)) {
     throw_internal("COSE_Encrypt0: " + std::string(info.name) + " is an encrypt-then-MAC suite");
   }
-  // crypto.md §7.4: "The protected alg must equal the negotiated cipherSuiteName ...; otherwise 101."
+  // FDO 1.1 §4.4: the protected alg must be the negotiated cipherSuiteName, otherwise 101.
   if (m_alg != crypto::cipher_suite_id(suite)) {
     throw_invalid("COSE_Encrypt0: alg " + std::to_string(m_alg) + " is not the negotiated cipher suite " +
                   std::string(info.name));
   }
-  // crypto.md §7.4: "IV length must match the suite (12, 7 or 13, 16); otherwise 100."
+  // FDO 1.1 §3.6.5, §4.4: the IV length must fit the suite (12, 7 or 13, 16), otherwise 100.
   if (m_iv.size() != info.iv_size) {
     throw_body_error("COSE_Encrypt0: IV of " + std::to_string(m_iv.size()) + " bytes, " + std::string(info.name) +
                      " uses " + std::to_string(info.iv_size));
@@ -153,7 +153,7 @@ Mac0 etm_encrypt(crypto::CipherSuite suite, const crypto::SessionKeys& keys, Byt
     throw_body_error("ETM: " + std::string(info.name) + " needs a " + std::to_string(info.iv_size) + "-byte IV, got " +
                      std::to_string(iv.size()));
   }
-  // crypto.md §7.3: "Encryption uses SEK with no AAD. The MAC uses SVK."
+  // FDO 1.1 §4.4: encryption uses SEK with no AAD; the MAC uses SVK.
   const Bytes ciphertext = info.mode == crypto::AesMode::Ctr
                                ? crypto::aes_ctr_encrypt(keys.encryption_key.view(), iv, plaintext)
                                : crypto::aes_cbc_encrypt(keys.encryption_key.view(), iv, plaintext);
@@ -168,8 +168,8 @@ Bytes etm_decrypt(const Mac0& message, crypto::CipherSuite suite, const crypto::
     throw_invalid("ETM: COSE_Mac0 alg " + std::to_string(message.alg()) + " is not the HMAC of " +
                   std::string(info.name));
   }
-  // crypto.md §7.3: "Verify the MAC (constant-time compare) before decrypting; a MAC mismatch is a
-  // decryption failure."
+  // FDO 1.1 §4.4: the MAC is verified (constant-time compare) before decrypting; a MAC mismatch is a
+  // decryption failure.
   if (!message.verify(keys.mac_key)) {
     throw_invalid("ETM: message authentication failed");
   }

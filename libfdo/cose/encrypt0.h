@@ -1,6 +1,6 @@
 #pragma once
-// COSE_Encrypt0 as FDO uses it: the TO2 encrypted message body (FDO 1.1 §4.4, RFC 9052 §5.2;
-// crypto.md §7.2) and the inner block of the encrypt-then-MAC suites (crypto.md §7.3).
+// COSE_Encrypt0 as FDO uses it: the TO2 encrypted message body (FDO 1.1 §4.4, RFC 9052 §5.2) and the
+// inner block of the encrypt-then-MAC suites.
 
 #include <cstdint>
 #include <string_view>
@@ -17,10 +17,10 @@
 namespace fdo::cose {
 
 /// The CBOR encoding of Enc_structure = ["Encrypt0", protected, external_aad] (RFC 9052 §5.3): the AAD
-/// of the AEAD suites. For A128GCM it is `83 68 45 6E 63 72 79 70 74 30 43 A1 01 01 40` (crypto.md §7.2).
+/// of the AEAD suites. For A128GCM it is `83 68 45 6E 63 72 79 70 74 30 43 A1 01 01 40` (RFC 9052 §5.3).
 Bytes enc_structure(ByteView protected_bytes, ByteView external_aad = {});
 
-/// A COSE_Encrypt0 (crypto.md §7.2, §7.3):
+/// A COSE_Encrypt0 (FDO 1.1 §4.4):
 ///   EMBlock = #6.16([protected: bstr .cbor {1: AESPlainType}, unprotected: {5: AESIV}, ciphertext: bstr])
 /// ETMInnerBlock is the same array without the tag, inside a COSE_Mac0 payload.
 class Encrypt0 {
@@ -33,11 +33,11 @@ class Encrypt0 {
   static Encrypt0 make(std::int64_t alg, ByteView iv, ByteView ciphertext);
 
   /// Encrypts `plaintext` with an AEAD suite (GCM / CCM) under SEVK: a fresh random nonce of the suite's
-  /// size, AAD = Enc_structure (crypto.md §7.2). Error(InternalServerError) for a CTR/CBC suite.
+  /// size, AAD = Enc_structure (FDO 1.1 §4.4). Error(InternalServerError) for a CTR/CBC suite.
   static Encrypt0 encrypt(crypto::CipherSuite suite, const SecretBytes& sevk, ByteView plaintext);
   /// Same with a caller-chosen nonce (test vectors); Error(MessageBodyError) for a wrong nonce size.
   static Encrypt0 encrypt(crypto::CipherSuite suite, const SecretBytes& sevk, ByteView plaintext, ByteView iv);
-  /// Decrypts an AEAD message (crypto.md §7.4): a protected alg other than `suite` is
+  /// Decrypts an AEAD message (FDO 1.1 §4.4): a protected alg other than `suite` is
   /// Error(InvalidMessageError), a wrong IV length Error(MessageBodyError), an authentication failure
   /// Error(InvalidMessageError) that does not say which step failed.
   [[nodiscard]] Bytes decrypt(crypto::CipherSuite suite, const SecretBytes& sevk) const;
@@ -47,7 +47,7 @@ class Encrypt0 {
   static Encrypt0 decode(cbor::Reader& in, const Leniency& leniency = {});
   /// Decodes `in`, which must be exactly one tagged COSE_Encrypt0.
   static Encrypt0 decode(ByteView in, std::string_view context = "COSE_Encrypt0", const Leniency& leniency = {});
-  /// Reads the untagged ETMInnerBlock form (crypto.md §7.3); a tag is an error here.
+  /// Reads the untagged ETMInnerBlock form (FDO 1.1 §4.4); a tag is an error here.
   static Encrypt0 decode_untagged(cbor::Reader& in);
 
   /// Tagged encoding (tag 16).
@@ -79,11 +79,11 @@ class Encrypt0 {
   Bytes m_ciphertext;
 };
 
-/// Encrypt-then-MAC (crypto.md §7.3) for the CTR/CBC suites: the plaintext is encrypted with SEK and `iv`
+/// Encrypt-then-MAC (FDO 1.1 §4.4) for the CTR/CBC suites: the plaintext is encrypted with SEK and `iv`
 /// (16 bytes; no AAD) into an untagged Encrypt0 with alg = the suite id, which becomes the payload of a
 /// Mac0 {1: 5 or 6} MACed with SVK over MAC_structure. Error(InternalServerError) for an AEAD suite.
 Mac0 etm_encrypt(crypto::CipherSuite suite, const crypto::SessionKeys& keys, ByteView plaintext, ByteView iv);
-/// Verifies and decrypts an ETM message (crypto.md §7.4): the MAC is checked first (constant time); the
+/// Verifies and decrypts an ETM message (FDO 1.1 §4.4): the MAC is checked first (constant time); the
 /// outer alg must be the suite's HMAC and the inner alg the suite (else Error(InvalidMessageError)); a
 /// malformed inner block or wrong IV length is Error(MessageBodyError); MAC or padding failure
 /// Error(InvalidMessageError).

@@ -27,7 +27,7 @@ SecretBytes key_for(CipherSuite suite) {
 }
 
 TEST(Encrypt0, EncStructureBytesMatchTheSpec) {
-  // crypto.md §7.2: the AAD for A128GCM, A256GCM and CCM 32.
+  // FDO 1.1 §4.4 (Enc_structure, RFC 9052 §5.3): the AAD for A128GCM, A256GCM and CCM 32.
   EXPECT_EQ(to_hex(enc_structure(encode_protected_alg(1))), "8368456e63727970743043a1010140");
   EXPECT_EQ(to_hex(enc_structure(encode_protected_alg(3))), "8368456e63727970743043a1010340");
   EXPECT_EQ(to_hex(enc_structure(encode_protected_alg(32))), "8368456e63727970743044a101182040");
@@ -91,7 +91,7 @@ TEST(Encrypt0, EveryAeadSuiteRoundTrips) {
 TEST(Encrypt0, DecryptFailuresCarryTheSpecCodes) {
   const SecretBytes key = key_for(CipherSuite::A128GCM);
   const Encrypt0 e = Encrypt0::encrypt(CipherSuite::A128GCM, key, to_bytes("body"));
-  // crypto.md §7.4 check 2: another alg than the negotiated suite → 101.
+  // FDO 1.1 §4.4: another alg than the negotiated suite → 101.
   expect_error([&] { (void)e.decrypt(CipherSuite::A256GCM, key_for(CipherSuite::A256GCM)); },
                ErrorCode::InvalidMessageError);
   // Check 3: IV length → 100.
@@ -143,7 +143,7 @@ TEST(Encrypt0, EtmSuitesRoundTripWithMac0AroundUntaggedEncrypt0) {
     const Encrypt0 inner = Encrypt0::decode_untagged(inner_reader);
     EXPECT_EQ(inner.alg(), crypto::cipher_suite_id(suite));
     EXPECT_EQ(to_hex(inner.iv()), to_hex(iv));
-    // MAC_structure over the outer protected {1: 5|6} (crypto.md §7.3).
+    // MAC_structure over the outer protected {1: 5|6} (docs/interop.md "etm-mac-input").
     EXPECT_EQ(to_hex(ByteView(outer.mac_structure()).first(11)),
               std::string("84644d41433043a101") + (sha384 ? "06" : "05") + "40");
     const Mac0 received = Mac0::decode(outer.encode());

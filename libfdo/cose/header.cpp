@@ -59,7 +59,7 @@ void read_cose_tag(cbor::Reader& in, std::uint64_t tag, std::string_view name, c
     in.expect_tag(name, tag);
     return;
   }
-  // crypto.md §8: "accept an untagged Encrypt0 / Mac0 / Sign1 (P8)" only under the lenient option.
+  // An untagged Encrypt0 / Mac0 / Sign1 only under the lenient option (docs/interop.md "untagged-cose").
   if (in.peek_type() == cbor::MajorType::Array &&
       leniency.accept(Quirk::UntaggedCose, std::string(name) + " without tag " + std::to_string(tag))) {
     return;

@@ -1,5 +1,5 @@
 #pragma once
-// COSE header pieces shared by Sign1, Mac0 and Encrypt0 (RFC 9052 §3, crypto.md §2.4): the labels FDO
+// COSE header pieces shared by Sign1, Mac0 and Encrypt0 (RFC 9052 §3, FDO 1.1 §3.3): the labels FDO
 // uses, the unprotected header map, the `{1: alg}` protected header and the CBOR tag check.
 
 #include <cstdint>
@@ -13,7 +13,7 @@
 
 namespace fdo::cose {
 
-/// Header labels FDO uses, crypto.md §2.4 (FDO 1.1 §3.3, RFC 9052 §3.1).
+/// Header labels FDO uses (FDO 1.1 §3.3, RFC 9052 §3.1).
 inline constexpr std::int64_t kLabelAlg = 1;
 inline constexpr std::int64_t kLabelIv = 5;
 /// TO2.ProveOVHdr unprotected: NonceTO2ProveDv.
@@ -39,10 +39,10 @@ struct LabelOrder {
 /// kept in deterministic order. RFC 9052 §3 `header_map`; FDO uses integer labels only.
 using HeaderMap = std::map<std::int64_t, Bytes, LabelOrder>;
 
-/// The protected header content `{1: alg}` (the bytes inside the protected bstr). crypto.md §2.2.
+/// The protected header content `{1: alg}` (the bytes inside the protected bstr; FDO 1.1 §3.3).
 Bytes encode_protected_alg(std::int64_t alg);
 
-/// Decodes protected-header bstr content that must be exactly `{1: alg}` (messages.md §2.5) and returns
+/// Decodes protected-header bstr content that must be exactly `{1: alg}` (FDO 1.1 §3.3) and returns
 /// alg; any other shape throws Error(MessageBodyError) naming `context`.
 std::int64_t decode_protected_alg(ByteView protected_bytes, std::string_view context);
 

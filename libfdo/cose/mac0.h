@@ -1,6 +1,6 @@
 #pragma once
 // COSE_Mac0 as FDO uses it: the outer block of the TO2 encrypt-then-MAC suites (FDO 1.1 §4.4,
-// RFC 9052 §6.2; crypto.md §7.3).
+// RFC 9052 §6.2).
 
 #include <cstdint>
 #include <optional>
@@ -16,7 +16,7 @@
 
 namespace fdo::cose {
 
-/// The HMAC algorithms of ETMMacType (crypto.md §7.3); values are the COSE ids (RFC 9053 §3.1).
+/// The HMAC algorithms of ETMMacType (FDO 1.1 §4.4); values are the COSE ids (RFC 9053 §3.1).
 enum class MacAlg : std::int64_t {
   HmacSha256 = 5,
   HmacSha384 = 6,
@@ -29,10 +29,10 @@ crypto::HashAlg mac_alg_hash(MacAlg alg);
 std::size_t mac_alg_size(MacAlg alg);
 
 /// The CBOR encoding of MAC_structure = ["MAC0", protected, external_aad, payload] (RFC 9052 §6.3),
-/// built from the bstr contents as received. crypto.md §7.3: starts `84 64 4D 41 43 30 …`.
+/// built from the bstr contents as received (RFC 9052 §6.3): starts `84 64 4D 41 43 30 …`.
 Bytes mac_structure(ByteView protected_bytes, ByteView payload, ByteView external_aad = {});
 
-/// A COSE_Mac0 (crypto.md §7.3):
+/// A COSE_Mac0 (FDO 1.1 §4.4):
 ///   ETMOuterBlock = #6.17([protected: bstr .cbor {1: ETMMacType}, unprotected: {},
 ///                          payload: bstr .cbor ETMInnerBlock, tag: bstr])
 class Mac0 {
@@ -40,7 +40,7 @@ class Mac0 {
   /// COSE_Mac0_Tagged.
   static constexpr std::uint64_t kTag = 17;
 
-  /// MACs `payload` with `key`: tag = HMAC(key, MAC_structure). crypto.md §7.3 [ours].
+  /// MACs `payload` with `key`: tag = HMAC(key, MAC_structure) (docs/interop.md "etm-mac-input").
   static Mac0 create(MacAlg alg, const SecretBytes& key, ByteView payload, HeaderMap unprotected = {});
 
   /// Reads one COSE_Mac0: tag 17 (untagged only under Quirk::UntaggedCose), protected exactly
@@ -54,7 +54,7 @@ class Mac0 {
   void encode(cbor::Writer& out) const;
 
   /// Whether the tag equals HMAC(key, MAC_structure), compared in constant time. False for an alg
-  /// other than 5 or 6. crypto.md §7.3: "Verify the MAC (constant-time compare) before decrypting".
+  /// other than 5 or 6. FDO 1.1 §4.4: the MAC is verified before decrypting.
   [[nodiscard]] bool verify(const SecretBytes& key) const;
   /// The MAC_structure bytes the tag covers.
   [[nodiscard]] Bytes mac_structure() const;

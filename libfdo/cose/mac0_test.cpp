@@ -12,7 +12,7 @@ namespace {
 using test::expect_error;
 
 TEST(Mac0, MacStructureStartsAsTheSpecShows) {
-  // crypto.md §7.3: "The encoding starts 84 64 4D 41 43 30 43 A1 01 05 40 ...".
+  // RFC 9052 §6.3 MAC_structure with protected {1: 5}: the encoding starts 84 64 4D 41 43 30 43 A1 01 05 40 ...
   const Bytes m = mac_structure(from_hex("a10105"), from_hex("8300"));
   EXPECT_EQ(to_hex(m),
             "84644d41433043a101054042"
@@ -48,7 +48,8 @@ TEST(Mac0, CreatesVerifiesAndRoundTripsBothAlgs) {
 }
 
 TEST(Mac0, JavaPriSha384AlgDecodesButNeverVerifies) {
-  // Java PRI writes {1: -43} for the 256-bit suites (crypto.md §7.3); we decode it, and verify says no.
+  // Java PRI writes {1: -43} for the 256-bit suites (docs/interop.md "etm-mac-input"); we decode it, and verify says
+  // no.
   cbor::Writer w;
   w.tag(17).array(4).bstr(from_hex("a101382a")).map(0).bstr(to_bytes("p")).bstr(Bytes(48, 0));
   const Mac0 m = Mac0::decode(std::move(w).take());

@@ -38,7 +38,8 @@ Sign1 Sign1::decode(cbor::Reader& in, const Leniency& leniency) {
   const std::int64_t alg_id = decode_protected_alg(protected_view, "COSE_Sign1");
   const std::optional<crypto::SigAlg> alg = crypto::sig_alg_from_id(alg_id);
   if (!alg) {
-    // messages.md §3.2: "an unsupported suite or algorithm that is structurally valid: 101".
+    // An unsupported suite or algorithm that is structurally valid is 101 (FDO 1.1 §5.1.1.1;
+    // docs/adr/0001-error-model.md).
     throw_invalid("COSE_Sign1[0] protected alg: unsupported signature algorithm " + std::to_string(alg_id));
   }
   HeaderMap unprotected = read_header_map(in, "COSE_Sign1[1] unprotected");
@@ -71,7 +72,8 @@ Bytes Sign1::encode() const {
 }
 
 bool Sign1::verify(const crypto::PublicKey& key) const {
-  // crypto.md §2.3 [ours]: take the alg from the protected header, then require it to suit the key.
+  // docs/interop.md "signature-alg-from-header": take the alg from the protected header, then require it to suit
+  // the key.
   if (!crypto::sig_alg_suits(m_alg, key.type())) {
     return false;
   }

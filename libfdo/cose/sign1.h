@@ -1,5 +1,5 @@
 #pragma once
-// COSE_Sign1 as FDO uses it (FDO 1.1 §3.3, RFC 9052 §4.2; messages.md §2.5, crypto.md §2).
+// COSE_Sign1 as FDO uses it (FDO 1.1 §3.3, RFC 9052 §4.2).
 
 #include <cstdint>
 #include <optional>
@@ -15,11 +15,11 @@
 namespace fdo::cose {
 
 /// The CBOR encoding of Sig_structure = ["Signature1", body_protected, external_aad, payload]
-/// (RFC 9052 §4.4, crypto.md §2.1), built from the bstr contents exactly as received. FDO's
+/// (RFC 9052 §4.4), built from the bstr contents exactly as received. FDO's
 /// external_aad is always empty.
 Bytes sig_structure(ByteView protected_bytes, ByteView payload, ByteView external_aad = {});
 
-/// A COSE_Sign1 ("CoseSignature", FDO 1.1 §3.3; messages.md §2.5):
+/// A COSE_Sign1 ("CoseSignature", FDO 1.1 §3.3):
 ///   CoseSignature = #6.18([protected: bstr .cbor {1: alg}, unprotected: {* label => any},
 ///                          payload: bstr, signature: bstr])
 /// The protected bstr and the payload keep the bytes they arrived in, so verification never re-encodes.
@@ -29,7 +29,7 @@ class Sign1 {
   static constexpr std::uint64_t kTag = 18;
 
   /// Signs `payload` with `key` and `alg` (protected `{1: alg}`, empty external_aad). Throws
-  /// Error(InternalServerError) if `alg` does not suit the key. crypto.md §8 "Signing".
+  /// Error(InternalServerError) if `alg` does not suit the key (docs/interop.md "signature-alg-from-header").
   static Sign1 sign(const crypto::PrivateKey& key, crypto::SigAlg alg, ByteView payload, HeaderMap unprotected = {});
 
   /// Reads one COSE_Sign1. Requires tag 18 unless `leniency` allows Quirk::UntaggedCose; the protected
@@ -43,7 +43,8 @@ class Sign1 {
   void encode(cbor::Writer& out) const;
 
   /// Whether the signature verifies with `key` over the held protected and payload bytes. False if the
-  /// alg does not suit the key (crypto.md §2.3) or the signature is wrong; never throws for bad input.
+  /// alg does not suit the key (docs/interop.md "signature-alg-from-header") or the signature is wrong; never throws
+  /// for bad input.
   [[nodiscard]] bool verify(const crypto::PublicKey& key) const;
   /// The Sig_structure bytes this signature covers.
   [[nodiscard]] Bytes sig_structure() const;

@@ -18,7 +18,7 @@ using test::expect_error;
 struct AlgCase {
   crypto::SigAlg alg;
   const char* key_file;
-  /// The protected header bstr, crypto.md §2.2.
+  /// The protected header bstr (FDO 1.1 §3.3).
   const char* protected_bstr_hex;
 };
 
@@ -50,7 +50,7 @@ TEST(Sign1, ProtectedHeaderBytesMatchSpecForEveryAlg) {
     EXPECT_EQ(to_hex(cbor::encode_bstr(encode_protected_alg(static_cast<std::int64_t>(c.alg)))), c.protected_bstr_hex);
     const crypto::PrivateKey key = test::test_key(c.key_file);
     const Sign1 s = Sign1::sign(key, c.alg, to_bytes("payload"));
-    // The tagged encoding is D2 84 followed by the protected bstr (crypto.md §2.2, voucher.md §4).
+    // The tagged encoding is D2 84 followed by the protected bstr (FDO 1.1 §3.3, §3.4.2).
     EXPECT_EQ(to_hex(s.encode()).substr(0, 4 + std::string(c.protected_bstr_hex).size()),
               std::string("d284") + c.protected_bstr_hex);
   }
@@ -59,7 +59,7 @@ TEST(Sign1, ProtectedHeaderBytesMatchSpecForEveryAlg) {
 TEST(Sign1, SigStructureStartsAsTheSpecShowsForEs256) {
   const Bytes payload(32, 0x5A);
   const Bytes sig = sig_structure(from_hex("a10126"), payload);
-  // crypto.md §2.1: "84 6A 53 69 67 6E 61 74 75 72 65 31 43 A1 01 26 40", then the payload's bstr head.
+  // RFC 9052 §4.4 Sig_structure: 84 6A 53 69 67 6E 61 74 75 72 65 31 43 A1 01 26 40, then the payload's bstr head.
   EXPECT_EQ(to_hex(ByteView(sig).first(17)), "846a5369676e61747572653143a1012640");
   EXPECT_EQ(to_hex(ByteView(sig).subspan(17, 2)), "5820");
   EXPECT_EQ(sig.size(), 17u + 2u + 32u);
@@ -83,7 +83,8 @@ TEST(Sign1, SignsVerifiesAndRoundTripsWithEveryAlg) {
 }
 
 TEST(Sign1, VerifiesOverReceivedBytesNotAReencoding) {
-  // A payload that is not deterministic CBOR ({1: 1} with a two-byte integer) must be verified as is (P24).
+  // A payload that is not deterministic CBOR ({1: 1} with a two-byte integer) must be verified as is
+  // (docs/interop.md "signed-bytes-as-received").
   const crypto::PrivateKey key = test::test_key("p256_rfc6979.pem");
   const Bytes protected_bytes = from_hex("a10126");
   const Bytes payload = from_hex("a101190001");
@@ -107,7 +108,8 @@ TEST(Sign1, VerifyFailsForTamperedPayloadOtherKeyOrUnsuitedKey) {
 }
 
 TEST(Sign1, VerifyRejectsAlgThatDoesNotSuitTheKey) {
-  // ES384 named in the protected header, signature made by a P-256 key over that header: crypto.md §2.3.
+  // ES384 named in the protected header, signature made by a P-256 key over that header
+  // (docs/interop.md "signature-alg-from-header").
   const crypto::PrivateKey key = test::test_key("p256_rfc6979.pem");
   const Bytes protected_bytes = from_hex("a1013822");
   const Bytes payload = to_bytes("x");
@@ -137,7 +139,7 @@ TEST(Sign1, RequiresTag18UnlessUntaggedIsAllowed) {
   expect_error([&] { (void)Sign1::decode(untagged); }, ErrorCode::MessageBodyError);
   const Leniency lenient({Quirk::UntaggedCose});
   const Sign1 s = Sign1::decode(untagged, "to1d", lenient);
-  // Always emitted tagged (crypto.md §8).
+  // Always emitted tagged (docs/interop.md "untagged-cose").
   EXPECT_EQ(s.encode()[0], 0xD2);
   Bytes tag17 = untagged;
   tag17.insert(tag17.begin(), 0xD1);
@@ -163,7 +165,7 @@ TEST(Sign1, RejectsProtectedHeaderOtherThanAlgAlone) {
 }
 
 TEST(Sign1, UnsupportedAlgIsInvalidMessage) {
-  // ES512 (-36) is structurally fine but no FDO key signs with it (messages.md §3.2: 101).
+  // ES512 (-36) is structurally fine but no FDO key signs with it (101, docs/interop.md "signature-alg-from-header").
   const Bytes wire = assemble(from_hex("a1013823"), kEmptyMap, to_bytes("p"), Bytes(132, 1));
   const std::string what = expect_error([&] { (void)Sign1::decode(wire); }, ErrorCode::InvalidMessageError);
   EXPECT_NE(what.find("-36"), std::string::npos) << what;
@@ -212,7 +214,7 @@ TEST(Sign1, UnprotectedHeaderIsWrittenInDeterministicOrder) {
 }
 
 TEST(Sign1, VerifiesEntriesOfAnFdoRsVoucher) {
-  // fdo-rs-v101-voucher2.pem: two ES256 entries (shared/interop/README.md). Entry 0 is signed by OVPubKey
+  // fdo-rs-v101-voucher2.pem: two ES256 entries, both valid (docs/voucher.md verdicts). Entry 0 is signed by OVPubKey
   // (X509, header[4][2]); entry 1 by entry 0's OVEPubKey (payload[3][2]).
   const Bytes voucher = test::interop_voucher("fdo-rs-v101-voucher2.pem");
   cbor::Reader r(voucher, "voucher");

@@ -15,7 +15,7 @@ using internal::EvpCipherCtxPtr;
 using internal::EvpCipherPtr;
 
 /// The one message for every decryption failure, so a peer cannot tell which step failed
-/// (messages.md §3.1, crypto.md §7.4).
+/// (FDO 1.1 §4.4; the error string must not reveal which check failed, §5.1).
 constexpr const char* kDecryptFailed = "decryption failed";
 
 void check_key(ByteView key) {
@@ -112,7 +112,7 @@ Bytes run_unauthenticated(AesMode mode, bool encrypt, ByteView key, ByteView iv,
 }
 
 // The common end of GCM and CCM encryption once key and nonce are set: AAD, plaintext, final block, and the
-// 16-byte tag appended to the ciphertext (crypto.md §7.2).
+// 16-byte tag appended to the ciphertext (FDO 1.1 §4.4).
 Bytes aead_seal(EVP_CIPHER_CTX* ctx, ByteView aad, ByteView plaintext) {
   int len = 0;
   if (!aad.empty()) {

@@ -137,7 +137,7 @@ DhKeyPair DhKeyPair::generate(DhGroup group) {
       internal::check_ptr(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr), "EVP_PKEY_CTX_new_from_name(DH)"));
   internal::check(EVP_PKEY_keygen_init(ctx.get()), "EVP_PKEY_keygen_init");
   // OpenSSL's default exponent for these groups is shorter (2 x the group strength); FDO peers use
-  // 256 / 768 bits (crypto.md §4.3).
+  // 256 / 768 bits (as go-fdo and Java PRI).
   int priv_bits = static_cast<int>(dh_private_bits(group));
   std::string name = group_name(group);
   const OSSL_PARAM params[] = {
@@ -200,14 +200,15 @@ Bytes DhKeyPair::public_value() const {
 SecretBytes DhKeyPair::compute(ByteView peer) const {
   const DhGroup group = m_impl->group;
   const std::size_t width = dh_prime_size(group);
-  // crypto.md §4.3: "Read them as unsigned integers of any length up to |p| + 1."
+  // Peers' values are read as unsigned integers of any length up to |p| + 1
+  // (docs/interop.md "shared-secret-leading-zeros").
   if (peer.size() > width + 1) {
     throw_body_error("DH peer value of " + std::to_string(peer.size()) + " bytes is longer than " +
                      std::to_string(width + 1));
   }
   const BignumPtr p = prime_bignum(group);
   const BignumPtr peer_value = to_bignum(peer);
-  // crypto.md §4.3 (go-fdo, after NIST SP 800-56A): reject a peer value outside [2, p-2].
+  // As go-fdo, after NIST SP 800-56A: reject a peer value outside [2, p-2].
   if (!in_range(peer_value.get(), p.get())) {
     throw_invalid("DH peer value is outside [2, p-2]");
   }
@@ -216,7 +217,7 @@ SecretBytes DhKeyPair::compute(ByteView peer) const {
   const EvpPkeyCtxPtr ctx(internal::check_ptr(EVP_PKEY_CTX_new_from_pkey(nullptr, m_impl->key.get(), nullptr),
                                               "EVP_PKEY_CTX_new_from_pkey"));
   internal::check(EVP_PKEY_derive_init(ctx.get()), "EVP_PKEY_derive_init");
-  // Pad the shared value to |p| (crypto.md §4.3 [ours]; P4).
+  // Pad the shared value to |p| (docs/interop.md "shared-secret-leading-zeros").
   internal::check(EVP_PKEY_CTX_set_dh_pad(ctx.get(), 1), "EVP_PKEY_CTX_set_dh_pad");
   // Validation here is OpenSSL's full public-key check: range and y^q = 1 mod p.
   if (EVP_PKEY_derive_set_peer_ex(ctx.get(), peer_key.get(), 1) != 1) {
@@ -231,7 +232,7 @@ SecretBytes DhKeyPair::compute(ByteView peer) const {
   }
   SecretBytes shared(std::move(buffer));
 
-  // crypto.md §4.3: reject "a shared value of 1 or p-1".
+  // NIST SP 800-56A: reject a shared value of 1 or p-1.
   Bytes one(width, 0);
   one.back() = 1;
   Bytes p_minus_1 = dh_prime(group);

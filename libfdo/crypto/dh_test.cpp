@@ -101,7 +101,8 @@ TEST(Dh, KnownAnswersIncludingLeadingZeroSecrets) {
     EXPECT_EQ(to_hex(owner.compute(spaced_hex_field(c, "B")).view()), c.at("shse"));
     EXPECT_EQ(to_hex(device.compute(spaced_hex_field(c, "A")).view()), c.at("shse"));
 
-    // crypto.md §4.3: peers send the minimal length (go-fdo, fdo-rs) or a sign byte (Java PRI).
+    // Peers send the minimal length (go-fdo, fdo-rs) or a sign byte (Java PRI); docs/interop.md
+    // "shared-secret-leading-zeros".
     const Bytes minimal = strip_leading_zeros(spaced_hex_field(c, "A"));
     Bytes signed_form{0x00};
     append(signed_form, minimal);
@@ -113,7 +114,8 @@ TEST(Dh, KnownAnswersIncludingLeadingZeroSecrets) {
     ++checked;
   }
   EXPECT_EQ(checked, 4);
-  // P4: the vectors must exercise ShSe values that start with a zero byte, in both groups.
+  // docs/interop.md "shared-secret-leading-zeros": the vectors must exercise ShSe values that start with a zero
+  // byte, in both groups.
   EXPECT_EQ(leading_zero_secrets, 2);
 }
 

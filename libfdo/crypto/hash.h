@@ -1,5 +1,5 @@
 #pragma once
-// SHA-2 hashes and HMAC on OpenSSL 3 EVP (crypto.md §1). OpenSSL is used only inside this layer.
+// SHA-2 hashes and HMAC on OpenSSL 3 EVP (FDO 1.1 §3.3). OpenSSL is used only inside this layer.
 
 #include <memory>
 

@@ -72,7 +72,7 @@ TEST(Hmac, MatchesRfc4231Vectors) {
 }
 
 TEST(Hmac, AcceptsAnEmptyKey) {
-  // Any length is a valid HMAC key (crypto.md §1); this value is also given by other HMAC test
+  // Any length is a valid HMAC key (RFC 2104); this value is also given by other HMAC test
   // suites for HMAC-SHA-256("", "").
   EXPECT_EQ(to_hex(hmac(HashAlg::Sha256, {}, {})), "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }

@@ -17,7 +17,7 @@ namespace {
 using internal::EvpMacCtxPtr;
 using internal::EvpMacPtr;
 
-// crypto.md §6. SVK sizes 32 / 64 are what Java PRI, go-fdo and conformance use.
+// FDO 1.1 §3.6.5. SVK sizes 32 / 64 are what Java PRI, go-fdo and the conformance tools use.
 constexpr std::array<CipherSuiteInfo, 10> kSuites{{
     {CipherSuite::A128GCM, "A128GCM", AesMode::Gcm, 16, 0, HashAlg::Sha256, 128, 12, 16, std::nullopt},
     {CipherSuite::A256GCM, "A256GCM", AesMode::Gcm, 32, 0, HashAlg::Sha256, 256, 12, 16, std::nullopt},

@@ -1,5 +1,5 @@
 #pragma once
-// FDO cipher suites and the TO2 session key derivation (crypto.md §5, §6): NIST SP 800-108
+// FDO cipher suites and the TO2 session key derivation (FDO 1.1 §3.6.4, §3.6.5): NIST SP 800-108
 // counter-mode KDF with HMAC-SHA256/384, and the split into SEVK or SEK and SVK.
 
 #include <cstddef>
@@ -29,7 +29,7 @@ enum class CipherSuite : std::int64_t {
   Aes256CtrHmacSha384 = -17760706,
 };
 
-/// Everything FDO fixes about one cipher suite (crypto.md §6 table).
+/// Everything FDO fixes about one cipher suite (FDO 1.1 §3.6.5 table).
 struct CipherSuiteInfo {
   CipherSuite suite;
   /// The spec's name ("A128GCM", "AES-CCM-64-128-128", "AES128/CTR/HMAC-SHA256", ...).
@@ -80,8 +80,8 @@ struct SessionKeys {
 };
 
 /// Runs session_kdf with the suite's PRF and L and splits the output: the whole output is SEVK for
-/// AEAD suites; otherwise SEK = the first key_size bytes, SVK = the rest (crypto.md §5, SEK first
-/// as Java PRI and go-fdo do). `shse` and `context_rand` as crypto.md §4.5.
+/// AEAD suites; otherwise SEK = the first key_size bytes, SVK = the rest (FDO 1.1 §3.6.4; SEK
+/// first: docs/interop.md "ctr-cbc-key-split"). `shse` and `context_rand` as FDO 1.1 §3.6.
 SessionKeys derive_session_keys(CipherSuite suite, ByteView shse, ByteView context_rand);
 
 }  // namespace fdo::crypto

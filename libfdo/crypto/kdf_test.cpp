@@ -16,7 +16,7 @@ using test::hex_field;
 using test::read_records;
 using Case = test::Record;
 
-// crypto.md §5 test vector ShSe (go-fdo internal/nistkdf/kdf_test.go).
+// Session KDF test vector ShSe (FDO 1.1 §3.6.4; from go-fdo internal/nistkdf/kdf_test.go).
 constexpr std::string_view kSpecShSe =
     "08c9dc0cc5e9dd2558a12ae60cd00670d01a09cca52bae8a671a21e1babdb25b"
     "c21963c48b4aa77bb8ed338f0c5a15efee069ce10a09be2aacf857b8dcd9df8e";
@@ -36,8 +36,8 @@ TEST(SessionKdf, MatchesSpecAndPycaVectors) {
 }
 
 TEST(SessionKdf, ShortOutputIsNotAPrefixOfALongerOne) {
-  // crypto.md §5: "Because L is inside every block, a 128-bit derivation is not a prefix of a
-  // 256-bit one."
+  // FDO 1.1 §3.6.4: L is part of every block's input, so a 128-bit derivation is not a prefix of a
+  // 256-bit one.
   const Bytes shse = from_hex(kSpecShSe);
   const SecretBytes k128 = session_kdf(HashAlg::Sha256, shse, {}, 128);
   const SecretBytes k256 = session_kdf(HashAlg::Sha256, shse, {}, 256);
@@ -87,7 +87,7 @@ TEST(CipherSuite, IdsAreTheWireValues) {
     ASSERT_TRUE(cipher_suite_from_id(id).has_value()) << id;
     EXPECT_EQ(cipher_suite_id(*cipher_suite_from_id(id)), id);
   }
-  // 2 is go-fdo's A256GCM (P25): only a lenient option in the kex layer may map it.
+  // 2 is go-fdo's A256GCM (docs/interop.md "a256gcm-id-2"): only a lenient option in the kex layer may map it.
   for (const std::int64_t id : {0, 2, 4, 10, 29, 34, -17760702, -17760707}) {
     EXPECT_FALSE(cipher_suite_from_id(id).has_value()) << id;
   }
@@ -122,7 +122,7 @@ TEST(CipherSuite, ParametersFollowTheSpecTable) {
     std::size_t key, mac_key, l_bits, iv, tag;
     HashAlg prf;
   };
-  // crypto.md §6 table.
+  // FDO 1.1 §3.6.5 table.
   const Row rows[] = {
       {CipherSuite::A128GCM, AesMode::Gcm, 16, 0, 128, 12, 16, HashAlg::Sha256},
       {CipherSuite::A256GCM, AesMode::Gcm, 32, 0, 256, 12, 16, HashAlg::Sha256},
@@ -173,7 +173,7 @@ TEST(DeriveSessionKeys, SplitsSpecVectorsPerSuite) {
 }
 
 TEST(DeriveSessionKeys, SekComesBeforeSvk) {
-  // crypto.md §5 [ours]: SEK = KM[0, |SEK|), SVK = KM[|SEK|, ...), as Java PRI and go-fdo split.
+  // docs/interop.md "ctr-cbc-key-split": SEK = KM[0, |SEK|), SVK = KM[|SEK|, ...), as Java PRI and go-fdo split.
   const Bytes shse = from_hex(kSpecShSe);
   const SecretBytes km = session_kdf(HashAlg::Sha256, shse, {}, 384);
   const SessionKeys keys = derive_session_keys(CipherSuite::Aes128CtrHmacSha256, shse, {});
@@ -182,7 +182,7 @@ TEST(DeriveSessionKeys, SekComesBeforeSvk) {
 }
 
 TEST(DeriveSessionKeys, UsesContextRand) {
-  // ASYMKEX: ContextRand = OwnerRandom (crypto.md §4.4).
+  // ASYMKEX: ContextRand = OwnerRandom (FDO 1.1 §3.6).
   const Bytes shse(32, 0x11);
   const Bytes owner_random(32, 0x22);
   const SessionKeys keys = derive_session_keys(CipherSuite::A128GCM, shse, owner_random);

@@ -57,7 +57,7 @@ SecretBytes secret_bio_contents(BIO* bio) {
   return SecretBytes(ByteView(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(len)));
 }
 
-// Sets PKCS#1 v1.5 or PSS padding on an RSA signing/verifying context (crypto.md §2.2: PSS uses
+// Sets PKCS#1 v1.5 or PSS padding on an RSA signing/verifying context (PSS uses
 // MGF1 with the signature's hash and a salt as long as the hash output, RFC 8230 §2).
 bool set_rsa_signature_padding(EVP_PKEY_CTX* pctx, SigAlg alg) {
   if (alg == SigAlg::RS256 || alg == SigAlg::RS384) {
@@ -68,7 +68,7 @@ bool set_rsa_signature_padding(EVP_PKEY_CTX* pctx, SigAlg alg) {
          EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, internal::evp_md(sig_alg_hash(alg))) > 0;
 }
 
-// Sets RSAES-OAEP with SHA-256 for the OAEP hash and MGF1 and an empty label (crypto.md §4.4).
+// Sets RSAES-OAEP with SHA-256 for the OAEP hash and MGF1 and an empty label (FDO 1.1 §3.6).
 bool set_rsa_oaep_padding(EVP_PKEY_CTX* pctx) {
   return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) > 0 &&
          EVP_PKEY_CTX_set_rsa_oaep_md(pctx, EVP_sha256()) > 0 && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) > 0;
@@ -200,7 +200,7 @@ PrivateKey private_key_from_traditional(int evp_type, ByteView der, std::string_
 
 }  // namespace
 
-// ---- Key and algorithm tables (crypto.md §2.2, §2.3) ----
+// ---- Key and algorithm tables (FDO 1.1 §3.3) ----
 
 std::string_view key_type_name(KeyType type) {
   switch (type) {
@@ -327,7 +327,7 @@ std::optional<KeyType> key_type_of(const EVP_PKEY* pkey) {
     }
     return std::nullopt;
   }
-  // "RSA" excludes RSA-PSS-restricted keys (id-RSASSA-PSS SPKI); FDO uses rsaEncryption (crypto.md §3).
+  // "RSA" excludes RSA-PSS-restricted keys (id-RSASSA-PSS SPKI); FDO uses rsaEncryption (FDO 1.1 §3.3).
   if (EVP_PKEY_is_a(pkey, "RSA") == 1) {
     switch (EVP_PKEY_get_bits(pkey)) {
       case 2048:
@@ -362,7 +362,7 @@ PublicKey make_public_key(const EVP_PKEY* pkey, std::string_view what) {
     fail("d2i_PUBKEY");
   }
   if (is_ec(*type)) {
-    // X509 pkBody: named curve, uncompressed point (crypto.md §3).
+    // X509 pkBody: named curve, uncompressed point (FDO 1.1 §3.3).
     check(EVP_PKEY_set_utf8_string_param(pub.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "uncompressed"),
           "EVP_PKEY_set_utf8_string_param point-format");
     check(EVP_PKEY_set_utf8_string_param(pub.get(), OSSL_PKEY_PARAM_EC_ENCODING, "named_curve"),
@@ -497,7 +497,7 @@ PublicKey parse_spki(ByteView der) {
     throw_body_error("SubjectPublicKeyInfo: trailing bytes after the key");
   }
   PublicKey key = internal::make_public_key(pkey.get(), "SubjectPublicKeyInfo");
-  // X509 pkBody is DER with a named curve and an uncompressed point (crypto.md §3); accepting
+  // X509 pkBody is DER with a named curve and an uncompressed point (FDO 1.1 §3.3); accepting
   // other forms would let one key have several encodings, which breaks key comparison.
   if (!equal(key.spki_der(), der)) {
     throw_body_error("SubjectPublicKeyInfo: not in canonical form (DER, named curve, uncompressed point)");
@@ -679,7 +679,7 @@ PrivateKey PrivateKey::generate(KeyType type) {
       pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");
       break;
     case KeyType::Rsa2048:
-      // OpenSSL's default public exponent is 65537 (crypto.md §2.3 RSA2048RESTR).
+      // OpenSSL's default public exponent is 65537 (RSA2048RESTR, docs/interop.md "public-key-forms").
       pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(2048));
       break;
     case KeyType::Rsa3072:
@@ -790,7 +790,7 @@ SecretBytes PrivateKey::ecdh(const PublicKey& peer) const {
     OPENSSL_cleanse(shx.data(), shx.size());
     internal::fail("EVP_PKEY_derive");
   }
-  // Shx at the fixed field width (crypto.md §4.2, P4); OpenSSL already pads it.
+  // Shx at the fixed field width (docs/interop.md "shared-secret-leading-zeros"); OpenSSL already pads it.
   if (len != ec_field_size(type()) || shx.size() != len) {
     OPENSSL_cleanse(shx.data(), shx.size());
     throw_internal("ECDH: shared secret has unexpected length " + std::to_string(len));
@@ -799,7 +799,7 @@ SecretBytes PrivateKey::ecdh(const PublicKey& peer) const {
 }
 
 SecretBytes PrivateKey::rsa_oaep_decrypt(ByteView ciphertext) const {
-  // One message for every failure: the caller must not learn which step failed (crypto.md §4.4).
+  // One message for every failure: the caller must not learn which step failed (FDO 1.1 §3.6).
   static constexpr std::string_view kFailure = "RSA-OAEP decryption failed";
   if (is_ec(type()) || ciphertext.size() != static_cast<std::size_t>(EVP_PKEY_get_size(m_impl->pkey.get()))) {
     throw_invalid(std::string(kFailure));

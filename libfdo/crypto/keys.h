@@ -1,5 +1,5 @@
 #pragma once
-// Asymmetric keys and signatures on OpenSSL 3 EVP (crypto.md §2-§3): EC P-256/P-384 with COSE raw
+// Asymmetric keys and signatures on OpenSSL 3 EVP (FDO 1.1 §3.3): EC P-256/P-384 with COSE raw
 // r‖s signatures, RSA-2048/3072 with PKCS#1 v1.5 and PSS.
 
 #include <memory>
@@ -13,7 +13,7 @@
 
 namespace fdo::crypto {
 
-/// Key families FDO uses (crypto.md §2.3).
+/// Key families FDO uses (FDO 1.1 §3.3).
 enum class KeyType { P256, P384, Rsa2048, Rsa3072 };
 
 /// "p256", "p384", "rsa2048", "rsa3072".
@@ -22,10 +22,10 @@ std::string_view key_type_name(KeyType type);
 std::optional<KeyType> parse_key_type(std::string_view name);
 /// True for P256/P384.
 bool is_ec(KeyType type);
-/// SHA-384 for P-384 and RSA-3072, else SHA-256 (voucher.md §5 "hash family").
+/// SHA-384 for P-384 and RSA-3072, else SHA-256 (the hash family, docs/voucher.md "Which hash algorithm").
 HashAlg hash_family(KeyType type);
 
-/// COSE signature algorithms FDO uses; values are the COSE ids (crypto.md §2.2).
+/// COSE signature algorithms FDO uses; values are the COSE ids (FDO 1.1 §3.3).
 enum class SigAlg : int {
   ES256 = -7,
   ES384 = -35,
@@ -85,7 +85,7 @@ class PublicKey {
   std::shared_ptr<const Impl> m_impl;
 };
 
-/// RSAES-OAEP encryption to an RSA public key, SHA-256 for OAEP and MGF1, empty label (crypto.md §4.4).
+/// RSAES-OAEP encryption to an RSA public key, SHA-256 for OAEP and MGF1, empty label (FDO 1.1 §3.6).
 Bytes rsa_oaep_encrypt(const PublicKey& key, ByteView plaintext);
 
 /// A private key. Move-only; key material is never logged or printed.
@@ -114,9 +114,9 @@ class PrivateKey {
   /// Signs with default_sig_alg(type()).
   [[nodiscard]] Bytes sign(ByteView message) const { return sign(default_sig_alg(type()), message); }
   /// EC only: ECDH with `peer` (same curve); the shared x-coordinate at fixed field width
-  /// (crypto.md §4.2 Shx). Throws Error(InvalidMessageError) on a curve mismatch.
+  /// (Shx, FDO 1.1 §3.6). Throws Error(InvalidMessageError) on a curve mismatch.
   [[nodiscard]] SecretBytes ecdh(const PublicKey& peer) const;
-  /// RSA only: RSAES-OAEP decryption, SHA-256 for OAEP and MGF1, empty label (crypto.md §4.4).
+  /// RSA only: RSAES-OAEP decryption, SHA-256 for OAEP and MGF1, empty label (FDO 1.1 §3.6).
   /// Throws Error(InvalidMessageError) on any failure, without saying which step failed.
   [[nodiscard]] SecretBytes rsa_oaep_decrypt(ByteView ciphertext) const;
 

@@ -108,7 +108,7 @@ TEST(KeyTypes, HashFamilyFollowsKeyStrength) {
 }
 
 TEST(SigAlgs, IdsAreTheCoseIds) {
-  // crypto.md §2.2.
+  // FDO 1.1 §3.3.
   EXPECT_EQ(sig_alg_from_id(-7), SigAlg::ES256);
   EXPECT_EQ(sig_alg_from_id(-35), SigAlg::ES384);
   EXPECT_EQ(sig_alg_from_id(-37), SigAlg::PS256);
@@ -281,7 +281,7 @@ TEST(PublicKey, SpkiDerRoundTripsForEveryKeyType) {
 }
 
 TEST(PublicKey, EcSpkiIsNamedCurveWithUncompressedPoint) {
-  // crypto.md §3: id-ecPublicKey, prime256v1, 04 ‖ X ‖ Y.
+  // FDO 1.1 §3.3: id-ecPublicKey, prime256v1, 04 ‖ X ‖ Y.
   const PublicKey pub = test_key(KeyType::P256).public_key();
   const Bytes der = pub.spki_der();
   ASSERT_EQ(der.size(), 91u);
@@ -456,7 +456,7 @@ TEST(Pem, RejectsMissingBrokenAndEncryptedBlocks) {
   test::expect_error([] { PrivateKey::from_pkcs8_der(Bytes{0x30, 0x00}); }, ErrorCode::MessageBodyError);
 }
 
-// ---- ECDH (crypto.md §4.2) ----
+// ---- ECDH (FDO 1.1 §3.6) ----
 
 TEST(Ecdh, BothSidesAgreeAtFieldWidth) {
   for (const KeyType type : {KeyType::P256, KeyType::P384}) {
@@ -479,7 +479,7 @@ TEST(Ecdh, RejectsAPeerOnAnotherCurve) {
                      ErrorCode::InternalServerError);
 }
 
-// ---- RSA-OAEP (crypto.md §4.4) ----
+// ---- RSA-OAEP (FDO 1.1 §3.6) ----
 
 TEST(RsaOaep, RoundTripsDeviceRandom) {
   for (const KeyType type : {KeyType::Rsa2048, KeyType::Rsa3072}) {

@@ -10,7 +10,7 @@
 namespace fdo::di {
 namespace {
 
-// pkType values, FDO 1.1 §3.3.4 (messages.md §2.3).
+// pkType values, FDO 1.1 §3.3.4.
 constexpr std::array<std::uint64_t, 5> kPkTypes = {1, 5, 6, 10, 11};
 
 bool is_pk_type(std::uint64_t value) {
@@ -50,7 +50,7 @@ Bytes MfgInfo::encode() const {
 MfgInfo MfgInfo::decode(ByteView in) {
   cbor::Reader r(in, "DI.AppStart DeviceMfgInfo");
   if (!r.at_end() && r.peek_type() == cbor::MajorType::Text) {
-    // messages.md §5.5 (b): fdo-rs puts a bare tstr here; its DI is not supported (DI-03).
+    // docs/interop.md "devicemfginfo-formats": fdo-rs puts a bare tstr here; its DI is not supported (DI-03).
     r.fail("", "expected the MfgInfo array, got a tstr (the fdo-rs DeviceMfgInfo form, unsupported)");
   }
   const std::size_t count = r.read_array("");
@@ -101,8 +101,8 @@ AppStart AppStart::decode(ByteView body) {
   cbor::Reader r(body, kName);
   r.read_array_of("", 1);
   if (r.peek_null()) {
-    // messages.md §5.5 (c): go-fdo sends [null] when its caller has no info; a manufacturer cannot issue
-    // a certificate without the device key, so this is refused as a body error.
+    // docs/interop.md "devicemfginfo-formats": go-fdo sends [null] when its caller has no info; a manufacturer
+    // cannot issue a certificate without the device key, so this is refused as a body error.
     r.fail("[0] DeviceMfgInfo", "expected bstr, got null (no manufacturing info)");
   }
   AppStart m;
@@ -121,7 +121,7 @@ SetCredentials SetCredentials::decode(ByteView body) {
   cbor::Reader r(body, kName);
   const std::size_t count = r.read_array("");
   if (count != 1) {
-    // messages.md §9 row 1: fdo-rs sends the bare 6-element OVHeader array instead of [bstr].
+    // docs/interop.md "devicemfginfo-formats": fdo-rs sends the bare 6-element OVHeader array instead of [bstr].
     r.fail("", "expected [bstr .cbor OVHeader], got an array of " + std::to_string(count) +
                    (count == 6 ? " elements (a bare OVHeader, the fdo-rs form)" : " elements"));
   }
@@ -135,7 +135,7 @@ SetCredentials SetCredentials::decode(ByteView body) {
 }
 
 voucher::OVHeader SetCredentials::header(const Leniency& leniency) const {
-  // messages.md §5.2 device checks: 1. a 6-element OVHeader (100); 2. OVHProtVer = 101 (101, C SDK);
+  // FDO 1.1 §5.2.2 device checks: 1. a 6-element OVHeader (100); 2. OVHProtVer = 101 (101, C SDK);
   // 3. the fields are well formed (100).
   cbor::Reader r(ov_header, "DI.SetCredentials OVHeader");
   r.read_array_of("", 6);
@@ -156,7 +156,7 @@ Bytes SetHMAC::encode() const {
 SetHMAC SetHMAC::decode(ByteView body) {
   cbor::Reader r(body, kName);
   r.read_array_of("", 1);
-  // messages.md §5.3 check 3 [ours]: hashtype 5 or 6 with 32 or 48 bytes, else 100 (DI-08).
+  // FDO 1.1 §5.2.3, docs/interop.md "hashtype-strict": hashtype 5 or 6 with 32 or 48 bytes, else 100 (DI-08).
   SetHMAC m{Hash::decode(r, "[0] HMac", HashKind::Hmac)};
   r.expect_end();
   return m;

@@ -1,6 +1,7 @@
 #pragma once
-// DI, Device Initialize (FDO 1.1 §5.2; messages.md §5): the four messages between a new device and its
-// manufacturer, in spec order, and the DeviceMfgInfo format our manufacturer reads (messages.md §5.5 (a)).
+// DI, Device Initialize (FDO 1.1 §5.2): the four messages between a new device and its
+// manufacturer, in spec order, and the DeviceMfgInfo format our manufacturer reads (docs/interop.md
+// "devicemfginfo-formats").
 
 #include <cstddef>
 #include <cstdint>
@@ -17,8 +18,8 @@
 
 namespace fdo::di {
 
-/// The "MfgInfo array" inside DeviceMfgInfo, as the C SDK, Java PRI and go-fdo write it (messages.md §5.5
-/// format (a); the spec leaves DeviceMfgInfo implementation-defined):
+/// The "MfgInfo array" inside DeviceMfgInfo, as the C SDK, Java PRI and go-fdo write it (docs/interop.md
+/// "devicemfginfo-formats"; FDO 1.1 §5.2.1 leaves DeviceMfgInfo implementation-defined):
 /// ```
 /// MfgInfo = [
 ///     keyType:  pkType,       ;; device key type; selects the manufacturer key type
@@ -32,7 +33,7 @@ namespace fdo::di {
 ///     ? maroePrefix: bstr     ;; C SDK CSE builds
 /// ]
 /// ```
-/// We accept 5 to 9 elements and send 5 (messages.md §9 row 2).
+/// We accept 5 to 9 elements and send 5 (docs/interop.md "devicemfginfo-formats").
 struct MfgInfo {
   static constexpr std::string_view kName = "DeviceMfgInfo";
   static constexpr std::size_t kMinElements = 5;
@@ -89,14 +90,14 @@ struct SetCredentials {
   static constexpr std::string_view kName = "DI.SetCredentials";
 
   /// The OVHeader bstr content exactly as received: the device MACs these bytes, never a re-encoding
-  /// (messages.md §5.2 step 3, conformance DEV-32).
+  /// (FDO 1.1 §5.2.2, docs/interop.md "noncanonical-header", conformance DEV-32).
   Bytes ov_header;
 
   [[nodiscard]] Bytes encode() const;
   /// Strict: a 1-element array holding a non-empty bstr, nothing after it. The bare OVHeader array that
-  /// fdo-rs sends is refused (messages.md §9 row 1, DEV-31). The header itself is read by header().
+  /// fdo-rs sends is refused ("devicemfginfo-formats", DEV-31). The header itself is read by header().
   static SetCredentials decode(ByteView body);
-  /// The device's checks of the header (messages.md §5.2): Error(MessageBodyError) unless the bytes are a
+  /// The device's checks of the header (FDO 1.1 §5.2.2): Error(MessageBodyError) unless the bytes are a
   /// 6-element array; Error(InvalidMessageError) when OVHProtVer is not 101 (DEV-30); then
   /// Error(MessageBodyError) for any field OVHeader::decode refuses.
   [[nodiscard]] voucher::OVHeader header(const Leniency& leniency = {}) const;
@@ -115,8 +116,8 @@ struct SetHMAC {
   HMac hmac;
 
   [[nodiscard]] Bytes encode() const;
-  /// Strict: a 1-element array holding an HMac of type 5 with 32 bytes or 6 with 48 bytes (messages.md §5.3
-  /// check 3 [ours], DI-08); Error(MessageBodyError) otherwise.
+  /// Strict: a 1-element array holding an HMac of type 5 with 32 bytes or 6 with 48 bytes (FDO 1.1 §5.2.3,
+  /// docs/interop.md "hashtype-strict", DI-08); Error(MessageBodyError) otherwise.
   static SetHMAC decode(ByteView body);
 };
 

@@ -8,7 +8,7 @@
 namespace fdo {
 namespace {
 
-// EMErrorStr must not reveal security detail (messages.md §3.1): we send the error text, which by
+// EMErrorStr must not reveal security detail (FDO 1.1 §5.1): we send the error text, which by
 // our error-message rules names the field and check but never keys, secrets or bodies. Cap its size.
 constexpr std::size_t kMaxErrorString = 200;
 

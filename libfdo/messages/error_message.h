@@ -1,5 +1,5 @@
 #pragma once
-// The error message, type 255 (FDO 1.1 §5.1; messages.md §3).
+// The error message, type 255 (FDO 1.1 §5.1).
 
 #include <cstdint>
 #include <optional>
@@ -37,10 +37,10 @@ struct ErrorMessage {
   [[nodiscard]] ErrorCode code() const { return static_cast<ErrorCode>(em_error_code); }
 
   /// [code, prev, str, <bare uint seconds>, <uint cid, 0 when none>]: the form every known
-  /// implementation decodes (messages.md §3.1 [ours]).
+  /// implementation decodes (docs/interop.md "errormessage-timestamp").
   [[nodiscard]] Bytes encode() const;
-  /// Lenient reader (messages.md §3.1): EMErrorTs null, bare uint, #6.0(tstr) or #6.1(uint);
-  /// EMErrorCID null or uint; any error code. Throws Error(MessageBodyError) otherwise.
+  /// Lenient reader (FDO 1.1 §5.1, docs/interop.md "errormessage-timestamp"): EMErrorTs null, bare uint, #6.0(tstr) or
+  /// #6.1(uint); EMErrorCID null or uint; any error code. Throws Error(MessageBodyError) otherwise.
   static ErrorMessage decode(ByteView body);
 
   /// An error for `error`, answering a message of type `prev_msg_id`, stamped now.

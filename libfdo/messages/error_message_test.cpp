@@ -9,7 +9,7 @@ namespace fdo {
 namespace {
 
 TEST(ErrorMessage, EncodesTheSpecExampleByteForByte) {
-  // messages.md §3.1: [101, 60, "nonce mismatch", 1713484800, 0]
+  // FDO 1.1 §5.1, in our form (docs/interop.md "errormessage-timestamp"): [101, 60, "nonce mismatch", 1713484800, 0]
   ErrorMessage m;
   m.em_error_code = 101;
   m.em_prev_msg_id = 60;

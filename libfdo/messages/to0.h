@@ -1,5 +1,5 @@
 #pragma once
-// TO0, the owner registers with the rendezvous server: messages 20-23 (FDO 1.1 §5.3; messages.md §6).
+// TO0, the owner registers with the rendezvous server: messages 20-23 (FDO 1.1 §5.3).
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -40,7 +40,8 @@ struct HelloAck {
 /// The content of TO0.OwnerSign's to0d bstr. FDO 1.1 §5.3.3
 ///   to0d = [OwnershipVoucher, WaitSeconds: uint32, NonceTO0Sign: Nonce]
 /// The voucher is kept as its complete CBOR encoding, as received: the RV checks its GUID (error 5) and
-/// verifies it (error 2) as separate steps after the nonce (messages.md §6.3 checks 3-6).
+/// verifies it (error 2) as separate steps after the nonce (FDO 1.1 §5.3.3;
+/// checks 3-6 in docs/protocols/to0.md).
 struct To0d {
   /// The complete encoding of the OwnershipVoucher item (a CBOR array).
   Bytes ownership_voucher;
@@ -63,8 +64,8 @@ struct To1dBlobPayload {
   Hash to1d_to0d_hash;
   [[nodiscard]] Bytes encode() const;
   /// Strict: a 2-element array of a non-empty RVTO2Addr and a SHA Hash. RVTO2Addr's own rules apply
-  /// (messages.md §6.3 check 9): an RVIP that is not 4 or 16 bytes is Error(InvalidIpAddress), other faults
-  /// Error(MessageBodyError).
+  /// (FDO 1.1 §5.3.3; check 9 in docs/protocols/to0.md): an RVIP that is not 4 or 16 bytes is Error(InvalidIpAddress),
+  /// other faults Error(MessageBodyError).
   static To1dBlobPayload decode(ByteView in, std::string_view context = "to1dBlobPayload");
   /// As decode(), except that a fault inside to1dRV is not thrown but returned in `to1d_rv_fault` (to1d_rv is
   /// then empty): the rendezvous server reports it only after the nonce, voucher and signature checks
@@ -97,11 +98,11 @@ struct OwnerSign {
   static OwnerSign make(const To0d& to0d, const cose::Sign1& to1d);
   /// `[bstr(to0d_bytes), to1d_bytes]`.
   [[nodiscard]] Bytes encode() const;
-  /// Strict (messages.md §6.3 check 2): a 2-element array; element 0 a bstr whose content is a to0d;
-  /// element 1 a tagged COSE_Sign1 with an empty unprotected header (FDO 1.1 §5.3.3: devices refuse any other
-  /// to1d in TO1.RVRedirect) whose payload is a to1dBlobPayload; each fault is Error(MessageBodyError). Faults
-  /// of to1dRV's own rules are kept in `to1d_rv_fault`, not thrown. The bare-array to0d of old Java PRI
-  /// (P7) is accepted only under Quirk::BareTo0d, an untagged to1d only under Quirk::UntaggedCose.
+  /// Strict (FDO 1.1 §5.3.3; check 2 in docs/protocols/to0.md): a 2-element array; element 0 a bstr whose content is
+  /// a to0d; element 1 a tagged COSE_Sign1 with an empty unprotected header (devices refuse any other to1d in
+  /// TO1.RVRedirect) whose payload is a to1dBlobPayload; each fault is Error(MessageBodyError). Faults of to1dRV's
+  /// own rules are kept in `to1d_rv_fault`, not thrown. The bare-array to0d of old Java PRI (docs/interop.md
+  /// "bare-to0d") is accepted only under Quirk::BareTo0d, an untagged to1d only under Quirk::UntaggedCose.
   static OwnerSign decode(ByteView in, const Leniency& leniency = {});
 };
 

@@ -86,7 +86,8 @@ TEST(To0To0d, RejectsAVoucherThatIsNotAnArrayAndAnOversizeWaitSeconds) {
 
 TEST(To0To1dBlobPayload, EncodesTheSpecExampleEntry) {
   const To1dBlobPayload payload{.to1d_rv = owner_addr(), .to1d_to0d_hash = Hash(HashType::Sha256, Bytes(32, 1))};
-  // transport.md §8: [null, "owner.example.com", 8443, 5] is 84 F6 71 6F776E65722E6578616D706C652E636F6D 19 20FB 05.
+  // RVTO2AddrEntry (FDO 1.1 §3.3.14): [null, "owner.example.com", 8443, 5] is 84 F6 71
+  // 6F776E65722E6578616D706C652E636F6D 19 20FB 05.
   EXPECT_EQ(to_hex(payload.encode()),
             "8281"
             "84f6716f776e65722e6578616d706c652e636f6d1920fb05"
@@ -132,13 +133,13 @@ TEST(To0OwnerSign, RoundTripsByteForByte) {
 TEST(To0OwnerSign, BareTo0dAndUntaggedTo1dOnlyByName) {
   const crypto::PrivateKey key = crypto::PrivateKey::generate(crypto::KeyType::P256);
   const OwnerSign sign = sample_owner_sign(key);
-  cbor::Writer bare;  // P7: old Java PRI sent to0d as a bare array
+  cbor::Writer bare;  // docs/interop.md "bare-to0d": old Java PRI sent to0d as a bare array
   bare.array(2).raw(sign.to0d_bytes).raw(sign.to1d_bytes);
   expect_error([&] { OwnerSign::decode(bare.bytes()); }, ErrorCode::MessageBodyError, "TO0.OwnerSign[0] to0d");
   const OwnerSign lenient = OwnerSign::decode(bare.bytes(), Leniency({Quirk::BareTo0d}));
   EXPECT_EQ(lenient.to0d_bytes, sign.to0d_bytes);
 
-  cbor::Writer untagged;  // P8: early fdo-rs sent to1d without tag 18
+  cbor::Writer untagged;  // docs/interop.md "untagged-cose": early fdo-rs sent to1d without tag 18
   untagged.array(2).bstr(sign.to0d_bytes).raw(ByteView(sign.to1d_bytes).subspan(1));
   expect_error([&] { OwnerSign::decode(untagged.bytes()); }, ErrorCode::MessageBodyError, "to1d");
   EXPECT_NO_THROW(OwnerSign::decode(untagged.bytes(), Leniency({Quirk::UntaggedCose})));

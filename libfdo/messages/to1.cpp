@@ -48,11 +48,11 @@ ProveToRV ProveToRV::decode(ByteView in, const Leniency& leniency) {
 }
 
 RVRedirect RVRedirect::decode(ByteView in) {
-  // messages.md §7.4: "Any failure is 100", also where a part's own decoder knows a more specific code (an
-  // unknown COSE alg, a bad RVIP): the device reports a malformed to1d.
+  // FDO 1.1 §5.4.4: the device answers any failure here with 100, also where a part's own decoder knows a more specific
+  // code (an unknown COSE alg, a bad RVIP): the device reports a malformed to1d.
   try {
     cose::Sign1 to1d = cose::Sign1::decode(in, "TO1.RVRedirect to1d");
-    // messages.md §7.4: "tagged COSE_Sign1 with an empty unprotected map (C SDK)".
+    // FDO 1.1 §5.4.4: a tagged COSE_Sign1 with an empty unprotected map (the C SDK requires it empty).
     if (!to1d.unprotected().empty()) {
       throw_body_error("TO1.RVRedirect to1d: expected an empty unprotected header, got " +
                        std::to_string(to1d.unprotected().size()) + " entries");

@@ -1,6 +1,5 @@
 #pragma once
-// TO1, the device finds its owner through the rendezvous server: messages 30-33 (FDO 1.1 §5.4;
-// messages.md §7).
+// TO1, the device finds its owner through the rendezvous server: messages 30-33 (FDO 1.1 §5.4).
 #include <string_view>
 
 #include "libfdo/core/bytes.h"
@@ -68,7 +67,7 @@ struct RVRedirect {
   to0::To1dBlobPayload to1d_payload;
   /// The stored to1d bytes, verbatim.
   [[nodiscard]] Bytes encode() const { return to1d_bytes; }
-  /// Device-side checks of messages.md §7.4, each Error(MessageBodyError): a tagged COSE_Sign1 with an empty
+  /// Device-side checks of FDO 1.1 §5.4.4, each Error(MessageBodyError): a tagged COSE_Sign1 with an empty
   /// unprotected map (C SDK), whose payload is a to1dBlobPayload with at least one RVTO2Addr entry and a
   /// well-formed Hash.
   static RVRedirect decode(ByteView in);

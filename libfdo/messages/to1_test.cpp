@@ -42,7 +42,7 @@ Bytes good_payload() {
 
 TEST(To1HelloRV, EncodesGuidAndSigInfo) {
   const HelloRV m{.guid = kGuid, .ea_sig_info = SigInfo::for_alg(crypto::SigAlg::ES256)};
-  // [h'0011…', [-7, h'']]: messages.md §2.4 "[-7, h''] encodes as 82 26 40".
+  // [h'0011…', [-7, h'']]: the SigInfo [-7, h''] (FDO 1.1 §3.3) encodes as 82 26 40.
   EXPECT_EQ(to_hex(m.encode()), "825000112233445566778899aabbccddeeff822640");
   const HelloRV back = HelloRV::decode(m.encode());
   EXPECT_EQ(back.guid, kGuid);
@@ -91,7 +91,7 @@ TEST(To1RVRedirect, KeepsTheTo1dBytes) {
 
 TEST(To1RVRedirect, DeviceChecksAreAll100) {
   const crypto::PrivateKey key = crypto::PrivateKey::generate(crypto::KeyType::P256);
-  // An unprotected header entry: the C SDK requires an empty map (messages.md §7.4).
+  // An unprotected header entry: the C SDK requires an empty map (FDO 1.1 §5.4.4).
   cose::HeaderMap unprotected;
   unprotected[256] = cbor::encode_bstr(Bytes(16, 1));
   const Bytes with_header = to1d_over(key, good_payload(), unprotected);

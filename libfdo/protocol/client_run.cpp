@@ -35,7 +35,7 @@ Bytes ClientRun::exchange(MessageType request, ByteView body, MessageType expect
 
 void ClientRun::fail(const Error& error) {
   if (m_peer_error) {
-    return;  // the server ended the run; no 255 back (messages.md §3.3)
+    return;  // the server ended the run; no 255 back (FDO 1.1 §5.1)
   }
   if (m_last_received == 0) {
     return;  // nothing received yet: the server has no run to end (go-fdo)

@@ -1,7 +1,7 @@
 #pragma once
 // The device's secrets behind interfaces (STYLE.md §7): the attestation key (DeviceSigner) and the HMAC secret
 // (DeviceHmac). Protocol code cannot tell a software key from a TPM key; the TPM implementations come with the
-// TPM layer. FDO 1.1 §3.4.1 (voucher.md §12).
+// TPM layer. FDO 1.1 §3.4.1.
 
 #include <filesystem>
 #include <memory>

@@ -13,7 +13,7 @@ namespace fdo::protocol {
 namespace {
 
 // DI.AppStart (10) → DI.SetCredentials (11): the MfgInfo array with a CSR for the device key
-// (messages.md §5.5 (a); we send the 5-element form).
+// (docs/interop.md "devicemfginfo-formats"; we send the 5-element form).
 di::SetCredentials app_start(ClientRun& run, const DiDeviceOptions& options, const DeviceSigner& signer) {
   di::MfgInfo info;
   info.key_type = default_pk_type(signer.public_key());
@@ -34,22 +34,24 @@ DiResult run_di(transport::MessageTransport& transport, const DiDeviceOptions& o
   ClientRun run(transport);
   return run.run([&] {
     const di::SetCredentials credentials = app_start(run, options, signer);
-    // messages.md §5.2 device checks 1-3 (DEV-30, DEV-31).
+    // FDO 1.1 §5.2.2: the device's checks of the header (DEV-30, DEV-31).
     voucher::OVHeader header = credentials.header(options.leniency);
 
-    // Step 1: "HMAC-SHA384 for a P-384 or RSA-3072 device key, otherwise HMAC-SHA256" (voucher.md §5).
+    // HMAC-SHA384 for a P-384 or RSA-3072 device key, otherwise HMAC-SHA256 (docs/voucher.md
+    // "Which hash algorithm").
     const crypto::HashAlg family = crypto::hash_family(signer.key_type());
-    // Step 3 [ours]: the HMAC covers the exact bstr content received (DEV-32), never a re-encoding.
+    // The HMAC covers the exact bstr content received (DEV-32), never a re-encoding
+    // (docs/interop.md "noncanonical-header").
     set_hmac(run, HMac(hmac_type_for(family), hmac.hmac(family, credentials.ov_header)));
 
-    // messages.md §5.4: DI.Done arrived; the credential may now be persisted.
+    // FDO 1.1 §5.2.4: DI.Done arrived; the credential may now be persisted.
     DiResult result;
     result.credential.dc_active = true;
     result.credential.dc_prot_ver = voucher::kOVProtVer;
     result.credential.dc_device_info = std::move(header.ov_device_info);
     result.credential.dc_guid = header.ov_guid;
     result.credential.dc_rv_info = std::move(header.ov_rv_info);
-    // DCPubKeyHash: H over the CBOR of OVPubKey as received (voucher.md §4, §12.2).
+    // DCPubKeyHash: H over the CBOR of OVPubKey as received (FDO 1.1 §3.4.1; our device hashes the received bytes).
     result.credential.dc_pub_key_hash = Hash::compute(hash_type_for(family), header.ov_pub_key.raw());
     result.credential.key_type = signer.key_type();
     result.header = credentials.ov_header;

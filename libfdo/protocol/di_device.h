@@ -1,5 +1,5 @@
 #pragma once
-// The device's side of DI, Device Initialize (FDO 1.1 §5.2; messages.md §5): one function that reads like
+// The device's side of DI, Device Initialize (FDO 1.1 §5.2): one function that reads like
 // the spec. DI.AppStart (10) → DI.SetCredentials (11), DI.SetHMAC (12) → DI.Done (13).
 
 #include <cstddef>
@@ -16,7 +16,7 @@
 
 namespace fdo::protocol {
 
-/// What the device tells its manufacturer in DI.AppStart (messages.md §5.5 format (a)).
+/// What the device tells its manufacturer in DI.AppStart (docs/interop.md "devicemfginfo-formats").
 struct DiDeviceOptions {
   /// MfgInfo serialNo; the manufacturer stores the voucher under it.
   std::string serial_no;
@@ -30,7 +30,7 @@ struct DiDeviceOptions {
 
 /// A successful DI run.
 struct DiResult {
-  /// The new DeviceCredential's spec fields (FDO 1.1 §3.4.1, messages.md §5.4) and key_type. The secrets
+  /// The new DeviceCredential's spec fields (FDO 1.1 §3.4.1, §5.2.4) and key_type. The secrets
   /// (storage, DCHmacSecret, key reference) are the caller's to fill in before saving it.
   DeviceCredential credential;
   /// The OVHeader bytes as received in DI.SetCredentials: the bytes the device MACed.
@@ -41,18 +41,19 @@ struct DiResult {
 
 /// Runs DI over `transport` (FDO 1.1 §5.2): sends the MfgInfo with a CSR made by `signer`, checks
 /// DI.SetCredentials (DEV-30: OVHProtVer 101, else 101; DEV-31: `[bstr]`, else 100), answers with
-/// HMAC-H(DCHmacSecret, received header bytes) where H is the family of the device key (voucher.md §5),
+/// HMAC-H(DCHmacSecret, received header bytes) where H is the family of the device key
+/// (docs/voucher.md "Which hash algorithm"),
 /// and checks DI.Done. Returns only after DI.Done: the caller saves the credential then, never earlier.
 /// On a failed check it sends an ErrorMessage (unless the server ended the run) and throws fdo::Error.
 DiResult run_di(transport::MessageTransport& transport, const DiDeviceOptions& options, const DeviceSigner& signer,
                 const DeviceHmac& hmac);
 
-/// The DCHmacSecret length a device makes for its key (voucher.md §5): 48 bytes for the SHA-384 family
-/// (P-384, RSA-3072), else 32.
+/// The DCHmacSecret length a device makes for its key (docs/voucher.md "Which hash algorithm"): 48 bytes for
+/// the SHA-384 family (P-384, RSA-3072), else 32.
 std::size_t hmac_secret_size(crypto::KeyType device_key_type);
 
 /// A new file-backed device identity for DI: a fresh attestation key and a fresh DCHmacSecret from the
-/// CSPRNG (voucher.md §12.1). Move-only: it holds secrets.
+/// CSPRNG (FDO 1.1 §3.4.1). Move-only: it holds secrets.
 class SoftwareDeviceIdentity {
  public:
   /// Generates a key of `type` and a secret of hmac_secret_size(type) bytes.

@@ -176,7 +176,7 @@ const ManufacturerKey& DiManufacturer::key_of(crypto::KeyType type) const {
   throw_internal("DI manufacturer: no manufacturer key of type " + std::string(crypto::key_type_name(type)));
 }
 
-// messages.md §5.1 check 3: the serial number and device info pass policy; "The CSR signature is valid" and its
+// FDO 1.1 §5.2.1: the serial number and device info pass policy; the CSR signature is valid and its
 // key is of keyType (101; DI-06, DI-07). Returns the device attestation key.
 crypto::PublicKey DiManufacturer::check_device(const di::MfgInfo& info) const {
   for (const auto& [field, value] : {std::pair<std::string_view, std::string_view>{"serialNo", info.serial_no},
@@ -197,8 +197,8 @@ crypto::PublicKey DiManufacturer::check_device(const di::MfgInfo& info) const {
   return std::move(csr.public_key);
 }
 
-// messages.md §5.1 step 2: the manufacturer key matching keyType, encoded as keyEnc. With a first owner, its
-// key type decides (one key type per voucher, voucher.md §7 step 2); otherwise the key of the device's type,
+// FDO 1.1 §5.2.1: the manufacturer key matching keyType, encoded as keyEnc. With a first owner, its
+// key type decides (one key type per voucher, FDO 1.1 §3.4.2); otherwise the key of the device's type,
 // else the default key.
 crypto::KeyType DiManufacturer::manufacturer_key_type(crypto::KeyType device_key_type) const {
   if (m_options.first_owner) {
@@ -236,7 +236,7 @@ PublicKey DiManufacturer::ov_pub_key(crypto::KeyType type, PkType key_type, PkEn
   throw_invalid("DI.AppStart DeviceMfgInfo[1] keyEnc: Crypto (EPID) is not supported");
 }
 
-// messages.md §5.1 step 1: the device certificate from the CSR's key, signed by the device CA, then the CA chain.
+// FDO 1.1 §5.2.1: the device certificate from the CSR's key, signed by the device CA, then the CA chain.
 std::vector<Bytes> DiManufacturer::issue_device_chain(const crypto::PublicKey& device_key,
                                                       const std::string& serial) const {
   const crypto::Certificate leaf = crypto::issue_certificate(
@@ -252,7 +252,7 @@ std::vector<Bytes> DiManufacturer::issue_device_chain(const crypto::PublicKey& d
   return chain;
 }
 
-// DI.AppStart (10) → DI.SetCredentials (11), FDO 1.1 §5.2.1-§5.2.2 (messages.md §5.1).
+// DI.AppStart (10) → DI.SetCredentials (11), FDO 1.1 §5.2.1-§5.2.2.
 di::SetCredentials DiManufacturer::handle(const di::AppStart& request, DiSession& session, Context& ctx) const {
   // Check 2: the bstr content is the MfgInfo array (100; 101 for keyType / keyEnc, DI-03..DI-05).
   const di::MfgInfo info = di::MfgInfo::decode(request.device_mfg_info);
@@ -285,7 +285,7 @@ di::SetCredentials DiManufacturer::handle(const di::AppStart& request, DiSession
   return di::SetCredentials{std::move(header.header_bytes)};
 }
 
-// DI.SetHMAC (12) → DI.Done (13), FDO 1.1 §5.2.3-§5.2.4 (messages.md §5.3).
+// DI.SetHMAC (12) → DI.Done (13), FDO 1.1 §5.2.3-§5.2.4.
 di::Done DiManufacturer::handle(const di::SetHMAC& request, DiSession& session, storage::Transaction& tx,
                                 Context& ctx) const {
   // FDO 1.1 §5.2.3 asks only for HMAC-SHA256 or HMAC-SHA384 with the matching length (checked by the decoder).

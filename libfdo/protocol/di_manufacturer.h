@@ -1,5 +1,5 @@
 #pragma once
-// The manufacturer's side of DI, Device Initialize (FDO 1.1 §5.2; messages.md §5): the DI server endpoint.
+// The manufacturer's side of DI, Device Initialize (FDO 1.1 §5.2): the DI server endpoint.
 // DI.AppStart (10) → DI.SetCredentials (11), DI.SetHMAC (12) → DI.Done (13).
 
 #include <bitset>
@@ -24,7 +24,7 @@
 namespace fdo::protocol {
 
 /// Which characters a serial number or device-info string from DI.AppStart may hold, and how long it may
-/// be (messages.md §5.1 check 3: Java PRI allows only `[A-Za-z0-9_-]`; voucher.md §3: we emit printable
+/// be (docs/interop.md "device-info-text": Java PRI allows only `[A-Za-z0-9_-]`; we emit printable
 /// ASCII in OVDeviceInfo).
 class DeviceInfoPolicy {
  public:
@@ -73,11 +73,11 @@ struct ManufacturerKeys {
 
 /// How the manufacturer builds headers and vouchers.
 struct DiManufacturerOptions {
-  /// OVRVInfo of every new voucher (transport.md §6); at least one directive.
+  /// OVRVInfo of every new voucher (FDO 1.1 §3.7); at least one directive.
   RendezvousInfo rv_info;
-  /// When set, each voucher is extended at once to this key (voucher.md §7; go-fdo-server's
+  /// When set, each voucher is extended at once to this key (FDO 1.1 §3.4.2; go-fdo-server's
   /// BeforeVoucherPersist). Its key type must be held among the manufacturer keys: that key signs
-  /// every header, so that the voucher keeps one key type (voucher.md §7 step 2).
+  /// every header, so that the voucher keeps one key type (FDO 1.1 §3.4.2).
   std::optional<crypto::PublicKey> first_owner;
   /// Rule for serialNo and deviceInfo.
   DeviceInfoPolicy policy;
@@ -98,7 +98,7 @@ enum class DiState : std::uint8_t {
 /// DiSession = [state: uint, guid: bstr .size 16, serial: tstr, device_info: tstr,
 ///              header: bstr, dev_cert_chain: [+ bstr], hmac_type: int, manufacturer_key: tstr]
 /// ```
-/// The header is serialised once, at AppStart, and these bytes become OVHeaderTag (messages.md §5.1 step 5).
+/// The header is serialised once, at AppStart, and these bytes become OVHeaderTag (FDO 1.1 §5.2.2).
 struct DiSession {
   DiState state = DiState::AwaitSetHmac;
   Guid guid;
@@ -108,7 +108,8 @@ struct DiSession {
   Bytes header;
   /// OVDevCertChain: device certificate, then the CA chain (DER).
   std::vector<Bytes> dev_cert_chain;
-  /// The HMAC type the device must answer with: HMAC-H of the voucher hash family (voucher.md §5).
+  /// The HMAC type the device must answer with: HMAC-H of the voucher hash family
+  /// (docs/voucher.md "Which hash algorithm").
   HashType hmac_type = HashType::HmacSha256;
   /// Type of the manufacturer key in OVPubKey ("p256", …), to sign the first-owner entry with.
   crypto::KeyType manufacturer_key = crypto::KeyType::P256;

@@ -664,7 +664,7 @@ TEST(DiDevice, SendsTheFiveElementMfgInfoWithACsrForItsKey) {
   const crypto::CertificateRequest csr = crypto::parse_csr(info->cert_info);
   EXPECT_TRUE(csr.signature_valid);
   EXPECT_TRUE(csr.public_key.same_key(device.signer().public_key()));
-  // RSA-3072: the SHA-384 family (voucher.md §5).
+  // RSA-3072: the SHA-384 family (docs/voucher.md "Which hash algorithm").
   ASSERT_TRUE(received.has_value());
   EXPECT_EQ(received->type(), HashType::HmacSha384);
   EXPECT_EQ(device.credential(std::move(*result)).dc_hmac_secret.size(), 48u);

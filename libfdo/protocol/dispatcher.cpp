@@ -11,7 +11,7 @@
 namespace fdo::protocol {
 namespace {
 
-// Tokens are opaque, random, at least 128 bits, base64url (transport.md §3 [ours]).
+// Tokens are opaque, random, at least 128 bits, base64url (FDO 1.1 §4.3; docs/interop.md "session-tokens").
 std::string new_token() { return base64url_encode(random_bytes(24)); }
 
 std::string message_name(std::uint8_t type) {
@@ -145,7 +145,8 @@ transport::Response Dispatcher::handle_message(const transport::Request& request
 }
 
 transport::Response Dispatcher::handle_client_error(const transport::Request& request) {
-  // messages.md §3.3: the server logs a received 255, ends the run and answers 200 with an empty body.
+  // FDO 1.1 §5.1: the server logs a received 255 and ends the run; it answers 200 with an empty body
+  // (docs/interop.md "http-errors").
   std::string what = "undecodable ErrorMessage";
   try {
     what = ErrorMessage::decode(request.body).describe();

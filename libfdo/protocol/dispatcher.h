@@ -21,7 +21,7 @@ std::int64_t unix_now();
 
 /// Settings of a Dispatcher.
 struct DispatcherOptions {
-  /// Idle lifetime of a protocol session in seconds (transport.md §3: default 300).
+  /// Idle lifetime of a protocol session in seconds (docs/interop.md "session-tokens": default 300).
   std::int64_t session_ttl = 300;
   /// The clock; tests replace it.
   std::function<std::int64_t()> clock = unix_now;

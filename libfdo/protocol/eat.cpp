@@ -52,7 +52,8 @@ EatPayload EatPayload::decode(ByteView payload, const Leniency& leniency) {
     }
   }
   r.expect_end();
-  // P1: fdo-rs writes the UEID under claim 11; accepted only by name, and only when 256 is absent.
+  // docs/interop.md "eat-ueid-claim": fdo-rs writes the UEID under claim 11; accepted only by name, and only
+  // when 256 is absent.
   if (!out.ueid && claim11 && leniency.accept(Quirk::EatUeidClaim11, "EAT claim 11")) {
     out.ueid = std::move(claim11);
   }
@@ -61,7 +62,8 @@ EatPayload EatPayload::decode(ByteView payload, const Leniency& leniency) {
 
 cose::Sign1 make_eat(const DeviceSigner& signer, const Nonce& nonce, const Guid& guid,
                      std::optional<ByteView> fdo_claim, const cose::HeaderMap& unprotected) {
-  // messages.md §2.6: "UEID value: 0x01 || Guid, 17 bytes"; canonical claim order 10, 256, -257 (go-fdo).
+  // FDO 1.1 §3.3: the UEID is 0x01 || Guid, 17 bytes; canonical claim order 10, 256, -257
+  // (docs/interop.md "eat-claim-order").
   std::vector<std::pair<Bytes, Bytes>> claims;
   claims.emplace_back(cbor::encode_int(kEatNonce), cbor::encode_bstr(nonce.view()));
   Bytes ueid{kEatRand};
@@ -87,14 +89,14 @@ cose::Sign1 make_eat(const DeviceSigner& signer, const Nonce& nonce, const Guid&
 EatPayload verify_eat(const cose::Sign1& eat, const crypto::PublicKey& device_key, const EatExpectation& expected,
                       const Leniency& leniency) {
   EatPayload payload = EatPayload::decode(eat.payload(), leniency);
-  // messages.md §7.3 check 3: "Claim 10 (EAT-NONCE) equals NonceTO1Proof" (§8.5: NonceTO2ProveDv).
+  // FDO 1.1 §5.4.3: claim 10 (EAT-NONCE) equals NonceTO1Proof (in TO2.ProveDevice, §5.5.6: NonceTO2ProveDv).
   if (!payload.nonce) {
     throw_invalid("EAT: no EAT-NONCE claim (10)");
   }
   if (!equal(*payload.nonce, expected.nonce.view())) {
     throw_invalid("EAT: EAT-NONCE does not equal the nonce this server issued");
   }
-  // Check 4: "Claim 256 is 17 bytes, starts with 0x01, and its GUID equals the HelloRV GUID".
+  // Check 4 (docs/protocols/to1.md): claim 256 is 17 bytes, starts with 0x01, and its GUID equals the HelloRV GUID.
   if (!payload.ueid) {
     throw_invalid(
         "EAT: no EAT-UEID claim (256); an fdo-rs device puts it under claim 11, accepted only with "
@@ -107,8 +109,8 @@ EatPayload verify_eat(const cose::Sign1& eat, const crypto::PublicKey& device_ke
   if (!equal(ByteView(ueid).subspan(1), expected.guid.view())) {
     throw_invalid("EAT: EAT-UEID names another GUID than this session's device");
   }
-  // Check 5: "The signature verifies with the public key of OVDevCertChain[0] … using the alg in the
-  // protected header, which must suit that key".
+  // Check 5: the signature verifies with the public key of OVDevCertChain[0], using the alg in the
+  // protected header, which must suit that key.
   if (expected.alg && eat.alg() != *expected.alg) {
     throw_invalid("EAT: signed with " + std::string(crypto::sig_alg_name(eat.alg())) + ", but eASigInfo names " +
                   std::string(crypto::sig_alg_name(*expected.alg)));

@@ -1,6 +1,6 @@
 #pragma once
 // The Entity Attestation Token as FDO uses it: the device's proof in TO1.ProveToRV and TO2.ProveDevice
-// (FDO 1.1 §3.3.6; messages.md §2.6, pitfalls P1).
+// (FDO 1.1 §3.3.6; docs/interop.md "eat-ueid-claim").
 #include <cstdint>
 #include <optional>
 
@@ -18,7 +18,8 @@ namespace fdo::protocol {
 inline constexpr std::int64_t kEatNonce = 10;
 /// EAT-UEID claim key (IANA), the key of the FDO 1.1 PS.
 inline constexpr std::int64_t kEatUeid = 256;
-/// The UEID key of the 1.0 errata, still written by fdo-rs (P1); read only under Quirk::EatUeidClaim11.
+/// The UEID key of the 1.0 errata, still written by fdo-rs (docs/interop.md "eat-ueid-claim"); read only
+/// under Quirk::EatUeidClaim11.
 inline constexpr std::int64_t kEatUeidClaim11 = 11;
 /// EAT-FDO claim key (IANA): `[xBKeyExchange]` in TO2.ProveDevice, absent in TO1.
 inline constexpr std::int64_t kEatFdo = -257;
@@ -27,7 +28,7 @@ inline constexpr std::uint8_t kEatRand = 0x01;
 /// EAT-GUID = bstr .size 17: EAT-RAND followed by the GUID.
 inline constexpr std::size_t kEatGuidSize = 17;
 
-/// The claims FDO reads from an EAT payload (messages.md §2.6):
+/// The claims FDO reads from an EAT payload (FDO 1.1 §3.3):
 ///   EATPayloadBaseMap = { ? EAT-FDO => $EATPayloads, EAT-NONCE => Nonce, EAT-UEID => EAT-GUID, * other }
 /// Claims are kept in whatever order they came (the C SDK writes 256, 10, -257); other claims are skipped.
 struct EatPayload {
@@ -37,9 +38,10 @@ struct EatPayload {
   std::optional<Bytes> ueid;
   /// EAT-FDO (-257): the claim value's complete CBOR encoding; nullopt when absent.
   std::optional<Bytes> fdo;
-  /// Strict structure (messages.md §7.3 check 2, §8.5 check 2): one CBOR map with unique keys, nothing after
-  /// it; claims 10 and 256 are bstrs. A missing claim is left for the checks (101). When there is no claim
-  /// 256 and `leniency` accepts Quirk::EatUeidClaim11, claim 11 is read as the UEID (fdo-rs, P1).
+  /// Strict structure (FDO 1.1 §5.4.3, §5.5.6; check 2 in docs/protocols/to1.md): one CBOR map with unique keys,
+  /// nothing after it; claims 10 and 256 are bstrs. A missing claim is left for the checks (101). When there is no
+  /// claim 256 and `leniency` accepts Quirk::EatUeidClaim11, claim 11 is read as the UEID (fdo-rs,
+  /// docs/interop.md "eat-ueid-claim").
   /// Error(MessageBodyError) naming the claim otherwise.
   static EatPayload decode(ByteView payload, const Leniency& leniency = {});
 };
@@ -61,7 +63,7 @@ struct EatExpectation {
 cose::Sign1 make_eat(const DeviceSigner& signer, const Nonce& nonce, const Guid& guid,
                      std::optional<ByteView> fdo_claim = std::nullopt, const cose::HeaderMap& unprotected = {});
 
-/// Checks an EAT in the order of messages.md §7.3 checks 2-5 (§8.5 checks 2-5 in TO2):
+/// Checks an EAT (FDO 1.1 §5.4.3; in TO2 §5.5.6) in the order of checks 2-5 in docs/protocols/to1.md:
 /// * the payload decodes (EatPayload::decode, Error 100);
 /// * claim 10 equals the expected nonce (101);
 /// * claim 256 is 17 bytes, starts with 0x01 and carries the expected GUID (101);

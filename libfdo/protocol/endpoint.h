@@ -28,7 +28,7 @@ struct Answer {
 };
 
 /// Builds the Answer for request `Req`, checking at compile time that `Resp` is the spec's response to it
-/// (messages.md: 10→11, 12→13, 20→21, 22→23, 30→31, 32→33, …).
+/// (FDO 1.1 §5: 10→11, 12→13, 20→21, 22→23, 30→31, 32→33, …).
 template <typename Req, typename Resp>
 Answer answer(const Resp& response) {
   static_assert(message_info(Req::kType).is_request, "Req must be a request message");
@@ -49,7 +49,7 @@ class Endpoint {
 };
 
 /// Throws Error(InvalidMessageError) unless `type` is the message the session expects next
-/// (messages.md §3.2: a valid token with a message not allowed in the current state is 101).
+/// (docs/adr/0001-error-model.md: a valid token with a message not allowed in the current state is 101).
 void expect_next(MessageType expected, MessageType type);
 
 /// The protocol's name for session records and logs: "di", "to0", "to1", "to2".

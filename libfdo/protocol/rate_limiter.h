@@ -35,8 +35,8 @@ class RateLimiter {
   std::map<std::string, Bucket, std::less<>> m_buckets;
 };
 
-/// The protocol runs in progress, for a cap on live sessions (transport.md §3: sessions end after the last
-/// message, after an error, or at their TTL). A server opens a run when it answers a first message and closes it
+/// The protocol runs in progress, for a cap on live sessions (docs/interop.md "session-tokens": sessions end after the
+/// last message, after an error, or at their TTL). A server opens a run when it answers a first message and closes it
 /// when the run's last request is handled, whatever the outcome; a run that is never closed (the client gave
 /// up, or sent a 255) counts until `ttl` seconds after it opened.
 class RunTracker {

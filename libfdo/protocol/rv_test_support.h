@@ -30,7 +30,7 @@
 
 namespace fdo::protocol::testing {
 
-/// The conformance tools' "fuzzed" (conformance-checklist.md): the body keeps its length, its first sixth to
+/// The conformance tools' "fuzzed" mutation (docs/conformance.md): the body keeps its length, its first sixth to
 /// third of the bytes are random and the rest zero; a 1-byte body becomes `00`. Seeded, so a failure replays.
 inline Bytes fuzzed(ByteView body, std::uint32_t seed) {
   std::mt19937 rng(seed);

@@ -18,11 +18,11 @@ namespace {
 /// The voucher as TO0 needs it: decoded, with at least one entry, owned by `owner_key`.
 voucher::OwnershipVoucher voucher_for_to0(ByteView voucher_bytes, const crypto::PrivateKey& owner_key) {
   voucher::OwnershipVoucher ov = voucher::OwnershipVoucher::decode(voucher_bytes);
-  // voucher.md §6 step 7: "Require 1 <= N <= 255 for TO0 and TO2".
+  // The voucher needs 1 <= N <= 255 entries for TO0 and TO2 (docs/voucher.md, check `entries count`).
   if (ov.entries().empty()) {
     throw_invalid("TO0: the voucher has no entries; extend it to this owner's key first");
   }
-  // voucher.md §6 step 10: "Whoever runs TO0 or TO2 with this voucher must hold its private key."
+  // Whoever runs TO0 or TO2 with this voucher must hold the owner key's private key (docs/voucher.md, owner key).
   if (!ov.owner_key().key().same_key(owner_key.public_key())) {
     throw_invalid("TO0: the owner key does not match the voucher's last entry (" + ov.owner_key().describe() +
                   "); is the voucher extended to this owner?");
@@ -30,7 +30,7 @@ voucher::OwnershipVoucher voucher_for_to0(ByteView voucher_bytes, const crypto::
   return ov;
 }
 
-/// TO0.OwnerSign's body (messages.md §6.3, "How the owner builds it"): to0d encoded once, to1dTo0dHash over those
+/// TO0.OwnerSign's body as the owner builds it (FDO 1.1 §5.3.3): to0d encoded once, to1dTo0dHash over those
 /// bytes with the voucher hash family, to1d signed by the owner key.
 to0::OwnerSign make_owner_sign(const voucher::OwnershipVoucher& ov, const crypto::PrivateKey& owner_key,
                                const RVTO2Addr& to2_addr, std::uint32_t wait_seconds, const Nonce& nonce) {

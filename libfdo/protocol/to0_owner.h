@@ -1,6 +1,6 @@
 #pragma once
-// The owner's side of TO0 (FDO 1.1 §5.3; messages.md §6): register a voucher's device with the rendezvous
-// servers so the device can find this owner, and the walk over the voucher's RendezvousInfo (transport.md §7.3).
+// The owner's side of TO0 (FDO 1.1 §5.3): register a voucher's device with the rendezvous
+// servers so the device can find this owner, and the walk over the voucher's RendezvousInfo (FDO 1.1 §3.7).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,12 +27,13 @@ struct To0Result {
   std::uint32_t wait_seconds = 0;
 };
 
-/// Runs TO0 once against one rendezvous server, FDO 1.1 §5.3 (messages.md §6):
+/// Runs TO0 once against one rendezvous server, FDO 1.1 §5.3:
 ///   TO0.Hello (20) → TO0.HelloAck (21), TO0.OwnerSign (22) → TO0.AcceptOwner (23).
 /// Before sending anything it checks that the voucher decodes, has at least one entry, and that `owner_key` is the
-/// key of its last entry (voucher.md §6 step 10: "Whoever runs TO0 … must hold its private key"); a refusal there is
-/// Error(InvalidMessageError). to0d carries the voucher bytes unchanged; to1dTo0dHash uses the voucher hash family
-/// (voucher.md §5 [ours]); to1d is signed with the owner key's alg, protected `{1: alg}`, unprotected `{}`.
+/// key of its last entry (whoever runs TO0 must hold the owner key's private key, docs/voucher.md); a refusal
+/// there is Error(InvalidMessageError). to0d carries the voucher bytes unchanged; to1dTo0dHash uses the voucher hash family
+/// (docs/voucher.md "Which hash algorithm"); to1d is signed with the owner key's alg, protected `{1: alg}`,
+/// unprotected `{}`.
 /// A server error throws fdo::Error with the server's code; a bad answer sends our 255 and throws.
 To0Result run_to0(transport::MessageTransport& transport, ByteView voucher, const crypto::PrivateKey& owner_key,
                   const RVTO2Addr& to2_addr, std::uint32_t wait_seconds);
@@ -54,16 +55,16 @@ struct RvRegistrationOutcome {
 using TransportFactory = std::function<std::unique_ptr<transport::MessageTransport>(const std::string& url)>;
 
 /// Registers the voucher's device with every distinct rendezvous server of the voucher's RendezvousInfo, owner
-/// view (transport.md §7.3: directives with RVDevOnly or RVBypass are skipped, RVOwnerPort is the port, the scheme
-/// comes from RVProtocol), recording each server's granted WaitSeconds or its error. Unlike go-fdo-server, which
-/// stops at the first success, it tries them all ([ours]: "a device may use any directive"). Throws
-/// Error(MessageBodyError) if the voucher does not decode, and Error(InvalidMessageError) if its RendezvousInfo
-/// names no server the owner can reach or the owner key does not match.
+/// view (FDO 1.1 §3.7, docs/interop.md "rv-owner-view": directives with RVDevOnly or RVBypass are skipped,
+/// RVOwnerPort is the port, the scheme comes from RVProtocol), recording each server's granted WaitSeconds or its
+/// error. Unlike go-fdo-server, which stops at the first success, it tries them all, since a device may use any
+/// directive. Throws Error(MessageBodyError) if the voucher does not decode, and Error(InvalidMessageError) if its
+/// RendezvousInfo names no server the owner can reach or the owner key does not match.
 std::vector<RvRegistrationOutcome> register_with_all(ByteView voucher, const crypto::PrivateKey& owner_key,
                                                      const RVTO2Addr& to2_addr, std::uint32_t wait_seconds,
                                                      const TransportFactory& make_transport);
 
-/// The rendezvous server URLs of a voucher's RendezvousInfo, owner view, in order, each once (transport.md §7.3).
+/// The rendezvous server URLs of a voucher's RendezvousInfo, owner view, in order, each once (FDO 1.1 §3.7).
 std::vector<std::string> owner_rendezvous_urls(ByteView voucher);
 
 }  // namespace fdo::protocol

@@ -19,14 +19,14 @@ bool contains_key(const std::vector<crypto::PublicKey>& keys, const crypto::Publ
   return std::any_of(keys.begin(), keys.end(), [&](const crypto::PublicKey& k) { return k.same_key(key); });
 }
 
-// Check 3: "to0d.NonceTO0Sign equals the session nonce" → 101.
+// Check 3 (the numbers are those of docs/protocols/to0.md): to0d.NonceTO0Sign equals the session nonce → 101.
 void check_nonce(const to0::OwnerSign& request, const To0Session& session) {
   if (request.to0d.nonce_to0_sign != session.nonce_to0_sign) {
     throw_invalid("TO0.OwnerSign: to0d.NonceTO0Sign is not the nonce sent in TO0.HelloAck");
   }
 }
 
-// Check 4: "OVHeader GUID is 16 bytes" → 5 INVALID_GUID. Read before the voucher is verified, so that a voucher
+// Check 4: the OVHeader GUID is 16 bytes → 5 INVALID_GUID. Read before the voucher is verified, so that a voucher
 // whose only fault is its GUID gets the specific code; a voucher too broken to reach the GUID is left to check 5.
 void check_guid(ByteView voucher_bytes) {
   std::optional<std::size_t> guid_size;  // nullopt: OVGuid is not a byte string
@@ -50,8 +50,8 @@ void check_guid(ByteView voucher_bytes) {
   }
 }
 
-// Check 5: "The voucher passes full verification (voucher.md §6)" → 2. The failing check goes to the server log
-// only (messages.md §3.2: "Details go to the server log only").
+// Check 5 (docs/protocols/to0.md): the voucher passes full verification (FDO 1.1 §3.4.2) → 2. The failing check
+// goes to the server log only (FDO 1.1 §5.1.1.1: details of error 2 are for the server log).
 voucher::OwnershipVoucher verify_voucher(ByteView voucher_bytes, const RendezvousPolicy& policy, Context& ctx) {
   voucher::VerifyOptions options;
   options.leniency = policy.leniency;
@@ -75,7 +75,7 @@ voucher::OwnershipVoucher verify_voucher(ByteView voucher_bytes, const Rendezvou
   }
 }
 
-// Check 6: "Policy: the manufacturer key (OVPubKey) is trusted, and other acceptance rules" → 2.
+// Check 6: policy; the manufacturer key (OVPubKey) is trusted, and other acceptance rules → 2.
 void check_trust(const voucher::OwnershipVoucher& ov, const RendezvousPolicy& policy) {
   if (policy.trusted_manufacturer_keys &&
       !contains_key(*policy.trusted_manufacturer_keys, ov.header().ov_pub_key.key())) {
@@ -88,7 +88,7 @@ void check_trust(const voucher::OwnershipVoucher& ov, const RendezvousPolicy& po
   }
 }
 
-// Check 7: "to1d verifies with the public key of the *last* OVEntry" → 3; an alg that cannot suit that key is a
+// Check 7: to1d verifies with the public key of the *last* OVEntry → 3; an alg that cannot suit that key is a
 // well-formed message failing a check, 101 (TO0-07).
 void check_to1d_signature(const to0::OwnerSign& request, const PublicKey& owner) {
   const crypto::SigAlg alg = request.to1d.alg();
@@ -102,7 +102,7 @@ void check_to1d_signature(const to0::OwnerSign& request, const PublicKey& owner)
   }
 }
 
-// Check 8: "to1dTo0dHash equals the Hash, of the hashtype it names, over the to0d bstr content bytes" → 101
+// Check 8: to1dTo0dHash equals the Hash, of the hashtype it names, over the to0d bstr content bytes → 101
 // (FDO 1.1 §5.3.3). Any SHA-2 hashtype the spec defines (SHA256, SHA384) is accepted and checked with the type it
 // names: owners of other stacks pick their own (go-fdo takes entry 0's, Java PRI the HMAC's family).
 void check_to0d_hash(const to0::OwnerSign& request) {
@@ -130,8 +130,8 @@ void check_wait_seconds(std::uint32_t granted, std::uint32_t requested) {
   }
 }
 
-// Check 10 [ours]: "If a registration for this GUID already exists under another owner key: accept only if the
-// new voucher's chain contains the old owner key (a resale), else 3."
+// Check 10 (docs/interop.md "rv-resale"): if a registration for this GUID already exists under another owner
+// key, accept only if the new voucher's chain contains the old owner key (a resale), else 3.
 void check_reregistration(storage::Transaction& tx, const voucher::OwnershipVoucher& ov, Context& ctx) {
   const std::optional<storage::RvRegistration> existing = tx.get_rv_registration(ov.header().ov_guid, ctx.now);
   if (!existing) {
@@ -214,8 +214,8 @@ PolicySummary summarize(const RendezvousPolicy& policy) {
                          ? "at most " + std::to_string(policy.rate_limit) + " new runs per second per address"
                          : std::string("no per-address rate limit"));
   for (const Quirk q : policy.leniency.allowed()) {
-    out.warnings.push_back("accepting peer deviation " + std::string(quirk_info(q).name) + " (" +
-                           std::string(quirk_info(q).pitfall) + ")");
+    out.warnings.push_back("accepting peer deviation " + std::string(quirk_info(q).name) + " (docs/interop.md \"" +
+                           std::string(quirk_info(q).doc_entry) + "\")");
   }
   return out;
 }
@@ -280,7 +280,7 @@ to0::AcceptOwner To0Rendezvous::owner_sign(const to0::OwnerSign& request, const 
   check_to1d_rv(request);
   check_reregistration(tx, ov, ctx);
 
-  // messages.md §6.3: "the RV chooses WaitSeconds = min(requested, server maximum)".
+  // FDO 1.1 §5.3.4: the RV grants WaitSeconds = min(requested, server maximum).
   const std::uint32_t granted = std::min(request.to0d.wait_seconds, m_policy.max_wait_seconds);
   check_wait_seconds(granted, request.to0d.wait_seconds);
   const voucher::RawVoucher raw = voucher::RawVoucher::split(request.to0d.ownership_voucher);

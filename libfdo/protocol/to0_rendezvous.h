@@ -1,5 +1,5 @@
 #pragma once
-// The rendezvous server's side of TO0 (FDO 1.1 §5.3; messages.md §6): an owner proves it holds a device's
+// The rendezvous server's side of TO0 (FDO 1.1 §5.3): an owner proves it holds a device's
 // voucher and registers where the device will find it for TO2. Also the rendezvous policy and abuse limits
 // shared with TO1 (to1_rendezvous.h).
 #include <cstdint>
@@ -19,16 +19,17 @@
 
 namespace fdo::protocol {
 
-/// What a rendezvous server accepts (messages.md §6.3 checks 6 and 10, transport.md §9). Open by default:
-/// without allow-lists any owner may register any voucher that verifies (conformance mode, TO0-12).
+/// What a rendezvous server accepts (FDO 1.1 §5.3.3, §5.3.4; checks 6 and 10 in docs/protocols/to0.md). Open by
+/// default: without allow-lists any owner may register any voucher that verifies (conformance mode, TO0-12).
 struct RendezvousPolicy {
-  /// The largest WaitSeconds granted: AcceptOwner.WaitSeconds = min(requested, this) (messages.md §6.3).
+  /// The largest WaitSeconds granted: AcceptOwner.WaitSeconds = min(requested, this) (FDO 1.1 §5.3.4).
   std::uint32_t max_wait_seconds = 86400;
   /// When set, only these owner keys (the voucher's last entry key) may register (error 2 otherwise).
   std::optional<std::vector<crypto::PublicKey>> trusted_owner_keys;
   /// When set, only vouchers whose OVPubKey is one of these manufacturer keys may register (error 2 otherwise).
   std::optional<std::vector<crypto::PublicKey>> trusted_manufacturer_keys;
-  /// voucher.md §6 step 5: also verify the device certificate chain link by link up to a self-signed root.
+  /// docs/voucher.md `device cert chain signatures`: also verify the device certificate chain link by link up to a
+  /// self-signed root.
   bool check_device_chain = false;
   /// Runs (TO0 and TO1 together) in progress at once; 0 means unlimited.
   std::size_t max_live_sessions = 10000;
@@ -84,7 +85,7 @@ struct PolicySummary {
 /// Describes `policy` for the start-up log (docs/rendezvous.md "Trust policy").
 PolicySummary summarize(const RendezvousPolicy& policy);
 
-/// The typed TO0 session (messages.md §4: TO0 holds NonceTO0Sign), stored by the dispatcher between 21 and 22.
+/// The typed TO0 session (FDO 1.1 §4.3; TO0 holds NonceTO0Sign), stored by the dispatcher between 21 and 22.
 struct To0Session {
   /// The request the session expects next: TO0.OwnerSign.
   MessageType next = MessageType::To0OwnerSign;
@@ -107,8 +108,8 @@ class To0Rendezvous final : public Endpoint {
 
   /// TO0.Hello (20) → TO0.HelloAck (21): a fresh NonceTO0Sign in a new session. FDO 1.1 §5.3.1-§5.3.2
   to0::HelloAck hello(const to0::Hello& request, To0Session& session, Context& ctx);
-  /// TO0.OwnerSign (22) → TO0.AcceptOwner (23): the checks of messages.md §6.3 in order, then the registration.
-  /// FDO 1.1 §5.3.3-§5.3.4
+  /// TO0.OwnerSign (22) → TO0.AcceptOwner (23): the checks of FDO 1.1 §5.3.3 in the order of docs/protocols/to0.md,
+  /// then the registration. FDO 1.1 §5.3.3-§5.3.4
   to0::AcceptOwner owner_sign(const to0::OwnerSign& request, const To0Session& session, storage::Transaction& tx,
                               Context& ctx);
 
@@ -117,7 +118,7 @@ class To0Rendezvous final : public Endpoint {
   RendezvousLimits* m_limits;
 };
 
-/// Removes the registrations that expired by `now` (transport.md §9: "The RV must forget the mapping when the
+/// Removes the registrations that expired by `now` (FDO 1.1 §5.3.4: the RV forgets the mapping when the
 /// granted time runs out"); returns how many. The server calls it periodically.
 std::size_t purge_expired_registrations(storage::Store& store, std::int64_t now);
 

@@ -145,7 +145,7 @@ TEST_F(To0Test, TO0_08_WrongTo0dHashIs101) {
       code_of(owner_sign([](OwnerSignBuilder& b) { b.hash_override = Hash(HashType::Sha384, random_bytes(48)).encode(); }),
               22),
       101);
-  // An HMAC hashtype of the right length: not a digest, malformed per messages.md §2.2 [ours] (100).
+  // An HMAC hashtype of the right length: not a digest, malformed per docs/interop.md "hashtype-strict" (100).
   EXPECT_EQ(code_of(owner_sign([](OwnerSignBuilder& b) {
                       b.hash_override = Hash(HashType::HmacSha256, random_bytes(32)).encode();
                     }),
@@ -393,7 +393,7 @@ TEST_F(To0Test, TO0_20_ReRegistrationByAnOwnerOutsideTheChainIs3AndTheFirstStays
   EXPECT_EQ(m_rv.registration(kGuidA)->to1d, first_to1d);
 }
 
-// ---- Further rendezvous checks (messages.md §6.3) ----
+// ---- Further rendezvous checks (FDO 1.1 §5.3.3; docs/protocols/to0.md) ----
 
 TEST_F(To0Test, RegistrationStoresTheTo1dBytesVoucherOwnerKeyAndDeviceChain) {
   ASSERT_EQ(owner_sign().msg_type, 23);

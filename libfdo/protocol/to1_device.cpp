@@ -16,7 +16,7 @@
 namespace fdo::protocol {
 namespace {
 
-// messages.md §2.4 [ours]: "Devices reject a different sgType or a non-empty Info (101)" (DEV-33).
+// docs/interop.md "siginfo-answer": the device rejects a different sgType or a non-empty Info (101) (DEV-33).
 void check_eb_sig_info(const SigInfo& eb_sig_info, const SigInfo& own) {
   if (eb_sig_info.sg_type != own.sg_type) {
     throw_invalid("TO1.HelloRVAck: eBSigInfo names " + std::string(sg_type_name(eb_sig_info.sg_type)) +
@@ -28,7 +28,7 @@ void check_eb_sig_info(const SigInfo& eb_sig_info, const SigInfo& own) {
   }
 }
 
-/// `seconds` varied at random by up to ±`jitter` (transport.md §7.1).
+/// `seconds` varied at random by up to ±`jitter` (FDO 1.1 §3.7).
 std::chrono::milliseconds jittered(std::uint32_t seconds, double jitter) {
   std::array<std::uint8_t, 4> raw{};
   fill_random(raw);
@@ -66,7 +66,7 @@ To1Result run_to1(transport::MessageTransport& transport, const DeviceCredential
     // TO1.HelloRV (30) → TO1.HelloRVAck (31)
     const auto ack = run.exchange<to1::HelloRVAck>(to1::HelloRV{.guid = credential.dc_guid, .ea_sig_info = own});
     check_eb_sig_info(ack.eb_sig_info, own);
-    // TO1.ProveToRV (32) → TO1.RVRedirect (33): the EAT over NonceTO1Proof and the current GUID (messages.md §7.3).
+    // TO1.ProveToRV (32) → TO1.RVRedirect (33): the EAT over NonceTO1Proof and the current GUID (FDO 1.1 §5.4.3).
     const to1::ProveToRV prove{make_eat(signer, ack.nonce_to1_proof, credential.dc_guid)};
     to1::RVRedirect redirect = run.exchange<to1::RVRedirect>(prove);
     std::vector<std::string> urls = redirect.to1d_payload.to1d_rv.to_urls();
@@ -81,7 +81,7 @@ FindOwnerResult find_owner(const DeviceCredential& credential, const DeviceSigne
   const std::string guid = credential.dc_guid.hex();
   for (std::size_t round = 0; options.max_rounds == 0 || round < options.max_rounds; ++round) {
     if (round > 0) {
-      // transport.md §7.1: "sleep 120 s × (1 ± 0.25 random); start again".
+      // docs/interop.md "rv-device-walk": after the whole list, sleep 120 s × (1 ± 0.25 random), then start again.
       wait(options, options.retry_delay_sec);
     }
     for (const RvPlan& plan : plans) {
@@ -115,7 +115,7 @@ FindOwnerResult find_owner(const DeviceCredential& credential, const DeviceSigne
           result.attempts.push_back(RvAttempt{url, e.code(), e.what()});
         }
       }
-      // transport.md §7.1: "applies a directive's delay after trying it, including directives with no URLs".
+      // docs/interop.md "rv-device-walk": a directive's delay applies after trying it, also when it had no URLs.
       if (plan.delay_sec > 0) {
         wait(options, options.max_delay_sec > 0 ? std::min(plan.delay_sec, options.max_delay_sec) : plan.delay_sec);
       }

@@ -1,6 +1,6 @@
 #pragma once
-// The device's side of TO1 (FDO 1.1 §5.4; messages.md §7) and the device's walk over its RendezvousInfo to find
-// its owner (FDO 1.1 §3.7, §3.7.1; transport.md §7.1-§7.2).
+// The device's side of TO1 (FDO 1.1 §5.4) and the device's walk over its RendezvousInfo to find
+// its owner (FDO 1.1 §3.7, §3.7.1).
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -22,13 +22,13 @@ namespace fdo::protocol {
 /// What a successful TO1 gives the device.
 struct To1Result {
   /// TO1.RVRedirect: the owner's signed to1d, kept byte for byte so that TO2 can verify it with the owner key once
-  /// the voucher is known (messages.md §7.4, §8.2 check 11).
+  /// the voucher is known (FDO 1.1 §5.4.4; the check comes with TO2, §5.5.3).
   to1::RVRedirect redirect;
-  /// The HTTP(S) URLs of the owner's RVTO2Addr, entries in order, DNS before IP (transport.md §8).
+  /// The HTTP(S) URLs of the owner's RVTO2Addr, entries in order, DNS before IP (FDO 1.1 §3.3.14).
   std::vector<std::string> to2_urls;
 };
 
-/// Runs TO1 once against one rendezvous server, FDO 1.1 §5.4 (messages.md §7):
+/// Runs TO1 once against one rendezvous server, FDO 1.1 §5.4:
 ///   TO1.HelloRV (30) → TO1.HelloRVAck (31), TO1.ProveToRV (32) → TO1.RVRedirect (33).
 /// Checks on the answers: HelloRVAck decodes (100) and its eBSigInfo is `[own sgType, h'']` (101, DEV-33);
 /// RVRedirect is a tagged COSE_Sign1 with an empty unprotected map whose payload has at least one RVTO2Addr entry
@@ -40,9 +40,9 @@ To1Result run_to1(transport::MessageTransport& transport, const DeviceCredential
 struct FindOwnerOptions {
   /// How many times the whole directive list is walked; 0 walks until an owner is found (a device's default).
   std::size_t max_rounds = 1;
-  /// Seconds to wait after an unsuccessful walk of the whole list (transport.md §7.1: 120 s).
+  /// Seconds to wait after an unsuccessful walk of the whole list (docs/interop.md "rv-device-walk": 120 s).
   std::uint32_t retry_delay_sec = kRvRetryDelaySec;
-  /// Relative jitter of every delay (transport.md §7.1: "A delay may be varied at random by up to ±25 %").
+  /// Relative jitter of every delay (FDO 1.1 §3.7 allows a delay to vary at random by up to ±25 %).
   double jitter = kRvDelayJitter;
   /// Optional safety bound on one RVDelaysec, in seconds; 0 (the default) follows the spec, which sets no cap
   /// (FDO 1.1 §3.7). The C SDK replaces delays above 3600 s with its default; `fdo-device --max-rv-delay` sets this.
@@ -80,10 +80,11 @@ struct FindOwnerResult {
   std::vector<RvAttempt> attempts;
 };
 
-/// The device's walk over DCRVInfo (transport.md §7.1 [ours]): directives in order, RVOwnerOnly skipped, DNS then
-/// each IP; a bypass directive returns its own address without TO1 (§7.2); otherwise TO1 at each target until one
-/// succeeds. After each directive with RVDelaysec it waits that long (bounded only by max_delay_sec), and after a whole unsuccessful walk
-/// `retry_delay_sec`, each ±jitter, for at most `max_rounds` walks. Failures are recorded, never thrown.
+/// The device's walk over DCRVInfo (FDO 1.1 §3.7; docs/interop.md "rv-device-walk"): directives in order, RVOwnerOnly
+/// skipped, DNS then each IP; a bypass directive yields every one of its targets, without TO1 (FDO 1.1 §3.7.1);
+/// otherwise TO1 at each target until one succeeds. After each directive with RVDelaysec it waits that long (bounded
+/// only by max_delay_sec), and after a whole unsuccessful walk `retry_delay_sec`, each ±jitter, for at most
+/// `max_rounds` walks. Failures are recorded, never thrown.
 FindOwnerResult find_owner(const DeviceCredential& credential, const DeviceSigner& signer,
                            const FindOwnerOptions& options);
 

@@ -14,7 +14,8 @@
 namespace fdo::protocol {
 namespace {
 
-// messages.md §7.1 check 2: "A non-expired TO0 registration exists for the GUID" → 6 RESOURCE_NOT_FOUND.
+// FDO 1.1 §5.4.1 (check 2 in docs/protocols/to1.md): a live TO0 registration exists for the GUID, else 6
+// RESOURCE_NOT_FOUND.
 storage::RvRegistration find_registration(storage::Transaction& tx, const Guid& guid, std::int64_t now) {
   std::optional<storage::RvRegistration> registration = tx.get_rv_registration(guid, now);
   if (!registration) {
@@ -23,7 +24,8 @@ storage::RvRegistration find_registration(storage::Transaction& tx, const Guid& 
   return std::move(*registration);
 }
 
-/// The device attestation key: the leaf of the OVDevCertChain stored at TO0 (messages.md §7.3 check 5).
+/// The device attestation key: the leaf of the OVDevCertChain stored at TO0 (FDO 1.1 §5.4.3; check 5 in
+/// docs/protocols/to1.md).
 crypto::PublicKey device_key_of(const storage::RvRegistration& registration) {
   try {
     const std::optional<std::vector<Bytes>> chain = voucher::decode_dev_cert_chain(registration.device_key);
@@ -36,8 +38,8 @@ crypto::PublicKey device_key_of(const storage::RvRegistration& registration) {
   }
 }
 
-// messages.md §7.1 check 3 [ours]: "sgType is supported and matches the device key in the stored voucher; Info is
-// empty" → 101.
+// FDO 1.1 §5.4.1, check 3 in docs/protocols/to1.md (docs/interop.md "siginfo-answer"): sgType is supported and
+// matches the device key in the stored voucher; Info is empty → 101.
 void check_sig_info(const SigInfo& ea_sig_info, const crypto::PublicKey& device_key) {
   const std::optional<crypto::KeyType> implied = device_key_type_of(ea_sig_info.sg_type);
   if (!implied) {
@@ -111,7 +113,7 @@ to1::HelloRVAck To1Rendezvous::hello_rv(const to1::HelloRV& request, To1Session&
   if (m_limits != nullptr) {
     m_limits->run_opened(session.nonce_to1_proof, ctx.now);
   }
-  // messages.md §2.4 [ours]: "Servers answer [<same sgType>, h'']".
+  // docs/interop.md "siginfo-answer": servers answer [<same sgType>, h''].
   return to1::HelloRVAck{.nonce_to1_proof = session.nonce_to1_proof,
                          .eb_sig_info = SigInfo{.sg_type = request.ea_sig_info.sg_type, .info = {}}};
 }
@@ -124,7 +126,7 @@ to1::RVRedirect To1Rendezvous::prove_to_rv(const to1::ProveToRV& request, const 
   verify_eat(request.eat, device_key_of(registration),
              EatExpectation{.nonce = session.nonce_to1_proof, .guid = session.guid, .alg = std::nullopt},
              m_policy.leniency);
-  // messages.md §7.4: "TO1.RVRedirect = to1d ;; the to1d received in TO0.OwnerSign, byte for byte".
+  // FDO 1.1 §5.4.4: TO1.RVRedirect is the to1d received in TO0.OwnerSign, byte for byte.
   return to1::RVRedirect::from_stored(registration.to1d, m_policy.leniency);
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The rendezvous server's side of TO1 (FDO 1.1 §5.4; messages.md §7): a device proves it is the device of a
+// The rendezvous server's side of TO1 (FDO 1.1 §5.4): a device proves it is the device of a
 // registered voucher and receives the owner's signed address (to1d).
 #include "libfdo/core/bytes.h"
 #include "libfdo/core/fixed_bytes.h"
@@ -11,7 +11,7 @@
 
 namespace fdo::protocol {
 
-/// The typed TO1 session (messages.md §4: TO1 holds the GUID, eASigInfo and NonceTO1Proof), stored between 31
+/// The typed TO1 session (FDO 1.1 §4.3; TO1 holds the GUID, eASigInfo and NonceTO1Proof), stored between 31
 /// and 32.
 struct To1Session {
   /// The request the session expects next: TO1.ProveToRV.
@@ -37,11 +37,11 @@ class To1Rendezvous final : public Endpoint {
   [[nodiscard]] Protocol protocol() const override { return Protocol::To1; }
   Answer handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) override;
 
-  /// TO1.HelloRV (30) → TO1.HelloRVAck (31): messages.md §7.1 checks 2-3, then a fresh NonceTO1Proof and
-  /// eBSigInfo = [same sgType, h'']. FDO 1.1 §5.4.1-§5.4.2
+  /// TO1.HelloRV (30) → TO1.HelloRVAck (31): FDO 1.1 §5.4.1 (checks 2-3 in docs/protocols/to1.md), then a fresh
+  /// NonceTO1Proof and eBSigInfo = [same sgType, h'']. FDO 1.1 §5.4.1-§5.4.2
   to1::HelloRVAck hello_rv(const to1::HelloRV& request, To1Session& session, storage::Transaction& tx, Context& ctx);
-  /// TO1.ProveToRV (32) → TO1.RVRedirect (33): messages.md §7.3 checks 2-5 on the EAT, then the stored to1d.
-  /// FDO 1.1 §5.4.3-§5.4.4
+  /// TO1.ProveToRV (32) → TO1.RVRedirect (33): FDO 1.1 §5.4.3 (checks 2-5 in docs/protocols/to1.md) on the EAT, then
+  /// the stored to1d. FDO 1.1 §5.4.3-§5.4.4
   to1::RVRedirect prove_to_rv(const to1::ProveToRV& request, const To1Session& session, storage::Transaction& tx,
                               Context& ctx);
 

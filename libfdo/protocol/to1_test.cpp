@@ -176,7 +176,7 @@ TEST_F(To1Test, TO1_13_EatForAnotherGuidOrByAnotherDeviceIs101) {
   EXPECT_EQ(code_of(m_rv.post(32, make_eat(other, nonce2, kGuidB).encode(), token2), 32), 101);
 }
 
-// An EAT in the fdo-rs form: the GUID under claim 11, no claim 256 (P1).
+// An EAT in the fdo-rs form: the GUID under claim 11, no claim 256 (docs/interop.md "eat-ueid-claim").
 Bytes claim11_eat(const crypto::PrivateKey& key, const Nonce& nonce, const Guid& guid) {
   Bytes ueid{kEatRand};
   append(ueid, guid.view());
@@ -207,7 +207,7 @@ TEST_F(To1Test, TO1_15_ExpiredRegistrationIs6) {
   EXPECT_EQ(code_of(rv.post(30, hello.encode()), 30), 6);
 }
 
-// ---- Further rendezvous checks (messages.md §7.1, §7.3) ----
+// ---- Further rendezvous checks (FDO 1.1 §5.4.1, §5.4.3) ----
 
 TEST_F(To1Test, SgTypeThatDoesNotSuitTheDeviceKeyOrNonEmptyInfoIs101) {
   const to1::HelloRV p384{.guid = kGuidB, .ea_sig_info = SigInfo::for_alg(crypto::SigAlg::ES384)};
@@ -412,7 +412,7 @@ TEST_F(DeviceTo1Test, ServerErrorIsNotAnsweredWithA255) {
   EXPECT_FALSE(m_peer.device_error());
 }
 
-// ---- The device's RendezvousInfo walk (transport.md §7.1) ----
+// ---- The device's RendezvousInfo walk (FDO 1.1 §3.7; docs/interop.md "rv-device-walk") ----
 
 class FindOwnerTest : public To1Test {
  protected:
@@ -539,7 +539,7 @@ TEST_F(FindOwnerTest, NothingFoundRecordsEveryAttempt) {
   EXPECT_EQ(r.attempts[0].error_code, ErrorCode::ResourceNotFound);
 }
 
-// ---- The EAT (messages.md §2.6) ----
+// ---- The EAT (FDO 1.1 §3.3) ----
 
 TEST(Eat, MakesTheCanonicalClaimMap) {
   const SoftwareSigner signer(crypto::PrivateKey::generate(crypto::KeyType::P256));

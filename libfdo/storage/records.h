@@ -10,7 +10,7 @@
 
 namespace fdo::storage {
 
-/// The state of one protocol run, keyed by its authorization token. FDO 1.1 §4.3 (transport.md §3).
+/// The state of one protocol run, keyed by its authorization token. FDO 1.1 §4.3.
 /// A session is live while `now < expires_at`.
 struct Session {
   /// The opaque token the server issued on the run's first response.
@@ -43,7 +43,7 @@ struct VoucherRecord {
   bool operator==(const VoucherRecord&) const = default;
 };
 
-/// What the rendezvous server keeps from a TO0.OwnerSign until it expires. FDO 1.1 §5.3.2 (messages.md §6.3).
+/// What the rendezvous server keeps from a TO0.OwnerSign until it expires. FDO 1.1 §5.3.3.
 /// A registration is live while `now < expires_at`.
 struct RvRegistration {
   /// OVHeader.OVGuid of the registered voucher.

@@ -28,7 +28,7 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
   virtual ~Transaction() = default;
 
-  // Sessions, keyed by token (FDO 1.1 §4.3, transport.md §3).
+  // Sessions, keyed by token (FDO 1.1 §4.3).
 
   /// Adds a session; throws Error(InternalServerError) if the token is already stored.
   virtual void insert_session(const Session& session) = 0;
@@ -54,7 +54,7 @@ class Transaction {
   /// Removes the record; false if it was not stored.
   virtual bool erase_voucher(const Guid& guid) = 0;
 
-  // Rendezvous registrations from TO0, keyed by GUID (FDO 1.1 §5.3, transport.md §9).
+  // Rendezvous registrations from TO0, keyed by GUID (FDO 1.1 §5.3).
 
   /// Stores the registration, replacing any registration for the same GUID.
   virtual void put_rv_registration(const RvRegistration& registration) = 0;

@@ -124,12 +124,13 @@ Response serve_message(Responder& responder, const InboundMessage& in, std::size
     return call_reject(responder, in, auth.token, code, reason, http_status);
   };
 
-  // go-fdo: "content length must be specified"; chunked uploads are refused (pitfalls P20).
+  // go-fdo: "content length must be specified"; chunked uploads are refused
+  // (docs/interop.md "http-content-length").
   if (!in.length_known) {
     return reject(ErrorCode::MessageBodyError, "Content-Length required", 411);
   }
-  // transport.md §5 [ours]: "Reject larger with a 500 ErrorMessage (code 100) and drop the
-  // session."
+  // docs/interop.md "http-limits": a larger body gets a 500 ErrorMessage (code 100), and the session is
+  // dropped.
   if (in.body_too_large || in.body.size() > max_body) {
     return reject(ErrorCode::MessageBodyError,
                   "body exceeds " + std::to_string(max_body) + " bytes", 500);
@@ -171,11 +172,11 @@ Response serve_message(Responder& responder, const InboundMessage& in, std::size
 HttpAnswer to_http_answer(const Response& response) {
   HttpAnswer answer{.status = response.http_status, .headers = {}, .body = response.body};
   const bool is_error = response.msg_type == kErrorMessageType;
-  // messages.md §3.3: a client's 255 is answered "with HTTP 200 and an empty body (go-fdo)".
+  // docs/interop.md "http-errors": a client's 255 is answered with HTTP 200 and an empty body (as go-fdo).
   if (is_error && response.http_status == 200 && response.body.empty()) {
     return answer;
   }
-  // transport.md §2.4 [ours]: "answer every FDO-level error with HTTP 500" (or the 4xx chosen
+  // docs/interop.md "http-errors": every FDO-level error is answered with HTTP 500 (or the 4xx chosen
   // by serve_message), never a 2xx that some clients would take for success.
   if (is_error && answer.status < 400) {
     answer.status = 500;

@@ -1,6 +1,6 @@
 #pragma once
-// The FDO HTTP binding rules, independent of any HTTP library (transport.md §2-§3, §5):
-// message paths, the headers we read and write, the Authorization token form, size limits,
+// The FDO HTTP binding rules, independent of any HTTP library (FDO 1.1 §4.3; docs/interop.md "http-paths" to
+// "http-limits"): message paths, the headers we read and write, the Authorization token form, size limits,
 // and the server- and client-side interpretation shared by the HTTP and loopback transports.
 
 #include <chrono>
@@ -19,17 +19,17 @@ namespace fdo::transport {
 
 /// protver in the URL, FDO 1.1 §4.3: major × 100 + minor.
 inline constexpr std::uint16_t kProtocolVersion = 101;
-/// Every FDO message is POSTed to this prefix followed by the decimal type (transport.md §2.1).
+/// Every FDO message is POSTed to this prefix followed by the decimal type (FDO 1.1 §4.3).
 inline constexpr std::string_view kMessagePathPrefix = "/fdo/101/msg/";
-/// The only Content-Type we send and accept for message bodies (transport.md §2.2).
+/// The only Content-Type we send and accept for message bodies (FDO 1.1 §4.3).
 inline constexpr std::string_view kCborContentType = "application/cbor";
-/// Largest body sent or accepted: msglen is a uint16, FDO 1.1 §3.2 (transport.md §5).
+/// Largest body sent or accepted: msglen is a uint16, FDO 1.1 §3.2.
 inline constexpr std::size_t kMaxBody = 65535;
 /// The ErrorMessage type, FDO 1.1 §5.1.
 inline constexpr std::uint8_t kErrorMessageType = 255;
-/// Per-request client timeout (transport.md §5 [ours]).
+/// Per-request client timeout (docs/interop.md "http-limits").
 inline constexpr std::chrono::milliseconds kDefaultTimeout{30'000};
-/// Timeout for a client's 255 POST (transport.md §5 [ours], as go-fdo).
+/// Timeout for a client's 255 POST (docs/interop.md "http-limits", as go-fdo).
 inline constexpr std::chrono::milliseconds kErrorTimeout{5'000};
 
 /// HTTP header fields in order; names compare case-insensitively.
@@ -41,7 +41,7 @@ std::vector<std::string_view> header_values(const HeaderList& headers, std::stri
 /// Parses a decimal message type 0-255: digits only, no sign, no leading zeros.
 std::optional<std::uint8_t> parse_message_type(std::string_view decimal);
 
-/// "/fdo/101/msg/{type}" for a message type (transport.md §2.1).
+/// "/fdo/101/msg/{type}" for a message type (FDO 1.1 §4.3).
 std::string message_path(std::uint8_t msg_type);
 
 /// The type in a request target of exactly the form "/fdo/101/msg/{type}" (no query, no
@@ -49,13 +49,13 @@ std::string message_path(std::uint8_t msg_type);
 std::optional<std::uint8_t> parse_message_path(std::string_view target);
 
 /// Whether the Content-Type values are exactly one "application/cbor" (case-insensitive, no
-/// parameters), as conformance and fdo-rs require (transport.md §2.2).
+/// parameters), as conformance and fdo-rs require (FDO 1.1 §4.3).
 bool is_cbor_content_type(const std::vector<std::string_view>& values);
 
 /// Whether `token` is a non-empty RFC 7235 token68 (what may follow "Bearer ").
 bool is_token68(std::string_view token);
 
-/// The Authorization header of a request, as the server reads it (transport.md §3 [ours]).
+/// The Authorization header of a request, as the server reads it (FDO 1.1 §4.3; docs/interop.md "bearer-token").
 struct Authorization {
   /// At least one Authorization header was sent.
   bool present = false;
@@ -68,7 +68,7 @@ struct Authorization {
 /// Reads the Authorization header values of a request.
 Authorization parse_authorization(const std::vector<std::string_view>& values);
 
-/// "Bearer <token>", the Authorization value a server sends (transport.md §3).
+/// "Bearer <token>", the Authorization value a server sends (FDO 1.1 §4.3).
 std::string bearer_value(std::string_view token);
 
 /// A message request as received, before the binding's checks (server side).
@@ -88,8 +88,8 @@ struct InboundMessage {
 };
 
 /// Applies the server-side binding rules and asks `responder` for the answer
-/// (transport.md §2.2-§2.4, §5 [ours]): no Content-Length → 411, body over `max_body` → 500,
-/// Content-Type not exactly application/cbor or any Content-Encoding → 415, each with the
+/// (FDO 1.1 §4.3; docs/interop.md "http-content-length", "http-limits"): no Content-Length → 411, body over `max_body`
+/// → 500, Content-Type not exactly application/cbor or any Content-Encoding → 415, each with the
 /// responder's reject() ErrorMessage (code 100); otherwise handle(). A throwing responder or an
 /// answer over `max_body` becomes a reject() with code 500. Never throws.
 Response serve_message(Responder& responder, const InboundMessage& message, std::size_t max_body);
@@ -101,13 +101,13 @@ struct HttpAnswer {
   Bytes body;
 };
 
-/// Headers for a Response (transport.md §2.3-§2.4 [ours]): every answer carries Content-Type
+/// Headers for a Response (FDO 1.1 §4.3; docs/interop.md "http-errors"): every answer carries Content-Type
 /// and Message-Type; a 200 that is not a 255 adds "Authorization: Bearer <token>"; a 255 never
 /// carries Authorization and goes out as 500 unless its status is already 4xx/5xx; the 200
 /// acknowledging a client's 255 (empty body) is an empty 200 without headers.
 HttpAnswer to_http_answer(const Response& response);
 
-/// An HTTP response as the client sees it (transport.md §2.3-§2.4).
+/// An HTTP response as the client sees it (FDO 1.1 §4.3).
 struct ClientResponse {
   int status = 0;
   /// Message-Type when it is exactly one valid decimal type.

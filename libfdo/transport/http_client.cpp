@@ -43,7 +43,7 @@ HttpClient::HttpClient(const Url& base, HttpClientOptions options)
     if (!m_impl->options.ca_file.empty()) {
       tls->set_ca_cert_path(m_impl->options.ca_file);
     }
-    // transport.md §5 [ours]: "Verify TLS normally", with an explicit insecure switch for labs.
+    // docs/interop.md "http-limits": TLS is verified normally, with an explicit insecure switch for labs.
     tls->enable_server_certificate_verification(!m_impl->options.insecure_tls);
     m_impl->client = std::move(tls);
 #else

@@ -1,5 +1,5 @@
 #pragma once
-// HTTP client for one FDO server base URL (transport.md §2, §5). Not thread-safe: one per run.
+// HTTP client for one FDO server base URL (FDO 1.1 §4.3). Not thread-safe: one per run.
 
 #include <chrono>
 #include <cstddef>
@@ -15,7 +15,7 @@
 
 namespace fdo::transport {
 
-/// Client settings (transport.md §5 [ours]).
+/// Client settings (docs/interop.md "http-limits").
 struct HttpClientOptions {
   /// Connect, read and write timeout of one request.
   std::chrono::milliseconds timeout = kDefaultTimeout;
@@ -27,7 +27,7 @@ struct HttpClientOptions {
   std::string ca_file;
 };
 
-/// POSTs FDO messages to "{base}/fdo/101/msg/{type}", FDO 1.1 §4.3 (transport.md §2.1-§2.2).
+/// POSTs FDO messages to "{base}/fdo/101/msg/{type}", FDO 1.1 §4.3.
 /// Sends Content-Type application/cbor and Content-Length (never chunked, no Expect), keeps the
 /// connection alive between requests, and reads Message-Type and Authorization from answers.
 class HttpClient {

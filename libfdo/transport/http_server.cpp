@@ -86,7 +86,7 @@ void write_answer(httplib::Response& res, const HttpAnswer& answer) {
 }
 
 void method_not_allowed(httplib::Response& res) {
-  // transport.md §2.1 [ours]: "A method other than POST: 405."
+  // docs/interop.md "http-paths": a method other than POST gets 405.
   res.status = 405;
   res.set_header("Allow", "POST");
 }
@@ -234,8 +234,8 @@ void HttpServer::Impl::on_post(const httplib::Request& req, httplib::Response& r
       run_admin(*route, req, std::move(body.body), res);
     }
   } else {
-    // transport.md §2.1 [ours]: "A protver other than 101, or a path of another shape: plain
-    // HTTP 404 with no FDO body."
+    // docs/interop.md "http-paths": a protver other than 101, or a path of another shape, gets a plain
+    // HTTP 404 with no FDO body.
     res.status = 404;
   }
 }

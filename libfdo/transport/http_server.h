@@ -1,5 +1,5 @@
 #pragma once
-// HTTP server for FDO messages and a few admin endpoints (transport.md §2-§5). Serves from
+// HTTP server for FDO messages and a few admin endpoints (FDO 1.1 §4.3). Serves from
 // background threads; the caller prints "listening on …".
 
 #include <chrono>
@@ -15,7 +15,7 @@
 
 namespace fdo::transport {
 
-/// Server settings (transport.md §5 [ours]).
+/// Server settings (docs/interop.md "http-limits").
 struct HttpServerOptions {
   /// "IPv4:port" or "[IPv6]:port"; port 0 picks a free port.
   std::string listen = "127.0.0.1:0";
@@ -56,7 +56,7 @@ struct AdminResponse {
 /// An admin endpoint. Runs on worker threads; exceptions become a plain 500.
 using AdminHandler = std::function<AdminResponse(const AdminRequest&)>;
 
-/// Serves POST /fdo/101/msg/{type} through a Responder, FDO 1.1 §4.3 (transport.md §2.1 [ours]):
+/// Serves POST /fdo/101/msg/{type} through a Responder, FDO 1.1 §4.3 (docs/interop.md "http-paths"):
 /// other methods on a message path → 405; other protver or path shape → 404 without FDO body;
 /// binding checks and answers as in serve_message and to_http_answer.
 class HttpServer {

@@ -235,7 +235,7 @@ TEST_F(HttpServerTest, AcknowledgesClientErrorWithEmpty200) {
   EXPECT_EQ(responder->requests().at(0).msg_type, 255);
 }
 
-// pitfalls P20: requests without Content-Length are refused (go-fdo does the same).
+// docs/interop.md "http-content-length": requests without Content-Length are refused (go-fdo does the same).
 TEST_F(HttpServerTest, RefusesRequestsWithoutContentLength) {
   start();
   const RawResponse none = raw_http(server->port(),

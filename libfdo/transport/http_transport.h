@@ -1,5 +1,5 @@
 #pragma once
-// MessageTransport over the FDO HTTP binding (transport.md §2-§3).
+// MessageTransport over the FDO HTTP binding (FDO 1.1 §4.3).
 
 #include <string>
 #include <string_view>

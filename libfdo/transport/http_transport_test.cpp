@@ -86,7 +86,8 @@ std::uint16_t closed_port() {
   return ntohs(addr.sin_port);
 }
 
-// transport.md §2.2: Content-Type and Content-Length, never chunked, no Expect, path prefix kept.
+// FDO 1.1 §4.3, docs/interop.md "http-content-length": Content-Type and Content-Length, never chunked, no
+// Expect, path prefix kept.
 TEST(HttpClient, SendsBindingHeaders) {
   RawServer server([](const httplib::Request&, httplib::Response& res) {
     res.set_header("Message-Type", "61");
@@ -153,7 +154,7 @@ TEST(HttpClient, RejectsMalformedBaseUrl) {
   EXPECT_EQ(code_of([] { HttpClient c("http://::1:80"); }), ErrorCode::MessageBodyError);
 }
 
-// transport.md §3 [ours] Client, over real HTTP against our server.
+// docs/interop.md "session-tokens" (client side), over real HTTP against our server.
 TEST(HttpTransport, KeepsTokenForTheRun) {
   ScriptedResponder responder;
   HttpServer server(responder);
@@ -267,7 +268,7 @@ TEST(HttpTransport, SendsErrorWithRunToken) {
   EXPECT_EQ(transport.authorization(), std::nullopt);
 }
 
-// transport.md §5 [ours]: verify TLS normally, with an explicit insecure switch.
+// docs/interop.md "http-limits": verify TLS normally, with an explicit insecure switch.
 class HttpsTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -1,5 +1,5 @@
 #pragma once
-// The server side of a message exchange, as the transport sees it (transport.md §2-§3).
+// The server side of a message exchange, as the transport sees it (FDO 1.1 §4.3).
 // The protocol dispatcher implements Responder; the transport never reads message contents.
 
 #include <cstdint>
@@ -12,7 +12,7 @@
 
 namespace fdo::transport {
 
-/// One inbound FDO message after the HTTP checks, FDO 1.1 §4.3 (transport.md §2.1-§2.2, §3).
+/// One inbound FDO message after the HTTP checks, FDO 1.1 §4.3.
 struct Request {
   /// The message type from the path /fdo/101/msg/{type}; may be a type nobody implements.
   std::uint8_t msg_type{};
@@ -28,7 +28,7 @@ struct Request {
   std::string peer;
 };
 
-/// The answer to a Request, FDO 1.1 §4.3 (transport.md §2.3-§2.4).
+/// The answer to a Request, FDO 1.1 §4.3.
 struct Response {
   /// The response type, sent as Message-Type; 255 for an ErrorMessage.
   std::uint8_t msg_type{};

@@ -34,20 +34,20 @@ Reply read_reply(const ClientResponse& response, std::string_view peer) {
 Reply RunTransport::exchange(std::uint8_t msg_type, ByteView body) {
   const ClientResponse response = post(msg_type, body, m_authorization, std::nullopt);
   m_answered = true;
-  // transport.md §3: "If a later response carries a different value, use the latest."
+  // docs/interop.md "session-tokens": if a later response carries a different value, use the latest.
   if (response.authorization) {
     m_authorization = response.authorization;
   }
   Reply reply = read_reply(response, peer());
   if (reply.msg_type == kErrorMessageType) {
-    // messages.md §3.1: after an error message the protocol run is over.
+    // FDO 1.1 §5.1: after an error message the protocol run is over.
     reset();
   }
   return reply;
 }
 
 void RunTransport::send_error(ByteView error_body) {
-  // messages.md §3.3: no 255 "if it has not yet received any response" (go-fdo).
+  // FDO 1.1 §5.1: no 255 while the client has not yet received any response (as go-fdo).
   if (m_answered) {
     try {
       (void)post(kErrorMessageType, error_body, m_authorization, kErrorTimeout);

@@ -1,5 +1,5 @@
 #pragma once
-// The client side of message exchanges as protocol code uses it (transport.md §2-§3):
+// The client side of message exchanges as protocol code uses it (FDO 1.1 §4.3):
 // send a typed body, get a typed body back; the run's Authorization token is kept here.
 
 #include <chrono>
@@ -29,7 +29,7 @@ class MessageTransport {
   /// Error(MessageBodyError) when the answer breaks the HTTP binding.
   virtual Reply exchange(std::uint8_t msg_type, ByteView body) = 0;
 
-  /// Sends the client's ErrorMessage (255) with the run's token, FDO 1.1 §5.1 (messages.md §3.3):
+  /// Sends the client's ErrorMessage (255) with the run's token, FDO 1.1 §5.1:
   /// only if the server has answered in this run; 5 s timeout; failures are ignored. Ends the run.
   virtual void send_error(ByteView error_body) = 0;
 
@@ -37,13 +37,13 @@ class MessageTransport {
   virtual void reset() = 0;
 };
 
-/// How a client reads an answer (transport.md §2.4 [ours] Client): Message-Type 255 is an
+/// How a client reads an answer (docs/interop.md "http-errors"): Message-Type 255 is an
 /// ErrorMessage whatever the status; a 200 needs a valid Message-Type; a non-200 without
 /// Message-Type but with a CBOR body is read as 255 (go-fdo's client rule); anything else is
 /// Error(MessageBodyError) "transport: …". `peer` names the server in messages.
 Reply read_reply(const ClientResponse& response, std::string_view peer);
 
-/// Token keeping shared by the HTTP and loopback transports (transport.md §3 [ours] Client):
+/// Token keeping shared by the HTTP and loopback transports (docs/interop.md "session-tokens"):
 /// no Authorization on the first message; store the value of the first response that has one,
 /// adopt a later different value, send it verbatim on later messages and on the 255.
 class RunTransport : public MessageTransport {

@@ -1,5 +1,5 @@
 #pragma once
-// Base URLs of FDO servers: http(s)://host[:port][/prefix], IPv6 in brackets (transport.md §2.1).
+// Base URLs of FDO servers: http(s)://host[:port][/prefix], IPv6 in brackets (FDO 1.1 §4.3).
 
 #include <cstdint>
 #include <string>
@@ -30,7 +30,7 @@ struct HostPort {
   bool operator==(const HostPort&) const = default;
 };
 
-/// Parses "http://host:port/prefix" (transport.md §2.1, pitfalls P20 on IPv6 brackets).
+/// Parses "http://host:port/prefix" (FDO 1.1 §4.3; IPv6 in brackets, docs/interop.md "ipv6-url-brackets").
 /// Throws Error(MessageBodyError) naming the problem for anything else.
 Url parse_url(std::string_view text);
 

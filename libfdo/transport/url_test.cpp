@@ -25,7 +25,7 @@ TEST(Url, ParsesSchemeHostPortAndPrefix) {
 }
 
 TEST(Url, ParsesBracketedIpv6) {
-  // pitfalls P20: fdo-rs built http://fe80::…:8081 without brackets.
+  // docs/interop.md "ipv6-url-brackets": fdo-rs built http://fe80::…:8081 without brackets.
   EXPECT_EQ(parse_url("http://[::1]:8041"), (Url{"http", "::1", 8041, ""}));
   EXPECT_EQ(parse_url("http://[2001:db8::1]"), (Url{"http", "2001:db8::1", 80, ""}));
   EXPECT_EQ(parse_url("http://[fe80::1%25eth0]:8081"), (Url{"http", "fe80::1%eth0", 8081, ""}));

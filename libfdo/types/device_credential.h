@@ -1,5 +1,5 @@
 #pragma once
-// DeviceCredential, FDO 1.1 §3.4.1 (voucher.md §12), and the file our device keeps it in.
+// DeviceCredential, FDO 1.1 §3.4.1, and the file our device keeps it in.
 
 #include <cstdint>
 #include <string>
@@ -20,7 +20,7 @@ namespace fdo {
 enum class CredentialStorage : std::uint8_t {
   /// In the credential file: PKCS#8 key and DCHmacSecret.
   File = 1,
-  /// In a TPM: the file holds persistent handles only (tpm.md).
+  /// In a TPM: the file holds persistent handles only (the TPM layer is coming: not built yet).
   Tpm = 2,
 };
 /// "file" or "tpm" (the `storage` field of `fdo-device show --json`, CLI.md).
@@ -38,7 +38,7 @@ struct TpmKeyRef {
 /// What the device stores: the spec's seven fields (FDO 1.1 §3.4.1)
 ///   DeviceCredential = [DCActive: bool, DCProtVer: protver, DCHmacSecret: bstr, DCDeviceInfo: tstr,
 ///                       DCGuid: Guid, DCRVInfo: RendezvousInfo, DCPubKeyHash: Hash]
-/// plus our reference to the device key (voucher.md §12.2 [ours]). Move-only: it holds secrets.
+/// plus our reference to the device key (our own file layout, below). Move-only: it holds secrets.
 ///
 /// File layout (CBOR, written 0600 and atomically by the device tool):
 ///   DeviceCredentialFile = [
@@ -83,7 +83,7 @@ struct DeviceCredential {
   /// an HMAC secret.
   static DeviceCredential decode(ByteView in, const Leniency& leniency = {});
 
-  /// Imports go-fdo's `blob.DeviceCredential` (the go-fdo example client's cred.bin; voucher.md §12.2):
+  /// Imports go-fdo's `blob.DeviceCredential` (the go-fdo example client's cred.bin; FDO 1.1 §3.4.1):
   ///   [Active, Version, DeviceInfo, GUID, RvInfo, PublicKeyHash, HmacSecret, PrivateKey (PKCS#8 DER)]
   static DeviceCredential import_go_fdo_blob(ByteView in, const Leniency& leniency = {});
 

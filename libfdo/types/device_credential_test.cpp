@@ -190,7 +190,7 @@ TEST(DeviceCredential, ShowJsonHasTheCliFieldsAndRevealsOnlyOnRequest) {
 }
 
 TEST(DeviceCredential, ImportsGoFdoBlobCredential) {
-  // go-fdo blob.DeviceCredential (voucher.md §12.2):
+  // go-fdo blob.DeviceCredential (FDO 1.1 §3.4.1):
   // [Active, Version, DeviceInfo, GUID, RvInfo, PublicKeyHash, HmacSecret, PrivateKey (PKCS#8)].
   const DeviceCredential ours = file_credential();
   const crypto::PrivateKey p384 = test::test_key("p384_rfc6979.pem");

@@ -84,7 +84,7 @@ Hash Hash::decode(cbor::Reader& in, std::string_view field, HashKind kind) {
   in.read_array_of(f, 2);
   const std::int64_t id = in.read_int(f + "[0] hashtype");
   const std::optional<HashType> type = hash_type_from_id(id);
-  // messages.md §2.2 [ours]: "Reject any other hashtype, and any length that does not match its hashtype (100)."
+  // docs/interop.md "hashtype-strict": any other hashtype, or a length that does not fit it, is 100.
   if (!type) {
     in.fail(f + "[0] hashtype", "expected -16, -43, 5 or 6, got " + std::to_string(id));
   }

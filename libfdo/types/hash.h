@@ -1,5 +1,5 @@
 #pragma once
-// Hash and HMac, FDO 1.1 §3.3.1 (messages.md §2.2, crypto.md §1).
+// Hash and HMac, FDO 1.1 §3.3.1.
 
 #include <cstdint>
 #include <optional>
@@ -14,7 +14,7 @@
 
 namespace fdo {
 
-/// hashtype values; they are the COSE algorithm ids (crypto.md §1).
+/// hashtype values; they are the COSE algorithm ids (FDO 1.1 §3.3).
 enum class HashType : std::int64_t {
   Sha256 = -16,
   Sha384 = -43,
@@ -63,7 +63,7 @@ class Hash {
   static Hash compute_hmac(HashType type, const SecretBytes& key, ByteView data);
 
   /// Reads a Hash; rejects a hashtype outside `kind` and a length that does not match its hashtype,
-  /// with Error(MessageBodyError) naming `field` (messages.md §2.2 [ours]).
+  /// with Error(MessageBodyError) naming `field` (docs/interop.md "hashtype-strict").
   static Hash decode(cbor::Reader& in, std::string_view field = "Hash", HashKind kind = HashKind::Any);
   /// Decodes `in`, which must be exactly one Hash.
   static Hash decode(ByteView in, std::string_view field = "Hash", HashKind kind = HashKind::Any);

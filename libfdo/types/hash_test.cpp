@@ -22,7 +22,7 @@ const char* kHmac384 =
     "afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6";
 
 TEST(Hash, ComputesAndEncodesAsTheSpecShows) {
-  // messages.md §2.2: "a SHA-256 Hash is 82 2F 58 20 <32 bytes>; an HMAC-SHA256 is 82 05 58 20 <32 bytes>".
+  // FDO 1.1 §3.3: a SHA-256 Hash is 82 2F 58 20 <32 bytes>; an HMAC-SHA256 is 82 05 58 20 <32 bytes>.
   const Hash sha256 = Hash::compute(HashType::Sha256, to_bytes("abc"));
   EXPECT_EQ(to_hex(sha256.encode()), std::string("822f5820") + kSha256Abc);
   const Hash sha384 = Hash::compute(HashType::Sha384, to_bytes("abc"));
@@ -80,7 +80,7 @@ TEST(Hash, DecodeRoundTripsAndRejectsOtherTypesAndLengths) {
 TEST(Hash, KindRestrictsHashtypes) {
   const Bytes hmac = Hash::compute_hmac(HashType::HmacSha256, SecretBytes(Bytes(32, 1)), to_bytes("x")).encode();
   const Bytes sha = Hash::compute(HashType::Sha256, to_bytes("x")).encode();
-  // messages.md §5.3 check 3: DI.SetHMAC needs hashtype 5 or 6 (100).
+  // FDO 1.1 §5.2.3, docs/interop.md "hashtype-strict": DI.SetHMAC needs hashtype 5 or 6 (100).
   expect_error([&] { (void)Hash::decode(sha, "DI.SetHMAC[0]", HashKind::Hmac); }, ErrorCode::MessageBodyError);
   expect_error([&] { (void)Hash::decode(hmac, "OVEHashPrevEntry", HashKind::Digest); }, ErrorCode::MessageBodyError);
   EXPECT_EQ(Hash::decode(hmac, "HMac", HashKind::Hmac).type(), HashType::HmacSha256);

@@ -1,5 +1,5 @@
 #pragma once
-// IPAddress = ip4 / ip6, FDO 1.1 §3.3.14 (transport.md §8): used by RVIPAddress and RVTO2AddrEntry.
+// IPAddress = ip4 / ip6, FDO 1.1 §3.3.14: used by RVIPAddress and RVTO2AddrEntry.
 
 #include <optional>
 #include <string>
@@ -21,13 +21,13 @@ class IpAddress {
   [[nodiscard]] bool is_v4() const { return m_bytes.size() == 4; }
   /// Whether this is an IPv4-mapped IPv6 address (::ffff:a.b.c.d).
   [[nodiscard]] bool is_v4_mapped() const;
-  /// The IPv4 address of an IPv4-mapped one (transport.md §6.3: "Read 16-byte IPv4-mapped addresses as
-  /// IPv4"); otherwise the address itself.
+  /// The IPv4 address of an IPv4-mapped one (docs/interop.md "ipv4-mapped-addresses"); otherwise the
+  /// address itself.
   [[nodiscard]] IpAddress unmapped() const;
   [[nodiscard]] ByteView bytes() const { return m_bytes; }
   /// Text form: dotted IPv4, or RFC 5952 IPv6.
   [[nodiscard]] std::string to_string() const;
-  /// The form used as a URL host: IPv6 in brackets (P20: fdo-rs once left them out).
+  /// The form used as a URL host: IPv6 in brackets (docs/interop.md "ipv6-url-brackets").
   [[nodiscard]] std::string url_host() const;
 
   bool operator==(const IpAddress&) const = default;

@@ -1,5 +1,5 @@
 #pragma once
-// Message numbers and per-message facts of every FDO 1.1 message (FDO 1.1 §5; messages.md §5-§8, §3):
+// Message numbers and per-message facts of every FDO 1.1 message (FDO 1.1 §5):
 // name, protocol, direction, expected response, and whether its body travels in the TO2 tunnel.
 
 #include <array>
@@ -52,7 +52,7 @@ struct MessageInfo {
   bool is_request;
   /// For a request: the message the server answers with.
   std::optional<MessageType> response;
-  /// The body travels encrypted in the TO2 tunnel (65-71; messages.md §8 "Encryption").
+  /// The body travels encrypted in the TO2 tunnel (65-71; FDO 1.1 §4.4, §5.5).
   bool encrypted;
   /// First message of its protocol: carries no Authorization token (10, 20, 30, 60).
   bool starts_protocol;
@@ -147,7 +147,7 @@ constexpr std::uint8_t message_number(MessageType type) {
 }
 
 // The table is in number order, every request names a response of its protocol, and the numbering matches
-// FDO 1.1 §5 (messages.md §5-§8).
+// FDO 1.1 §5.
 namespace internal {
 constexpr bool message_table_is_consistent() {
   for (std::size_t i = 0; i < kMessages.size(); ++i) {

@@ -10,7 +10,7 @@ namespace fdo {
 namespace {
 
 TEST(MessageType, NumbersAndNamesAreTheSpecs) {
-  // messages.md §5-§8 and §3: every message, its number and its name.
+  // FDO 1.1 §5.1-§5.5: every message, its number and its name.
   struct Row {
     int number;
     const char* name;
@@ -74,7 +74,7 @@ TEST(MessageType, RequestsAndTheirResponses) {
 }
 
 TEST(MessageType, EncryptedBodiesAreSixtyFiveToSeventyOne) {
-  // messages.md §8: 60-64 plaintext; 65 (the answer to 64) and every 66-71 encrypted; 255 never.
+  // FDO 1.1 §4.4, §5.5: 60-64 plaintext; 65 (the answer to 64) and every 66-71 encrypted; 255 never.
   for (const MessageInfo& m : kMessages) {
     const int n = static_cast<int>(m.type);
     EXPECT_EQ(is_encrypted(m.type), n >= 65 && n <= 71) << n;

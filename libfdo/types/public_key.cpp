@@ -68,7 +68,7 @@ PkType default_pk_type(const crypto::PublicKey& key) {
     case crypto::KeyType::P384:
       return PkType::Secp384r1;
     case crypto::KeyType::Rsa2048: {
-      // crypto.md §2.3 [ours]: "Emit RSA2048RESTR only for such keys" (2048-bit modulus, exponent 65537).
+      // docs/interop.md "public-key-forms": RSA2048RESTR only for such keys (2048-bit modulus, exponent 65537).
       const Bytes e = key.rsa_exponent();
       const Bytes f4 = {0x01, 0x00, 0x01};
       return e == f4 ? PkType::Rsa2048Restr : PkType::RsaPkcs;
@@ -148,7 +148,7 @@ PublicKey PublicKey::decode(cbor::Reader& in, const Leniency& leniency, std::str
     r.fail("[0] pkType", "expected 1, 5, 6, 10 or 11, got " + std::to_string(type_value));
   }
   const std::uint64_t enc_value = r.read_uint("[1] pkEnc");
-  // messages.md §2.3: "0 Crypto ... Not supported by any modern implementation. [ours] Reject it."
+  // pkEnc 0 (Crypto, for EPID) is used by no current implementation: refused (docs/interop.md "epid-unsupported").
   if (enc_value == static_cast<std::uint64_t>(PkEnc::Crypto)) {
     r.fail("[1] pkEnc", "encoding Crypto (0) is not supported");
   }

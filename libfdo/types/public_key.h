@@ -1,5 +1,5 @@
 #pragma once
-// PublicKey = [pkType, pkEnc, pkBody], FDO 1.1 §3.3.4 (messages.md §2.3, crypto.md §3).
+// PublicKey = [pkType, pkEnc, pkBody], FDO 1.1 §3.3.4.
 
 #include <cstdint>
 #include <optional>
@@ -46,7 +46,7 @@ enum class PkEnc : std::uint8_t {
 std::string_view pk_type_name(PkType type);
 /// The spec's names: "Crypto", "X509", "X5CHAIN", "COSEKEY".
 std::string_view pk_enc_name(PkEnc enc);
-/// The pkType our encoders give a key (crypto.md §2.3 [ours]): SECP256R1 / SECP384R1 for EC;
+/// The pkType our encoders give a key (docs/interop.md "public-key-forms"): SECP256R1 / SECP384R1 for EC;
 /// RSA2048RESTR for a 2048-bit key with exponent 65537; RSAPKCS for other RSA keys.
 PkType default_pk_type(const crypto::PublicKey& key);
 /// Whether a key of `key_type` may be labelled `pk_type` (curve for EC; 2048 only for RSA2048RESTR;
@@ -86,19 +86,19 @@ class PublicKey {
   /// The certificates of an X5CHAIN key, leaf first; empty for other encodings.
   [[nodiscard]] const std::vector<crypto::Certificate>& certificates() const { return m_chain; }
 
-  /// The voucher's one-key-type rule (voucher.md §7 step 2): same pkType and same curve or RSA size.
+  /// The voucher's one-key-type rule (FDO 1.1 §3.4.2): same pkType and same curve or RSA size.
   [[nodiscard]] bool same_type_as(const PublicKey& other) const;
   /// Same key material, whatever the encoding.
   [[nodiscard]] bool same_key(const PublicKey& other) const { return m_key.same_key(other.m_key); }
   /// Whether signatures with `alg` may be verified with this key: the alg suits the key
-  /// (crypto.md §2.3) and, for RSAPKCS / RSA2048RESTR, is RS*; for RSAPSS, PS*.
+  /// (docs/interop.md "signature-alg-from-header") and, for RSAPKCS / RSA2048RESTR, is RS*; for RSAPSS, PS*.
   [[nodiscard]] bool suits(crypto::SigAlg alg) const;
   /// The alg we sign with for this key: ES256 / ES384, RS256 / RS384, PS256 / PS384 for RSAPSS.
   [[nodiscard]] crypto::SigAlg sig_alg() const;
   /// "SECP256R1 X509 (p256)" for logs and `show`.
   [[nodiscard]] std::string describe() const;
 
-  /// Byte-identical encodings (what the C SDK compares; messages.md §2.3).
+  /// Byte-identical encodings (what the C SDK compares; docs/interop.md "public-key-forms").
   bool operator==(const PublicKey& other) const { return m_raw == other.m_raw; }
 
  private:

@@ -45,7 +45,7 @@ Bytes interop_ov_pub_key(const std::string& file) {
 TEST(PublicKey, X509EncodingAndRoundTrip) {
   const crypto::PublicKey p256 = key_of("p256_rfc6979.pem");
   const PublicKey pk = PublicKey::from_key(p256);
-  // [10, 1, bstr(SPKI)] (messages.md §2.3): 83 0A 01 58 5B <91-byte SPKI>.
+  // [10, 1, bstr(SPKI)] (FDO 1.1 §3.3): 83 0A 01 58 5B <91-byte SPKI>.
   EXPECT_EQ(to_hex(pk.encode()), "830a01585b" + to_hex(p256.spki_der()));
   EXPECT_EQ(pk.pk_type(), PkType::Secp256r1);
   EXPECT_EQ(pk.pk_enc(), PkEnc::X509);
@@ -58,7 +58,7 @@ TEST(PublicKey, X509EncodingAndRoundTrip) {
 
 TEST(PublicKey, DefaultPkTypeFollowsTheKey) {
   EXPECT_EQ(PublicKey::from_key(key_of("p384_rfc6979.pem")).pk_type(), PkType::Secp384r1);
-  // crypto.md §2.3 [ours]: RSA2048RESTR for a 2048-bit key with exponent 65537, RSAPKCS otherwise.
+  // docs/interop.md "public-key-forms": RSA2048RESTR for a 2048-bit key with exponent 65537, RSAPKCS otherwise.
   const crypto::PublicKey rsa2048 = key_of("rsa2048.pem");
   EXPECT_EQ(PublicKey::from_key(rsa2048).pk_type(), PkType::Rsa2048Restr);
   EXPECT_EQ(PublicKey::from_key(key_of("rsa3072.pem")).pk_type(), PkType::RsaPkcs);
@@ -86,9 +86,9 @@ TEST(PublicKey, CoseKeyEncoding) {
   const PublicKey back = PublicKey::decode(pk.raw());
   EXPECT_EQ(back.pk_enc(), PkEnc::CoseKey);
   EXPECT_TRUE(back.same_key(PublicKey::from_key(p384)));
-  // Same key, other encoding: not byte-identical (what the C SDK compares, messages.md §2.3).
+  // Same key, other encoding: not byte-identical (what the C SDK compares, docs/interop.md "public-key-forms").
   EXPECT_FALSE(back == PublicKey::from_key(p384));
-  // A short coordinate only under the quirk (P18).
+  // A short coordinate only under the quirk (docs/interop.md "cose-key-coordinates").
   Bytes x = p384.ec_x();
   Bytes y = p384.ec_y();
   y.insert(y.begin(), 0x00);
@@ -169,7 +169,7 @@ TEST(PublicKey, FromKeyRefusesCombinationsWeCannotWrite) {
 }
 
 TEST(PublicKey, SameTypeRuleOfTheVoucher) {
-  // voucher.md §7 step 2: same pkType and same curve or RSA size.
+  // FDO 1.1 §3.4.2 (one key type per voucher): same pkType and same curve or RSA size.
   const PublicKey p256 = PublicKey::from_key(key_of("p256_rfc6979.pem"));
   const PublicKey p256_other =
       PublicKey::from_key(crypto::PrivateKey::generate(crypto::KeyType::P256).public_key(), PkEnc::CoseKey);
@@ -186,7 +186,7 @@ TEST(PublicKey, SameTypeRuleOfTheVoucher) {
 }
 
 TEST(PublicKey, AlgorithmsThatSuitEachPkType) {
-  // crypto.md §2.3 [ours]: the alg must suit the key, and RS*/PS* must match RSAPKCS/RSAPSS.
+  // docs/interop.md "signature-alg-from-header": the alg must suit the key, and RS*/PS* must match RSAPKCS/RSAPSS.
   const PublicKey p256 = PublicKey::from_key(key_of("p256_rfc6979.pem"));
   EXPECT_TRUE(p256.suits(crypto::SigAlg::ES256));
   EXPECT_FALSE(p256.suits(crypto::SigAlg::ES384));

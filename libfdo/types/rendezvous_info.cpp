@@ -16,7 +16,7 @@ std::string variable_label(RVVariable variable) {
   return name.empty() ? "RVVariable " + std::to_string(static_cast<unsigned>(variable)) : std::string(name);
 }
 
-// Checks that `item` (one CBOR item) is a valid value of `variable` (transport.md §6.1) and returns the
+// Checks that `item` (one CBOR item) is a valid value of `variable` (FDO 1.1 §3.7) and returns the
 // bytes to keep: the item as received, except RVIPAddress, which is kept as 4 bytes when IPv4-mapped.
 Bytes checked_value(RVVariable variable, ByteView item, const std::string& field) {
   cbor::Reader r(item, field);
@@ -28,7 +28,7 @@ Bytes checked_value(RVVariable variable, ByteView item, const std::string& field
       if (!address) {
         r.fail("IPAddress", "expected 4 (IPv4) or 16 (IPv6) bytes, got " + std::to_string(raw.size()));
       }
-      // transport.md §6.3 [ours]: "Read 16-byte IPv4-mapped addresses (::ffff:a.b.c.d) as IPv4."
+      // docs/interop.md "ipv4-mapped-addresses": a 16-byte IPv4-mapped address (::ffff:a.b.c.d) is read as IPv4.
       keep = cbor::encode_bstr(address->unmapped().bytes());
       break;
     }
@@ -121,7 +121,8 @@ std::optional<std::uint32_t> parse_seconds(std::string_view s) {
   return v;
 }
 
-// One `--rv` URL → one directive (CLI.md; P21: "always emit explicit protocol and port").
+// One `--rv` URL → one directive (CLI.md; docs/interop.md "rv-protocol-default": explicit protocol and port
+// always).
 RendezvousDirective directive_from_url(std::string_view url) {
   const HttpUrl parsed = parse_http_url(url, "--rv");
   const auto bad = [&](const std::string& why) { throw_body_error("--rv '" + std::string(url) + "': " + why); };
@@ -157,7 +158,7 @@ RendezvousDirective directive_from_url(std::string_view url) {
   if (d.dev_only() && d.owner_only()) {
     bad("dev-only and owner-only exclude each other");
   }
-  // transport.md §7.2: RVBypass is a device-only variable; the owner does not run TO0 for it.
+  // FDO 1.1 §3.7.1: RVBypass is a device-only variable; the owner does not run TO0 for it.
   if (d.bypass() && d.owner_only()) {
     bad("bypass names the owner for the device; it cannot be owner-only");
   }
@@ -249,7 +250,7 @@ RendezvousDirective RendezvousDirective::decode(cbor::Reader& in, const Leniency
     const auto variable = static_cast<RVVariable>(in.read_uint_max(f + "[0] RVVariable", 0xFF));
     const std::string vf = f + " " + variable_label(variable);
     if (len == 1) {
-      // transport.md §6.2 [ours]: flags accept [v]; RVUserInput accepts [8] (true).
+      // docs/interop.md "rv-flag-instructions": flags accept [v]; RVUserInput accepts [8] (true).
       if (is_flag(variable) || variable == RVVariable::RVUserInput || !is_known(variable)) {
         d.m_instructions.push_back({variable, std::nullopt});
         continue;
@@ -257,8 +258,8 @@ RendezvousDirective RendezvousDirective::decode(cbor::Reader& in, const Leniency
       in.fail(vf, "needs a value");
     }
     if (is_flag(variable)) {
-      // transport.md §6.2 [ours]: "accept [v], [v, <any bstr>] and [v, <bare value>] for the flags, ignoring
-      // the value" (fdo-rs writes [v, h'F6']).
+      // docs/interop.md "rv-flag-instructions": the flags accept [v], [v, <any bstr>] and [v, <bare value>],
+      // ignoring the value (fdo-rs writes [v, h'F6']).
       in.skip(vf);
       d.m_instructions.push_back({variable, std::nullopt});
       continue;
@@ -280,8 +281,8 @@ RendezvousDirective RendezvousDirective::decode(cbor::Reader& in, const Leniency
       continue;
     }
     const ByteView item = in.read_raw(vf);
-    // transport.md §6: "In FDO 1.1 every RVValue is bstr-wrapped CBOR ... Accept bare values only behind a
-    // legacy switch."
+    // FDO 1.1 §3.7: every RVValue is bstr-wrapped CBOR; bare values only under the quirk
+    // (docs/interop.md "bare-rv-values").
     if (!leniency.accept(Quirk::BareRvValues, vf)) {
       in.fail(vf, "RVValue must be bstr .cbor (FDO 1.1), got a bare value");
     }
@@ -367,7 +368,7 @@ std::optional<bool> RendezvousDirective::user_input() const {
   if (!i->value) {
     return true;
   }
-  // transport.md §6.2 [ours]: "for 8, accept [8], [8, h'F5'/h'F4'] or [8, h'F6'], counting null as true".
+  // docs/interop.md "rv-flag-instructions": for 8, accept [8], [8, h'F5'/h'F4'] or [8, h'F6'], null meaning true.
   cbor::Reader r(*i->value, "RVUserInput");
   if (r.try_read_null()) {
     return true;
@@ -662,7 +663,7 @@ void RendezvousDirective::to_json(JsonWriter& out, bool reveal) const {
 RendezvousInfo RendezvousInfo::decode(cbor::Reader& in, const Leniency& leniency, std::string_view field) {
   RendezvousInfo info;
   const std::size_t count = in.read_array(field);
-  // FDO 1.1 §3.7: RendezvousInfo = [+ RendezvousDirective] (messages.md §9 item 8: reject an empty one).
+  // FDO 1.1 §3.7: RendezvousInfo = [+ RendezvousDirective] (an empty one is refused).
   if (count == 0) {
     in.fail(field, "a RendezvousInfo needs at least one RendezvousDirective");
   }

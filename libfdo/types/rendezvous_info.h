@@ -1,5 +1,5 @@
 #pragma once
-// RendezvousInfo, RendezvousDirective and RendezvousInstr, FDO 1.1 §3.7 (transport.md §6), plus the
+// RendezvousInfo, RendezvousDirective and RendezvousInstr, FDO 1.1 §3.7, plus the
 // CLI's human form `--rv URL[,URL…]` (CLI.md) and the renderings of `show`.
 // How a device or owner walks it is in rv_walk.h.
 
@@ -20,7 +20,7 @@
 
 namespace fdo {
 
-/// RVVariable, FDO 1.1 §3.7 Table 3.6 (transport.md §6.1). A uint8 on the wire; numbers above 15 are
+/// RVVariable, FDO 1.1 §3.7 Table 3.6. A uint8 on the wire; numbers above 15 are
 /// not defined by FDO 1.1 but are kept and re-emitted as received.
 enum class RVVariable : std::uint8_t {
   RVDevOnly = 0,
@@ -44,10 +44,10 @@ enum class RVVariable : std::uint8_t {
 std::string_view rv_variable_name(RVVariable variable);
 /// Whether FDO 1.1 defines the variable (0..15).
 bool is_known(RVVariable variable);
-/// RVDevOnly, RVOwnerOnly and RVBypass: instructions without a value (transport.md §6.2).
+/// RVDevOnly, RVOwnerOnly and RVBypass: instructions without a value (FDO 1.1 §3.7).
 bool is_flag(RVVariable variable);
 
-/// RVProtocolValue, FDO 1.1 §3.7 (transport.md §6.1). Not the TransportProtocol of RVTO2Addr.
+/// RVProtocolValue, FDO 1.1 §3.7. Not the TransportProtocol of RVTO2Addr.
 enum class RVProtocolValue : std::uint8_t {
   /// First supported of https, http, coap udp, coap tcp.
   Rest = 0,
@@ -65,7 +65,7 @@ std::string_view rv_protocol_name(RVProtocolValue protocol);
 inline constexpr std::uint8_t kRVMedEthAll = 20;
 inline constexpr std::uint8_t kRVMedWifiAll = 21;
 
-/// RVExtRV = [mechanism: tstr, * args] (transport.md §6.1); args kept as their CBOR encodings.
+/// RVExtRV = [mechanism: tstr, * args] (FDO 1.1 §3.7); args kept as their CBOR encodings.
 struct RVExtRV {
   std::string mechanism;
   std::vector<Bytes> args;
@@ -81,13 +81,13 @@ struct RendezvousInstr {
 };
 
 /// One way to reach a rendezvous server: RendezvousDirective = [+ RendezvousInstr].
-/// Reading follows transport.md §6.3 (last value wins, IP addresses accumulate); the builders emit at
+/// Reading follows FDO 1.1 §3.7 (our rule: last value wins, IP addresses accumulate); the builders emit at
 /// most one instruction per variable (except RVIPAddress), in variable order.
 class RendezvousDirective {
  public:
   RendezvousDirective() = default;
 
-  /// Reads a directive (rules of transport.md §6.2-§6.3):
+  /// Reads a directive (FDO 1.1 §3.7; docs/interop.md "rv-flag-instructions", "ipv4-mapped-addresses"):
   /// * flags (0, 1, 14) accept `[v]`, `[v, any bstr]` and `[v, bare value]`, the value ignored;
   /// * RVUserInput accepts `[8]`, `[8, h'F5'/h'F4']` and `[8, h'F6']` (null and absent count as true);
   /// * other values must be bstr-wrapped CBOR of their type (Error 100), or, only under
@@ -126,7 +126,8 @@ class RendezvousDirective {
   // Builders. Each replaces earlier instructions of its variable, except add_ip_address.
   /// Sets RVDevOnly, RVOwnerOnly or RVBypass; Error(InternalServerError) for other variables.
   RendezvousDirective& set_flag(RVVariable flag);
-  /// Appends an RVIPAddress; IPv4-mapped addresses are written as 4-byte IPv4 (transport.md §6.3).
+  /// Appends an RVIPAddress; IPv4-mapped addresses are written as 4-byte IPv4 (docs/interop.md
+  /// "ipv4-mapped-addresses").
   RendezvousDirective& add_ip_address(const IpAddress& address);
   RendezvousDirective& set_dev_port(std::uint16_t port);
   RendezvousDirective& set_owner_port(std::uint16_t port);
@@ -178,8 +179,8 @@ class RendezvousInfo {
   /// The CLI's human form (CLI.md): a comma-separated list of `http://HOST:PORT` or `https://HOST:PORT`
   /// with optional `?dev-only`, `?owner-only`, `?bypass`, `?delay=SECONDS` (joined with `&`). Each URL
   /// becomes one directive: RVIPAddress if HOST is an IP address ([…] for IPv6) else RVDns, RVDevPort and
-  /// RVOwnerPort (PORT, or 80 / 443 by scheme), RVProtocol always (P21). Error(MessageBodyError) naming
-  /// the bad URL otherwise.
+  /// RVOwnerPort (PORT, or 80 / 443 by scheme), RVProtocol always (docs/interop.md "rv-protocol-default").
+  /// Error(MessageBodyError) naming the bad URL otherwise.
   static RendezvousInfo from_urls(std::string_view urls);
   /// Same, for several arguments (each may itself hold a comma-separated list).
   static RendezvousInfo from_urls(std::span<const std::string> urls);

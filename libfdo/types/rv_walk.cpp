@@ -12,7 +12,7 @@ std::uint16_t default_port(std::string_view scheme) {
   return scheme == "http" ? 80 : 443;
 }
 
-// transport.md §7.1: "scheme = https for Https or absent; http for Http; Rest = try https, then http".
+// docs/interop.md "rv-device-walk": scheme https for Https or absent, http for Http; Rest tries https, then http.
 // Empty when the protocol cannot be used over HTTP; `why` then says so.
 std::vector<std::string> schemes_for(std::optional<RVProtocolValue> protocol, std::string& why) {
   if (!protocol || *protocol == RVProtocolValue::Https) {
@@ -41,8 +41,8 @@ RvPlan plan_directive(const RendezvousDirective& d, std::size_t index, Side side
     plan.skipped = "RVDevOnly";
     return plan;
   }
-  // transport.md §7.2-§7.3: RVBypass is a device-only variable; "skip directives containing RVDevOnly or
-  // RVBypass" for TO0.
+  // FDO 1.1 §3.7, §3.7.1: RVBypass is a device-only variable; for TO0 the owner skips directives containing
+  // RVDevOnly or RVBypass (docs/interop.md "rv-owner-view").
   if (side == Side::Owner && d.bypass()) {
     plan.skipped = "RVBypass (the device goes to the owner directly)";
     return plan;

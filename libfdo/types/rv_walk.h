@@ -1,5 +1,5 @@
 #pragma once
-// Interpreting RendezvousInfo (FDO 1.1 §3.7, §3.7.1; transport.md §7): the ordered targets a device
+// Interpreting RendezvousInfo (FDO 1.1 §3.7, §3.7.1): the ordered targets a device
 // tries for TO1 (or TO2 under RVBypass), and the rendezvous servers an owner registers with in TO0.
 
 #include <cstdint>
@@ -13,9 +13,9 @@
 namespace fdo {
 
 /// Seconds a device waits after the end of the directive list before walking it again
-/// (transport.md §7.1: "sleep 120 s × (1 ± 0.25 random); start again").
+/// (docs/interop.md "rv-device-walk": 120 s, varied by ±25 %).
 inline constexpr std::uint32_t kRvRetryDelaySec = 120;
-/// Relative jitter the device applies to every delay (±25 %, transport.md §7.1).
+/// Relative jitter the device applies to every delay (±25 %, as FDO 1.1 §3.7 allows).
 inline constexpr double kRvDelayJitter = 0.25;
 
 /// One place to connect to.
@@ -32,7 +32,7 @@ struct RvTarget {
   std::uint32_t delay_sec = 0;
   /// Index of the directive in the RendezvousInfo.
   std::size_t directive = 0;
-  /// TLS pins for https targets (transport.md §7.4): server leaf and CA certificate hashes.
+  /// TLS pins for https targets (FDO 1.1 §3.7 RVSvCertHash, RVClCertHash): server leaf and CA certificate hashes.
   std::optional<Hash> sv_cert_hash;
   std::optional<Hash> cl_cert_hash;
 
@@ -45,7 +45,7 @@ struct RvTarget {
 struct RvPlan {
   /// Index of the directive.
   std::size_t directive = 0;
-  /// DNS first, then each IP address (transport.md §7.1); for RVProtRest https then http per host.
+  /// DNS first, then each IP address (docs/interop.md "rv-device-walk"); for RVProtRest https then http per host.
   std::vector<RvTarget> targets;
   /// RVDelaysec: applies after the directive is tried, also when it had nothing usable. Zero for a
   /// directive that belongs to the other side.
@@ -54,17 +54,17 @@ struct RvPlan {
   std::string skipped;
 };
 
-/// Device-side choices the spec leaves to the platform (transport.md §7.4).
+/// Device-side choices the spec leaves to the platform (FDO 1.1 §3.7).
 struct RvWalkOptions {
   /// The user has confirmed directives marked RVUserInput (default: such directives are unusable).
   bool user_input_confirmed = false;
 };
 
-/// The device's walk (transport.md §7.1 [ours]): skips RVOwnerOnly directives; a directive with RVExtRV,
+/// The device's walk (docs/interop.md "rv-device-walk"): skips RVOwnerOnly directives; a directive with RVExtRV,
 /// unconfirmed RVUserInput, an RVProtocol other than http / https / rest, or no address makes no attempt
 /// (its delay still applies); scheme https when RVProtocol is absent; port RVDevPort, else 443 / 80.
 std::vector<RvPlan> device_rv_plan(const RendezvousInfo& info, const RvWalkOptions& options = {});
-/// The owner's view for TO0 (transport.md §7.3): skips RVDevOnly and RVBypass directives (P21); port
+/// The owner's view for TO0 (docs/interop.md "rv-owner-view"): skips RVDevOnly and RVBypass directives; port
 /// RVOwnerPort, else 443 / 80; a target already listed by an earlier directive is not repeated, so each
 /// distinct rendezvous server appears once.
 std::vector<RvPlan> owner_rv_plan(const RendezvousInfo& info);

@@ -37,7 +37,7 @@ TEST(RvWalk, DeviceTriesDnsThenEachIpWithTheDevicePort) {
 }
 
 TEST(RvWalk, DefaultsHttpsAndSchemePorts) {
-  // transport.md §7.1: RVProtocol absent reads as https; port by scheme; Rest tries https then http.
+  // docs/interop.md "rv-device-walk": RVProtocol absent reads as https; port by scheme; Rest tries https then http.
   RendezvousDirective absent;
   absent.set_dns("a");
   RendezvousDirective http;

@@ -45,7 +45,7 @@ RVTO2AddrEntry RVTO2AddrEntry::decode(cbor::Reader& in, std::string_view field) 
   if (!in.try_read_null()) {
     const Bytes ip = in.read_bstr(f + "[0] RVIP");
     e.rv_ip = IpAddress::from_bytes(ip);
-    // messages.md §3.2: INVALID_IP_ADDRESS (4), "The bytes are not a valid IPv4/IPv6 address".
+    // FDO 1.1 §5.1.1.1: INVALID_IP_ADDRESS (4), for bytes that are not a valid IPv4/IPv6 address.
     if (!e.rv_ip) {
       const std::string name = (f.empty() || f.front() == '[') ? "RVTO2Addr" + f : f;
       throw Error(ErrorCode::InvalidIpAddress,
@@ -55,7 +55,7 @@ RVTO2AddrEntry RVTO2AddrEntry::decode(cbor::Reader& in, std::string_view field) 
   if (!in.try_read_null()) {
     e.rv_dns = in.read_tstr(f + "[1] RVDNS");
   }
-  // transport.md §8: "At least one of RVIP and RVDNS is non-null."
+  // FDO 1.1 §3.3.14: at least one of RVIP and RVDNS is non-null.
   if (!e.rv_ip && !e.rv_dns) {
     in.fail(f, "RVIP and RVDNS are both null");
   }
@@ -88,15 +88,15 @@ void RVTO2AddrEntry::encode(cbor::Writer& out) const {
 
 std::vector<std::string> RVTO2AddrEntry::urls() const {
   std::vector<std::string> out;
-  // transport.md §8: "HTTP clients can use only ProtHTTP (3) and ProtHTTPS (5)".
+  // docs/interop.md "rvto2addr-port": HTTP clients can use only ProtHTTP (3) and ProtHTTPS (5).
   if (rv_protocol != TransportProtocol::Http && rv_protocol != TransportProtocol::Https) {
     return out;
   }
   const std::string scheme = rv_protocol == TransportProtocol::Http ? "http" : "https";
-  // transport.md §8: "RVPort 0: the go-fdo client then uses the scheme default (80 or 443). [ours] Same".
+  // docs/interop.md "rvto2addr-port": RVPort 0 means the scheme default (80 or 443), as in the go-fdo client.
   const std::uint16_t port = rv_port != 0 ? rv_port : (rv_protocol == TransportProtocol::Http ? 80 : 443);
   const std::string suffix = ":" + std::to_string(port);
-  // transport.md §8: "When both are present, the device tries DNS first".
+  // FDO 1.1 §3.3.14: when both are present, the device tries DNS first.
   if (rv_dns) {
     out.push_back(scheme + "://" + *rv_dns + suffix);
   }

@@ -1,5 +1,5 @@
 #pragma once
-// RVTO2Addr: where the owner waits for TO2, FDO 1.1 §3.3.14 (transport.md §8). Carried in to1d.
+// RVTO2Addr: where the owner waits for TO2, FDO 1.1 §3.3.14. Carried in to1d.
 
 #include <cstdint>
 #include <optional>
@@ -38,17 +38,17 @@ struct RVTO2AddrEntry {
   TransportProtocol rv_protocol = TransportProtocol::Https;
 
   /// From `http://HOST:PORT` or `https://HOST:PORT`: an IP host fills RVIP, a name RVDNS; the port is
-  /// always explicit (80 / 443 when the URL has none; transport.md §8 [ours]: "never emit 0").
+  /// always explicit (80 / 443 when the URL has none; docs/interop.md "rvto2addr-port": never 0).
   static RVTO2AddrEntry from_url(std::string_view url);
 
-  /// Reads an entry. An RVIP that is not 4 or 16 bytes is Error(InvalidIpAddress) (messages.md §3.2, code
+  /// Reads an entry. An RVIP that is not 4 or 16 bytes is Error(InvalidIpAddress) (FDO 1.1 §5.1.1.1, code
   /// 4); both RVIP and RVDNS null, a port above 65535 or a protocol outside 1..6 is Error(MessageBodyError).
   /// The IP bytes are kept as received.
   static RVTO2AddrEntry decode(cbor::Reader& in, std::string_view field = "RVTO2AddrEntry");
   /// Error(InternalServerError) if both RVIP and RVDNS are empty.
   void encode(cbor::Writer& out) const;
 
-  /// The HTTP URLs of this entry, DNS first, then IP (transport.md §8); none for protocols other than
+  /// The HTTP URLs of this entry, DNS first, then IP (docs/interop.md "rvto2addr-port"); none for protocols other than
   /// ProtHTTP and ProtHTTPS. Port 0 means the scheme's default; IPv4-mapped addresses are written as IPv4.
   [[nodiscard]] std::vector<std::string> urls() const;
 

@@ -17,7 +17,7 @@ using test::expect_error;
 using Urls = std::vector<std::string>;
 
 TEST(RVTO2Addr, SpecExampleRoundTrips) {
-  // transport.md §8: [null, "owner.example.com", 8443, 5].
+  // FDO 1.1 §3.3.14: [null, "owner.example.com", 8443, 5].
   const Bytes entry = test::hex_spaced("84 F6 71 6F776E65722E6578616D706C652E636F6D 19 20FB 05");
   const Bytes wire = concat(from_hex("81"), entry);
   const RVTO2Addr addr = RVTO2Addr::decode(wire);
@@ -36,7 +36,8 @@ TEST(RVTO2Addr, FromUrlsWritesExplicitPortsAndTheRightField) {
   const std::vector<std::string> args = {"http://127.0.0.1:8042, https://owner.example.com", "http://[::1]:80"};
   const RVTO2Addr addr = RVTO2Addr::from_urls(args);
   ASSERT_EQ(addr.entries.size(), 3u);
-  // [h'7F000001', null, 8042, 3] and [null, "owner.example.com", 443, 5]: never port 0 (transport.md §8).
+  // [h'7F000001', null, 8042, 3] and [null, "owner.example.com", 443, 5]: never port 0 (docs/interop.md
+  // "rvto2addr-port").
   EXPECT_EQ(to_hex(addr.encode()),
             "83"
             "84447f000001f6191f6a03"
@@ -65,7 +66,7 @@ TEST(RVTO2Addr, UrlsTryDnsFirstAndSkipNonHttp) {
 }
 
 TEST(RVTO2Addr, RejectsBadEntriesWithTheSpecCodes) {
-  // messages.md §3.2: bytes that are not an IPv4/IPv6 address → INVALID_IP_ADDRESS (4).
+  // FDO 1.1 §5.1.1.1: bytes that are not an IPv4/IPv6 address → INVALID_IP_ADDRESS (4).
   expect_error([] { (void)RVTO2Addr::decode(from_hex("8184450102030405f6185003")); }, ErrorCode::InvalidIpAddress);
   expect_error([] { (void)RVTO2Addr::decode(from_hex("818440f6185003")); }, ErrorCode::InvalidIpAddress);
   const char* body_errors[] = {

@@ -82,7 +82,7 @@ std::optional<crypto::SigAlg> sig_alg_of(DeviceSgType type) {
 }
 
 DeviceSgType sg_type_for(crypto::SigAlg alg) {
-  // The sgTypes of signature algorithms are the COSE ids themselves (messages.md §2.4).
+  // The sgTypes of signature algorithms are the COSE ids themselves (FDO 1.1 §3.3).
   return static_cast<DeviceSgType>(static_cast<int>(alg));
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// SigInfo = [sgType, Info], FDO 1.1 §3.3.5 (messages.md §2.4, crypto.md §2.3).
+// SigInfo = [sgType, Info], FDO 1.1 §3.3.5.
 
 #include <cstdint>
 #include <optional>
@@ -41,8 +41,8 @@ std::string_view sg_type_name(DeviceSgType type);
 std::optional<crypto::SigAlg> sig_alg_of(DeviceSgType type);
 /// The sgType naming a signature algorithm (ES256 → StSECP256R1, RS384 → StRSA3072, PS256 → PS256, …).
 DeviceSgType sg_type_for(crypto::SigAlg alg);
-/// The device key type an sgType implies (crypto.md §2.3): P-256, P-384, RSA-2048 (RS256, PS256),
-/// RSA-3072 (RS384, PS384); nullopt for EPID and ES512.
+/// The device key type an sgType implies (FDO 1.1 §3.3; docs/interop.md "signature-alg-from-header"): P-256, P-384,
+/// RSA-2048 (RS256, PS256), RSA-3072 (RS384, PS384); nullopt for EPID and ES512.
 std::optional<crypto::KeyType> device_key_type_of(DeviceSgType type);
 
 /// SigInfo, FDO 1.1 §3.3.5 (eASigInfo from the device, eBSigInfo from the server):
@@ -56,7 +56,7 @@ struct SigInfo {
   static SigInfo for_alg(crypto::SigAlg alg);
 
   /// Reads a SigInfo. A non-integer sgType or non-bstr Info is Error(MessageBodyError); an integer
-  /// sgType FDO does not define is Error(InvalidMessageError) (messages.md §3.2: unsupported algorithm).
+  /// sgType FDO does not define is Error(InvalidMessageError) (FDO 1.1 §5.1.1.1: unsupported algorithm).
   static SigInfo decode(cbor::Reader& in, std::string_view field = "SigInfo");
   /// Decodes `in`, which must be exactly one SigInfo.
   static SigInfo decode(ByteView in, std::string_view field = "SigInfo");

@@ -11,7 +11,7 @@ namespace {
 using test::expect_error;
 
 TEST(SigInfo, EncodesTheSpecExamples) {
-  // messages.md §2.4: "[-7, h''] encodes as 82 26 40, and [-35, h''] as 82 38 22 40".
+  // FDO 1.1 §3.3: [-7, h''] encodes as 82 26 40, and [-35, h''] as 82 38 22 40.
   EXPECT_EQ(to_hex(SigInfo::for_alg(crypto::SigAlg::ES256).encode()), "822640");
   EXPECT_EQ(to_hex(SigInfo::for_alg(crypto::SigAlg::ES384).encode()), "82382240");
   EXPECT_EQ(to_hex(SigInfo::for_alg(crypto::SigAlg::RS256).encode()), "8239010040");
@@ -55,7 +55,7 @@ TEST(SigInfo, EpidDecodesButHasNoAlgorithm) {
 }
 
 TEST(SigInfo, RejectsUnknownTypesAndBadShapes) {
-  // An integer sgType FDO does not define: unsupported algorithm, 101 (messages.md §3.2).
+  // An integer sgType FDO does not define: unsupported algorithm, 101 (FDO 1.1 §5.1.1.1).
   expect_error([] { (void)SigInfo::decode(from_hex("822740")); }, ErrorCode::InvalidMessageError);
   expect_error([] { (void)SigInfo::decode(from_hex("82185c40")); }, ErrorCode::InvalidMessageError);
   for (const char* hex : {"8226", "832640f6", "82266161", "82614140",

@@ -1,5 +1,6 @@
 #pragma once
-// The manufacturer's side of a new voucher (FDO 1.1 §3.4.2, §5.2; voucher.md §2, §4, §5): the canonical
+// The manufacturer's side of a new voucher (FDO 1.1 §3.4.2, §5.2; docs/voucher.md "Which hash algorithm"): the
+// canonical
 // OVHeader with the device certificate-chain hash, then the voucher from header bytes, the device's HMAC
 // and the chain.
 
@@ -18,15 +19,15 @@
 
 namespace fdo::voucher {
 
-/// The voucher hash family H (voucher.md §5 [ours]): SHA-384 if the device attestation key is P-384 or
-/// RSA-3072, otherwise SHA-256. Used for the device's HMAC, OVDevCertChainHash and every entry hash.
+/// The voucher hash family H (docs/voucher.md "Which hash algorithm"): SHA-384 if the device attestation key is
+/// P-384 or RSA-3072, otherwise SHA-256. Used for the device's HMAC, OVDevCertChainHash and every entry hash.
 crypto::HashAlg voucher_hash_family(const crypto::PublicKey& device_key);
 
-/// OVDevCertChainHash (voucher.md §4): the hash over the DER bytes of every certificate, concatenated in
-/// chain order without CBOR framing (FDO 1.1 §3.4.2, P5).
+/// OVDevCertChainHash (FDO 1.1 §3.4.2): the hash over the DER bytes of every certificate, concatenated in
+/// chain order without CBOR framing (FDO 1.1 §3.4.2, docs/interop.md "legacy-cert-chain-hash").
 Hash dev_cert_chain_hash(HashType type, const std::vector<Bytes>& chain);
 
-/// OVHeaderHMac as the device computes it at DI (voucher.md §4): HMAC-H keyed by DCHmacSecret over the
+/// OVHeaderHMac as the device computes it at DI (FDO 1.1 §3.4.2): HMAC-H keyed by DCHmacSecret over the
 /// OVHeader bytes.
 HMac header_hmac(crypto::HashAlg family, const SecretBytes& hmac_secret, ByteView header_bytes);
 
@@ -34,7 +35,7 @@ HMac header_hmac(crypto::HashAlg family, const SecretBytes& hmac_secret, ByteVie
 struct HeaderInput {
   Guid guid;
   RendezvousInfo rv_info;
-  /// OVDeviceInfo; printable ASCII is what we emit (voucher.md §3 [ours]).
+  /// OVDeviceInfo; printable ASCII is what we emit (docs/interop.md "device-info-text").
   std::string device_info;
   /// OVPubKey, the manufacturer key, as it will appear in the header.
   PublicKey manufacturer_key;
@@ -52,7 +53,8 @@ struct CreatedHeader {
   crypto::HashAlg hash_family = crypto::HashAlg::Sha256;
 };
 
-/// Builds OVHeader canonically (voucher.md §2, §5): OVHProtVer 101, the input fields, and
+/// Builds OVHeader canonically (FDO 1.1 §3.4.2, docs/voucher.md "Which hash algorithm"): OVHProtVer 101, the
+/// input fields, and
 /// OVDevCertChainHash with H of the leaf certificate's key. Error(MessageBodyError) if the chain is
 /// empty, a certificate does not parse, or the device info is empty.
 CreatedHeader make_header(const HeaderInput& input);

@@ -69,7 +69,7 @@ OVEntryPayload OVEntryPayload::decode(ByteView in, const Leniency& leniency, std
     extra = std::nullopt;
   } else if (r.peek_type() == cbor::MajorType::Bytes) {
     const ByteView content = r.read_bstr_view("[2] OVEExtra");
-    // voucher.md §7 step 6 [ours]: "On input accept null, any bstr"; an empty bstr carries nothing.
+    // docs/interop.md "oveextra-encoding": on input null or any bstr; an empty bstr carries nothing.
     extra = content.empty() ? OVEExtraInfo{}
                             : decode_ove_extra_info(content, std::string(context) + "[2] OVEExtra content");
   } else if (r.peek_type() == cbor::MajorType::Map &&
@@ -89,7 +89,7 @@ OVEntryPayload OVEntryPayload::decode(ByteView in, const Leniency& leniency, std
 OVEntry OVEntry::decode(ByteView entry_bytes, std::size_t index, const Leniency& leniency) {
   const std::string context = "OVEntry[" + std::to_string(index) + "]";
   cose::Sign1 sign1 = cose::Sign1::decode(entry_bytes, context, leniency);
-  // voucher.md §3: "Each entry is a tagged COSE_Sign1 with protected {1: alg} and an empty unprotected map".
+  // FDO 1.1 §3.4.2: each entry is a tagged COSE_Sign1 with protected {1: alg} and an empty unprotected map.
   if (!sign1.unprotected().empty()) {
     throw_body_error(context + " unprotected header: expected an empty map, got " +
                      std::to_string(sign1.unprotected().size()) + " entries");

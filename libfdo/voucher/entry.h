@@ -1,5 +1,5 @@
 #pragma once
-// OVEntry and OVEntryPayload, FDO 1.1 §3.4.2 (voucher.md §2-§4, §7 step 6).
+// OVEntry and OVEntryPayload, FDO 1.1 §3.4.2.
 
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +16,7 @@
 namespace fdo::voucher {
 
 /// OVEExtraInfo = { * OVEExtraInfoType: bstr }, OVEExtraInfoType = int (FDO 1.1 §3.4.2). Values -65536..65535
-/// are reserved for FIDO assignment; private use is <= -65537 (voucher.md §3).
+/// are reserved for FIDO assignment; private use is <= -65537 (FDO 1.1 §3.4.2).
 using OVEExtraInfo = std::map<std::int64_t, Bytes>;
 
 /// Deterministic encoding of an OVEExtraInfo map (keys sorted by their encoding).
@@ -40,26 +40,26 @@ struct OVEntryPayload {
   PublicKey ove_pub_key;
 
   /// Deterministic encoding; OVEExtra is written as null or as `bstr .cbor {…}`, never `h''`
-  /// (voucher.md §7 step 6 [ours]; the C SDK refuses an empty bstr).
+  /// (docs/interop.md "oveextra-encoding"; the C SDK refuses an empty bstr).
   [[nodiscard]] Bytes encode() const;
-  /// Strict decode (voucher.md §6 step 9): a 4-element array of two SHA Hashes, OVEExtra and a supported
-  /// PublicKey. OVEExtra is null or a bstr holding a map int → bstr; a bare map (fdo-rs) only when
-  /// `leniency` accepts Quirk::BareOveExtraMap. `context` prefixes errors ("OVEntry[2] payload").
+  /// Strict decode (FDO 1.1 §3.4.2; docs/voucher.md check `entry structure`): a 4-element array of two SHA Hashes,
+  /// OVEExtra and a supported PublicKey. OVEExtra is null or a bstr holding a map int → bstr; a bare map (fdo-rs) only
+  /// when `leniency` accepts Quirk::BareOveExtraMap. `context` prefixes errors ("OVEntry[2] payload").
   static OVEntryPayload decode(ByteView in, const Leniency& leniency = {},
                                std::string_view context = "OVEntryPayload");
 };
 
 /// One voucher entry: a COSE_Sign1 over an OVEntryPayload, signed by the previous owner key
-/// (FDO 1.1 §3.4.2; voucher.md §4). `bytes` is the complete entry as it sits in OVEntryArray (tag
-/// included); the next entry hashes exactly these bytes (P24).
+/// (FDO 1.1 §3.4.2). `bytes` is the complete entry as it sits in OVEntryArray (tag
+/// included); the next entry hashes exactly these bytes (docs/interop.md "signed-bytes-as-received").
 struct OVEntry {
   Bytes bytes;
   cose::Sign1 sign1;
   OVEntryPayload payload;
 
-  /// Strict decode of entry `index` (voucher.md §3, §6 step 9): tagged COSE_Sign1 (untagged only under
-  /// Quirk::UntaggedCose), protected exactly `{1: alg}`, an empty unprotected map, a payload that is an
-  /// OVEntryPayload. Error(MessageBodyError) naming the entry otherwise (Error 101 for an alg FDO does
+  /// Strict decode of entry `index` (FDO 1.1 §3.4.2; docs/voucher.md check `entry structure`): tagged COSE_Sign1
+  /// (untagged only under Quirk::UntaggedCose), protected exactly `{1: alg}`, an empty unprotected map, a payload that
+  /// is an OVEntryPayload. Error(MessageBodyError) naming the entry otherwise (Error 101 for an alg FDO does
   /// not use).
   static OVEntry decode(ByteView entry_bytes, std::size_t index, const Leniency& leniency = {});
 };

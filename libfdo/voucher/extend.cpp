@@ -19,12 +19,12 @@ std::string owner_key_name(const OwnershipVoucher& voucher) {
 PublicKey next_owner_key(const OwnershipVoucher& voucher, const crypto::PublicKey& key,
                          const std::vector<crypto::Certificate>& chain, bool allow_x5chain) {
   const PublicKey& manufacturer = voucher.header().ov_pub_key;
-  // voucher.md §7 step 2 [spec]: "Each key in the voucher must copy the public key type, hash and encoding
+  // FDO 1.1 §3.4.2: "Each key in the voucher must copy the public key type, hash and encoding
   // of OVPubKey".
   if (key.type() != manufacturer.key().type()) {
     throw_invalid("next owner key is " + std::string(crypto::key_type_name(key.type())) +
                   ", but every key of this voucher must be " + manufacturer.describe() +
-                  " (same key type as OVPubKey, voucher.md §7)");
+                  " (same key type as OVPubKey, FDO 1.1 §3.4.2)");
   }
   if (allow_x5chain && !chain.empty()) {
     if (!chain.front().public_key().same_key(key)) {
@@ -39,7 +39,7 @@ PublicKey next_owner_key(const OwnershipVoucher& voucher, const crypto::PublicKe
 OwnershipVoucher extend(const OwnershipVoucher& voucher, const crypto::PrivateKey& owner_private_key,
                         const PublicKey& next_owner, const ExtendOptions& options) {
   const PublicKey& owner = voucher.owner_key();
-  // voucher.md §7 step 1: the private key must match prevKey, the last key; go-fdo and fdo-rs refuse otherwise.
+  // The private key must match the voucher's current owner key (its last key); go-fdo and fdo-rs refuse otherwise.
   if (!owner_private_key.public_key().same_key(owner.key())) {
     throw_invalid("the given private key (" + std::string(crypto::key_type_name(owner_private_key.type())) +
                   ") is not the current owner key of this voucher; the current owner key is the " +
@@ -48,25 +48,25 @@ OwnershipVoucher extend(const OwnershipVoucher& voucher, const crypto::PrivateKe
   const PublicKey& manufacturer = voucher.header().ov_pub_key;
   if (!next_owner.same_type_as(manufacturer)) {
     throw_invalid("next owner key " + next_owner.describe() + " does not have the voucher's key type " +
-                  manufacturer.describe() + " (same pkType and curve or RSA size as OVPubKey, voucher.md §7)");
+                  manufacturer.describe() + " (same pkType and curve or RSA size as OVPubKey, FDO 1.1 §3.4.2)");
   }
   if (next_owner.pk_enc() == PkEnc::X5Chain && !options.allow_x5chain) {
     throw_invalid("next owner key is X5CHAIN-encoded, which the C SDK cannot parse; allow X5CHAIN explicitly "
-                  "to use it (voucher.md §7)");
+                  "to use it (FDO 1.1 §3.4.2)");
   }
   if (voucher.entries().size() >= kMaxEntries) {
     throw_invalid("the voucher already has " + std::to_string(kMaxEntries) +
                   " entries, the most TO2 can carry (NumOVEntries is a uint8)");
   }
-  // voucher.md §7 steps 3-6.
+  // FDO 1.1 §3.4.2: the entry's hashes, OVEExtra and payload, then the signature.
   const HashType type = voucher.entry_hash_type();
   const OVEntryPayload payload{.ove_hash_prev_entry = voucher.prev_entry_hash(voucher.entries().size(), type),
                                .ove_hash_hdr_info = voucher.hdr_info_hash(type),
                                .ove_extra = options.extra,
                                .ove_pub_key = next_owner};
-  // Step 7: "#6.18([h'A1 01 <alg>', {}, bstr(payload), sig]), using the current owner's private key".
+  // Sign: #6.18([h'A1 01 <alg>', {}, bstr(payload), sig]) with the current owner's private key.
   const cose::Sign1 entry = cose::Sign1::sign(owner_private_key, owner.sig_alg(), payload.encode());
-  // Step 8: append; OVProtVer, the header bytes, the HMAC and the device chain stay as they were.
+  // Append; OVProtVer, the header bytes, the HMAC and the device chain stay as they were.
   return voucher.with_entry(entry.encode(), options.leniency);
 }
 

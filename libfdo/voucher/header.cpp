@@ -27,7 +27,7 @@ OVHeader OVHeader::decode(ByteView header_bytes, const Leniency& leniency) {
   cbor::Reader r(header_bytes, "OVHeader");
   r.read_array_of("", 6);
   const std::uint64_t version = r.read_uint("[0] OVHProtVer");
-  // voucher.md §3: "OVProtVer, OVHProtVer: 101. Reject anything else."
+  // FDO 1.1 §3.4.2: OVProtVer and OVHProtVer are 101; anything else is refused.
   if (version != kOVProtVer) {
     r.fail("[0] OVHProtVer", "expected protocol version 101, got " + std::to_string(version));
   }

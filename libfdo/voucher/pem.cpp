@@ -90,7 +90,7 @@ std::vector<VoucherInput> read_vouchers(ByteView file) {
   const std::string_view text(reinterpret_cast<const char*>(file.data()), file.size());
   const std::string_view start = trim(text);
   if (start.substr(0, kBegin.size()) != kBegin) {
-    // voucher.md §11 [ours]: "raw CBOR accepted when the input does not start with -----BEGIN".
+    // docs/voucher.md "PEM files": raw CBOR is accepted when the input does not start with -----BEGIN.
     if (file.empty()) {
       throw_body_error("voucher file is empty");
     }

@@ -1,4 +1,4 @@
-// PEM framing of vouchers (voucher.md §11, OV-20).
+// PEM framing of vouchers (docs/voucher.md "PEM files", OV-20).
 
 #include "libfdo/core/internal/expect_error.h"
 #include "libfdo/voucher/pem.h"
@@ -79,7 +79,7 @@ TEST(VoucherPem, ReadsSeveralVouchersAndSkipsOtherLabels) {
   EXPECT_EQ(out[1].index, 2u);
 }
 
-TEST(VoucherPem, OffersAPrivateKeyBlockThatFollowsAVoucher) {  // OV-20, P23
+TEST(VoucherPem, OffersAPrivateKeyBlockThatFollowsAVoucher) {  // OV-20, "voucher-key-bundle"
   const Bytes a = sample(50, 5);
   const std::string key = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----";
   const std::vector<VoucherInput> out = read(to_pem(a) + key + "\n");

@@ -52,8 +52,8 @@ KeySummary summarize_key(ByteView raw, HashType hash_type, const Leniency& lenie
   return out;
 }
 
-/// FDO 1.0 RendezvousInfo carries bare RVValues, its own form (transport.md §6): wrap each in a bstr, as
-/// FDO 1.1 writes it, so that it reads with the 1.1 decoder without logging a deviation.
+/// FDO 1.0 RendezvousInfo carries bare RVValues, its own form (docs/interop.md "bare-rv-values"): wrap each in a bstr,
+/// as FDO 1.1 writes it, so that it reads with the 1.1 decoder without logging a deviation.
 Bytes wrap_fdo10_rv_values(ByteView rv) {
   cbor::Reader r(rv, "OVHeader[2] OVRVInfo");
   cbor::Writer w;

@@ -1,5 +1,5 @@
 #pragma once
-// What `fdo-reseller show` prints about a voucher (voucher.md §2): read tolerantly, field by field, so
+// What `fdo-reseller show` prints about a voucher (FDO 1.1 §3.4.2): read tolerantly, field by field, so
 // that every voucher can be shown, including FDO 1.0 vouchers and ones that fail strict decoding; what
 // could not be read is listed as a note instead of stopping the display.
 
@@ -18,7 +18,7 @@
 namespace fdo::voucher {
 
 /// A PublicKey as shown: its pkType, pkEnc, key family and the hash of its CBOR encoding as received
-/// (the DCPubKeyHash form, messages.md §8.2), in the voucher hash family.
+/// (the DCPubKeyHash form, FDO 1.1 §3.4.1), in the voucher hash family.
 struct KeySummary {
   /// "SECP256R1", or "pkType -7" for a value FDO 1.1 does not define.
   std::string pk_type;

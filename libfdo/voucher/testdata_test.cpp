@@ -56,7 +56,7 @@ void regenerate() {
     write_file_atomic(kDir + s.name + ".voucher.pem", to_bytes(pem), 0644);
     write_file_atomic(kCorpus + "ours-" + s.name + ".cbor", ov.encode(), 0644);
   }
-  // The conformance tools' bundle: the voucher, then the owner's private key (P23).
+  // The conformance tools' bundle: the voucher, then the owner's private key ("voucher-key-bundle").
   const testing::Fixture f;
   const std::string bundle = to_pem(f.extended(1).encode()) + to_string(f.owners[1].to_pem().view());
   write_file_atomic(kCorpus + "ours-p256-bundle-with-key.pem", to_bytes(bundle), 0644);

@@ -33,7 +33,7 @@ class Collector {
   VerifyReport m_report;
 };
 
-/// Step 4: the certificates of OVDevCertChain, or nullopt with the failed check added.
+/// The certificates of OVDevCertChain, or nullopt with the failed check added.
 std::optional<std::vector<crypto::Certificate>> check_chain(const RawVoucher& raw, Collector& out) {
   std::optional<std::vector<Bytes>> chain;
   try {
@@ -42,7 +42,7 @@ std::optional<std::vector<crypto::Certificate>> check_chain(const RawVoucher& ra
     out.add(check::kDevCertChain, std::nullopt, false, e.what());
     return std::nullopt;
   }
-  // voucher.md §3 [ours]: "Require both present; EPID is unsupported".
+  // docs/interop.md "epid-unsupported": both must be present.
   if (!chain) {
     out.add(check::kDevCertChain, std::nullopt, false, "OVDevCertChain is null (EPID devices are not supported)");
     return std::nullopt;
@@ -79,8 +79,8 @@ void check_chain_hash(const RawVoucher& raw, const OVHeader& header,
   }
   const Hash& expected = *header.ov_dev_cert_chain_hash;
   const std::string alg = hash_name(expected.type());
-  // voucher.md §4: "The DER bytes of every certificate in OVDevCertChain, concatenated in array order, with no
-  // CBOR framing".
+  // FDO 1.1 §3.4.2: the DER bytes of every certificate in OVDevCertChain, concatenated in array order, with no
+  // CBOR framing.
   Bytes concatenated;
   for (const crypto::Certificate& cert : *certs) {
     append(concatenated, cert.der());
@@ -90,17 +90,18 @@ void check_chain_hash(const RawVoucher& raw, const OVHeader& header,
             alg + " of the " + std::to_string(certs->size()) + " concatenated DER certificates matches");
     return;
   }
-  // P5: older fido-device-onboard-rs hashed the CBOR array of certificates instead.
+  // docs/interop.md "legacy-cert-chain-hash": older fido-device-onboard-rs hashed the CBOR array of certificates
+  // instead.
   if (expected.matches(raw.dev_cert_chain)) {
     if (leniency.accept(Quirk::LegacyCertChainHash, "OVDevCertChainHash")) {
       out.add(check::kDevCertChainHash, std::nullopt, true,
-              alg + " matches only the legacy form, the hash of the CBOR certificate array (P5), accepted by "
+              alg + " matches only the legacy form, the hash of the CBOR certificate array, accepted by "
                     "legacy-cert-chain-hash");
       return;
     }
     out.add(check::kDevCertChainHash, std::nullopt, false,
             alg + " of the concatenated DER certificates does not match; OVDevCertChainHash is the hash of the CBOR "
-                  "certificate array, the legacy fido-device-onboard-rs form (P5); legacy-cert-chain-hash accepts it");
+                  "certificate array, the legacy fido-device-onboard-rs form; legacy-cert-chain-hash accepts it");
     return;
   }
   out.add(check::kDevCertChainHash, std::nullopt, false,
@@ -112,7 +113,7 @@ std::string signer_name(std::size_t index) {
   return index == 0 ? std::string("OVPubKey") : "the OVEPubKey of entry " + std::to_string(index - 1);
 }
 
-/// Step 9 for entry `index`; returns the entry's OVEPubKey, or nullopt when the entry does not decode.
+/// The entry checks for entry `index`; returns the entry's OVEPubKey, or nullopt when the entry does not decode.
 std::optional<PublicKey> check_entry(std::size_t index, ByteView entry_bytes, const PublicKey& prev_key,
                                      ByteView prev_input, ByteView hdr_input, std::optional<HashType>& alg,
                                      const OVHeader& header, const Leniency& leniency, Collector& out) {
@@ -139,7 +140,8 @@ std::optional<PublicKey> check_entry(std::size_t index, ByteView entry_bytes, co
     out.add(check::kEntrySignature, index, true, sig_name + " signature verifies with " + signer_name(index));
   }
 
-  // Step 8: "alg = entry 0's OVEHashPrevEntry hashtype"; every entry uses it for both hashes (voucher.md §5).
+  // alg = entry 0's OVEHashPrevEntry hashtype; every entry uses it for both hashes (docs/voucher.md
+  // "Which hash algorithm").
   const OVEntryPayload& payload = entry->payload;
   if (!alg) {
     alg = payload.ove_hash_prev_entry.type();
@@ -164,7 +166,7 @@ std::optional<PublicKey> check_entry(std::size_t index, ByteView entry_bytes, co
     out.add(check::kEntryHdrInfoHash, index, true, "OVEHashHdrInfo is the " + alg_name + " of GUID ‖ DeviceInfo");
   }
 
-  // voucher.md §7 step 2: every key copies OVPubKey's pkType and curve or RSA size.
+  // FDO 1.1 §3.4.2: every key copies OVPubKey's pkType and curve or RSA size.
   if (payload.ove_pub_key.same_type_as(header.ov_pub_key)) {
     out.add(check::kEntryKeyType, index, true, "next owner key " + payload.ove_pub_key.describe());
   } else {
@@ -225,7 +227,7 @@ void VerifyReport::to_json(JsonWriter& out) const {
 
 VerifyReport verify(ByteView voucher, const VerifyOptions& options) {
   Collector out;
-  // Step 1: "Decode the top level as a 5-element array. OVProtVer = 101."
+  // The top level is a 5-element array with OVProtVer 101.
   if (const std::optional<std::string> problem = protocol_version_problem(voucher)) {
     out.add(check::kProtocolVersion, std::nullopt, false, *problem);
     return std::move(out).finish();
@@ -241,7 +243,7 @@ VerifyReport verify(ByteView voucher, const VerifyOptions& options) {
   out.add(check::kStructure, std::nullopt, true,
           "5 items, " + std::to_string(raw.entries.size()) + " entr" + (raw.entries.size() == 1 ? "y" : "ies"));
 
-  // Step 2: "Decode OVHeader from OVHeaderTag's content and keep the raw bytes."
+  // OVHeader decodes from OVHeaderTag's content; the raw bytes are kept.
   std::optional<OVHeader> header;
   try {
     header = OVHeader::decode(raw.header_bytes, options.leniency);
@@ -253,7 +255,7 @@ VerifyReport verify(ByteView voucher, const VerifyOptions& options) {
           "GUID " + header->ov_guid.hex() + ", device info \"" + header->ov_device_info + "\", manufacturer key " +
               header->ov_pub_key.describe());
 
-  // Step 6 (FDO 1.1 §3.4.2): an X5CHAIN OVPubKey carries the manufacturer's certificate chain; it must verify
+  // FDO 1.1 §3.4.2: an X5CHAIN OVPubKey carries the manufacturer's certificate chain; it must verify
   // link by link (the key used for entry 0 is its leaf's). Reported as its own check, only for X5CHAIN keys.
   if (header->ov_pub_key.pk_enc() == PkEnc::X5Chain) {
     const std::vector<crypto::Certificate>& chain = header->ov_pub_key.certificates();
@@ -264,7 +266,7 @@ VerifyReport verify(ByteView voucher, const VerifyOptions& options) {
                       : result.detail);
   }
 
-  // Step 3: "Decode OVHeaderHMac: hashtype 5 or 6 with the matching length. (It cannot be verified here.)"
+  // OVHeaderHMac: hashtype 5 or 6 with the matching length (it cannot be verified without the device secret).
   std::optional<HMac> hmac;
   try {
     hmac = Hash::decode(raw.header_hmac, "OVHeaderHMac", HashKind::Hmac);
@@ -283,7 +285,7 @@ VerifyReport verify(ByteView voucher, const VerifyOptions& options) {
     }
   }
 
-  // Step 4: the chain and its hash; step 5 only when asked for.
+  // The chain and its hash; its signatures only when asked for.
   const std::optional<std::vector<crypto::Certificate>> certs = check_chain(raw, out);
   check_chain_hash(raw, *header, certs, options.leniency, out);
   if (options.check_dev_cert_chain_signatures) {
@@ -296,7 +298,7 @@ VerifyReport verify(ByteView voucher, const VerifyOptions& options) {
     }
   }
 
-  // messages.md §8.2: the device compares the hash of the CBOR OVPubKey with DCPubKeyHash.
+  // FDO 1.1 §3.4.1, §5.5.3: the device compares the hash of the CBOR OVPubKey with DCPubKeyHash.
   if (options.manufacturer_key_hash) {
     const Hash& expected = *options.manufacturer_key_hash;
     const bool ok = expected.matches(header->ov_pub_key.raw());
@@ -304,7 +306,7 @@ VerifyReport verify(ByteView voucher, const VerifyOptions& options) {
             hash_name(expected.type()) + " of OVPubKey " + (ok ? "matches" : "does not match") + " DCPubKeyHash");
   }
 
-  // Step 7: "Require 1 <= N <= 255 for TO0 and TO2; an import for re-manufacture may allow N = 0."
+  // 1 <= N <= 255 for TO0 and TO2; an import for re-manufacture may allow N = 0.
   const std::size_t count = raw.entries.size();
   const std::size_t min_count = options.allow_zero_entries ? 0 : 1;
   if (count < min_count) {

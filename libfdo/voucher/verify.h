@@ -1,5 +1,5 @@
 #pragma once
-// Full voucher verification as a report (FDO 1.1 §3.4.2; voucher.md §6): one named check per step and
+// Full voucher verification as a report (FDO 1.1 §3.4.2): one named check per step and
 // per entry, so a tool can say exactly which check of which entry failed (STYLE.md §4, Botan's
 // Path_Validation_Result). A bad voucher is a report, never an exception.
 
@@ -19,37 +19,37 @@ namespace fdo::voucher {
 
 /// The stable names of the checks, in the order they run (docs/voucher.md explains each).
 namespace check {
-/// Step 1: OVProtVer is 101 (an FDO 1.0 voucher reports "protocol version 100").
+/// OVProtVer is 101 (an FDO 1.0 voucher reports "protocol version 100").
 inline constexpr std::string_view kProtocolVersion = "protocol version";
-/// Step 1: a 5-element array of the right item types, nothing after it.
+/// a 5-element array of the right item types, nothing after it.
 inline constexpr std::string_view kStructure = "voucher structure";
-/// Step 2: OVHeader decodes (OVHProtVer 101, GUID, RVInfo, DeviceInfo, supported OVPubKey).
+/// OVHeader decodes (OVHProtVer 101, GUID, RVInfo, DeviceInfo, supported OVPubKey).
 inline constexpr std::string_view kHeader = "header";
-/// Step 6, when OVPubKey is an X5CHAIN: each certificate is signed by the next, the last is self-signed.
+/// When OVPubKey is an X5CHAIN: each certificate is signed by the next, the last is self-signed.
 inline constexpr std::string_view kManufacturerKeyChain = "manufacturer key chain";
-/// Step 3: OVHeaderHMac is HMAC-SHA256 or HMAC-SHA384 with the matching length.
+/// OVHeaderHMac is HMAC-SHA256 or HMAC-SHA384 with the matching length.
 inline constexpr std::string_view kHeaderHmacFormat = "header HMAC format";
 /// Only with the device's secret: the HMAC over the header bytes matches OVHeaderHMac.
 inline constexpr std::string_view kHeaderHmac = "header HMAC";
-/// Step 4: OVDevCertChain is present, has at least one certificate, and each parses.
+/// OVDevCertChain is present, has at least one certificate, and each parses.
 inline constexpr std::string_view kDevCertChain = "device cert chain";
-/// Step 4: OVDevCertChainHash is the hash of the concatenated DER certificates.
+/// OVDevCertChainHash is the hash of the concatenated DER certificates.
 inline constexpr std::string_view kDevCertChainHash = "device cert chain hash";
-/// Step 5 (optional): each certificate is signed by the next; the last is self-signed.
+/// Optional: each certificate is signed by the next; the last is self-signed.
 inline constexpr std::string_view kDevCertChainSignatures = "device cert chain signatures";
 /// Optional: OVPubKey hashes to a DeviceCredential's DCPubKeyHash.
 inline constexpr std::string_view kManufacturerKeyHash = "manufacturer key hash";
-/// Step 7: 1 <= N <= 255 (0 allowed only when asked for).
+/// 1 <= N <= 255 (0 allowed only when asked for).
 inline constexpr std::string_view kEntriesCount = "entries count";
-/// Step 9, per entry: tagged COSE_Sign1, `{1: alg}`, empty unprotected map, OVEntryPayload decodes.
+/// Per entry: tagged COSE_Sign1, `{1: alg}`, empty unprotected map, OVEntryPayload decodes.
 inline constexpr std::string_view kEntryStructure = "entry structure";
-/// Step 9, per entry: the alg suits the previous key and the signature verifies with it.
+/// Per entry: the alg suits the previous key and the signature verifies with it.
 inline constexpr std::string_view kEntrySignature = "entry signature";
-/// Step 9, per entry: OVEHashPrevEntry is the hash of the header and HMAC (entry 0) or of the previous entry.
+/// Per entry: OVEHashPrevEntry is the hash of the header and HMAC (entry 0) or of the previous entry.
 inline constexpr std::string_view kEntryHashLink = "entry hash link";
-/// Step 9, per entry: OVEHashHdrInfo is the hash of GUID ‖ DeviceInfo.
+/// Per entry: OVEHashHdrInfo is the hash of GUID ‖ DeviceInfo.
 inline constexpr std::string_view kEntryHdrInfoHash = "entry hdrinfo hash";
-/// Step 9, per entry: OVEPubKey has OVPubKey's pkType and curve or RSA size.
+/// Per entry: OVEPubKey has OVPubKey's pkType and curve or RSA size.
 inline constexpr std::string_view kEntryKeyType = "entry key type";
 }  // namespace check
 
@@ -87,14 +87,15 @@ struct VerifyOptions {
   std::optional<SecretBytes> hmac_secret;
   /// A DeviceCredential's DCPubKeyHash: adds the "manufacturer key hash" check.
   std::optional<Hash> manufacturer_key_hash;
-  /// Accept a voucher without entries (import for re-manufacture, voucher.md §6 step 7).
+  /// Accept a voucher without entries (import for re-manufacture; docs/voucher.md check `entries count`).
   bool allow_zero_entries = false;
-  /// Run step 5 without a trust store: the chain verifies link by link up to a self-signed last certificate.
+  /// Run `device cert chain signatures` without a trust store: the chain verifies link by link up to a self-signed last
+  /// certificate.
   bool check_dev_cert_chain_signatures = false;
 };
 
-/// Verifies the raw voucher bytes (voucher.md §6 steps 1-9). Stops after a failed structural check (the
-/// protocol version, the structure, the header, an entry that does not decode); otherwise runs every check.
+/// Verifies the raw voucher bytes (FDO 1.1 §3.4.2; the checks of docs/voucher.md). Stops after a failed structural
+/// check (the protocol version, the structure, the header, an entry that does not decode); otherwise runs every check.
 /// Never throws for bad input.
 VerifyReport verify(ByteView voucher, const VerifyOptions& options = {});
 

@@ -119,7 +119,7 @@ OwnershipVoucher::OwnershipVoucher(const RawVoucher& raw, const Leniency& lenien
 }
 
 OwnershipVoucher OwnershipVoucher::decode(ByteView in, const Leniency& leniency) {
-  // voucher.md §3: "OVProtVer, OVHProtVer: 101. Reject anything else."
+  // FDO 1.1 §3.4.2: OVProtVer and OVHProtVer are 101; anything else is refused.
   if (const std::optional<std::string> problem = protocol_version_problem(in)) {
     throw_body_error("OwnershipVoucher[0] OVProtVer: " + *problem);
   }
@@ -166,7 +166,7 @@ HashType OwnershipVoucher::entry_hash_type() const {
 }
 
 Hash OwnershipVoucher::hdr_info_hash(HashType type) const {
-  // voucher.md §4: "The 16 raw bytes of OVGuid, followed by the UTF-8 bytes of OVDeviceInfo."
+  // FDO 1.1 §3.4.2: the 16 raw bytes of OVGuid, followed by the UTF-8 bytes of OVDeviceInfo.
   return Hash::compute(type, concat(m_header.ov_guid.view(), to_bytes(m_header.ov_device_info)));
 }
 
@@ -175,8 +175,8 @@ Hash OwnershipVoucher::prev_entry_hash(std::size_t index, HashType type) const {
     throw_internal("OwnershipVoucher::prev_entry_hash: entry " + std::to_string(index) + " of " +
                    std::to_string(m_entries.size()));
   }
-  // voucher.md §4: entry 0 hashes "the OVHeaderTag content bytes, followed by the full CBOR encoding of
-  // OVHeaderHMac"; entry i >= 1 hashes "the complete CBOR encoding of entry i-1, including the tag".
+  // FDO 1.1 §3.4.2: entry 0 hashes the OVHeaderTag content bytes followed by the full CBOR encoding of
+  // OVHeaderHMac; entry i >= 1 hashes the complete CBOR encoding of entry i-1, tag included.
   if (index == 0) {
     return Hash::compute(type, concat(m_header_bytes, m_header_hmac_bytes));
   }

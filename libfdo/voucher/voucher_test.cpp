@@ -1,4 +1,4 @@
-// Voucher model, create, extend and verify (voucher.md §2-§7), with one mutation per verification check
+// Voucher model, create, extend and verify (FDO 1.1 §3.4.2), with one mutation per verification check
 // (conformance checklist OV-01..OV-15, OV-18, OV-19).
 
 #include "libfdo/core/internal/expect_error.h"
@@ -194,7 +194,7 @@ TEST(VoucherCreate, HeaderIsCanonicalAndHashesTheConcatenatedDer) {
   EXPECT_EQ(decoded.ov_pub_key, f.input.manufacturer_key);
   ASSERT_TRUE(decoded.ov_dev_cert_chain_hash.has_value());
   EXPECT_EQ(*decoded.ov_dev_cert_chain_hash, Hash::compute(HashType::Sha256, concat(f.chain[0], f.chain[1])));
-  // voucher.md §2: the header starts 86 18 65 50 <16-byte GUID>.
+  // FDO 1.1 §3.4.2: the header starts 86 18 65 50 <16-byte GUID>.
   EXPECT_EQ(to_hex(ByteView(header.header_bytes).first(4)), "86186550");
 }
 
@@ -215,7 +215,7 @@ TEST(VoucherCreate, HashFamilyFollowsTheDeviceKey) {
   EXPECT_EQ(voucher_hash_family(testing::test_key("device-p384").public_key()), crypto::HashAlg::Sha384);
   EXPECT_EQ(voucher_hash_family(testing::test_key("owner1-rsa2048").public_key()), crypto::HashAlg::Sha256);
   EXPECT_EQ(voucher_hash_family(testing::test_key("owner1-rsa3072").public_key()), crypto::HashAlg::Sha384);
-  // A P-384 device with a P-256 manufacturer: everything SHA-384 (voucher.md §5 [ours]).
+  // A P-384 device with a P-256 manufacturer: everything SHA-384 (docs/voucher.md "Which hash algorithm").
   const Fixture f(testing::profile("p256", "p384"));
   const OwnershipVoucher ov = f.extended(1);
   EXPECT_EQ(ov.header_hmac().type(), HashType::HmacSha384);
@@ -510,7 +510,8 @@ TEST(VoucherVerify, ReportsBadCertChainHash) {  // OV-05
   p.chain_hash = Hash(HashType::Sha256, Bytes(32, 0x77)).encode();
   VerifyReport report = verify(remade_with_header(f, p.encode()), with_secret(f));
   EXPECT_EQ(failed(report), std::vector<std::string>{"device cert chain hash"}) << report.to_text();
-  // The hashtype is honoured as labelled (P15): SHA384 of the right bytes passes, of other bytes fails.
+  // The hashtype is honoured as labelled (docs/interop.md "hash-algorithm-choice"): SHA384 of the right bytes
+  // passes, of other bytes fails.
   p.chain_hash = Hash::compute(HashType::Sha384, concat(f.chain[0], f.chain[1])).encode();
   EXPECT_TRUE(verify(remade_with_header(f, p.encode()), with_secret(f)).valid);
   p.chain_hash = Hash(HashType::Sha384, Bytes(48, 0x77)).encode();
@@ -522,7 +523,7 @@ TEST(VoucherVerify, ReportsBadCertChainHash) {  // OV-05
   EXPECT_EQ(failed(report), std::vector<std::string>{"device cert chain hash"}) << report.to_text();
 }
 
-TEST(VoucherVerify, ReportsTheLegacyCertChainHashAndAcceptsItLeniently) {  // P5
+TEST(VoucherVerify, ReportsTheLegacyCertChainHashAndAcceptsItLeniently) {  // docs/interop.md "legacy-cert-chain-hash"
   const Fixture f;
   HeaderParts p = HeaderParts::of(f.fresh().header());
   p.chain_hash = Hash::compute(HashType::Sha256, testing::chain_item(f.chain)).encode();
@@ -779,7 +780,7 @@ TEST(VoucherVerify, ReportsANonEmptyUnprotectedMap) {  // OV-18
   EXPECT_EQ(failed(report), std::vector<std::string>{"entry structure 0"}) << report.to_text();
 }
 
-TEST(VoucherVerify, UntaggedEntryOnlyUnderTheQuirk) {  // P8
+TEST(VoucherVerify, UntaggedEntryOnlyUnderTheQuirk) {  // docs/interop.md "untagged-cose"
   const Fixture f;
   const OwnershipVoucher ov = f.extended(2);
   std::vector<Bytes> entries = testing::entry_bytes(ov);

@@ -4,7 +4,8 @@
 The primes are rebuilt from RFC 3526's formulas (needs mpmath), so this script is also an
 independent check of dh_rfc3526_primes.txt. Exponents come from a fixed seed; the first case of
 each group is searched so that both the public value A and the shared secret start with a zero
-byte (P4: ShSe must stay |p| bytes wide). Run: python3 dh_make_vectors.py > dh_vectors.txt
+byte (docs/interop.md "shared-secret-leading-zeros": ShSe must stay |p| bytes wide).
+Run: python3 dh_make_vectors.py > dh_vectors.txt
 """
 import random
 
