@@ -52,6 +52,7 @@ int serve(const ServeSettings& settings) {
   transport::HttpServerOptions http;
   http.listen = settings.listen;
   http.threads = settings.threads;
+  http.leniency = settings.policy.leniency;  // --lenient bearer-scheme-case reaches the HTTP binding
   transport::HttpServer server(dispatcher, http);
   server.start();
   const protocol::PolicySummary summary = protocol::summarize(settings.policy);

@@ -8,7 +8,7 @@
 namespace fdo {
 namespace {
 
-constexpr std::array<QuirkInfo, 8> kQuirks = {{
+constexpr std::array<QuirkInfo, 9> kQuirks = {{
     {Quirk::LegacyCertChainHash, "legacy-cert-chain-hash", "legacy-cert-chain-hash",
      "fido-device-onboard-rs before PR #601 (Jan 2024)",
      "OVDevCertChainHash is the hash of the concatenated DER certificates (FDO 1.1 §3.4.2)"},
@@ -26,6 +26,9 @@ constexpr std::array<QuirkInfo, 8> kQuirks = {{
      "TO0.OwnerSign carries to0d as bstr .cbor to0d (FDO 1.1 §5.3.3)"},
     {Quirk::GoFdoA256GcmId2, "go-fdo-a256gcm-id-2", "a256gcm-id-2", "go-fdo",
      "cipherSuiteName A256GCM is COSE id 3 (FDO 1.1 §3.6.5)"},
+    {Quirk::BearerSchemeCase, "bearer-scheme-case", "bearer-scheme-case",
+     "HTTP clients that case-fold the authorization scheme",
+     "the Authorization header is exactly \"Bearer <token>\" (FDO 1.1 §4.3)"},
 }};
 
 }  // namespace

@@ -32,6 +32,9 @@ enum class Quirk {
   BareTo0d,
   /// a256gcm-id-2: cipherSuiteName 2 meaning A256GCM (go-fdo).
   GoFdoA256GcmId2,
+  /// bearer-scheme-case: "Authorization: bearer <token>" (another case than "Bearer"), from generic HTTP
+  /// clients that case-fold the scheme as RFC 9110 allows; FDO 1.1 §4.3 names "Bearer" exactly.
+  BearerSchemeCase,
 };
 
 /// Description of one quirk for logs, docs and `--lenient NAME`.

@@ -158,6 +158,36 @@ TEST_F(To1Test, TO1_11_RVRedirectIsTheStoredTo1dByteForByte) {
   EXPECT_EQ(r.body, m_rv.registration(kGuidB)->to1d);
 }
 
+TEST_F(To1Test, TO1_11_ANonCanonicallyEncodedTo1dIsReturnedAsRegistered) {
+  // The owner's to1d with a 2-byte array head (98 04) and a 3-byte signature length (59 00 40): valid CBOR, not
+  // the shortest form. The signature covers the protected header and payload only, so it still verifies; TO1
+  // must hand back these bytes, never a re-encoding (FDO 1.1 §5.4.4).
+  const transport::Response hello = m_rv.post(20, Bytes{0x80});
+  ASSERT_EQ(hello.msg_type, 21);
+  testing::OwnerSignBuilder b;
+  b.voucher = m_voucher->bytes;
+  b.signer = m_voucher->owner;
+  b.nonce = to0::HelloAck::decode(hello.body).nonce_to0_sign;
+  b.hash_type = m_voucher->hash_type();
+  const testing::Sign1Parts parts = testing::Sign1Parts::of(cose::Sign1::decode(b.to1d()));
+  ASSERT_EQ(parts.signature.size(), 64u);
+  cbor::Writer head;
+  head.tag(18);
+  Bytes odd = head.bytes();
+  append(odd, Bytes{0x98, 0x04});
+  cbor::Writer fields;
+  fields.bstr(parts.protected_bytes).map(0).bstr(parts.payload);
+  append(odd, fields.bytes());
+  append(odd, Bytes{0x59, 0x00, 0x40});
+  append(odd, parts.signature);
+  ASSERT_EQ(m_rv.post(22, b.body(odd), hello.token).msg_type, 23);
+
+  const auto [token, nonce] = hello_rv();
+  const transport::Response r = m_rv.post(32, make_eat(m_signer, nonce, kGuidB).encode(), token);
+  ASSERT_EQ(r.msg_type, 33);
+  EXPECT_EQ(to_hex(r.body), to_hex(odd));
+}
+
 TEST_F(To1Test, TO1_12_ProveToRVWithoutTokenWithATo0TokenOrReplayedIs1) {
   const auto [token, nonce] = hello_rv();
   const Bytes eat = make_eat(m_signer, nonce, kGuidB).encode();

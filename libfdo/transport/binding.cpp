@@ -96,7 +96,7 @@ bool is_token68(std::string_view token) {
   return i == token.size();
 }
 
-Authorization parse_authorization(const std::vector<std::string_view>& values) {
+Authorization parse_authorization(const std::vector<std::string_view>& values, const Leniency& leniency) {
   Authorization out;
   if (values.empty()) {
     return out;
@@ -110,14 +110,21 @@ Authorization parse_authorization(const std::vector<std::string_view>& values) {
     out.malformed = true;
     return out;
   }
+  // FDO 1.1 §4.3: exactly "Bearer"; another case is a named deviation, accepted only when configured.
+  if (value.substr(0, kScheme.size()) != kScheme &&
+      !leniency.accept(Quirk::BearerSchemeCase, "Authorization header")) {
+    out.malformed = true;
+    return out;
+  }
   out.token = std::string(value.substr(kScheme.size()));
   return out;
 }
 
 std::string bearer_value(std::string_view token) { return "Bearer " + std::string(token); }
 
-Response serve_message(Responder& responder, const InboundMessage& in, std::size_t max_body) {
-  const Authorization auth = parse_authorization(header_values(in.headers, "Authorization"));
+Response serve_message(Responder& responder, const InboundMessage& in, std::size_t max_body,
+                       const Leniency& leniency) {
+  const Authorization auth = parse_authorization(header_values(in.headers, "Authorization"), leniency);
   const auto reject = [&](ErrorCode code, std::string_view reason, int http_status) {
     log::debug("transport: rejecting " + type_label(in.msg_type) + " from " + in.peer + ": " +
                std::string(reason));

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "libfdo/core/quirks.h"
 #include "libfdo/core/bytes.h"
 #include "libfdo/transport/responder.h"
 
@@ -59,14 +60,15 @@ bool is_token68(std::string_view token);
 struct Authorization {
   /// At least one Authorization header was sent.
   bool present = false;
-  /// Present but not exactly one "Bearer <token68>" (case-insensitive scheme, one space).
+  /// Present but not exactly one "Bearer <token68>" (the scheme as written, one space; another case of
+  /// "Bearer" only under Quirk::BearerSchemeCase).
   bool malformed = false;
   /// The token after "Bearer ", when well formed.
   std::optional<std::string> token;
 };
 
 /// Reads the Authorization header values of a request.
-Authorization parse_authorization(const std::vector<std::string_view>& values);
+Authorization parse_authorization(const std::vector<std::string_view>& values, const Leniency& leniency = {});
 
 /// "Bearer <token>", the Authorization value a server sends (FDO 1.1 §4.3).
 std::string bearer_value(std::string_view token);
@@ -92,7 +94,9 @@ struct InboundMessage {
 /// → 500, Content-Type not exactly application/cbor or any Content-Encoding → 415, each with the
 /// responder's reject() ErrorMessage (code 100); otherwise handle(). A throwing responder or an
 /// answer over `max_body` becomes a reject() with code 500. Never throws.
-Response serve_message(Responder& responder, const InboundMessage& message, std::size_t max_body);
+/// `leniency` may accept Quirk::BearerSchemeCase.
+Response serve_message(Responder& responder, const InboundMessage& message, std::size_t max_body,
+                       const Leniency& leniency = {});
 
 /// The HTTP form of a server answer; Content-Length is left to the HTTP layer.
 struct HttpAnswer {

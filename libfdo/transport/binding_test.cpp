@@ -70,7 +70,14 @@ TEST(Binding, ParsesAuthorizationHeader) {
   EXPECT_TRUE(good.present);
   EXPECT_FALSE(good.malformed);
   EXPECT_EQ(good.token, "q0A1-_.~+/x==");
-  EXPECT_EQ(parse_authorization({"bearer abc"}).token, "abc");
+  // FDO 1.1 §4.3 names "Bearer" exactly: another case is refused unless the quirk is accepted by name.
+  EXPECT_TRUE(parse_authorization({"bearer abc"}).malformed);
+  EXPECT_FALSE(parse_authorization({"bearer abc"}).token);
+  EXPECT_TRUE(parse_authorization({"BEARER abc"}).malformed);
+  const Leniency lenient({Quirk::BearerSchemeCase});
+  EXPECT_EQ(parse_authorization({"bearer abc"}, lenient).token, "abc");
+  EXPECT_FALSE(parse_authorization({"bearer abc"}, lenient).malformed);
+  EXPECT_EQ(parse_authorization({"Bearer abc"}, lenient).token, "abc");
 
   for (const char* bad : {"Basic abc", "abc", "Bearer", "Bearer ", "Bearer  x", "Bearer x y",
                           "Bearer x=y", "Bearerabc"}) {

@@ -259,7 +259,7 @@ void HttpServer::Impl::serve(std::uint8_t msg_type, const httplib::Request& req,
   in.body_too_large = body.too_large;
   in.length_known = length_known;
   in.peer = req.remote_addr;
-  write_answer(res, to_http_answer(serve_message(responder, in, options.max_body)));
+  write_answer(res, to_http_answer(serve_message(responder, in, options.max_body, options.leniency)));
 }
 
 void HttpServer::Impl::run_admin(const AdminRoute& route, const httplib::Request& req, Bytes body,

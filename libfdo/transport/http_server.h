@@ -29,6 +29,8 @@ struct HttpServerOptions {
   std::chrono::seconds write_timeout{30};
   /// How long an idle keep-alive connection is kept.
   std::chrono::seconds keep_alive_timeout{5};
+  /// Named deviations the binding accepts (only Quirk::BearerSchemeCase is met at this layer).
+  Leniency leniency;
   /// PEM certificate chain and private key; both set serves HTTPS, both empty HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;

@@ -198,7 +198,7 @@ TEST_F(HttpServerTest, ReportsAuthorizationForms) {
   };
   for (const Case& c :
        {Case{"Bearer abc", false, "abc"}, Case{"Basic abc", true, {}}, Case{"abc", true, {}},
-        Case{"Bearer", true, {}}, Case{"Bearer  x", true, {}}}) {
+        Case{"Bearer", true, {}}, Case{"Bearer  x", true, {}}, Case{"bearer abc", true, {}}}) {
     const RawResponse r =
         raw_http(server->port(), cbor_post("/fdo/101/msg/62",
                                            "Content-Type: application/cbor\r\nAuthorization: " +
@@ -210,6 +210,20 @@ TEST_F(HttpServerTest, ReportsAuthorizationForms) {
     EXPECT_EQ(seen.authorization_malformed, c.malformed) << c.value;
     EXPECT_EQ(seen.token, c.token) << c.value;
   }
+}
+
+// FDO 1.1 §4.3: "bearer <token>" is accepted only when the server is configured with bearer-scheme-case.
+TEST_F(HttpServerTest, LowercaseBearerIsAcceptedOnlyByName) {
+  HttpServerOptions options;
+  options.leniency = Leniency({Quirk::BearerSchemeCase});
+  start(nullptr, options);
+  const RawResponse r = raw_http(
+      server->port(),
+      cbor_post("/fdo/101/msg/62", "Content-Type: application/cbor\r\nAuthorization: bearer abc\r\n", "\x80"));
+  EXPECT_EQ(r.status, 200);
+  const Request seen = responder->requests().back();
+  EXPECT_FALSE(seen.authorization_malformed);
+  EXPECT_EQ(seen.token, "abc");
 }
 
 // TR-13: a stale token on a first message is passed on; the responder decides to ignore it.
