@@ -1,5 +1,5 @@
 # Third-party dependencies, all from Debian 12 packages (scripts/setup.sh).
-# Each is linked by exactly one libfdo layer (STYLE.md §1).
+# Each is linked by exactly one libfdo layer (docs/style.md §1).
 find_package(PkgConfig REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
 pkg_check_modules(LIBCBOR REQUIRED IMPORTED_TARGET libcbor)

@@ -1,5 +1,5 @@
 #pragma once
-// Integration-test harness (STYLE.md §9): every role is a real process from build/bin, started by a guard
+// Integration-test harness (docs/style.md §9): every role is a real process from build/bin, started by a guard
 // object that learns its port from the "listening on http://HOST:PORT" line, stops it with SIGTERM, and
 // prints its log when the test failed; temporary directories that clean up; a raw HTTP client for
 // hand-made FDO requests; a small JSON reader for the tools' `--json` output.

@@ -1,6 +1,6 @@
 // fdo-loadgen: drives many protocol runs against a real server from several threads and prints throughput and
 // latency beside the crypto ceiling measured in the same run (a tool, not a test; performance figures never become
-// test assertions, STYLE.md §9; docs/performance.md).
+// test assertions, docs/style.md §9; docs/performance.md).
 //
 //   fdo-loadgen di --url URL --devices N --concurrency C [--key-type T] --json
 //   → {"protocol":"di","devices":N,"concurrency":C,"ops_per_s":…,"p50_ms":…,"p99_ms":…,"errors":…,"cores":…,

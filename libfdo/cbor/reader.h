@@ -1,7 +1,7 @@
 #pragma once
 // Strict CBOR pull reader (RFC 8949) for FDO structures. libcbor is used only inside this layer.
 // Strict: definite lengths only, no trailing bytes (expect_end), lengths checked against the
-// buffer, nesting depth capped, every error names the message and field (STYLE.md §3).
+// buffer, nesting depth capped, every error names the message and field (docs/style.md §3).
 
 #include <cstdint>
 #include <optional>

@@ -439,7 +439,7 @@ TEST(Reader, DecodeHeadReportsArgumentAndSize) {
 }
 
 TEST(Reader, RandomInputsOnlyEverThrowMessageBodyError) {
-  // Seeded corruption sweep (STYLE.md §9): FDO_TEST_SEED=<n> replays a run.
+  // Seeded corruption sweep (docs/style.md §9): FDO_TEST_SEED=<n> replays a run.
   const char* env = std::getenv("FDO_TEST_SEED");
   const std::uint32_t seed = env != nullptr ? static_cast<std::uint32_t>(std::stoul(env)) : std::random_device{}();
   std::cout << "FDO_TEST_SEED=" << seed << "\n";

@@ -1,5 +1,5 @@
 #pragma once
-// Byte containers used by every layer (STYLE.md §5): Bytes owns, ByteView borrows.
+// Byte containers used by every layer (docs/style.md §5): Bytes owns, ByteView borrows.
 
 #include <cstdint>
 #include <span>

@@ -1,5 +1,5 @@
 #pragma once
-// The one exception type of libfdo, carrying the FDO error code (FDO 1.1 §5.1.1.1, STYLE.md §4).
+// The one exception type of libfdo, carrying the FDO error code (FDO 1.1 §5.1.1.1, docs/style.md §4).
 
 #include <cstdint>
 #include <stdexcept>

@@ -1,5 +1,5 @@
 #pragma once
-// File I/O helpers, including the atomic write used for keys, credentials and vouchers (STYLE.md §6).
+// File I/O helpers, including the atomic write used for keys, credentials and vouchers (docs/style.md §6).
 
 #include <filesystem>
 #include <optional>

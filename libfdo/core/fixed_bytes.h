@@ -1,5 +1,5 @@
 #pragma once
-// Fixed-size wire values as distinct strong types (STYLE.md §5): a Nonce is never a Guid.
+// Fixed-size wire values as distinct strong types (docs/style.md §5): a Nonce is never a Guid.
 
 #include <algorithm>
 #include <array>

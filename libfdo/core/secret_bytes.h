@@ -1,6 +1,6 @@
 #pragma once
 // Secret material (HMAC secrets, private keys, shared secrets): wiped on destruction,
-// compared in constant time, never printed (STYLE.md §5).
+// compared in constant time, never printed (docs/style.md §5).
 
 #include <cstdint>
 #include <vector>

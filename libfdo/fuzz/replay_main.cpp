@@ -1,4 +1,4 @@
-// Replay driver for fuzz targets in builds without libFuzzer (STYLE.md §9): feeds every file named
+// Replay driver for fuzz targets in builds without libFuzzer (docs/style.md §9): feeds every file named
 // on the command line, or found in a directory named there, to LLVMFuzzerTestOneInput once, in
 // sorted order. A crash, sanitizer report or escaping exception fails the run, as under libFuzzer.
 

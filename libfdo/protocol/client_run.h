@@ -1,6 +1,6 @@
 #pragma once
 // The client side of one protocol run (device in DI/TO1/TO2, owner in TO0): "send X, receive Y, check Y"
-// (STYLE.md §7), with the spec's error handling (FDO 1.1 §5.1).
+// (docs/style.md §7), with the spec's error handling (FDO 1.1 §5.1).
 
 #include <string>
 #include <utility>

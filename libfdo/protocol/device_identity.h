@@ -1,5 +1,5 @@
 #pragma once
-// The device's secrets behind interfaces (STYLE.md §7): the attestation key (DeviceSigner) and the HMAC secret
+// The device's secrets behind interfaces (docs/style.md §7): the attestation key (DeviceSigner) and the HMAC secret
 // (DeviceHmac). Protocol code cannot tell a software key from a TPM key; the TPM implementations come with the
 // TPM layer. FDO 1.1 §3.4.1.
 

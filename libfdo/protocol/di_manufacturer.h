@@ -87,7 +87,7 @@ struct DiManufacturerOptions {
   int certificate_validity_days = 30 * 360;
 };
 
-/// Where a DI run stands: the message the session accepts next (STYLE.md §7).
+/// Where a DI run stands: the message the session accepts next (docs/style.md §7).
 enum class DiState : std::uint8_t {
   /// After DI.SetCredentials: the device owes DI.SetHMAC (12).
   AwaitSetHmac = 1,

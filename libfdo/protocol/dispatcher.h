@@ -1,5 +1,5 @@
 #pragma once
-// The one server-side dispatcher every FDO server uses (STYLE.md §7): token → session → endpoint → decode →
+// The one server-side dispatcher every FDO server uses (docs/style.md §7): token → session → endpoint → decode →
 // handle → save, with every state change of a message in one storage transaction (docs/architecture.md).
 
 #include <atomic>

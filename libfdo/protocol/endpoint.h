@@ -1,5 +1,5 @@
 #pragma once
-// The server side of one FDO sub-protocol as the dispatcher drives it (STYLE.md §7).
+// The server side of one FDO sub-protocol as the dispatcher drives it (docs/style.md §7).
 
 #include <cstdint>
 #include <string>

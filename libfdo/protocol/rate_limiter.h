@@ -1,5 +1,5 @@
 #pragma once
-// Abuse limits of the FDO servers (STYLE.md §7): a token bucket per peer address for new protocol runs, and a
+// Abuse limits of the FDO servers (docs/style.md §7): a token bucket per peer address for new protocol runs, and a
 // cap on the runs in progress. Both are thread-safe; times are the dispatcher's Unix seconds.
 #include <cstddef>
 #include <cstdint>

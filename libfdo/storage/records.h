@@ -1,5 +1,5 @@
 #pragma once
-// The records the FDO servers keep between requests (STYLE.md §7): plain values, opaque CBOR as Bytes,
+// The records the FDO servers keep between requests (docs/style.md §7): plain values, opaque CBOR as Bytes,
 // times as Unix seconds. Protocol code encodes and decodes the CBOR; storage never looks inside.
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// RAII owners for SQLite connections and prepared statements (STYLE.md §6). Used only by sqlite_store.cpp;
+// RAII owners for SQLite connections and prepared statements (docs/style.md §6). Used only by sqlite_store.cpp;
 // SQLite's own header stays in the .cpp files of this layer.
 
 #include <chrono>

@@ -1,5 +1,5 @@
 #pragma once
-// The storage interfaces of the FDO servers (STYLE.md §6, docs/adr/0003-server-session-storage.md).
+// The storage interfaces of the FDO servers (docs/style.md §6, docs/adr/0003-server-session-storage.md).
 // Protocol code sees only Store and Transaction; SQLite and the in-memory store implement them, and another
 // database (PostgreSQL) can be added behind them without touching protocol code.
 

@@ -1,4 +1,4 @@
-// The storage conformance suite: every Store implementation must pass every test here (STYLE.md §9).
+// The storage conformance suite: every Store implementation must pass every test here (docs/style.md §9).
 // A new back-end (PostgreSQL) adds its Backend type to Backends.
 
 #include "libfdo/storage/store.h"

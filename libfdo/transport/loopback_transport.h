@@ -1,5 +1,5 @@
 #pragma once
-// In-process MessageTransport: calls a Responder directly, no sockets (STYLE.md §7, like
+// In-process MessageTransport: calls a Responder directly, no sockets (docs/style.md §7, like
 // go-fdo's fdotest). Applies the same binding rules and token handling as HTTP.
 
 #include <cstddef>

@@ -54,7 +54,7 @@ PkType default_pk_type(const crypto::PublicKey& key);
 bool pk_type_fits(PkType pk_type, crypto::KeyType key_type);
 
 /// An FDO PublicKey. Keeps its complete CBOR encoding (as received, or as built) next to the decoded
-/// key, so hashes and byte comparisons use the wire bytes (STYLE.md §5).
+/// key, so hashes and byte comparisons use the wire bytes (docs/style.md §5).
 ///   PublicKey = [pkType, pkEnc, pkBody]
 ///   pkBody: X509 bstr (SPKI DER) / X5CHAIN [+ bstr] (leaf first) / COSEKEY COSE_Key map
 class PublicKey {

@@ -1,6 +1,6 @@
 #pragma once
 // Full voucher verification as a report (FDO 1.1 §3.4.2): one named check per step and
-// per entry, so a tool can say exactly which check of which entry failed (STYLE.md §4, Botan's
+// per entry, so a tool can say exactly which check of which entry failed (docs/style.md §4, Botan's
 // Path_Validation_Result). A bad voucher is a report, never an exception.
 
 #include <cstddef>

@@ -1,6 +1,6 @@
 #pragma once
 // The Ownership Voucher, FDO 1.1 §3.4.2: header bytes as received, HMAC, device certificate
-// chain and signed entries, each kept in its wire bytes next to its decoded form (STYLE.md §5,
+// chain and signed entries, each kept in its wire bytes next to its decoded form (docs/style.md §5,
 // docs/interop.md "signed-bytes-as-received").
 
 #include <cstddef>

@@ -1,5 +1,5 @@
 #pragma once
-// RAII owners for OpenSSL objects and the one error helper (STYLE.md §6). Internal to crypto/.
+// RAII owners for OpenSSL objects and the one error helper (docs/style.md §6). Internal to crypto/.
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
