@@ -19,9 +19,14 @@ done
 
 jobs=$(nproc)
 ./scripts/setup.sh
+# ccache, when the machine has it, makes a rebuild after a small change quick; it is not required.
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
 
 echo "== build (build/, Release: the way a user builds it, warnings as errors)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null
 ninja -C build -j "$jobs"
 
 echo "== tests (build/)"
@@ -50,7 +55,8 @@ fi
 
 if [ "$sanitize" = 0 ]; then
   echo "== ASan+UBSan unit tests (build-asan/)"
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFDO_SANITIZE=ON -DFDO_BUILD_BENCH=OFF >/dev/null
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFDO_SANITIZE=ON -DFDO_BUILD_BENCH=OFF "${launcher[@]}" \
+    >/dev/null
   # Only the binaries of the labels run below: the integration tests' tools are exercised by the main pass.
   mapfile -t asan_targets < <(ninja -C build-asan -t targets all | grep -oE '^tests/[^:]+' \
     | grep -vE 'integration|_cli_test' | sort -u)
