@@ -95,7 +95,7 @@ FindOwnerResult find_owner(const DeviceCredential& credential, const DeviceSigne
           result.found = true;
           result.bypass = true;
           result.to2_urls = {url};
-          result.attempts.push_back(RvAttempt{url, std::nullopt, {}});
+          result.attempts.push_back(RvAttempt{url, std::nullopt, {}, ErrorSource::Local});
           return result;
         }
         try {
@@ -105,12 +105,12 @@ FindOwnerResult find_owner(const DeviceCredential& credential, const DeviceSigne
           result.rendezvous = url;
           result.to2_urls = to1.to2_urls;
           result.to1 = std::move(to1);
-          result.attempts.push_back(RvAttempt{url, std::nullopt, {}});
+          result.attempts.push_back(RvAttempt{url, std::nullopt, {}, ErrorSource::Local});
           log::info("TO1 at " + url + ": owner at " + std::to_string(result.to2_urls.size()) + " address(es)", guid);
           return result;
         } catch (const Error& e) {
           log::warn("TO1 at " + url + " failed: " + e.what(), guid);
-          result.attempts.push_back(RvAttempt{url, e.code(), e.what()});
+          result.attempts.push_back(RvAttempt{url, e.code(), e.what(), e.source()});
         }
       }
       // transport.md §7.1: "applies a directive's delay after trying it, including directives with no URLs".
