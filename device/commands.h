@@ -2,12 +2,20 @@
 // fdo-device's subcommands (CLI.md). Each <name>_command.cpp defines one register_<name>() that adds its
 // subcommand, options and action to a Commands (tools/common/commands.h); main.cpp is the list of registrations.
 
+#include <filesystem>
+
+#include "libfdo/types/device_credential.h"
 #include "tools/common/commands.h"
 
 namespace fdo::device_tool {
 
 using tool::Commands;
 using tool::kFailure;
+
+/// The credential in `path` (credential_file.cpp). Throws Error naming the file when it is missing ("run
+/// `fdo-device di` first"), when it is an ownership voucher ("… is an ownership voucher, not a device
+/// credential"), or when it does not decode ("… is not a device credential: …").
+DeviceCredential load_credential(const std::filesystem::path& path);
 
 /// `fdo-device di`: Device Initialize against a manufacturer (FDO 1.1 §5.2).
 void register_di(Commands& commands);

@@ -27,6 +27,7 @@ struct DiConfig {
   std::string key_enc = "x509";
   bool insecure_tls = false;
   std::string ca_file;
+  bool force = false;
 };
 
 PkEnc parse_key_enc(const std::string& name) {
@@ -48,6 +49,10 @@ int run_di_command(const DiConfig& config) {
   }
   protocol::FileCredentialStore store(config.credential);
   if (std::filesystem::exists(config.credential)) {
+    // Replacing a credential loses the device's identity: only when asked, and then only once DI succeeds.
+    if (!config.force) {
+      throw_internal(config.credential.string() + " exists; pass --force to replace it (only once DI succeeds)");
+    }
     log::warn("a credential exists at " + config.credential.string() + "; it is replaced only if DI succeeds");
   }
 
@@ -88,6 +93,7 @@ void register_di(Commands& commands) {
       ->check(CLI::IsMember({"x509", "x5chain", "cosekey"}));
   cmd.add_flag("--insecure-tls", config->insecure_tls, "https: skip certificate verification (labs only)");
   cmd.add_option("--ca-file", config->ca_file, "https: PEM file of trusted CA certificates");
+  cmd.add_flag("--force", config->force, "Replace an existing credential file (once DI succeeds)");
   cmd.footer("Example: fdo-device di --url http://127.0.0.1:8038 --credential cred.bin --key-type p384 --serial SN1");
 }
 

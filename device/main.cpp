@@ -6,11 +6,14 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"fdo-device: an FDO device with a file-backed credential", "fdo-device"};
+  fdo::tool::setup_app(app, "fdo-device");
   app.footer("Example: fdo-device di --url http://127.0.0.1:8038 --credential cred.bin && "
              "fdo-device show --credential cred.bin");
-  fdo::device_tool::Commands commands(app, "device");
-  fdo::device_tool::register_di(commands);
-  fdo::device_tool::register_show(commands);
-  fdo::device_tool::register_to1(commands);
-  return commands.run(argc, argv);
+  return fdo::tool::run_reporting_errors("fdo-device", [&app, argc, argv] {
+    fdo::device_tool::Commands commands(app, "device");
+    fdo::device_tool::register_di(commands);
+    fdo::device_tool::register_show(commands);
+    fdo::device_tool::register_to1(commands);
+    return commands.run(argc, argv);
+  });
 }

@@ -39,17 +39,15 @@ void print_text(const DeviceCredential& c, bool reveal) {
 }
 
 int run_show_command(const ShowConfig& config) {
-  const protocol::FileCredentialStore store(config.credential);
-  const std::optional<DeviceCredential> credential = store.load();
-  if (!credential) {
-    throw_internal("no credential at " + config.credential.string());
-  }
+  const DeviceCredential credential = load_credential(config.credential);
   if (config.json) {
     JsonWriter j(true);
-    credential->to_json(j, config.reveal);
+    j.begin_object().key("format").integer(tool::kJsonFormat);
+    credential.to_json_fields(j, config.reveal);
+    j.end_object();
     std::cout << j.str() << "\n";
   } else {
-    print_text(*credential, config.reveal);
+    print_text(credential, config.reveal);
   }
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "libfdo/protocol/to1_device.h"
 #include "libfdo/types/device_credential.h"
 #include "libfdo/types/json.h"
+#include "tools/common/cli.h"
 
 namespace fdo::device_tool {
 namespace {
@@ -23,28 +24,46 @@ struct To1Config {
   std::uint32_t retry_delay = kRvRetryDelaySec;
 };
 
-/// What an error code means to the person running the device (FDO 1.1 §5.1.1.1).
+/// What a rendezvous server's error code means to the person running the device (FDO 1.1 §5.1.1.1).
 std::string explain(ErrorCode code) {
   switch (code) {
     case ErrorCode::ResourceNotFound:
       return "the rendezvous server has no registration for this device (TO0 not done, expired or removed)";
     case ErrorCode::InvalidMessageError:
-      return "a check failed: the rendezvous server refused the device's proof (is the voucher for this device?), "
-             "or the device refused the server's answer";
+      return "the rendezvous server refused the device's proof (is the voucher registered for this device?)";
     case ErrorCode::MessageBodyError:
-      return "a message was malformed";
+      return "the rendezvous server found a message malformed";
     case ErrorCode::InvalidJwtToken:
       return "the rendezvous server lost the session";
     case ErrorCode::InternalServerError:
-      return "the rendezvous server could not be reached or failed";
+      return "the rendezvous server failed";
     default:
-      return "the run failed";
+      return "the rendezvous server ended the run";
   }
 }
 
+/// One line for a failed attempt: the server's code only when the server sent one (ErrorSource::Peer).
+std::string describe_attempt(const protocol::RvAttempt& a) {
+  switch (a.error_source) {
+    case ErrorSource::Peer: {
+      const ErrorCode code = a.error_code.value_or(ErrorCode::InternalServerError);
+      return std::string(error_code_name(code)) + " (" + std::to_string(static_cast<int>(code)) +
+             "): " + explain(code) + " [" + a.error + "]";
+    }
+    case ErrorSource::Transport:
+      return a.error;
+    case ErrorSource::Local:
+      break;
+  }
+  return "the device refused the server's answer: " + a.error;
+}
+
+// {"format":1,"guid","found","rendezvous","bypass","to2_urls":[…],"attempts":[{"url","error","error_code",
+//  "detail"}]}: every attempt carries the same keys, null for the one that succeeded.
 void print_json(const protocol::FindOwnerResult& r, const DeviceCredential& credential) {
   JsonWriter j(true);
-  j.begin_object().key("guid").string(credential.dc_guid.hex()).key("found").boolean(r.found);
+  j.begin_object().key("format").integer(tool::kJsonFormat);
+  j.key("guid").string(credential.dc_guid.hex()).key("found").boolean(r.found);
   j.key("rendezvous");
   if (r.rendezvous.empty()) {
     j.null();
@@ -57,24 +76,34 @@ void print_json(const protocol::FindOwnerResult& r, const DeviceCredential& cred
   }
   j.end_array().key("attempts").begin_array();
   for (const protocol::RvAttempt& a : r.attempts) {
-    j.begin_object().key("url").string(a.url).key("error_code");
-    if (a.error_code) {
+    j.begin_object().key("url").string(a.url);
+    const bool failed = a.error_code.has_value();
+    j.key("error");
+    if (failed) {
+      j.string(tool::error_kind(a.error_source));
+    } else {
+      j.null();
+    }
+    j.key("error_code");
+    if (failed && a.error_source == ErrorSource::Peer) {
       j.uinteger(static_cast<std::uint16_t>(*a.error_code));
     } else {
       j.null();
     }
-    j.key("error").string(a.error).end_object();
+    j.key("detail");
+    if (failed) {
+      j.string(a.error);
+    } else {
+      j.null();
+    }
+    j.end_object();
   }
   j.end_array().end_object();
   std::cout << j.str() << "\n";
 }
 
 int run_to1_command(const To1Config& config) {
-  const protocol::FileCredentialStore store(config.credential);
-  const std::optional<DeviceCredential> credential = store.load();
-  if (!credential) {
-    throw_internal("no credential at " + config.credential.string() + " (run `fdo-device di` first)");
-  }
+  const std::optional<DeviceCredential> credential = load_credential(config.credential);
   if (!credential->dc_active) {
     throw_invalid("the credential is not active (DCActive is false): this device has completed onboarding");
   }
@@ -100,9 +129,7 @@ int run_to1_command(const To1Config& config) {
     return kFailure;
   }
   for (const protocol::RvAttempt& a : result.attempts) {
-    const ErrorCode code = a.error_code.value_or(ErrorCode::InternalServerError);
-    std::cerr << "fdo-device to1: " << a.url << ": " << error_code_name(code) << " (" << static_cast<int>(code)
-              << "): " << explain(code) << " [" << a.error << "]\n";
+    std::cerr << "fdo-device to1: " << a.url << ": " << describe_attempt(a) << "\n";
   }
   return kFailure;
 }

@@ -12,7 +12,7 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   tool::add_config_file(app, cmd, "TOML file with serve's options as keys (listen = \"127.0.0.1:0\", rv = [...])");
 
   cmd.add_option("--dir", config.dir, "Directory made by `init` (keys and device CA)")->required();
-  cmd.add_option("--listen", config.listen, "IPv4:PORT or [IPv6]:PORT; port 0 picks a free port")
+  cmd.add_option("--listen", config.listen, "IPv4:PORT, [IPv6]:PORT or localhost:PORT; port 0 picks a free port")
       ->capture_default_str();
   cmd.add_option("--db", config.db, "SQLite database (default DIR/manufacturer.db)");
   cmd.add_option("--rv", config.rv,
@@ -54,11 +54,13 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   }
   s.rv_info = RendezvousInfo::from_urls(config.rv);
   if (!config.first_owner.empty()) {
-    const std::optional<Bytes> pem = read_file_if_exists(config.first_owner);
-    if (!pem) {
-      throw_body_error("--first-owner: no file " + config.first_owner.string());
+    // A missing or unreadable file is a failure (exit 1), not a usage error.
+    const Bytes pem = read_file(config.first_owner);
+    try {
+      s.first_owner = crypto::PublicKey::from_pem(to_string(pem));
+    } catch (const Error& e) {
+      throw_internal("--first-owner " + config.first_owner.string() + ": " + e.what());
     }
-    s.first_owner = crypto::PublicKey::from_pem(to_string(*pem));
   }
   if (!config.default_key_type.empty()) {
     s.default_key_type = crypto::parse_key_type(config.default_key_type);

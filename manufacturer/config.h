@@ -77,7 +77,7 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config);
 std::filesystem::path database_path(const std::filesystem::path& dir, const std::filesystem::path& db);
 
 /// ServeConfig checked and converted at start-up. Throws Error(MessageBodyError) naming the bad option (a
-/// usage error: exit 2).
+/// usage error: exit 2), and Error(InternalServerError) when the --first-owner file is missing or unreadable (exit 1).
 struct ServeSettings {
   std::filesystem::path dir;
   std::filesystem::path db;

@@ -3,10 +3,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "libfdo/core/error.h"
 #include "libfdo/core/log.h"
 #include "libfdo/storage/sqlite_store.h"
 #include "manufacturer/config.h"
@@ -27,21 +31,45 @@ int run_init(const fdo::manufacturer::InitConfig& config) {
   return 0;
 }
 
+// The voucher database of `config`, opened only when it exists: listing must not create one. Throws when DIR does
+// not exist (a mistyped --dir is a failure, not an empty list).
+std::unique_ptr<fdo::storage::Store> open_existing_store(const fdo::manufacturer::VouchersConfig& config) {
+  if (!std::filesystem::is_directory(config.dir)) {
+    fdo::throw_internal("no directory " + config.dir.string() + " (made by `fdo-manufacturer init --dir " +
+                        config.dir.string() + "`)");
+  }
+  const std::filesystem::path db = fdo::manufacturer::database_path(config.dir, config.db);
+  if (!std::filesystem::exists(db)) {
+    return nullptr;  // `serve` has not run yet: no voucher was made
+  }
+  return fdo::storage::open_sqlite_store(db);
+}
+
 int run_list(const fdo::manufacturer::VouchersConfig& config) {
-  const auto store = fdo::storage::open_sqlite_store(fdo::manufacturer::database_path(config.dir, config.db));
-  auto tx = store->begin();
-  const auto records = tx->list_vouchers();
-  tx.reset();
-  std::cout << (config.json ? fdo::manufacturer::vouchers_json(records) + "\n"
-                            : fdo::manufacturer::vouchers_table(records));
+  std::vector<fdo::storage::VoucherRecord> records;
+  if (const std::unique_ptr<fdo::storage::Store> store = open_existing_store(config)) {
+    auto tx = store->begin();
+    records = tx->list_vouchers();
+  }
+  if (config.json) {
+    std::cout << fdo::manufacturer::vouchers_json(records) + "\n";
+  } else if (records.empty()) {
+    std::cout << "no vouchers in " << config.dir.string() << "\n";
+  } else {
+    std::cout << fdo::manufacturer::vouchers_table(records);
+  }
   return 0;
 }
 
 int run_export(const fdo::manufacturer::VouchersConfig& config) {
-  const auto store = fdo::storage::open_sqlite_store(fdo::manufacturer::database_path(config.dir, config.db));
+  const std::unique_ptr<fdo::storage::Store> store = open_existing_store(config);
+  if (!store) {
+    std::cerr << "fdo-manufacturer vouchers export: no vouchers in " << config.dir.string() << "\n";
+    return kFailure;
+  }
   const auto record = fdo::manufacturer::find_voucher(*store, config.guid, config.serial);
   if (!record) {
-    std::cerr << "fdo-manufacturer: no voucher for "
+    std::cerr << "fdo-manufacturer vouchers export: no voucher for "
               << (config.guid.empty() ? "serial " + config.serial : "GUID " + config.guid) << "\n";
     return kFailure;
   }
@@ -58,6 +86,7 @@ int run_export(const fdo::manufacturer::VouchersConfig& config) {
 
 int main(int argc, char** argv) {
   CLI::App app{"fdo-manufacturer: the FDO DI server and its ownership vouchers"};
+  fdo::tool::setup_app(app, "fdo-manufacturer");
   app.require_subcommand(1);
   app.footer("Example: fdo-manufacturer init --dir mfg && fdo-manufacturer serve --dir mfg --rv http://127.0.0.1:8041");
   std::string log_level = "info";
@@ -93,7 +122,9 @@ int main(int argc, char** argv) {
   CLI::App* export_cmd = vouchers_cmd->add_subcommand("export", "Write one voucher as PEM");
   export_cmd->add_option("--dir", vouchers.dir, "The manufacturer directory")->required();
   export_cmd->add_option("--db", vouchers.db, "SQLite database (default DIR/manufacturer.db)");
-  CLI::Option* guid_opt = export_cmd->add_option("GUID", vouchers.guid, "The device GUID (32 hex digits)");
+  CLI::Option* guid_opt =
+      export_cmd->add_option("GUID", vouchers.guid, "The device GUID: 32 hex digits or 8-4-4-4-12 (UUID form)")
+          ->check(fdo::tool::guid_validator());
   CLI::Option* serial_opt = export_cmd->add_option("--serial", vouchers.serial, "The newest voucher of this serial");
   guid_opt->excludes(serial_opt);
   export_cmd->require_option(1, 3);
@@ -110,20 +141,18 @@ int main(int argc, char** argv) {
 
   const std::string& level = serve_cmd->parsed() ? serve.log_level : log_level;
   fdo::log::configure(fdo::log::parse_level(level), "manufacturer");
-  std::optional<fdo::manufacturer::ServeSettings> settings;
-  if (serve_cmd->parsed()) {
-    settings = fdo::tool::check_options("fdo-manufacturer serve",
-                                        [&serve] { return fdo::manufacturer::ServeSettings::from(serve); });
-    if (!settings) {
-      return kUsageError;
-    }
+  std::string command = "fdo-manufacturer";
+  for (const CLI::App* cmd : {init_cmd, serve_cmd, vouchers_cmd, list_cmd, export_cmd}) {
+    command += cmd->parsed() ? " " + cmd->get_name() : "";
   }
-  return fdo::tool::run_reporting_errors("fdo-manufacturer", [&] {
+  return fdo::tool::run_reporting_errors(command, [&] {
     if (init_cmd->parsed()) {
       return run_init(init);
     }
-    if (settings) {
-      return fdo::manufacturer::serve(*settings);
+    if (serve_cmd->parsed()) {
+      const std::optional<fdo::manufacturer::ServeSettings> settings =
+          fdo::tool::check_options(command, [&serve] { return fdo::manufacturer::ServeSettings::from(serve); });
+      return settings ? fdo::manufacturer::serve(*settings) : kUsageError;
     }
     if (list_cmd->parsed()) {
       return run_list(vouchers);

@@ -19,6 +19,8 @@ namespace fdo::manufacturer {
 int serve(const ServeSettings& settings) {
   // Blocked before any server thread exists, so the threads inherit the mask and only the wait below sees them.
   const tool::StopSignals stop_signals;
+  // A busy or unusable address is found before anything is written: a failed start leaves no database behind.
+  transport::check_listen(settings.listen);
 
   protocol::ManufacturerKeys keys = load_keys(settings.dir, settings.default_key_type);
   std::string key_names;

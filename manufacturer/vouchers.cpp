@@ -5,10 +5,11 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/fixed_bytes.h"
-#include "libfdo/core/hex.h"
+#include "libfdo/core/guid_text.h"
 #include "libfdo/types/json.h"
 #include "libfdo/voucher/pem.h"
 #include "libfdo/voucher/voucher.h"
+#include "tools/common/cli.h"
 
 namespace fdo::manufacturer {
 namespace {
@@ -49,7 +50,7 @@ transport::AdminResponse pem_answer(const std::optional<storage::VoucherRecord>&
 
 std::string vouchers_json(const std::vector<storage::VoucherRecord>& records, bool pretty) {
   JsonWriter j(pretty);
-  j.begin_object().key("vouchers").begin_array();
+  j.begin_object().key("format").integer(tool::kJsonFormat).key("vouchers").begin_array();
   for (const storage::VoucherRecord& r : records) {
     j.begin_object();
     j.key("guid").string(r.guid.hex());
@@ -80,11 +81,11 @@ std::string vouchers_table(const std::vector<storage::VoucherRecord>& records) {
   return out;
 }
 
-std::optional<storage::VoucherRecord> find_voucher(storage::Store& store, std::string_view guid_hex,
+std::optional<storage::VoucherRecord> find_voucher(storage::Store& store, std::string_view guid,
                                                    std::string_view serial) {
   auto tx = store.begin();
-  if (!guid_hex.empty()) {
-    return tx->get_voucher(Guid::from(from_hex(guid_hex), "GUID"));
+  if (!guid.empty()) {
+    return tx->get_voucher(parse_guid(guid));
   }
   return tx->find_voucher_by_serial(serial);
 }

@@ -2,7 +2,7 @@
 // The vouchers the manufacturer made (docs/manufacturer.md): `vouchers list|export` and the same over the
 // server's admin GET endpoints.
 //   GET /admin/vouchers                  the list as JSON (what `vouchers list --json` prints)
-//   GET /admin/vouchers/<GUID hex>       one voucher as PEM (404 when unknown)
+//   GET /admin/vouchers/<GUID>           one voucher as PEM (404 when unknown); GUID in hex or UUID form
 //   GET /admin/vouchers/serial/<SERIAL>  the newest voucher of that serial as PEM
 
 #include <optional>
@@ -16,16 +16,16 @@
 
 namespace fdo::manufacturer {
 
-/// `{"vouchers":[{"guid","serial","device_info","created_at","entries","owner_key_id"}, …]}`, oldest first;
-/// "entries" is null for a record whose voucher does not decode.
+/// `{"format":1,"vouchers":[{"guid","serial","device_info","created_at","entries","owner_key_id"}, …]}`, oldest
+/// first (an empty list when there are none); "entries" is null for a record whose voucher does not decode.
 std::string vouchers_json(const std::vector<storage::VoucherRecord>& records, bool pretty = false);
 
 /// One line per voucher for humans: GUID, serial, device info, entries, creation time (UTC).
 std::string vouchers_table(const std::vector<storage::VoucherRecord>& records);
 
-/// The record for a GUID given in hex, or for the newest voucher of a serial number. Throws
-/// Error(MessageBodyError) when `guid_hex` is not 32 hex digits.
-std::optional<storage::VoucherRecord> find_voucher(storage::Store& store, std::string_view guid_hex,
+/// The record for a GUID (32 hex digits or the dashed UUID form), or for the newest voucher of a serial number.
+/// Throws Error(MessageBodyError) when `guid` is neither form.
+std::optional<storage::VoucherRecord> find_voucher(storage::Store& store, std::string_view guid,
                                                    std::string_view serial);
 
 /// The voucher of a record as PEM (docs/voucher.md "PEM files").

@@ -7,6 +7,7 @@
 int main(int argc, char** argv) {
   return fdo::tool::run_reporting_errors("fdo-owner", [argc, argv] {
     CLI::App app{"fdo-owner: the FDO owner (keys, TO0 registration)", "fdo-owner"};
+    fdo::tool::setup_app(app, "fdo-owner");
     app.footer(
         "Example: fdo-owner init --dir owner && fdo-owner pubkey --dir owner -o owner.pub.pem && "
         "fdo-owner to0 --dir owner --voucher device.voucher.pem --to2-url http://127.0.0.1:8042");

@@ -18,6 +18,7 @@
 #include "libfdo/voucher/voucher.h"
 #include "owner/commands.h"
 #include "owner/config.h"
+#include "tools/common/cli.h"
 
 namespace fdo::owner_tool {
 namespace {
@@ -37,9 +38,20 @@ struct Registration {
   protocol::RvRegistrationOutcome outcome;
 };
 
+// One line for a failed registration: the server's code only when the server sent one (ErrorSource::Peer).
 std::string describe_error(const protocol::RvRegistrationOutcome& o) {
-  const ErrorCode code = o.error_code.value_or(ErrorCode::InternalServerError);
-  return std::string(error_code_name(code)) + " (" + std::to_string(static_cast<int>(code)) + "): " + o.error;
+  switch (o.error_source) {
+    case ErrorSource::Peer: {
+      const ErrorCode code = o.error_code.value_or(ErrorCode::InternalServerError);
+      return "the rendezvous server refused: " + std::string(error_code_name(code)) + " (" +
+             std::to_string(static_cast<int>(code)) + "): " + o.error;
+    }
+    case ErrorSource::Transport:
+      return o.error;
+    case ErrorSource::Local:
+      break;
+  }
+  return "refused here: " + o.error;
 }
 
 std::vector<Registration> register_voucher(const voucher::VoucherInput& input, const std::string& source,
@@ -54,33 +66,48 @@ std::vector<Registration> register_voucher(const voucher::VoucherInput& input, c
       out.push_back(Registration{guid, source, std::move(o)});
     }
   } catch (const Error& e) {
-    out.push_back(
-        Registration{guid, source,
-                     protocol::RvRegistrationOutcome{
-                         .rv_url = {}, .wait_seconds = std::nullopt, .error_code = e.code(), .error = e.what()}});
+    out.push_back(Registration{guid, source,
+                               protocol::RvRegistrationOutcome{.rv_url = {},
+                                                               .wait_seconds = std::nullopt,
+                                                               .error_code = e.code(),
+                                                               .error = e.what(),
+                                                               .error_source = e.source()}});
   }
   return out;
 }
 
+// {"format":1,"registrations":[{"guid","voucher","rendezvous","wait_seconds","error","error_code","detail"}],
+//  "wait_seconds":{URL:N}}: success and failure entries carry the same keys (null where they do not apply).
 void print_json(const std::vector<Registration>& registrations) {
   JsonWriter j(true);
-  j.begin_object().key("registrations").begin_array();
+  j.begin_object().key("format").integer(tool::kJsonFormat).key("registrations").begin_array();
   std::map<std::string, std::uint32_t> granted;  // per rendezvous URL: the least granted over the vouchers
-  for (const Registration& r : registrations) {
-    j.begin_object().key("guid").string(r.guid).key("voucher").string(r.source).key("rendezvous");
-    if (r.outcome.rv_url.empty()) {
+  const auto string_or_null = [&j](const std::string& s) {
+    if (s.empty()) {
       j.null();
     } else {
-      j.string(r.outcome.rv_url);
+      j.string(s);
     }
+  };
+  for (const Registration& r : registrations) {
+    j.begin_object().key("guid");
+    string_or_null(r.guid);
+    j.key("voucher").string(r.source).key("rendezvous");
+    string_or_null(r.outcome.rv_url);
+    j.key("wait_seconds");
     if (r.outcome.ok()) {
-      j.key("wait_seconds").uinteger(*r.outcome.wait_seconds);
+      j.uinteger(*r.outcome.wait_seconds);
       const auto [it, inserted] = granted.emplace(r.outcome.rv_url, *r.outcome.wait_seconds);
       it->second = std::min(it->second, *r.outcome.wait_seconds);
+      j.key("error").null().key("error_code").null().key("detail").null();
     } else {
-      j.key("error_code")
-          .uinteger(static_cast<std::uint16_t>(r.outcome.error_code.value_or(ErrorCode::InternalServerError)));
-      j.key("error").string(r.outcome.error);
+      j.null().key("error").string(tool::error_kind(r.outcome.error_source)).key("error_code");
+      if (r.outcome.error_source == ErrorSource::Peer && r.outcome.error_code) {
+        j.uinteger(static_cast<std::uint16_t>(*r.outcome.error_code));
+      } else {
+        j.null();
+      }
+      j.key("detail").string(r.outcome.error);
     }
     j.end_object();
   }
@@ -97,7 +124,14 @@ int run_to0(const To0Config& config) {
   const RVTO2Addr to2_addr = RVTO2Addr::from_urls(config.to2_urls);
   std::vector<Registration> registrations;
   for (const std::filesystem::path& file : config.vouchers) {
-    for (const voucher::VoucherInput& input : voucher::read_vouchers(read_file(file))) {
+    const Bytes data = read_file(file);  // a missing or unreadable file: the message names it
+    std::vector<voucher::VoucherInput> inputs;
+    try {
+      inputs = voucher::read_vouchers(data);
+    } catch (const Error& e) {
+      throw Error(e.code(), file.string() + " is not an ownership voucher: " + e.what());
+    }
+    for (const voucher::VoucherInput& input : inputs) {
       const std::string source = file.string() + (input.index > 1 ? "#" + std::to_string(input.index) : "");
       for (Registration& r : register_voucher(input, source, key, to2_addr, config.wait_seconds)) {
         registrations.push_back(std::move(r));
@@ -113,8 +147,10 @@ int run_to0(const To0Config& config) {
       }
     } else {
       failed = true;
-      std::cerr << "fdo-owner to0: GUID " << (r.guid.empty() ? std::string("?") : r.guid) << " at " << where << ": "
-                << describe_error(r.outcome) << "\n";
+      // "GUID g at RV-URL: …" for a rendezvous server's answer, "GUID g in FILE: …" for a refusal before any.
+      const std::string guid =
+          r.guid.empty() ? std::string() : "GUID " + r.guid + (r.outcome.rv_url.empty() ? " in " : " at ");
+      std::cerr << "fdo-owner to0: " << guid << where << ": " << describe_error(r.outcome) << "\n";
     }
   }
   if (config.json) {

@@ -16,7 +16,7 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   tool::add_config_file(app, cmd, "TOML file with serve's options as keys (listen = \"127.0.0.1:0\", …)");
 
   cmd.add_option("--dir", config.dir, "State directory (created if absent; holds rendezvous.db)")->required();
-  cmd.add_option("--listen", config.listen, "IPv4:PORT or [IPv6]:PORT; port 0 picks a free port")
+  cmd.add_option("--listen", config.listen, "IPv4:PORT, [IPv6]:PORT or localhost:PORT; port 0 picks a free port")
       ->capture_default_str();
   cmd.add_option("--db", config.db, "SQLite database (default DIR/rendezvous.db)");
   cmd.add_option("--max-wait-seconds", config.max_wait_seconds,
@@ -50,7 +50,7 @@ std::vector<crypto::PublicKey> load_trusted_keys(const std::filesystem::path& di
   const std::string what = std::string(option) + " " + dir.string();
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    throw_body_error(what + ": not a directory");
+    throw_internal(what + ": no such directory");
   }
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -71,11 +71,11 @@ std::vector<crypto::PublicKey> load_trusted_keys(const std::filesystem::path& di
         keys.push_back(cert.public_key());
       }
     } catch (const Error& e) {
-      throw_body_error(std::string(option) + " " + file.string() + ": " + e.what());
+      throw_internal(std::string(option) + " " + file.string() + ": " + e.what());
     }
   }
   if (keys.empty()) {
-    throw_body_error(what + ": no *.pem public key or certificate (an empty list would refuse every owner)");
+    throw_internal(what + ": no *.pem public key or certificate (an empty list would refuse every owner)");
   }
   return keys;
 }

@@ -52,7 +52,7 @@ struct ServeConfig {
 void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config);
 
 /// ServeConfig checked and converted at start-up. Throws Error(MessageBodyError) naming the bad option (a usage
-/// error: exit 2).
+/// error: exit 2), and Error(InternalServerError) for a trust directory that is missing or unreadable (exit 1).
 struct ServeSettings {
   std::filesystem::path dir;
   std::filesystem::path db;
@@ -66,8 +66,8 @@ struct ServeSettings {
 };
 
 /// Every public key in the PEM files of `dir` (`*.pem`: PUBLIC KEY blocks or certificates), for a trust list.
-/// Throws Error(MessageBodyError) naming `option` when the directory is missing, a file does not parse, or it holds
-/// no key at all (an empty list would refuse every registration).
+/// Throws Error(InternalServerError) naming `option` when the directory is missing, a file does not parse, or it
+/// holds no key at all (an empty list would refuse every registration).
 std::vector<crypto::PublicKey> load_trusted_keys(const std::filesystem::path& dir, std::string_view option);
 
 }  // namespace fdo::rendezvous

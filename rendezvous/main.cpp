@@ -14,6 +14,7 @@ namespace {
 
 int run(int argc, char** argv) {
   CLI::App app{"fdo-rendezvous: the FDO rendezvous server (TO0 and TO1)"};
+  fdo::tool::setup_app(app, "fdo-rendezvous");
   app.require_subcommand(1);
   app.footer("Example: fdo-rendezvous serve --dir rv --listen 127.0.0.1:8041 --max-wait-seconds 3600");
 
@@ -39,5 +40,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return fdo::tool::run_reporting_errors("fdo-rendezvous", [argc, argv] { return run(argc, argv); });
+  return fdo::tool::run_reporting_errors("fdo-rendezvous serve", [argc, argv] { return run(argc, argv); });
 }

@@ -36,6 +36,8 @@ void purge(storage::Store& store) {
 int serve(const ServeSettings& settings) {
   // Blocked before any server thread exists, so the threads inherit the mask and only the wait below sees them.
   const tool::StopSignals stop_signals;
+  // A busy or unusable address is found before anything is written: a failed start leaves no directory or database.
+  transport::check_listen(settings.listen);
   tool::create_private_directory(settings.dir);
   const std::unique_ptr<storage::Store> store = storage::open_sqlite_store(settings.db);
 

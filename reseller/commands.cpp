@@ -1,6 +1,8 @@
 #include "reseller/commands.h"
 
+#include <cstdint>
 #include <iostream>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -13,12 +15,14 @@
 #include "libfdo/core/secret_bytes.h"
 #include "libfdo/crypto/keys.h"
 #include "libfdo/crypto/x509.h"
+#include "libfdo/types/device_credential.h"
 #include "libfdo/types/json.h"
 #include "libfdo/voucher/extend.h"
 #include "libfdo/voucher/pem.h"
 #include "libfdo/voucher/summary.h"
 #include "libfdo/voucher/verify.h"
 #include "libfdo/voucher/voucher.h"
+#include "tools/common/cli.h"
 #include "tools/common/key_files.h"
 
 namespace fdo::reseller {
@@ -28,6 +32,32 @@ std::string_view as_text(ByteView bytes) { return {reinterpret_cast<const char*>
 
 std::string voucher_label(const voucher::VoucherInput& input, std::size_t count) {
   return count == 1 ? std::string("voucher") : "voucher " + std::to_string(input.index) + " of " + std::to_string(count);
+}
+
+/// The vouchers in `path`; a file without any (text, a key, a device credential, random bytes) is an Error
+/// "PATH is not an ownership voucher: …".
+std::vector<voucher::VoucherInput> read_voucher_file(const std::filesystem::path& path) {
+  const Bytes data = read_file(path);
+  try {
+    return voucher::read_vouchers(data);
+  } catch (const Error& e) {
+    throw Error(e.code(), path.string() + " is not an ownership voucher: " + e.what());
+  }
+}
+
+/// Why a file's CBOR is not a voucher at all (what `show` cannot display), or nullopt. FDO 1.0 vouchers and ones
+/// that fail strict decoding are still shown; a voucher needs at least its protocol version and GUID.
+std::optional<std::string> not_a_voucher(ByteView cbor, const voucher::VoucherSummary& summary) {
+  if (summary.protocol_version && summary.guid) {
+    return std::nullopt;
+  }
+  try {
+    static_cast<void>(DeviceCredential::decode(cbor));
+    return std::string("it is a device credential (`fdo-device show --credential FILE` reads it)");
+  } catch (const Error&) {
+    // not a credential either: say what the voucher reader found
+  }
+  return summary.notes.empty() ? std::string("no OVProtVer and OVGuid") : summary.notes.front();
 }
 
 /// "check 'entry signature' failed for entry 1: …".
@@ -59,29 +89,37 @@ int run_keygen(const KeygenConfig& config) {
 
 int run_show(const ShowConfig& config) {
   const Leniency leniency = Leniency::from_names(config.lenient);
-  const std::vector<voucher::VoucherInput> inputs = voucher::read_vouchers(read_file(config.voucher));
+  const std::vector<voucher::VoucherInput> inputs = read_voucher_file(config.voucher);
+  std::vector<voucher::VoucherSummary> summaries;
+  for (const voucher::VoucherInput& input : inputs) {
+    voucher::VoucherSummary summary = voucher::summarize(input.cbor, leniency);
+    if (const std::optional<std::string> why = not_a_voucher(input.cbor, summary)) {
+      throw_body_error(config.voucher.string() +
+                       (inputs.size() > 1 ? " (" + voucher_label(input, inputs.size()) + ")" : std::string()) +
+                       " is not an ownership voucher: " + *why);
+    }
+    summaries.push_back(std::move(summary));
+  }
   if (config.json) {
+    // One shape whatever the file holds: {"format":1,"vouchers":[…]}.
     JsonWriter json;
-    if (inputs.size() > 1) {
-      json.begin_array();
+    json.begin_object().key("format").integer(tool::kJsonFormat).key("vouchers").begin_array();
+    for (const voucher::VoucherSummary& summary : summaries) {
+      summary.to_json(json);
     }
-    for (const voucher::VoucherInput& input : inputs) {
-      voucher::summarize(input.cbor, leniency).to_json(json);
-    }
-    if (inputs.size() > 1) {
-      json.end_array();
-    }
+    json.end_array().end_object();
     std::cout << json.str() << "\n";
     return 0;
   }
-  for (const voucher::VoucherInput& input : inputs) {
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const voucher::VoucherInput& input = inputs[i];
     if (inputs.size() > 1) {
       std::cout << (input.index > 1 ? "\n" : "") << voucher_label(input, inputs.size()) << ":\n";
     }
     if (config.raw) {
       std::cout << cbor::to_diag(input.cbor) << "\n";
     } else {
-      std::cout << voucher::summarize(input.cbor, leniency).to_text();
+      std::cout << summaries[i].to_text();
     }
   }
   return 0;
@@ -95,19 +133,14 @@ int run_verify(const VerifyConfig& config) {
   }
   options.allow_zero_entries = config.allow_zero_entries;
   options.check_dev_cert_chain_signatures = config.check_dev_cert_chain;
-  const std::vector<voucher::VoucherInput> inputs = voucher::read_vouchers(read_file(config.voucher));
+  const std::vector<voucher::VoucherInput> inputs = read_voucher_file(config.voucher);
 
   bool all_valid = true;
-  JsonWriter json;
-  if (config.json && inputs.size() > 1) {
-    json.begin_array();
-  }
+  std::vector<std::pair<std::size_t, voucher::VerifyReport>> reports;
   for (const voucher::VoucherInput& input : inputs) {
-    const voucher::VerifyReport report = voucher::verify(input.cbor, options);
+    voucher::VerifyReport report = voucher::verify(input.cbor, options);
     const std::string label = voucher_label(input, inputs.size());
-    if (config.json) {
-      report.to_json(json);
-    } else {
+    if (!config.json) {
       if (inputs.size() > 1) {
         std::cout << (input.index > 1 ? "\n" : "") << label << ":\n";
       }
@@ -117,11 +150,25 @@ int run_verify(const VerifyConfig& config) {
       all_valid = false;
       std::cerr << "fdo-reseller verify: " << label << " is invalid: " << describe_failure(*failure) << "\n";
     }
+    reports.emplace_back(input.index, std::move(report));
   }
   if (config.json) {
-    if (inputs.size() > 1) {
-      json.end_array();
+    // One shape whatever the file holds: every check names its voucher (1-based), "valid" is all of them.
+    JsonWriter json;
+    json.begin_object().key("format").integer(tool::kJsonFormat).key("valid").boolean(all_valid);
+    json.key("voucher_count").uinteger(inputs.size()).key("checks").begin_array();
+    for (const auto& [index, report] : reports) {
+      for (const voucher::Check& c : report.checks) {
+        json.begin_object().key("voucher").uinteger(index).key("name").string(c.name).key("entry");
+        if (c.entry) {
+          json.uinteger(*c.entry);
+        } else {
+          json.null();
+        }
+        json.key("ok").boolean(c.ok).key("detail").string(c.detail).end_object();
+      }
     }
+    json.end_array().end_object();
     std::cout << json.str() << "\n";
   }
   return all_valid ? 0 : 1;
@@ -129,7 +176,7 @@ int run_verify(const VerifyConfig& config) {
 
 int run_extend(const ExtendConfig& config) {
   const Leniency leniency = Leniency::from_names(config.lenient);
-  const std::vector<voucher::VoucherInput> inputs = voucher::read_vouchers(read_file(config.voucher));
+  const std::vector<voucher::VoucherInput> inputs = read_voucher_file(config.voucher);
   if (inputs.size() != 1) {
     std::cerr << "fdo-reseller extend: " << config.voucher.string() << " holds " << inputs.size()
               << " vouchers; extend takes a file with one\n";
@@ -149,13 +196,17 @@ int run_extend(const ExtendConfig& config) {
   }
   const voucher::OwnershipVoucher ov = voucher::OwnershipVoucher::decode(cbor, leniency);
 
-  const SecretBytes owner_pem(read_file(config.owner_key));
-  const crypto::PrivateKey owner = crypto::PrivateKey::from_pem(as_text(owner_pem.view()));
+  const crypto::PrivateKey owner = tool::read_private_key(config.owner_key);
   const Bytes next_text = read_file(config.next_owner);
-  const std::vector<crypto::Certificate> next_chain = crypto::Certificate::from_pem_all(as_text(next_text));
-  const crypto::PublicKey next_key =
-      next_chain.empty() ? crypto::PublicKey::from_pem(as_text(next_text)) : next_chain.front().public_key();
-  const PublicKey next = voucher::next_owner_key(ov, next_key, next_chain, config.allow_x5chain);
+  std::vector<crypto::Certificate> next_chain;
+  std::optional<crypto::PublicKey> next_key;
+  try {
+    next_chain = crypto::Certificate::from_pem_all(as_text(next_text));
+    next_key = next_chain.empty() ? crypto::PublicKey::from_pem(as_text(next_text)) : next_chain.front().public_key();
+  } catch (const Error& e) {
+    throw Error(e.code(), "--next-owner " + config.next_owner.string() + ": " + e.what());
+  }
+  const PublicKey next = voucher::next_owner_key(ov, *next_key, next_chain, config.allow_x5chain);
 
   voucher::ExtendOptions options;
   options.allow_x5chain = config.allow_x5chain;

@@ -55,6 +55,7 @@ void add_lenient(CLI::App& cmd, std::vector<std::string>& into) {
 
 int main(int argc, char** argv) {
   CLI::App app{"fdo-reseller: make keys, show, verify and extend FDO ownership vouchers"};
+  fdo::tool::setup_app(app, "fdo-reseller");
   app.require_subcommand(1);
   app.fallthrough();  // --log-level is accepted after the subcommand too
   app.footer("Example: fdo-reseller verify device.voucher.pem --json");
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
 
   fdo::reseller::ShowConfig show;
   CLI::App* show_cmd = app.add_subcommand("show", "Show what each voucher in a file holds (PEM or raw CBOR)");
-  show_cmd->add_option("VOUCHER", show.voucher, "Voucher file")->required()->check(CLI::ExistingFile);
+  show_cmd->add_option("VOUCHER", show.voucher, "Voucher file")->required();
   CLI::Option* show_json = show_cmd->add_flag("--json", show.json, "One JSON document on stdout");
   show_cmd->add_flag("--raw", show.raw, "CBOR diagnostic notation of the whole voucher")->excludes(show_json);
   add_lenient(*show_cmd, show.lenient);
@@ -82,13 +83,14 @@ int main(int argc, char** argv) {
   fdo::reseller::VerifyConfig verify;
   CLI::App* verify_cmd =
       app.add_subcommand("verify", "Verify each voucher in a file, check by check (exit 1 naming the failed check)");
-  verify_cmd->add_option("VOUCHER", verify.voucher, "Voucher file")->required()->check(CLI::ExistingFile);
+  verify_cmd->add_option("VOUCHER", verify.voucher, "Voucher file")->required();
   verify_cmd->add_option("--hmac-secret", verify.hmac_secret_hex,
                          "The device's HMAC secret (hex), to check the header HMAC")
       ->check(check_hex);
   add_lenient(*verify_cmd, verify.lenient);
   verify_cmd->add_flag("--json", verify.json,
-                       "Print {\"valid\":bool,\"checks\":[{\"name\",\"entry\",\"ok\",\"detail\"}]}");
+                       "One JSON document: {\"format\":1,\"valid\":bool,\"voucher_count\":N,"
+                       "\"checks\":[{\"voucher\",\"name\",\"entry\",\"ok\",\"detail\"}]}");
   verify_cmd->add_flag("--allow-zero-entries", verify.allow_zero_entries,
                        "Accept a voucher that has not been extended yet");
   verify_cmd->add_flag("--check-device-chain", verify.check_dev_cert_chain,
@@ -99,13 +101,9 @@ int main(int argc, char** argv) {
 
   fdo::reseller::ExtendConfig extend;
   CLI::App* extend_cmd = app.add_subcommand("extend", "Sign a voucher over to the next owner (adds one entry)");
-  extend_cmd->add_option("VOUCHER", extend.voucher, "Voucher file (one voucher)")->required()->check(CLI::ExistingFile);
-  extend_cmd->add_option("--owner-key", extend.owner_key, "Private key of the current owner (PEM)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  extend_cmd->add_option("--next-owner", extend.next_owner, "Next owner's public key or certificate (PEM)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  extend_cmd->add_option("VOUCHER", extend.voucher, "Voucher file (one voucher)")->required();
+  extend_cmd->add_option("--owner-key", extend.owner_key, "Private key of the current owner (PEM)")->required();
+  extend_cmd->add_option("--next-owner", extend.next_owner, "Next owner's public key or certificate (PEM)")->required();
   extend_cmd->add_option("-o,--out", extend.out, "Output file (default: stdout)");
   extend_cmd->add_flag("--der,--cbor", extend.der, "Write raw CBOR instead of PEM");
   extend_cmd->add_flag("--allow-x5chain", extend.allow_x5chain,
@@ -119,8 +117,8 @@ int main(int argc, char** argv) {
     return *status;
   }
 
-  const char* command = app.get_subcommands().front()->get_name().c_str();
-  try {
+  const std::string command = "fdo-reseller " + app.get_subcommands().front()->get_name();
+  return fdo::tool::run_reporting_errors(command, [&] {
     fdo::log::configure(fdo::log::parse_level(log_level), "reseller");
     if (*keygen_cmd) {
       return fdo::reseller::run_keygen(keygen);
@@ -132,8 +130,5 @@ int main(int argc, char** argv) {
       return fdo::reseller::run_verify(verify);
     }
     return fdo::reseller::run_extend(extend);
-  } catch (const fdo::Error& e) {
-    std::cerr << "fdo-reseller " << command << ": " << e.what() << "\n";
-    return fdo::tool::kFailure;
-  }
+  });
 }

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "libfdo/core/file.h"
+#include "libfdo/core/random.h"
 #include "libfdo/crypto/keys.h"
+#include "libfdo/types/device_credential.h"
 #include "libfdo/types/public_key.h"
 #include "libfdo/voucher/pem.h"
 #include "libfdo/voucher/verify.h"
@@ -86,7 +88,11 @@ TEST_F(ResellerCli, KeygenWritesAPrivateKeyWithMode0600) {
 TEST_F(ResellerCli, ShowJsonOnTheInteropVouchers) {  // OV-22
   Result r = run("show --json " + kInterop + "fdo-rs-v101-voucher2.pem");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out.rfind("{\"protocol_version\":101,\"guid\":\"ac00da6107e8405eacc494aef3f68966\",", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.rfind("{\"format\":1,\"vouchers\":[{\"protocol_version\":101,"
+                        "\"guid\":\"ac00da6107e8405eacc494aef3f68966\",",
+                        0),
+            0u)
+      << r.out;
   EXPECT_NE(r.out.find("\"device_info\":\"DemoDevice\""), std::string::npos);
   EXPECT_NE(r.out.find("\"entry_count\":2"), std::string::npos);
   EXPECT_NE(r.out.find("\"pk_type\":\"SECP256R1\",\"pk_enc\":\"X509\",\"key_type\":\"p256\""), std::string::npos);
@@ -95,7 +101,7 @@ TEST_F(ResellerCli, ShowJsonOnTheInteropVouchers) {  // OV-22
   EXPECT_NE(r.out.find("\"guid\":\"18907279a41d049aae3c4da4ce61c14b\""), std::string::npos) << r.out;
   r = run("show --json " + kInterop + "pri-v100-voucher1.pem");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out.rfind("{\"protocol_version\":100,", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.rfind("{\"format\":1,\"vouchers\":[{\"protocol_version\":100,", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("\"device_info\":\"Java Device\""), std::string::npos);
 }
 
@@ -118,14 +124,17 @@ TEST_F(ResellerCli, ShowTextAndRaw) {
 TEST_F(ResellerCli, VerifyJsonOnTheInteropVouchers) {  // OV-22
   Result r = run("verify --json " + kInterop + "fdo-rs-v101-voucher2.pem");
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out.rfind("{\"valid\":true,\"checks\":[{\"name\":\"protocol version\",\"entry\":null,\"ok\":true,", 0), 0u)
+  EXPECT_EQ(r.out.rfind("{\"format\":1,\"valid\":true,\"voucher_count\":1,\"checks\":[{\"voucher\":1,"
+                        "\"name\":\"protocol version\",\"entry\":null,\"ok\":true,",
+                        0),
+            0u)
       << r.out;
-  EXPECT_NE(r.out.find("{\"name\":\"entry signature\",\"entry\":1,\"ok\":true,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"name\":\"entry signature\",\"entry\":1,\"ok\":true,"), std::string::npos) << r.out;
 
   r = run("verify --json " + kInterop + "fdo-rs-v101-voucher1.pem");
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(r.out.rfind("{\"valid\":false,", 0), 0u) << r.out;
-  EXPECT_NE(r.out.find("{\"name\":\"device cert chain hash\",\"entry\":null,\"ok\":false,"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.rfind("{\"format\":1,\"valid\":false,", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\"name\":\"device cert chain hash\",\"entry\":null,\"ok\":false,"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("check 'device cert chain hash' failed"), std::string::npos) << r.err;
 
   r = run("verify --lenient legacy-cert-chain-hash " + kInterop + "fdo-rs-v101-voucher1.pem");
@@ -155,7 +164,7 @@ TEST_F(ResellerCli, VerifyHmacSecret) {  // OV-19
   EXPECT_NE(r.out.find("ok    header HMAC: HMAC-SHA256 of the header bytes matches"), std::string::npos) << r.out;
   r = run("verify --json --hmac-secret " + wrong + " " + voucher);
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.out.find("{\"name\":\"header HMAC\",\"entry\":null,\"ok\":false,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"name\":\"header HMAC\",\"entry\":null,\"ok\":false,"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("check 'header HMAC' failed"), std::string::npos) << r.err;
 }
 
@@ -240,12 +249,15 @@ TEST_F(ResellerCli, SeveralVouchersInOneFile) {
   Result r = run("verify " + path("two.pem"));
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("voucher 2 of 2:"), std::string::npos) << r.out;
+  // The same document shape as for one voucher: every check names its voucher.
   r = run("verify --json " + path("two.pem"));
   EXPECT_EQ(r.code, 0);
-  EXPECT_EQ(r.out.rfind("[{\"valid\":true,", 0), 0u) << r.out;
-  EXPECT_NE(r.out.find("},{\"valid\":true,"), std::string::npos);
+  EXPECT_EQ(r.out.rfind("{\"format\":1,\"valid\":true,\"voucher_count\":2,\"checks\":[{\"voucher\":1,", 0), 0u)
+      << r.out;
+  EXPECT_NE(r.out.find("{\"voucher\":2,\"name\":\"protocol version\","), std::string::npos) << r.out;
   r = run("show --json " + path("two.pem"));
-  EXPECT_EQ(r.out.rfind("[{\"protocol_version\":101,", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.rfind("{\"format\":1,\"vouchers\":[{\"protocol_version\":101,", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("},{\"protocol_version\":101,"), std::string::npos) << r.out;
   write("mixed.pem", read_text(kTestdata + "p256-3-entries.voucher.pem") + read_text(kInterop + "fdo-rs-v101-voucher1.pem"));
   r = run("verify " + path("mixed.pem"));
   EXPECT_EQ(r.code, 1);
@@ -317,6 +329,77 @@ TEST_F(ResellerCli, OV17_SampledTruncationsAndAnAppendedByteExitOne) {
   longer.push_back(0x00);
   write_file_atomic(path("long.cbor"), longer, 0644);
   EXPECT_EQ(run("verify " + path("long.cbor")).code, 1) << "one byte appended";
+}
+
+// A device credential file as fdo-device writes it (TPM-backed, so no key material is needed).
+Bytes device_credential_file() {
+  DeviceCredential c;
+  c.dc_device_info = "model";
+  c.dc_guid = Guid::random();
+  c.dc_rv_info = RendezvousInfo::from_urls({"http://127.0.0.1:8041"});
+  c.dc_pub_key_hash = Hash::compute(HashType::Sha256, Bytes{1, 2, 3});
+  c.storage = CredentialStorage::Tpm;
+  c.tpm = TpmKeyRef{0x81000001, 0x81000002};
+  const SecretBytes encoded = c.encode();
+  return Bytes(encoded.view().begin(), encoded.view().end());
+}
+
+TEST_F(ResellerCli, ShowRefusesAFileThatIsNotAVoucherSayingWhatItIsNot) {
+  write("text.txt", "hello, I am a text file\n");
+  write_file_atomic(path("random.bin"), random_bytes(200), 0644);
+  write_file_atomic(path("cred.bin"), device_credential_file(), 0600);
+  for (const char* name : {"text.txt", "random.bin", "cred.bin"}) {
+    for (const char* flags : {"", "--json "}) {
+      const Result r = run(std::string("show ") + flags + path(name));
+      EXPECT_EQ(r.code, 1) << name << ": " << r.out << r.err;
+      EXPECT_EQ(r.err.rfind("fdo-reseller show: " + path(name) + " is not an ownership voucher: ", 0), 0u)
+          << name << ": " << r.err;
+      EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+      EXPECT_EQ(r.out, "") << name;
+    }
+  }
+  const Result r = run("show " + path("cred.bin"));
+  EXPECT_NE(r.err.find("is not an ownership voucher: it is a device credential"), std::string::npos) << r.err;
+}
+
+TEST_F(ResellerCli, MissingInputFilesAreExitOneNamingTheFile) {
+  const std::string absent = path("absent.pem");
+  for (const std::string& args : {"show " + absent, "verify " + absent, "verify --json " + absent,
+                                  "extend " + absent + " --owner-key k.pem --next-owner n.pem"}) {
+    const Result r = run(args);
+    EXPECT_EQ(r.code, 1) << args << ": " << r.err;
+    EXPECT_EQ(r.err, "fdo-reseller " + args.substr(0, args.find(' ')) + ": cannot read " + absent + ": no such file\n");
+  }
+  const std::string voucher = kTestdata + "p256-3-entries.voucher.pem";
+  Result r = run("extend " + voucher + " --owner-key " + absent + " --next-owner " + absent);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "fdo-reseller extend: cannot read " + absent + ": no such file\n");
+}
+
+TEST_F(ResellerCli, ExtendReadsTheOwnerKeyThroughTheKeyFileReader) {
+  // A public key where the private key is due: one line naming the file, exit 1.
+  ASSERT_EQ(run("keygen --key-type p256 -o " + path("next.pem") + " --pub " + path("next.pub.pem")).code, 0);
+  const Result r = run("extend " + kTestdata + "p256-3-entries.voucher.pem --owner-key " + path("next.pub.pem") +
+                       " --next-owner " + path("next.pub.pem") + " -o " + path("out.pem"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.rfind("fdo-reseller extend: " + path("next.pub.pem") + ": ", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+  EXPECT_FALSE(fs::exists(path("out.pem")));
+}
+
+TEST_F(ResellerCli, VersionAndMistypedNamesAndMissingSubcommand) {
+  Result r = run("--version");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, "fdo-reseller " FDO_PROJECT_VERSION "\n");
+  r = run("show --jsn " + kInterop + "fdo-rs-v101-voucher2.pem");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "fdo-reseller show: unknown option --jsn; did you mean --json?\n");
+  r = run("verfy " + kInterop + "fdo-rs-v101-voucher2.pem");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "fdo-reseller: unknown subcommand 'verfy'; did you mean 'verify'?\n");
+  r = run("");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err.rfind("fdo-reseller: a subcommand is required: keygen, show, verify, extend\n", 0), 0u) << r.err;
 }
 
 }  // namespace

@@ -21,5 +21,8 @@ std::string_view error_code_name(ErrorCode code) {
 void throw_body_error(const std::string& what) { throw Error(ErrorCode::MessageBodyError, what); }
 void throw_invalid(const std::string& what) { throw Error(ErrorCode::InvalidMessageError, what); }
 void throw_internal(const std::string& what) { throw Error(ErrorCode::InternalServerError, what); }
+void throw_transport(const std::string& what, ErrorCode code) {
+  throw Error(code, what, ErrorSource::Transport);
+}
 
 }  // namespace fdo

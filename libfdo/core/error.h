@@ -35,14 +35,22 @@ enum class ErrorCode : std::uint16_t {
 /// The spec's name of an error code ("MESSAGE_BODY_ERROR"); "UNKNOWN" for others.
 std::string_view error_code_name(ErrorCode code);
 
-/// The only exception type libfdo throws: a message plus the FDO error code it maps to.
+/// Where an error arose, so that a client reports what happened instead of a code nobody sent: a check or the
+/// environment here (Local), the peer's ErrorMessage (Peer: the code is the peer's), or the way to the peer (Transport:
+/// no connection, no answer, TLS, an HTTP answer that is not FDO; the code is only what a server would reply).
+enum class ErrorSource : std::uint8_t { Local, Peer, Transport };
+
+/// The only exception type libfdo throws: a message plus the FDO error code it maps to, and where it arose.
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& what) : std::runtime_error(what), m_code(code) {}
+  Error(ErrorCode code, const std::string& what, ErrorSource source = ErrorSource::Local)
+      : std::runtime_error(what), m_code(code), m_source(source) {}
   [[nodiscard]] ErrorCode code() const noexcept { return m_code; }
+  [[nodiscard]] ErrorSource source() const noexcept { return m_source; }
 
  private:
   ErrorCode m_code;
+  ErrorSource m_source;
 };
 
 /// Throws Error(MessageBodyError, what).
@@ -51,5 +59,7 @@ class Error : public std::runtime_error {
 [[noreturn]] void throw_invalid(const std::string& what);
 /// Throws Error(InternalServerError, what).
 [[noreturn]] void throw_internal(const std::string& what);
+/// Throws Error(code, what, ErrorSource::Transport): the peer could not be reached or did not answer in FDO.
+[[noreturn]] void throw_transport(const std::string& what, ErrorCode code = ErrorCode::InternalServerError);
 
 }  // namespace fdo

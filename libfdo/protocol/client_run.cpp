@@ -22,7 +22,8 @@ Bytes ClientRun::exchange(MessageType request, ByteView body, MessageType expect
       em.em_error_str = "undecodable ErrorMessage";
     }
     m_peer_error = em;
-    throw Error(em.code(), "server answered " + std::string(message_info(request).name) + " with " + em.describe());
+    throw Error(em.code(), "server answered " + std::string(message_info(request).name) + " with " + em.describe(),
+                ErrorSource::Peer);
   }
   m_last_received = reply.msg_type;
   if (reply.msg_type != static_cast<std::uint8_t>(expected)) {

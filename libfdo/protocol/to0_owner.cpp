@@ -91,7 +91,11 @@ std::vector<RvRegistrationOutcome> register_with_all(ByteView voucher, const cry
   }
   std::vector<RvRegistrationOutcome> outcomes;
   for (const std::string& url : urls) {
-    RvRegistrationOutcome outcome{.rv_url = url, .wait_seconds = std::nullopt, .error_code = std::nullopt, .error = {}};
+    RvRegistrationOutcome outcome{.rv_url = url,
+                                  .wait_seconds = std::nullopt,
+                                  .error_code = std::nullopt,
+                                  .error = {},
+                                  .error_source = ErrorSource::Local};
     try {
       const std::unique_ptr<transport::MessageTransport> transport =
           make_transport ? make_transport(url) : std::make_unique<transport::HttpTransport>(url);
@@ -101,6 +105,7 @@ std::vector<RvRegistrationOutcome> register_with_all(ByteView voucher, const cry
     } catch (const Error& e) {
       outcome.error_code = e.code();
       outcome.error = e.what();
+      outcome.error_source = e.source();
       log::warn("TO0 at " + url + " failed: " + outcome.error, ov.header().ov_guid.hex());
     }
     outcomes.push_back(std::move(outcome));

@@ -48,6 +48,8 @@ struct RvRegistrationOutcome {
   std::optional<ErrorCode> error_code;
   /// What went wrong, for the operator.
   std::string error;
+  /// Where the failure arose: only for ErrorSource::Peer is `error_code` a code the server sent.
+  ErrorSource error_source = ErrorSource::Local;
   [[nodiscard]] bool ok() const { return wait_seconds.has_value(); }
 };
 

@@ -107,12 +107,12 @@ FindOwnerResult find_owner(const DeviceCredential& credential, const DeviceSigne
           result.rendezvous = url;
           result.to2_urls = to1.to2_urls;
           result.to1 = std::move(to1);
-          result.attempts.push_back(RvAttempt{url, std::nullopt, {}});
+          result.attempts.push_back(RvAttempt{url, std::nullopt, {}, ErrorSource::Local});
           log::info("TO1 at " + url + ": owner at " + std::to_string(result.to2_urls.size()) + " address(es)", guid);
           return result;
         } catch (const Error& e) {
           log::warn("TO1 at " + url + " failed: " + e.what(), guid);
-          result.attempts.push_back(RvAttempt{url, e.code(), e.what()});
+          result.attempts.push_back(RvAttempt{url, e.code(), e.what(), e.source()});
         }
       }
       // docs/interop.md "rv-device-walk": a directive's delay applies after trying it, also when it had no URLs.

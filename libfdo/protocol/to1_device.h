@@ -62,6 +62,8 @@ struct RvAttempt {
   /// The error code (the server's, or 500 when unreachable), or nullopt for the success.
   std::optional<ErrorCode> error_code;
   std::string error;
+  /// Where the failure arose: only for ErrorSource::Peer is `error_code` a code the server sent.
+  ErrorSource error_source = ErrorSource::Local;
 };
 
 /// The outcome of find_owner().

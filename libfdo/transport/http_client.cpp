@@ -1,8 +1,14 @@
 #include "libfdo/transport/http_client.h"
 
 #include <httplib.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "libfdo/core/error.h"
@@ -20,6 +26,56 @@ bool has_control_chars(std::string_view value) {
     const auto u = static_cast<unsigned char>(c);
     return u < 0x20 || u == 0x7f;
   });
+}
+
+// strerror text starting lower case, to follow "cannot connect to HOST:PORT: ".
+std::string errno_text(int error) {
+  std::string text = std::strerror(error);
+  if (!text.empty() && text.front() >= 'A' && text.front() <= 'Z') {
+    text.front() = static_cast<char>(text.front() - 'A' + 'a');
+  }
+  return text;
+}
+
+// httplib reports a failed connect only as Error::Connection; to say why (a name that does not resolve, a refusal,
+// an unreachable network), the connect is repeated here once, with the same timeout, and its errno reported.
+std::string why_no_connection(const Url& base, std::chrono::milliseconds timeout) {
+  const std::string where = format_host_port(base.host, base.port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(base.port);
+  const int rc = ::getaddrinfo(base.host.c_str(), port.c_str(), &hints, &found);
+  if (rc != 0) {
+    return "cannot resolve host " + base.host + ": " + ::gai_strerror(rc);
+  }
+  int last_error = 0;
+  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      last_error = errno;
+      continue;
+    }
+    int error = 0;
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      error = errno;
+      if (error == EINPROGRESS) {
+        pollfd p{fd, POLLOUT, 0};
+        const int ready = ::poll(&p, 1, static_cast<int>(std::max<std::chrono::milliseconds::rep>(timeout.count(), 1)));
+        socklen_t len = sizeof error;
+        error = ready == 0 ? ETIMEDOUT : (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 ? error : errno);
+      }
+    }
+    ::close(fd);
+    if (error == 0) {
+      ::freeaddrinfo(found);
+      return "cannot connect to " + where + " (it accepts connections now: retry)";
+    }
+    last_error = error;
+  }
+  ::freeaddrinfo(found);
+  return "cannot connect to " + where + (last_error != 0 ? ": " + errno_text(last_error) : std::string());
 }
 
 }  // namespace
@@ -110,23 +166,51 @@ ClientResponse HttpClient::post(std::uint8_t msg_type, ByteView body,
   httplib::Error error = httplib::Error::Success;
   const bool sent = impl.client->send(request, response, error);
   if (too_large) {
-    throw_body_error("transport: response from " + where + " exceeds " + std::to_string(max_body) +
-                     " bytes");
+    throw_transport("transport: response from " + where + " exceeds " + std::to_string(max_body) + " bytes",
+                    ErrorCode::MessageBodyError);
   }
   if (!sent) {
-    std::string what = "transport: POST " + where + " failed: " + httplib::to_string(error);
+    const std::chrono::milliseconds wait = timeout.value_or(impl.options.timeout);
+    const std::string host_port = format_host_port(impl.base.host, impl.base.port);
+    std::string what;
+    switch (error) {
+      case httplib::Error::Connection:
+        what = why_no_connection(impl.base, wait);
+        break;
+      case httplib::Error::ConnectionTimeout:
+        what = "cannot connect to " + host_port + ": timed out after " + std::to_string(wait.count()) + " ms";
+        break;
+      case httplib::Error::Read:
+        what = "no answer from " + where + ": the connection closed or timed out before a response";
+        break;
+      case httplib::Error::Write:
+        what = "cannot send to " + where + ": the connection closed";
+        break;
+      case httplib::Error::SSLConnection:
+        what = "TLS handshake failed with " + host_port + " (is it an https server?)";
+        break;
+      case httplib::Error::SSLLoadingCerts:
+        what = "TLS handshake failed: cannot load the trusted CA certificates" +
+               (impl.options.ca_file.empty() ? std::string() : " from " + impl.options.ca_file);
+        break;
+      case httplib::Error::SSLServerVerification:
+        what = "TLS handshake failed: the certificate of " + host_port + " does not verify";
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    if (error == httplib::Error::SSLServerVerification) {
-      if (auto* tls = dynamic_cast<httplib::SSLClient*>(impl.client.get())) {
-        what += " (OpenSSL verify result " + std::to_string(tls->get_openssl_verify_result()) + ")";
-      }
-    }
+        if (auto* tls = dynamic_cast<httplib::SSLClient*>(impl.client.get())) {
+          what += " (OpenSSL verify result " + std::to_string(tls->get_openssl_verify_result()) + ")";
+        }
 #endif
-    throw_internal(what);
+        break;
+      default:
+        what = "POST " + where + " failed: " + httplib::to_string(error);
+        break;
+    }
+    throw_transport(what);
   }
   const std::string encoding = response.get_header_value("Content-Encoding");
   if (!encoding.empty() && encoding != "identity") {
-    throw_body_error("transport: response from " + where + " uses Content-Encoding " + encoding);
+    throw_transport("transport: response from " + where + " uses Content-Encoding " + encoding,
+                    ErrorCode::MessageBodyError);
   }
 
   HeaderList headers(response.headers.begin(), response.headers.end());

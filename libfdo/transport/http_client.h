@@ -43,8 +43,9 @@ class HttpClient {
   HttpClient& operator=(HttpClient&&) noexcept;
 
   /// POSTs one message. `authorization` is sent verbatim as the Authorization header.
-  /// Throws Error(InternalServerError) on connection failure or timeout, and
-  /// Error(MessageBodyError) for a response body over max_body or a compressed response.
+  /// Throws Error(InternalServerError, ErrorSource::Transport) saying what failed ("cannot connect to HOST:PORT:
+  /// connection refused", "cannot resolve host …", "TLS handshake failed: …", "no answer from …"), and
+  /// Error(MessageBodyError, ErrorSource::Transport) for a response body over max_body or a compressed response.
   ClientResponse post(std::uint8_t msg_type, ByteView body,
                       const std::optional<std::string>& authorization,
                       std::optional<std::chrono::milliseconds> timeout = std::nullopt);

@@ -1,10 +1,14 @@
 #include "libfdo/transport/http_server.h"
 
 #include <httplib.h>
+#include <netdb.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <thread>
 #include <utility>
@@ -42,6 +46,40 @@ struct ListenSocket : httplib::Server {
     }
   }
 };
+
+// Binds a socket to host:port as httplib does (SO_REUSEADDR) and closes it: "" when that works, else why not
+// ("Address already in use"). httplib only says that binding failed.
+std::string bind_problem(const HostPort& where) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(where.port);
+  const int rc = ::getaddrinfo(where.host.c_str(), port.c_str(), &hints, &found);
+  if (rc != 0) {
+    return ::gai_strerror(rc);
+  }
+  std::string problem;
+  const int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, found->ai_protocol);
+  if (fd < 0) {
+    problem = std::strerror(errno);
+  } else {
+    const int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, 1) != 0) {
+      problem = std::strerror(errno);
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return problem;
+}
+
+[[noreturn]] void cannot_listen(const HostPort& where, const std::string& problem) {
+  throw_internal("cannot listen on " + format_host_port(where.host, where.port) +
+                 (problem.empty() ? std::string() : ": " + problem));
+}
 
 bool is_fdo_path(std::string_view path) { return path == "/fdo" || path.substr(0, 5) == "/fdo/"; }
 
@@ -324,6 +362,13 @@ void HttpServer::add_admin_post(std::string path_prefix, AdminHandler handler) {
             std::move(handler));
 }
 
+void check_listen(std::string_view listen) {
+  const HostPort where = parse_listen_address(listen);
+  if (const std::string problem = bind_problem(where); !problem.empty()) {
+    cannot_listen(where, problem);
+  }
+}
+
 void HttpServer::start() {
   Impl& s = *m_impl;
   if (s.server) {
@@ -356,7 +401,7 @@ void HttpServer::start() {
                        : (s.server->bind_to_port(where.host, where.port) ? where.port : -1);
   if (port <= 0 || port > 65535) {
     s.server.reset();
-    throw_internal("http server: cannot listen on " + s.options.listen);
+    cannot_listen(where, bind_problem(where));
   }
   ListenSocket::widen_backlog(*s.server);
   s.host = where.host;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "libfdo/core/bytes.h"
 #include "libfdo/transport/binding.h"
@@ -58,6 +59,11 @@ struct AdminResponse {
 /// An admin endpoint. Runs on worker threads; exceptions become a plain 500.
 using AdminHandler = std::function<AdminResponse(const AdminRequest&)>;
 
+/// Checks that `listen` ("IPv4:port", "[IPv6]:port", "localhost:port") can be bound now, by binding and closing a
+/// socket, so a server can refuse to start before it creates any file. Throws Error(MessageBodyError) for a
+/// malformed address and Error(InternalServerError) "cannot listen on HOST:PORT: REASON" (the errno text).
+void check_listen(std::string_view listen);
+
 /// Serves POST /fdo/101/msg/{type} through a Responder, FDO 1.1 §4.3 (docs/interop.md "http-paths"):
 /// other methods on a message path → 405; other protver or path shape → 404 without FDO body;
 /// binding checks and answers as in serve_message and to_http_answer.
@@ -76,7 +82,8 @@ class HttpServer {
   void add_admin_post(std::string path_prefix, AdminHandler handler);
 
   /// Binds and starts serving. Throws Error(MessageBodyError) for a malformed listen address,
-  /// Error(InternalServerError) if binding or TLS setup fails or the server already started.
+  /// Error(InternalServerError) if binding ("cannot listen on HOST:PORT: Address already in use") or TLS setup
+  /// fails or the server already started.
   void start();
   /// Stops accepting, finishes running requests and joins the threads. Idempotent.
   void stop();

@@ -13,8 +13,8 @@ Reply read_reply(const ClientResponse& response, std::string_view peer) {
   }
   if (response.status == 200) {
     if (!response.msg_type) {
-      throw_body_error("transport: HTTP 200 from " + std::string(peer) +
-                       " without a valid Message-Type header");
+      throw_transport("transport: HTTP 200 from " + std::string(peer) + " without a valid Message-Type header",
+                      ErrorCode::MessageBodyError);
     }
     return Reply{.msg_type = *response.msg_type, .body = response.body};
   }
@@ -23,12 +23,12 @@ Reply read_reply(const ClientResponse& response, std::string_view peer) {
       is_cbor_content_type({*response.content_type}) && !response.body.empty()) {
     return Reply{.msg_type = kErrorMessageType, .body = response.body};
   }
-  std::string what = "transport: HTTP " + std::to_string(response.status) + " from " +
-                     std::string(peer) + " without an FDO error message";
+  std::string what = "transport: HTTP " + std::to_string(response.status) + " from " + std::string(peer) +
+                     " without an FDO error message (is this an FDO server?)";
   if (response.msg_type) {
     what += " (Message-Type " + std::to_string(*response.msg_type) + ")";
   }
-  throw_body_error(what);
+  throw_transport(what, ErrorCode::MessageBodyError);
 }
 
 Reply RunTransport::exchange(std::uint8_t msg_type, ByteView body) {

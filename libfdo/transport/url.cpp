@@ -252,9 +252,10 @@ HostPort parse_listen_address(std::string_view text) {
                      "': expected IPv4:port or [IPv6]:port");
   }
   const bool bracketed = !text.empty() && text.front() == '[';
-  if (bracketed ? !is_ipv6_literal(out.host) : !is_ipv4_literal(out.host)) {
-    throw_body_error("listen address '" + std::string(text) +
-                     "': host must be an IPv4 literal or a bracketed IPv6 literal");
+  if (!bracketed && out.host == "localhost") {
+    out.host = "127.0.0.1";  // one address, so that the printed URL is the one bound
+  } else if (bracketed ? !is_ipv6_literal(out.host) : !is_ipv4_literal(out.host)) {
+    throw_body_error("listen address '" + std::string(text) + "': expected IPv4:PORT, [IPv6]:PORT or localhost:PORT");
   }
   if (!parse_port(*port, true, out.port)) {
     throw_body_error("listen address '" + std::string(text) + "': invalid port");

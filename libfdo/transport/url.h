@@ -44,8 +44,8 @@ std::string format_url(const Url& url);
 /// "host:port", or "[v6]:port" for an IPv6 host.
 std::string format_host_port(std::string_view host, std::uint16_t port);
 
-/// Parses a listening address "IPv4:port" or "[IPv6]:port"; port 0 means any free port.
-/// Only IP literals are accepted. Throws Error(MessageBodyError) otherwise.
+/// Parses a listening address "IPv4:port", "[IPv6]:port" or "localhost:port" (read as 127.0.0.1); port 0 means
+/// any free port. Other names are not accepted. Throws Error(MessageBodyError) otherwise.
 HostPort parse_listen_address(std::string_view text);
 
 /// Whether `host` is an IPv4 literal (dotted quad).

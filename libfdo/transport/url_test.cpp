@@ -61,7 +61,8 @@ TEST(Url, ParsesListenAddresses) {
   EXPECT_EQ(parse_listen_address("127.0.0.1:0"), (HostPort{"127.0.0.1", 0}));
   EXPECT_EQ(parse_listen_address("0.0.0.0:8041"), (HostPort{"0.0.0.0", 8041}));
   EXPECT_EQ(parse_listen_address("[::1]:8080"), (HostPort{"::1", 8080}));
-  for (const char* bad : {"127.0.0.1", "localhost:80", "::1:80", "[::1]", "1.2.3.4:65536",
+  EXPECT_EQ(parse_listen_address("localhost:8038"), (HostPort{"127.0.0.1", 8038}));
+  for (const char* bad : {"127.0.0.1", "example.com:80", "[localhost]:80", "::1:80", "[::1]", "1.2.3.4:65536",
                           "1.2.3.4:-1", "[127.0.0.1]:1", "1.2.3:80"}) {
     EXPECT_THROW(parse_listen_address(bad), Error) << bad;
   }

@@ -132,6 +132,11 @@ crypto::PrivateKey DeviceCredential::private_key() const {
 
 void DeviceCredential::to_json(JsonWriter& out, bool reveal) const {
   out.begin_object();
+  to_json_fields(out, reveal);
+  out.end_object();
+}
+
+void DeviceCredential::to_json_fields(JsonWriter& out, bool reveal) const {
   out.key("guid").string(dc_guid.hex());
   out.key("active").boolean(dc_active);
   out.key("protocol_version").uinteger(dc_prot_ver);
@@ -155,7 +160,6 @@ void DeviceCredential::to_json(JsonWriter& out, bool reveal) const {
   if (reveal && storage == CredentialStorage::File) {
     out.key("hmac_secret").string(to_hex(dc_hmac_secret.view()));
   }
-  out.end_object();
 }
 
 }  // namespace fdo

@@ -94,6 +94,8 @@ struct DeviceCredential {
   /// rendezvous_info, manufacturer_key_hash {"alg", "hex"}, key_type, storage, the TPM handles for Tpm
   /// storage, and hmac_secret (hex) only when `reveal` and File storage.
   void to_json(JsonWriter& out, bool reveal = false) const;
+  /// The members of that object, written into an object the caller opened (to add fields of its own).
+  void to_json_fields(JsonWriter& out, bool reveal = false) const;
 };
 
 }  // namespace fdo

@@ -8,17 +8,31 @@ namespace fdo::tool {
 std::vector<CLI::ConfigItem> SubcommandScopedToml::from_config(std::istream& input) const {
   std::vector<CLI::ConfigItem> read = CLI::ConfigTOML::from_config(input);
   for (CLI::ConfigItem& item : read) {
-    item.parents.insert(item.parents.begin(), m_subcommand);
-    std::replace(item.name.begin(), item.name.end(), '_', '-');
+    std::string name = item.name;
+    std::replace(name.begin(), name.end(), '_', '-');
+    const CLI::Option* option = m_cmd.get_option_no_throw("--" + name);
+    if (!item.parents.empty() || option == nullptr || name == "config") {
+      const std::string key = item.parents.empty() ? item.name : item.fullname();
+      const std::vector<std::string> files = m_app.get_config_ptr()->as<std::vector<std::string>>();
+      throw CLI::ConfigError("config " + (files.empty() ? std::string("file") : files.front()) + ": unknown key '" +
+                             key + "' (TOML)");
+    }
+    item.parents.insert(item.parents.begin(), m_cmd.get_name());
+    item.name = name;
   }
   return read;
 }
 
 void add_config_file(CLI::App& app, CLI::App& cmd, const std::string& help) {
-  app.set_config("--config", "", help);
-  app.config_formatter(std::make_shared<SubcommandScopedToml>(cmd.get_name()));
+  CLI::Option* config = app.set_config("--config", "", help);
+  app.config_formatter(std::make_shared<SubcommandScopedToml>(app, cmd));
   app.allow_config_extras(CLI::config_extras_mode::error);
-  cmd.fallthrough();  // `serve --config FILE`: the option lives on the main app
+  cmd.fallthrough();
+  // The same option on the subcommand, for `cmd --help`; its value is handed to the app's, which reads the file
+  // after the whole command line is parsed (so flags still override the file).
+  cmd.add_option_function<std::string>(
+         "--config", [config](const std::string& file) { config->add_result(file); }, help)
+      ->trigger_on_parse();
 }
 
 }  // namespace fdo::tool

@@ -50,8 +50,20 @@ TEST_F(ConfigFile, FlagsOverrideTheFile) {
   EXPECT_EQ(m_ttl, 7);
 }
 
-TEST_F(ConfigFile, UnknownKeyIsAnError) {
-  EXPECT_THROW(parse_with("bogus = 1\n"), CLI::ParseError);
+TEST_F(ConfigFile, UnknownKeyIsAnErrorNamingTheFileAndTheKeyAsWritten) {
+  try {
+    parse_with("listen = \"127.0.0.1:0\"\nsession_tll = 1\n");
+    FAIL() << "no error";
+  } catch (const CLI::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "config " + m_file.string() + ": unknown key 'session_tll' (TOML)");
+  }
+}
+
+TEST_F(ConfigFile, TheSubcommandHasConfigToo) {
+  // `serve --config FILE` is serve's own option (so `serve --help` shows it), read as the app's config file.
+  parse_with("listen = \"127.0.0.1:9\"\n");
+  EXPECT_EQ(m_listen, "127.0.0.1:9");
+  EXPECT_NE(m_app.get_subcommand("serve")->get_option_no_throw("--config"), nullptr);
 }
 
 }  // namespace
