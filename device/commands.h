@@ -1,5 +1,5 @@
 #pragma once
-// fdo-device's subcommands (CLI.md). Each <name>_command.cpp defines one register_<name>() that adds its
+// fdo-device's subcommands (docs/cli.md). Each <name>_command.cpp defines one register_<name>() that adds its
 // subcommand, options and action to a Commands (tools/common/commands.h); main.cpp is the list of registrations.
 
 #include <filesystem>

@@ -1,4 +1,4 @@
-// fdo-device: the FDO device (CLI.md). One line per subcommand; each lives in its <name>_command.cpp.
+// fdo-device: the FDO device (docs/cli.md). One line per subcommand; each lives in its <name>_command.cpp.
 
 #include <CLI/CLI.hpp>
 

@@ -1,4 +1,4 @@
-// `fdo-device show`: the stored DeviceCredential (FDO 1.1 §3.4.1; CLI.md lists the JSON fields).
+// `fdo-device show`: the stored DeviceCredential (FDO 1.1 §3.4.1; docs/cli.md lists the JSON fields).
 
 #include <filesystem>
 #include <iostream>

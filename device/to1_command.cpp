@@ -1,4 +1,4 @@
-// `fdo-device to1`: find the owner through the rendezvous servers of the credential (FDO 1.1 §5.4; CLI.md). The
+// `fdo-device to1`: find the owner through the rendezvous servers of the credential (FDO 1.1 §5.4; docs/cli.md). The
 // protocol and the RendezvousInfo walk are libfdo/protocol/to1_device; this file loads the credential and prints.
 
 #include <filesystem>

@@ -1,5 +1,5 @@
 #pragma once
-// fdo-manufacturer's configuration (CLI.md): one typed struct per subcommand, filled by CLI11 from flags and,
+// fdo-manufacturer's configuration (docs/cli.md): one typed struct per subcommand, filled by CLI11 from flags and,
 // for `serve`, an optional TOML file whose keys are the option names; unknown keys are errors.
 
 #include <CLI/CLI.hpp>
@@ -17,7 +17,7 @@
 
 namespace fdo::manufacturer {
 
-/// The default listening address of `serve` (CLI.md: 127.0.0.1 unless --listen says otherwise).
+/// The default listening address of `serve` (docs/cli.md: 127.0.0.1 unless --listen says otherwise).
 inline constexpr std::string_view kDefaultListen = "127.0.0.1:8038";
 /// The database file inside --dir when --db is not given.
 inline constexpr std::string_view kDefaultDbName = "manufacturer.db";
@@ -37,7 +37,7 @@ struct ServeConfig {
   std::string listen = std::string(kDefaultListen);
   /// SQLite database; default DIR/manufacturer.db.
   std::filesystem::path db;
-  /// `--rv URL…`: OVRVInfo of every voucher (CLI.md human form).
+  /// `--rv URL…`: OVRVInfo of every voucher (docs/cli.md human form).
   std::vector<std::string> rv;
   /// PEM public key or certificate: extend every voucher at once to this owner.
   std::filesystem::path first_owner;

@@ -1,4 +1,4 @@
-// fdo-manufacturer: the DI server (FDO 1.1 §5.2) and its voucher store (CLI.md, docs/manufacturer.md).
+// fdo-manufacturer: the DI server (FDO 1.1 §5.2) and its voucher store (docs/cli.md, docs/manufacturer.md).
 // Options are parsed here; the work is in manufacturer/*.cpp and libfdo/protocol/di_manufacturer.
 
 #include <CLI/CLI.hpp>

@@ -1,5 +1,5 @@
 #pragma once
-// fdo-owner's subcommands (CLI.md). Each <name>_command.cpp defines one register_<name>() that adds its subcommand,
+// fdo-owner's subcommands (docs/cli.md). Each <name>_command.cpp defines one register_<name>() that adds its subcommand,
 // options and action to a Commands (tools/common/commands.h); main.cpp is the list of registrations, so `serve`,
 // `vouchers` and `devices` are added later as further files.
 

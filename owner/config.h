@@ -1,5 +1,5 @@
 #pragma once
-// The owner's directory (CLI.md `fdo-owner init`), shared by every fdo-owner subcommand:
+// The owner's directory (docs/cli.md `fdo-owner init`), shared by every fdo-owner subcommand:
 //   DIR/owner.key.pem           the owner private key, PKCS#8, 0600 (signs to1d in TO0, ProveOVHdr in TO2)
 //   DIR/owner.pub.pem           its public key, what a reseller extends vouchers to
 //   DIR/device-app-ca.key.pem   the device-application CA key, PKCS#8, 0600 (ServiceInfo credentials, later)

@@ -1,4 +1,4 @@
-// `fdo-owner init`: the owner key and the device-application CA (CLI.md).
+// `fdo-owner init`: the owner key and the device-application CA (docs/cli.md).
 
 #include <memory>
 #include <string>

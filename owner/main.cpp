@@ -1,4 +1,4 @@
-// fdo-owner: the device owner's tool (CLI.md). One line per subcommand; each lives in its <name>_command.cpp.
+// fdo-owner: the device owner's tool (docs/cli.md). One line per subcommand; each lives in its <name>_command.cpp.
 
 #include <CLI/CLI.hpp>
 

@@ -1,4 +1,4 @@
-// `fdo-owner pubkey`: the owner public key as PEM, what `fdo-reseller extend --next-owner` takes (CLI.md).
+// `fdo-owner pubkey`: the owner public key as PEM, what `fdo-reseller extend --next-owner` takes (docs/cli.md).
 
 #include <iostream>
 #include <memory>

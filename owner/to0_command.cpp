@@ -1,5 +1,5 @@
 // `fdo-owner to0`: register vouchers with the rendezvous servers of their RendezvousInfo by hand (FDO 1.1 §5.3;
-// CLI.md). The protocol is libfdo/protocol/to0_owner; this file reads files and prints results.
+// docs/cli.md). The protocol is libfdo/protocol/to0_owner; this file reads files and prints results.
 
 #include <algorithm>
 #include <iostream>

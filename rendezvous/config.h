@@ -1,5 +1,5 @@
 #pragma once
-// fdo-rendezvous's configuration (CLI.md): the typed options of `serve`, filled by CLI11 from flags and an optional
+// fdo-rendezvous's configuration (docs/cli.md): the typed options of `serve`, filled by CLI11 from flags and an optional
 // TOML file whose keys are the option names (unknown keys are errors), then checked into ServeSettings.
 
 #include <CLI/CLI.hpp>
@@ -14,7 +14,7 @@
 
 namespace fdo::rendezvous {
 
-/// The default listening address of `serve` (CLI.md: 127.0.0.1 unless --listen says otherwise).
+/// The default listening address of `serve` (docs/cli.md: 127.0.0.1 unless --listen says otherwise).
 inline constexpr std::string_view kDefaultListen = "127.0.0.1:8041";
 /// The database file inside --dir when --db is not given.
 inline constexpr std::string_view kDefaultDbName = "rendezvous.db";

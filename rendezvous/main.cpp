@@ -1,4 +1,4 @@
-// fdo-rendezvous: the FDO rendezvous server, TO0 (FDO 1.1 §5.3) and TO1 (§5.4) (CLI.md, docs/rendezvous.md).
+// fdo-rendezvous: the FDO rendezvous server, TO0 (FDO 1.1 §5.3) and TO1 (§5.4) (docs/cli.md, docs/rendezvous.md).
 // Options are parsed here; the work is in rendezvous/serve.cpp and libfdo/protocol/to{0,1}_rendezvous.
 
 #include <CLI/CLI.hpp>

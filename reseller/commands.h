@@ -1,5 +1,5 @@
 #pragma once
-// The commands of fdo-reseller (CLI.md), one typed configuration each, filled by main.cpp from the command line.
+// The commands of fdo-reseller (docs/cli.md), one typed configuration each, filled by main.cpp from the command line.
 // Each returns the process exit status: 0 success, 1 the operation failed (the message says which check or step).
 
 #include <filesystem>

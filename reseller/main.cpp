@@ -1,4 +1,4 @@
-// fdo-reseller: key generation, display, verification and extension of FDO ownership vouchers (CLI.md,
+// fdo-reseller: key generation, display, verification and extension of FDO ownership vouchers (docs/cli.md,
 // docs/reseller.md). Options are parsed here; the work is in reseller/commands.cpp and libfdo/voucher.
 
 #include <CLI/CLI.hpp>

@@ -1,4 +1,4 @@
-// fdo-reseller as a process (CLI.md): exit codes, --json shapes, files written, and the conformance lines
+// fdo-reseller as a process (docs/cli.md): exit codes, --json shapes, files written, and the conformance lines
 // OV-19, OV-20, OV-21, OV-22 through the real binary.
 
 #include <gtest/gtest.h>

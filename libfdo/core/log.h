@@ -1,5 +1,5 @@
 #pragma once
-// One-line-per-event logging to stderr: time, level, role, GUID where known, message (CLI.md).
+// One-line-per-event logging to stderr: time, level, role, GUID where known, message (docs/cli.md).
 // Never pass secrets or raw bodies here; trace-level CBOR dumps mask secrets before logging.
 
 #include <string>

@@ -55,7 +55,7 @@ struct CipherSuiteInfo {
 std::optional<CipherSuite> cipher_suite_from_id(std::int64_t id);
 /// The wire id of a suite.
 std::int64_t cipher_suite_id(CipherSuite suite);
-/// The spec's name of a suite (CLI.md `--cipher`).
+/// The spec's name of a suite (FDO 1.1 §3.6.5).
 std::string_view cipher_suite_name(CipherSuite suite);
 /// Parses a spec name (exact, case-sensitive); nullopt for anything else.
 std::optional<CipherSuite> parse_cipher_suite(std::string_view name);

@@ -1,5 +1,5 @@
 #pragma once
-// Protocol traces at --log-level trace (CLI.md): each message as annotated CBOR diagnostic notation, with the
+// Protocol traces at --log-level trace (docs/cli.md): each message as annotated CBOR diagnostic notation, with the
 // bodies that can carry secrets masked.
 
 #include <string_view>

@@ -156,7 +156,7 @@ void DeviceCredential::to_json_fields(JsonWriter& out, bool reveal) const {
     out.key("tpm_device_key_handle").string(handle_hex(tpm.device_key_handle));
     out.key("tpm_hmac_key_handle").string(handle_hex(tpm.hmac_key_handle));
   }
-  // CLI.md: "with --reveal, for a file-backed credential only, hmac_secret (hex)".
+  // docs/cli.md: "with --reveal, for a file-backed credential only, hmac_secret (hex)".
   if (reveal && storage == CredentialStorage::File) {
     out.key("hmac_secret").string(to_hex(dc_hmac_secret.view()));
   }

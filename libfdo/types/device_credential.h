@@ -23,7 +23,7 @@ enum class CredentialStorage : std::uint8_t {
   /// In a TPM: the file holds persistent handles only (the TPM layer is coming: not built yet).
   Tpm = 2,
 };
-/// "file" or "tpm" (the `storage` field of `fdo-device show --json`, CLI.md).
+/// "file" or "tpm" (the `storage` field of `fdo-device show --json`, docs/cli.md).
 std::string_view storage_name(CredentialStorage storage);
 
 /// Persistent TPM handles of a TPM-backed credential.
@@ -90,7 +90,7 @@ struct DeviceCredential {
   /// The attestation key of a File credential; Error(InternalServerError) for Tpm storage.
   [[nodiscard]] crypto::PrivateKey private_key() const;
 
-  /// `fdo-device show --json` (CLI.md): guid (hex), active, protocol_version, device_info,
+  /// `fdo-device show --json` (docs/cli.md): guid (hex), active, protocol_version, device_info,
   /// rendezvous_info, manufacturer_key_hash {"alg", "hex"}, key_type, storage, the TPM handles for Tpm
   /// storage, and hmac_secret (hex) only when `reveal` and File storage.
   void to_json(JsonWriter& out, bool reveal = false) const;

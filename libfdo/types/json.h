@@ -1,5 +1,5 @@
 #pragma once
-// A small JSON writer (RFC 8259) for the tools' `--json` output (CLI.md): escaping and nesting only.
+// A small JSON writer (RFC 8259) for the tools' `--json` output (docs/cli.md): escaping and nesting only.
 // No JSON library is a project dependency.
 
 #include <cstdint>

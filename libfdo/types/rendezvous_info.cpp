@@ -121,7 +121,7 @@ std::optional<std::uint32_t> parse_seconds(std::string_view s) {
   return v;
 }
 
-// One `--rv` URL → one directive (CLI.md; docs/interop.md "rv-protocol-default": explicit protocol and port
+// One `--rv` URL → one directive (docs/cli.md; docs/interop.md "rv-protocol-default": explicit protocol and port
 // always).
 RendezvousDirective directive_from_url(std::string_view url) {
   const HttpUrl parsed = parse_http_url(url, "--rv");

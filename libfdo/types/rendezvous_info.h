@@ -1,6 +1,6 @@
 #pragma once
 // RendezvousInfo, RendezvousDirective and RendezvousInstr, FDO 1.1 §3.7, plus the
-// CLI's human form `--rv URL[,URL…]` (CLI.md) and the renderings of `show`.
+// CLI's human form `--rv URL[,URL…]` (docs/cli.md) and the renderings of `show`.
 // How a device or owner walks it is in rv_walk.h.
 
 #include <cstdint>
@@ -176,7 +176,7 @@ class RendezvousInfo {
   void encode(cbor::Writer& out) const;
   [[nodiscard]] Bytes encode() const;
 
-  /// The CLI's human form (CLI.md): a comma-separated list of `http://HOST:PORT` or `https://HOST:PORT`
+  /// The CLI's human form (docs/cli.md): a comma-separated list of `http://HOST:PORT` or `https://HOST:PORT`
   /// with optional `?dev-only`, `?owner-only`, `?bypass`, `?delay=SECONDS` (joined with `&`). Each URL
   /// becomes one directive: RVIPAddress if HOST is an IP address ([…] for IPv6) else RVDns, RVDevPort and
   /// RVOwnerPort (PORT, or 80 / 443 by scheme), RVProtocol always (docs/interop.md "rv-protocol-default").

@@ -197,7 +197,7 @@ TEST(RendezvousInfo, AccessorsReadEveryVariable) {
 }
 
 TEST(RendezvousInfo, FromUrlsEmitsProtocolAndBothPorts) {
-  // CLI.md --rv: HOST a name → RVDns; DevPort AND OwnerPort; RVProtocol always ("rv-protocol-default"); variable order.
+  // docs/cli.md --rv: HOST a name → RVDns; DevPort AND OwnerPort; RVProtocol always ("rv-protocol-default"); variable order.
   EXPECT_EQ(to_hex(RendezvousInfo::from_urls("http://rv.example.com:8080").encode()),
             "8184"
             "820343191f90"

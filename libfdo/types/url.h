@@ -1,5 +1,5 @@
 #pragma once
-// The `http(s)://HOST[:PORT]` URLs the tools take for rendezvous and owner addresses (CLI.md), parsed
+// The `http(s)://HOST[:PORT]` URLs the tools take for rendezvous and owner addresses (docs/cli.md), parsed
 // into the parts RendezvousInfo and RVTO2Addr are built from.
 
 #include <cstdint>

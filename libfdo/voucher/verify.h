@@ -75,7 +75,7 @@ struct VerifyReport {
   [[nodiscard]] const Check* find(std::string_view name, std::optional<std::size_t> entry = std::nullopt) const;
   /// One line per check, then the verdict: "ok    entry signature [entry 0]: …", "FAIL  device cert chain hash: …".
   [[nodiscard]] std::string to_text() const;
-  /// `{"valid":bool,"checks":[{"name":…,"entry":N|null,"ok":bool,"detail":…}]}` (CLI.md).
+  /// `{"valid":bool,"checks":[{"name":…,"entry":N|null,"ok":bool,"detail":…}]}` (docs/cli.md).
   void to_json(JsonWriter& out) const;
 };
 

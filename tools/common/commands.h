@@ -1,5 +1,5 @@
 #pragma once
-// The subcommand scaffold of the tools built from one file per subcommand (fdo-device, fdo-owner; CLI.md): each
+// The subcommand scaffold of the tools built from one file per subcommand (fdo-device, fdo-owner; docs/cli.md): each
 // <name>_command.cpp defines a register_<name>() that adds its subcommand, options and action to a Commands, and
 // main.cpp is the list of registrations.
 

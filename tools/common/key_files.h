@@ -1,5 +1,5 @@
 #pragma once
-// Key and PEM files of the tools (CLI.md: key and credential files are written 0600, atomically), and what an
+// Key and PEM files of the tools (docs/cli.md: key and credential files are written 0600, atomically), and what an
 // `init` subcommand reports about each file it made or kept.
 
 #include <filesystem>

@@ -1,5 +1,5 @@
 #pragma once
-// How a server waits for its stop (CLI.md: servers stop cleanly on SIGTERM/SIGINT): the signals are blocked in
+// How a server waits for its stop (docs/cli.md: servers stop cleanly on SIGTERM/SIGINT): the signals are blocked in
 // every thread and the main thread takes them with sigwait, so no handler runs inside a server thread.
 
 #include <signal.h>
