@@ -22,6 +22,7 @@ struct To1Config {
   bool json = false;
   std::size_t rounds = 1;
   std::uint32_t retry_delay = kRvRetryDelaySec;
+  std::uint32_t max_rv_delay = 0;
 };
 
 /// What a rendezvous server's error code means to the person running the device (FDO 1.1 §5.1.1.1).
@@ -111,6 +112,7 @@ int run_to1_command(const To1Config& config) {
   protocol::FindOwnerOptions options;
   options.max_rounds = config.rounds;
   options.retry_delay_sec = config.retry_delay;
+  options.max_delay_sec = config.max_rv_delay;
   const protocol::FindOwnerResult result = protocol::find_owner(*credential, *signer, options);
   if (config.json) {
     print_json(result, *credential);
@@ -145,6 +147,9 @@ void register_to1(Commands& commands) {
   cmd.add_option("--rounds", config->rounds, "Walks of the RendezvousInfo list before giving up (0: forever)")
       ->capture_default_str();
   cmd.add_option("--retry-delay", config->retry_delay, "Seconds between walks (±25 %)")->capture_default_str();
+  cmd.add_option("--max-rv-delay", config->max_rv_delay,
+                 "Upper bound in seconds on one directive's RVDelaysec (0: none, as FDO 1.1 §3.7 sets none)")
+      ->capture_default_str();
   cmd.footer("Example: fdo-device to1 --credential cred.bin --json");
 }
 

@@ -75,8 +75,11 @@ json() {
   python3 - "$1" "$2" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
-for part in sys.argv[2].split("."):
-    doc = doc[int(part)] if isinstance(doc, list) else doc[part]
+try:
+    for part in sys.argv[2].split("."):
+        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
+except (KeyError, IndexError, ValueError):
+    sys.exit(f"{sys.argv[1]} has no {sys.argv[2]}")
 if isinstance(doc, list):
     print(", ".join(str(v) for v in doc))
 elif isinstance(doc, dict):
@@ -112,7 +115,9 @@ echo "== Ownership vouchers made by other FDO implementations (libfdo/testdata/i
 for f in fdo-rs-v101-voucher2.pem fdo-rs-v101-voucher1.pem pri-v100-voucher1.pem; do
   "$bin/fdo-reseller" show "$interop/$f" --json >"$work/show-$f.json" 2>"$work/show-$f.log" \
     || { cat "$work/show-$f.log" >&2; fail "fdo-reseller show $f"; }
-  say "show   $f: GUID $(json "$work/show-$f.json" guid), device info \"$(json "$work/show-$f.json" device_info)\""
+  shown_guid=$(json "$work/show-$f.json" vouchers.0.guid) || fail "fdo-reseller show --json $f: no GUID"
+  shown_info=$(json "$work/show-$f.json" vouchers.0.device_info) || fail "fdo-reseller show --json $f: no device info"
+  say "show   $f: GUID $shown_guid, device info \"$shown_info\""
 done
 "$bin/fdo-reseller" verify "$interop/fdo-rs-v101-voucher2.pem" >/dev/null 2>&1 || fail "voucher2 should verify"
 say "verify fdo-rs-v101-voucher2.pem: valid (cert-chain hash, 2 entry hash links, hdrinfo hashes, ES256 signatures)"
@@ -147,8 +152,8 @@ say "fdo-manufacturer serve: DI server listening on $mfg_url, putting $rv_url in
   --model demo-sensor >/dev/null 2>"$work/device-di.log" || { cat "$work/device-di.log" >&2; fail "fdo-device di"; }
 "$bin/fdo-device" show --credential "$work/device.cred" --json --reveal >"$work/device.json" 2>/dev/null \
   || fail "fdo-device show"
-guid=$(json "$work/device.json" guid)
-secret=$(json "$work/device.json" hmac_secret)
+guid=$(json "$work/device.json" guid) || fail "fdo-device show --json: no guid"
+secret=$(json "$work/device.json" hmac_secret) || fail "fdo-device show --json --reveal: no hmac_secret"
 say "fdo-device di: device initialized (DI 10-13), GUID $guid, credential file $work/device.cred (0600)"
 
 "$bin/fdo-manufacturer" vouchers export --dir "$work/mfg" "$guid" -o "$work/device.voucher.pem" \
@@ -194,7 +199,7 @@ say "fdo-owner to0: the owner registered $to2_url for the device (TO0 20-23), gr
 
 "$bin/fdo-device" to1 --credential "$work/device.cred" --json >"$work/to1.json" 2>"$work/to1.log" \
   || { cat "$work/to1.log" >&2; fail "fdo-device to1"; }
-urls=$(json "$work/to1.json" to2_urls)
+urls=$(json "$work/to1.json" to2_urls) || fail "fdo-device to1 --json: no to2_urls"
 grep -q "$to2_url" "$work/to1.json" || fail "the device did not receive the owner's address"
 say "fdo-device to1: the device proved itself to the rendezvous server (TO1 30-33); its owner waits at $urls"
 

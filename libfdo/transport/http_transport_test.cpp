@@ -117,7 +117,8 @@ TEST(HttpClient, ReportsUnreachableServer) {
   std::string what;
   EXPECT_EQ(code_of([&] { (void)client.post(60, Bytes{0x80}, std::nullopt); }, &what),
             ErrorCode::InternalServerError);
-  EXPECT_NE(what.find("transport: POST http://127.0.0.1:"), std::string::npos) << what;
+  EXPECT_EQ(what.rfind("cannot connect to 127.0.0.1:", 0), 0u) << what;
+  EXPECT_NE(what.find("connection refused"), std::string::npos) << what;
 }
 
 TEST(HttpClient, TimesOut) {
@@ -303,7 +304,7 @@ TEST_F(HttpsTest, VerifiesCertificatesUnlessInsecure) {
   std::string what;
   EXPECT_EQ(code_of([&] { (void)untrusted.exchange(20, Bytes{0x80}); }, &what),
             ErrorCode::InternalServerError);
-  EXPECT_NE(what.find("transport: POST https://"), std::string::npos) << what;
+  EXPECT_EQ(what.rfind("TLS handshake failed: ", 0), 0u) << what;
 
   HttpClientOptions lab;
   lab.insecure_tls = true;
