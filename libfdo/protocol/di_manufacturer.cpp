@@ -148,7 +148,7 @@ DiManufacturer::DiManufacturer(ManufacturerKeys keys, DiManufacturerOptions opti
   }
 }
 
-Answer DiManufacturer::handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx,
+Answer DiManufacturer::handle(MessageType type, ByteView body, Bytes& state, storage::Store& /*store*/,
                               Context& ctx) {
   if (type == MessageType::DiAppStart) {
     // The dispatcher opened a new session for this first message; its state starts empty.
@@ -162,9 +162,11 @@ Answer DiManufacturer::handle(MessageType type, ByteView body, Bytes& state, sto
   ctx.guid_hex = session.guid.hex();
   expect_next(next_message(session.state), type);
   const di::SetHMAC request = di::SetHMAC::decode(body);
-  const di::Done response = handle(request, session, tx, ctx);
+  storage::VoucherRecord record;
+  const di::Done response = handle(request, session, record, ctx);
   state = session.encode();
-  return answer<di::SetHMAC>(response);
+  // Stored in the transaction that also ends the session: a crash leaves either both or neither.
+  return answer<di::SetHMAC>(response, [record = std::move(record)](storage::Transaction& tx) { tx.put_voucher(record); });
 }
 
 const ManufacturerKey& DiManufacturer::key_of(crypto::KeyType type) const {
@@ -286,7 +288,7 @@ di::SetCredentials DiManufacturer::handle(const di::AppStart& request, DiSession
 }
 
 // DI.SetHMAC (12) → DI.Done (13), FDO 1.1 §5.2.3-§5.2.4.
-di::Done DiManufacturer::handle(const di::SetHMAC& request, DiSession& session, storage::Transaction& tx,
+di::Done DiManufacturer::handle(const di::SetHMAC& request, DiSession& session, storage::VoucherRecord& record,
                                 Context& ctx) const {
   // FDO 1.1 §5.2.3 asks only for HMAC-SHA256 or HMAC-SHA384 with the matching length (checked by the decoder).
   // Our devices use the family of their key (session.hmac_type); a device of another stack may pick the other
@@ -303,13 +305,12 @@ di::Done DiManufacturer::handle(const di::SetHMAC& request, DiSession& session, 
     ov = voucher::extend(ov, key_of(session.manufacturer_key).private_key, next);
   }
   const std::string owner_key_id = to_hex(crypto::hash(crypto::HashAlg::Sha256, ov.owner_key().raw()));
-  // Stored in the transaction that also deletes the session: a crash leaves either both or neither.
-  tx.put_voucher(storage::VoucherRecord{.guid = session.guid,
-                                        .serial = session.serial,
-                                        .device_info = session.device_info,
-                                        .voucher = ov.encode(),
-                                        .created_at = ctx.now,
-                                        .owner_key_id = owner_key_id});
+  record = storage::VoucherRecord{.guid = session.guid,
+                                 .serial = session.serial,
+                                 .device_info = session.device_info,
+                                 .voucher = ov.encode(),
+                                 .created_at = ctx.now,
+                                 .owner_key_id = owner_key_id};
   log::debug("DI.SetHMAC: voucher made for serial " + session.serial + " (entries: " +
                  std::to_string(ov.entries().size()) + ")",
              ctx.guid_hex);

@@ -127,14 +127,14 @@ class DiManufacturer final : public Endpoint {
 
   [[nodiscard]] Protocol protocol() const override { return Protocol::Di; }
   /// Decodes the session and the request, runs its handler, saves the session.
-  Answer handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) override;
+  Answer handle(MessageType type, ByteView body, Bytes& state, storage::Store& store, Context& ctx) override;
 
   /// DI.AppStart (10) → DI.SetCredentials (11): checks the MfgInfo and its CSR, issues the device
   /// certificate, builds the OVHeader once and keeps it in the session.
   di::SetCredentials handle(const di::AppStart& request, DiSession& session, Context& ctx) const;
-  /// DI.SetHMAC (12) → DI.Done (13): checks the HMac type, assembles the voucher (extended to the first
-  /// owner when configured) and stores it through `tx`, in the transaction that ends the session.
-  di::Done handle(const di::SetHMAC& request, DiSession& session, storage::Transaction& tx, Context& ctx) const;
+  /// DI.SetHMAC (12) → DI.Done (13): checks the HMac type and assembles the voucher (extended to the first
+  /// owner when configured) into `record`, which the dispatcher stores in the transaction that ends the session.
+  di::Done handle(const di::SetHMAC& request, DiSession& session, storage::VoucherRecord& record, Context& ctx) const;
 
  private:
   [[nodiscard]] const ManufacturerKey& key_of(crypto::KeyType type) const;

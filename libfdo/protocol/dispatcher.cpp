@@ -91,20 +91,18 @@ transport::Response Dispatcher::handle_message(const transport::Request& request
                                                Endpoint& endpoint, Context& ctx,
                                                std::optional<std::string>& token) {
   const std::string proto(protocol_name(info.protocol));
-  auto tx = m_store.begin();
   storage::Session session;
   bool stored = false;
   if (info.starts_protocol) {
     // FDO 1.1 §4.3: the first message of a run carries no token; a stale one is ignored (TR-13).
     token = new_token();
-    session = storage::Session{*token, proto, {}, ctx.now + m_options.session_ttl};
-    maybe_purge(*tx, ctx.now);
+    session = storage::Session{*token, proto, {}, ctx.now + m_options.session_ttl, 0};
   } else {
     if (!token) {
       throw Error(ErrorCode::InvalidJwtToken,
                   request.authorization_present ? "Authorization is not 'Bearer <token>'" : "no Authorization token");
     }
-    auto found = tx->get_session(*token, ctx.now);
+    auto found = storage::read_only(m_store, [&](storage::Transaction& tx) { return tx.get_session(*token, ctx.now); });
     if (!found) {
       token.reset();
       throw Error(ErrorCode::InvalidJwtToken, "unknown or expired token");
@@ -116,23 +114,33 @@ transport::Response Dispatcher::handle_message(const transport::Request& request
     stored = true;
   }
 
+  // docs/adr/0005: the handler's work (decoding, checks, signatures, vouchers, certificates) runs outside any
+  // store transaction, so runs proceed in parallel; the transaction below covers only the session's
+  // read-modify-write and the records the message writes.
   trace_message("received", request.msg_type, request.body);
-  Answer answer = endpoint.handle(info.type, request.body, session.state, *tx, ctx);
+  Answer answer = endpoint.handle(info.type, request.body, session.state, m_store, ctx);
   trace_message("answering", static_cast<std::uint8_t>(answer.type), answer.body, ctx.guid_hex);
   const bool ends = message_info(answer.type).ends_protocol;
-  if (ends) {
-    if (stored) {
-      tx->erase_session(session.token);
+
+  auto tx = m_store.begin();
+  if (info.starts_protocol) {
+    maybe_purge(*tx, ctx.now);
+  }
+  session.expires_at = ctx.now + m_options.session_ttl;
+  if (stored) {
+    // The session moves on only from the version this message read: of two concurrent copies of one message,
+    // the second finds the run moved on (or ended) and gets an error, without touching the first's result.
+    const bool moved = ends ? tx->end_session(session) : tx->update_session(session);
+    if (!moved) {
+      token.reset();  // the run belongs to the copy that came first: this error must not end it
+      throw Error(ErrorCode::InvalidMessageError,
+                  std::string(info.name) + ": another copy of this message was handled first; the run has moved on");
     }
-  } else {
-    session.expires_at = ctx.now + m_options.session_ttl;
-    if (stored) {
-      if (!tx->update_session(session)) {
-        throw_internal("session vanished during its transaction");
-      }
-    } else {
-      tx->insert_session(session);
-    }
+  } else if (!ends) {
+    tx->insert_session(session);
+  }
+  if (answer.apply) {
+    answer.apply(*tx);
   }
   tx->commit();
   log::info(std::string(info.name) + " from " + ctx.peer + " -> " + std::string(message_info(answer.type).name),

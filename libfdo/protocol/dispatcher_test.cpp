@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <barrier>
+#include <thread>
 #include <limits>
 
 #include "libfdo/cbor/reader.h"
@@ -20,35 +22,42 @@
 namespace fdo::protocol {
 namespace {
 
-// A scripted TO0-shaped endpoint: 20 → 21 stores the body as state; 22 → 23 stores a voucher record, then
-// fails when the body is FF (after writing, so rollback can be observed).
+// A scripted TO0-shaped endpoint: 20 → 21 stores the body as state; 22 → 23 stores a voucher record in its
+// apply step, which then fails when the body is FF (after writing, so rollback can be observed). A body of FE
+// makes the handler wait at `gate` (two copies of one message in flight at once).
 class ScriptedTo0 final : public Endpoint {
  public:
   [[nodiscard]] Protocol protocol() const override { return Protocol::To0; }
-  Answer handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) override {
+  Answer handle(MessageType type, ByteView body, Bytes& state, storage::Store&, Context& ctx) override {
     ctx.guid_hex = "00112233";
     if (type == MessageType::To0Hello) {
       state = {static_cast<std::uint8_t>(MessageType::To0OwnerSign)};
-      return Answer{MessageType::To0HelloAck, Bytes{0x81, 0x40}};
+      return Answer{MessageType::To0HelloAck, Bytes{0x81, 0x40}, {}};
     }
     expect_next(static_cast<MessageType>(state.at(0)), type);
+    if (!body.empty() && body[0] == 0xFE) {
+      gate.arrive_and_wait();  // both copies have read the same session before either writes
+    }
     storage::VoucherRecord record;
     record.guid = Guid::from(Bytes(16, 1));
     record.voucher = Bytes(body.begin(), body.end());
-    tx.put_voucher(record);
-    if (!body.empty() && body[0] == 0xFF) {
-      throw_invalid("scripted failure");
-    }
-    return Answer{MessageType::To0AcceptOwner, Bytes{0x81, 0x01}};
+    const bool fail = !body.empty() && body[0] == 0xFF;
+    return Answer{MessageType::To0AcceptOwner, Bytes{0x81, 0x01}, [record, fail](storage::Transaction& tx) {
+                    tx.put_voucher(record);
+                    if (fail) {
+                      throw_invalid("scripted failure");
+                    }
+                  }};
   }
+  std::barrier<> gate{2};
 };
 
 class ScriptedDi final : public Endpoint {
  public:
   [[nodiscard]] Protocol protocol() const override { return Protocol::Di; }
-  Answer handle(MessageType, ByteView, Bytes& state, storage::Transaction&, Context&) override {
+  Answer handle(MessageType, ByteView, Bytes& state, storage::Store&, Context&) override {
     state = {1};
-    return Answer{MessageType::DiSetCredentials, Bytes{0x80}};
+    return Answer{MessageType::DiSetCredentials, Bytes{0x80}, {}};
   }
 };
 
@@ -195,6 +204,29 @@ TEST_F(DispatcherTest, SessionTtlBoundaryHoldsOverHttp) {
   ASSERT_EQ(at_ttl.msg_type, 255);
   EXPECT_EQ(ErrorMessage::decode(at_ttl.body).em_error_code, 1);
   server.stop();
+}
+
+TEST_F(DispatcherTest, TwoConcurrentCopiesOfOneMessageGiveOneSuccessAndOneError) {
+  // docs/adr/0005: both copies read the session at version 0 and run their handlers at the same time (the
+  // scripted handler waits for the other copy); only the first to commit moves the run on and stores its record.
+  // The second gets 101 and leaves the first's result alone.
+  const auto hello = post(20, {0x80});
+  transport::Response a;
+  transport::Response b;
+  std::thread first([&] { a = post(22, {0xFE, 0x01}, hello.token); });
+  std::thread second([&] { b = post(22, {0xFE, 0x02}, hello.token); });
+  first.join();
+  second.join();
+  const transport::Response& winner = a.msg_type == 23 ? a : b;
+  const transport::Response& loser = a.msg_type == 23 ? b : a;
+  ASSERT_EQ(winner.msg_type, 23);
+  EXPECT_EQ(error_of(loser).em_error_code, 101);
+  // Exactly one record, the winner's; and 22 ended the run, so the token is gone.
+  auto tx = m_store->begin();
+  const std::vector<storage::VoucherRecord> records = tx->list_vouchers();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].voucher, (&winner == &a ? Bytes{0xFE, 0x01} : Bytes{0xFE, 0x02}));
+  EXPECT_FALSE(tx->get_session(*hello.token, m_now).has_value());
 }
 
 TEST_F(DispatcherTest, RejectBuildsA255AndDropsTheSession) {

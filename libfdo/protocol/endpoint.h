@@ -2,7 +2,9 @@
 // The server side of one FDO sub-protocol as the dispatcher drives it (docs/style.md §7).
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 
 #include "libfdo/core/bytes.h"
 #include "libfdo/core/error.h"
@@ -21,19 +23,23 @@ struct Context {
   std::string guid_hex;
 };
 
-/// A handler's answer: the response type and its encoded body.
+/// A handler's answer: the response type, its encoded body, and the records the message writes.
 struct Answer {
   MessageType type{};
   Bytes body;
+  /// Runs in the short transaction in which the dispatcher also moves the session on (docs/adr/0005): the
+  /// writes, and only the cheap checks that must see the same records (who holds a registration). Empty when
+  /// the message writes no record. May throw fdo::Error; then nothing of the message is stored.
+  std::function<void(storage::Transaction&)> apply;
 };
 
 /// Builds the Answer for request `Req`, checking at compile time that `Resp` is the spec's response to it
 /// (FDO 1.1 §5: 10→11, 12→13, 20→21, 22→23, 30→31, 32→33, …).
 template <typename Req, typename Resp>
-Answer answer(const Resp& response) {
+Answer answer(const Resp& response, std::function<void(storage::Transaction&)> apply = {}) {
   static_assert(message_info(Req::kType).is_request, "Req must be a request message");
   static_assert(*message_info(Req::kType).response == Resp::kType, "Resp is not the spec's response to Req");
-  return Answer{Resp::kType, response.encode()};
+  return Answer{Resp::kType, response.encode(), std::move(apply)};
 }
 
 /// One server-side protocol (DI, TO0, TO1 or TO2).
@@ -42,10 +48,11 @@ class Endpoint {
   virtual ~Endpoint() = default;
   /// The protocol whose request messages this endpoint serves.
   [[nodiscard]] virtual Protocol protocol() const = 0;
-  /// Handles one request of this protocol. `state` is the session's stored state (empty on the first
-  /// message of a run) and is replaced by the handler. Writes go through `tx`, which the dispatcher commits
-  /// together with the session. Throws fdo::Error with the code the peer must get.
-  virtual Answer handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) = 0;
+  /// Handles one request of this protocol, outside any store transaction: decoding, checks, signatures, vouchers
+  /// and certificates run here, in parallel with other runs. `state` is the session's stored state (empty on
+  /// the first message of a run) and is replaced by the handler. Reads go through storage::read_only(`store`);
+  /// writes only through the Answer's `apply`. Throws fdo::Error with the code the peer must get.
+  virtual Answer handle(MessageType type, ByteView body, Bytes& state, storage::Store& store, Context& ctx) = 0;
 };
 
 /// Throws Error(InvalidMessageError) unless `type` is the message the session expects next

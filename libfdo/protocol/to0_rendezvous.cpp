@@ -243,7 +243,8 @@ To0Session To0Session::decode(ByteView state) {
 To0Rendezvous::To0Rendezvous(const RendezvousPolicy& policy, RendezvousLimits* limits)
     : m_policy(policy), m_limits(limits) {}
 
-Answer To0Rendezvous::handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) {
+Answer To0Rendezvous::handle(MessageType type, ByteView body, Bytes& state, storage::Store& /*store*/,
+                             Context& ctx) {
   if (type == MessageType::To0Hello) {
     To0Session session;
     const to0::HelloAck ack = hello(to0::Hello::decode(body), session, ctx);
@@ -253,8 +254,18 @@ Answer To0Rendezvous::handle(MessageType type, ByteView body, Bytes& state, stor
   const To0Session session = To0Session::decode(state);
   const RunCloser closer(m_limits, session.nonce_to0_sign);
   expect_next(session.next, type);
-  const to0::AcceptOwner accept = owner_sign(to0::OwnerSign::decode(body, m_policy.leniency), session, tx, ctx);
-  return answer<to0::OwnerSign>(accept);
+  Registration registration = owner_sign(to0::OwnerSign::decode(body, m_policy.leniency), session, ctx);
+  const to0::AcceptOwner accept{registration.granted};
+  // Check 10 and the write need the stored registration: they run in the dispatcher's short transaction.
+  return answer<to0::OwnerSign>(accept, [registration = std::move(registration), ctx](storage::Transaction& tx) {
+    Context apply_ctx = ctx;
+    check_reregistration(tx, registration.voucher, apply_ctx);
+    tx.put_rv_registration(registration.record);
+    log::info("TO0: registered for " + std::to_string(registration.granted) + " s (requested " +
+                  std::to_string(registration.requested) + " s), owner key " +
+                  registration.voucher.owner_key().describe(),
+              apply_ctx.guid_hex);
+  });
 }
 
 to0::HelloAck To0Rendezvous::hello(const to0::Hello& /*request*/, To0Session& session, Context& ctx) {
@@ -266,8 +277,7 @@ to0::HelloAck To0Rendezvous::hello(const to0::Hello& /*request*/, To0Session& se
   return to0::HelloAck{session.nonce_to0_sign};
 }
 
-to0::AcceptOwner To0Rendezvous::owner_sign(const to0::OwnerSign& request, const To0Session& session,
-                                           storage::Transaction& tx, Context& ctx) {
+Registration To0Rendezvous::owner_sign(const to0::OwnerSign& request, const To0Session& session, Context& ctx) {
   // Checks 1 (token) and 2 (decoding) ran before this point; the rest run, and report, in the spec's order
   // (FDO 1.1 §5.3.3): the first failing check names the error code.
   check_nonce(request, session);
@@ -278,13 +288,13 @@ to0::AcceptOwner To0Rendezvous::owner_sign(const to0::OwnerSign& request, const 
   check_to1d_signature(request, ov.owner_key());
   check_to0d_hash(request);
   check_to1d_rv(request);
-  check_reregistration(tx, ov, ctx);
+  // Check 10 (re-registration) reads the store: it runs with the write, in Registration's apply.
 
   // FDO 1.1 §5.3.4: the RV grants WaitSeconds = min(requested, server maximum).
   const std::uint32_t granted = std::min(request.to0d.wait_seconds, m_policy.max_wait_seconds);
   check_wait_seconds(granted, request.to0d.wait_seconds);
   const voucher::RawVoucher raw = voucher::RawVoucher::split(request.to0d.ownership_voucher);
-  tx.put_rv_registration(storage::RvRegistration{
+  Registration out{.voucher = ov, .granted = granted, .record = storage::RvRegistration{
       .guid = ov.header().ov_guid,
       .to1d = request.to1d_bytes,
       .voucher = request.to0d.ownership_voucher,
@@ -292,11 +302,9 @@ to0::AcceptOwner To0Rendezvous::owner_sign(const to0::OwnerSign& request, const 
       .device_key = Bytes(raw.dev_cert_chain.begin(), raw.dev_cert_chain.end()),
       .expires_at = ctx.now + static_cast<std::int64_t>(granted),
       .registered_at = ctx.now,
-  });
-  log::info("TO0: registered for " + std::to_string(granted) + " s (requested " +
-                std::to_string(request.to0d.wait_seconds) + " s), owner key " + ov.owner_key().describe(),
-            ctx.guid_hex);
-  return to0::AcceptOwner{granted};
+  }};
+  out.requested = request.to0d.wait_seconds;
+  return out;
 }
 
 std::size_t purge_expired_registrations(storage::Store& store, std::int64_t now) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "libfdo/voucher/voucher.h"
 #include "libfdo/core/bytes.h"
 #include "libfdo/core/error.h"
 #include "libfdo/core/fixed_bytes.h"
@@ -97,6 +98,16 @@ struct To0Session {
   static To0Session decode(ByteView state);
 };
 
+/// What a TO0.OwnerSign that passed checks 3-9 would register.
+struct Registration {
+  /// The verified voucher (check 10 compares its owner keys with the stored registration's).
+  voucher::OwnershipVoucher voucher;
+  /// The lifetime granted, at most the server's maximum, and the one requested.
+  std::uint32_t granted = 0;
+  std::uint32_t requested = 0;
+  storage::RvRegistration record;
+};
+
 /// The rendezvous server's TO0 endpoint, FDO 1.1 §5.3: TO0.Hello (20) → TO0.HelloAck (21), TO0.OwnerSign (22) →
 /// TO0.AcceptOwner (23), storing GUID → to1d for TO1.
 class To0Rendezvous final : public Endpoint {
@@ -104,14 +115,14 @@ class To0Rendezvous final : public Endpoint {
   /// `policy` and `limits` (optional) must outlive the endpoint.
   explicit To0Rendezvous(const RendezvousPolicy& policy, RendezvousLimits* limits = nullptr);
   [[nodiscard]] Protocol protocol() const override { return Protocol::To0; }
-  Answer handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) override;
+  Answer handle(MessageType type, ByteView body, Bytes& state, storage::Store& store, Context& ctx) override;
 
   /// TO0.Hello (20) → TO0.HelloAck (21): a fresh NonceTO0Sign in a new session. FDO 1.1 §5.3.1-§5.3.2
   to0::HelloAck hello(const to0::Hello& request, To0Session& session, Context& ctx);
-  /// TO0.OwnerSign (22) → TO0.AcceptOwner (23): the checks of FDO 1.1 §5.3.3 in the order of docs/protocols/to0.md,
-  /// then the registration. FDO 1.1 §5.3.3-§5.3.4
-  to0::AcceptOwner owner_sign(const to0::OwnerSign& request, const To0Session& session, storage::Transaction& tx,
-                              Context& ctx);
+  /// TO0.OwnerSign (22) → TO0.AcceptOwner (23): checks 3-9 of FDO 1.1 §5.3.3 in the order of docs/protocols/to0.md,
+  /// outside any transaction, and the registration they allow. Check 10 (who holds the GUID) runs with the write.
+  /// FDO 1.1 §5.3.3-§5.3.4
+  Registration owner_sign(const to0::OwnerSign& request, const To0Session& session, Context& ctx);
 
  private:
   const RendezvousPolicy& m_policy;

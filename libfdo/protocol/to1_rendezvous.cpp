@@ -16,8 +16,9 @@ namespace {
 
 // FDO 1.1 §5.4.1 (check 2 in docs/protocols/to1.md): a live TO0 registration exists for the GUID, else 6
 // RESOURCE_NOT_FOUND.
-storage::RvRegistration find_registration(storage::Transaction& tx, const Guid& guid, std::int64_t now) {
-  std::optional<storage::RvRegistration> registration = tx.get_rv_registration(guid, now);
+storage::RvRegistration find_registration(storage::Store& store, const Guid& guid, std::int64_t now) {
+  std::optional<storage::RvRegistration> registration =
+      storage::read_only(store, [&](storage::Transaction& tx) { return tx.get_rv_registration(guid, now); });
   if (!registration) {
     throw Error(ErrorCode::ResourceNotFound, "TO1: no live TO0 registration for this GUID");
   }
@@ -85,10 +86,10 @@ To1Session To1Session::decode(ByteView state) {
 To1Rendezvous::To1Rendezvous(const RendezvousPolicy& policy, RendezvousLimits* limits)
     : m_policy(policy), m_limits(limits) {}
 
-Answer To1Rendezvous::handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) {
+Answer To1Rendezvous::handle(MessageType type, ByteView body, Bytes& state, storage::Store& store, Context& ctx) {
   if (type == MessageType::To1HelloRV) {
     To1Session session;
-    const to1::HelloRVAck ack = hello_rv(to1::HelloRV::decode(body), session, tx, ctx);
+    const to1::HelloRVAck ack = hello_rv(to1::HelloRV::decode(body), session, store, ctx);
     state = session.encode();
     return answer<to1::HelloRV>(ack);
   }
@@ -96,14 +97,15 @@ Answer To1Rendezvous::handle(MessageType type, ByteView body, Bytes& state, stor
   const RunCloser closer(m_limits, session.nonce_to1_proof);
   ctx.guid_hex = session.guid.hex();
   expect_next(session.next, type);
-  const to1::RVRedirect redirect = prove_to_rv(to1::ProveToRV::decode(body, m_policy.leniency), session, tx, ctx);
+  const to1::RVRedirect redirect =
+      prove_to_rv(to1::ProveToRV::decode(body, m_policy.leniency), session, store, ctx);
   return answer<to1::ProveToRV>(redirect);
 }
 
-to1::HelloRVAck To1Rendezvous::hello_rv(const to1::HelloRV& request, To1Session& session, storage::Transaction& tx,
+to1::HelloRVAck To1Rendezvous::hello_rv(const to1::HelloRV& request, To1Session& session, storage::Store& store,
                                         Context& ctx) {
   ctx.guid_hex = request.guid.hex();
-  const storage::RvRegistration registration = find_registration(tx, request.guid, ctx.now);
+  const storage::RvRegistration registration = find_registration(store, request.guid, ctx.now);
   check_sig_info(request.ea_sig_info, device_key_of(registration));
 
   session.next = MessageType::To1ProveToRV;
@@ -119,9 +121,9 @@ to1::HelloRVAck To1Rendezvous::hello_rv(const to1::HelloRV& request, To1Session&
 }
 
 to1::RVRedirect To1Rendezvous::prove_to_rv(const to1::ProveToRV& request, const To1Session& session,
-                                           storage::Transaction& tx, Context& ctx) {
+                                           storage::Store& store, Context& ctx) {
   // The registration may have lapsed since TO1.HelloRV: the device then has nothing to be redirected to.
-  const storage::RvRegistration registration = find_registration(tx, session.guid, ctx.now);
+  const storage::RvRegistration registration = find_registration(store, session.guid, ctx.now);
   // Checks 3-5: nonce, UEID and signature with the device key of OVDevCertChain[0].
   verify_eat(request.eat, device_key_of(registration),
              EatExpectation{.nonce = session.nonce_to1_proof, .guid = session.guid, .alg = std::nullopt},

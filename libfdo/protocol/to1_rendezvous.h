@@ -35,14 +35,14 @@ class To1Rendezvous final : public Endpoint {
   /// `policy` and `limits` (optional) must outlive the endpoint.
   explicit To1Rendezvous(const RendezvousPolicy& policy, RendezvousLimits* limits = nullptr);
   [[nodiscard]] Protocol protocol() const override { return Protocol::To1; }
-  Answer handle(MessageType type, ByteView body, Bytes& state, storage::Transaction& tx, Context& ctx) override;
+  Answer handle(MessageType type, ByteView body, Bytes& state, storage::Store& store, Context& ctx) override;
 
   /// TO1.HelloRV (30) → TO1.HelloRVAck (31): FDO 1.1 §5.4.1 (checks 2-3 in docs/protocols/to1.md), then a fresh
   /// NonceTO1Proof and eBSigInfo = [same sgType, h'']. FDO 1.1 §5.4.1-§5.4.2
-  to1::HelloRVAck hello_rv(const to1::HelloRV& request, To1Session& session, storage::Transaction& tx, Context& ctx);
+  to1::HelloRVAck hello_rv(const to1::HelloRV& request, To1Session& session, storage::Store& store, Context& ctx);
   /// TO1.ProveToRV (32) → TO1.RVRedirect (33): FDO 1.1 §5.4.3 (checks 2-5 in docs/protocols/to1.md) on the EAT, then
   /// the stored to1d. FDO 1.1 §5.4.3-§5.4.4
-  to1::RVRedirect prove_to_rv(const to1::ProveToRV& request, const To1Session& session, storage::Transaction& tx,
+  to1::RVRedirect prove_to_rv(const to1::ProveToRV& request, const To1Session& session, storage::Store& store,
                               Context& ctx);
 
  private:

@@ -77,11 +77,23 @@ class MemoryTransaction final : public Transaction {
   bool update_session(const Session& session) override {
     check_open("update_session");
     const auto it = m_tables.sessions.find(session.token);
-    if (it == m_tables.sessions.end()) {
+    if (it == m_tables.sessions.end() || it->second.version != session.version) {
       return false;
     }
     remember(m_tables.sessions, session.token);
     it->second = session;
+    it->second.version = session.version + 1;
+    return true;
+  }
+
+  bool end_session(const Session& session) override {
+    check_open("end_session");
+    const auto it = m_tables.sessions.find(session.token);
+    if (it == m_tables.sessions.end() || it->second.version != session.version) {
+      return false;
+    }
+    remember(m_tables.sessions, it->first);
+    m_tables.sessions.erase(it);
     return true;
   }
 

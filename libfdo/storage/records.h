@@ -21,6 +21,9 @@ struct Session {
   Bytes state;
   /// Unix seconds after which the session is gone.
   std::int64_t expires_at{};
+  /// How many times the session was updated; update_session() and end_session() act only on the version that
+  /// was read, so two concurrent copies of one message cannot both move the run on (docs/adr/0005).
+  std::uint64_t version = 0;
 
   bool operator==(const Session&) const = default;
 };

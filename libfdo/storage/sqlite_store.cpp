@@ -59,14 +59,20 @@ CREATE TABLE rv_registrations (
 ) STRICT;
 CREATE INDEX rv_registrations_by_expiry ON rv_registrations (expires_at);
 )sql",
+    // 1 → 2: sessions carry a version, so that a message moves its run on only from the state it read.
+    R"sql(
+ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 constexpr std::string_view kInsertSession =
-    "INSERT INTO sessions (token, protocol, state, expires_at) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO sessions (token, protocol, state, expires_at, version) VALUES (?1, ?2, ?3, ?4, ?5)";
 constexpr std::string_view kGetSession =
-    "SELECT token, protocol, state, expires_at FROM sessions WHERE token = ?1 AND expires_at > ?2";
+    "SELECT token, protocol, state, expires_at, version FROM sessions WHERE token = ?1 AND expires_at > ?2";
 constexpr std::string_view kUpdateSession =
-    "UPDATE sessions SET protocol = ?2, state = ?3, expires_at = ?4 WHERE token = ?1";
+    "UPDATE sessions SET protocol = ?2, state = ?3, expires_at = ?4, version = version + 1 "
+    "WHERE token = ?1 AND version = ?5";
+constexpr std::string_view kEndSession = "DELETE FROM sessions WHERE token = ?1 AND version = ?2";
 constexpr std::string_view kEraseSession = "DELETE FROM sessions WHERE token = ?1";
 constexpr std::string_view kPurgeSessions = "DELETE FROM sessions WHERE expires_at <= ?1";
 
@@ -183,6 +189,7 @@ class SqliteTransaction final : public Transaction {
     stmt.bind_text(2, session.protocol);
     stmt.bind_blob(3, session.state);
     stmt.bind_int64(4, session.expires_at);
+    stmt.bind_int64(5, static_cast<std::int64_t>(session.version));
     stmt.run();
   }
 
@@ -198,6 +205,7 @@ class SqliteTransaction final : public Transaction {
         .protocol = stmt.column_text(1),
         .state = stmt.column_blob(2),
         .expires_at = stmt.column_int64(3),
+        .version = static_cast<std::uint64_t>(stmt.column_int64(4)),
     };
   }
 
@@ -207,6 +215,15 @@ class SqliteTransaction final : public Transaction {
     stmt.bind_text(2, session.protocol);
     stmt.bind_blob(3, session.state);
     stmt.bind_int64(4, session.expires_at);
+    stmt.bind_int64(5, static_cast<std::int64_t>(session.version));
+    stmt.run();
+    return changed_rows(conn()) == 1;
+  }
+
+  bool end_session(const Session& session) override {
+    Statement stmt = prepare(kEndSession, "end_session");
+    stmt.bind_text(1, session.token);
+    stmt.bind_int64(2, static_cast<std::int64_t>(session.version));
     stmt.run();
     return changed_rows(conn()) == 1;
   }

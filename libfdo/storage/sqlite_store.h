@@ -9,7 +9,7 @@
 namespace fdo::storage {
 
 /// The schema version this build creates and reads, kept in the database's PRAGMA user_version.
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 
 /// Opens the SQLite database at `path`, creating the file with mode 0600 if it does not exist, and brings its
 /// schema to kSqliteSchemaVersion. The file uses WAL journaling and synchronous=FULL; every transaction is

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -135,6 +136,37 @@ TEST_F(SqliteStoreTest, RecordsSchemaVersionInDatabaseHeader) {
   EXPECT_EQ(header_user_version(db()), static_cast<std::uint32_t>(kSqliteSchemaVersion));
   open_sqlite_store(db()).reset();
   EXPECT_EQ(header_user_version(db()), static_cast<std::uint32_t>(kSqliteSchemaVersion));
+}
+
+TEST_F(SqliteStoreTest, MigratesASchemaOneDatabaseAndKeepsItsSessions) {
+  // A database written before sessions had a version (schema 1), with one live session: opening it adds the
+  // column (migration 2), and the session reads at version 0 and moves on from there.
+  const std::filesystem::path sql = db().string() + ".sql";
+  {
+    std::ofstream f(sql);
+    f << "CREATE TABLE sessions (token TEXT NOT NULL PRIMARY KEY, protocol TEXT NOT NULL, state BLOB NOT NULL,"
+         " expires_at INTEGER NOT NULL) STRICT;\n"
+         "CREATE INDEX sessions_by_expiry ON sessions (expires_at);\n"
+         "CREATE TABLE vouchers (id INTEGER PRIMARY KEY AUTOINCREMENT, guid BLOB NOT NULL UNIQUE CHECK (length(guid) = 16),"
+         " serial TEXT NOT NULL, device_info TEXT NOT NULL, voucher BLOB NOT NULL, created_at INTEGER NOT NULL,"
+         " owner_key_id TEXT NOT NULL) STRICT;\n"
+         "CREATE TABLE rv_registrations (guid BLOB NOT NULL PRIMARY KEY CHECK (length(guid) = 16), to1d BLOB NOT NULL,"
+         " voucher BLOB NOT NULL, owner_key BLOB NOT NULL, device_key BLOB NOT NULL, expires_at INTEGER NOT NULL,"
+         " registered_at INTEGER NOT NULL) STRICT;\n"
+         "INSERT INTO sessions VALUES ('tok', 'to0', x'81', "
+      << kNow + 100 << ");\nPRAGMA user_version = 1;\n";
+  }
+  // scripts/setup.sh installs the sqlite3 command.
+  ASSERT_EQ(std::system(("sqlite3 '" + db().string() + "' < '" + sql.string() + "'").c_str()), 0);
+  const std::unique_ptr<Store> store = open_sqlite_store(db());
+  const auto tx = store->begin();
+  std::optional<Session> session = tx->get_session("tok", kNow);
+  ASSERT_TRUE(session.has_value());
+  EXPECT_EQ(session->version, 0u);
+  EXPECT_EQ(session->state, Bytes{0x81});
+  EXPECT_TRUE(tx->update_session(*session));
+  EXPECT_EQ(tx->get_session("tok", kNow)->version, 1u);
+  tx->commit();
 }
 
 TEST_F(SqliteStoreTest, RefusesDatabaseWithNewerSchema) {

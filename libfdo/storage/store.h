@@ -16,8 +16,9 @@
 namespace fdo::storage {
 
 /// One atomic unit of work on a Store: a scope guard whose commit() is explicit and whose destructor rolls back
-/// everything not committed. Transactions are serialised: while one is open, no other (in this process or,
-/// for SQLite, in another process on the same file) can begin, so a read-modify-write cannot interleave.
+/// everything not committed. The stores we have serialise transactions (while one is open no other begins),
+/// but protocol code does not rely on it: a session moves on only through the version it read (update_session,
+/// end_session), which a database with row-level locking checks the same way (docs/adr/0005).
 ///
 /// Every operation throws Error(InternalServerError) naming the operation on a storage failure, and when
 /// called after commit(). Times are Unix seconds supplied by the caller; a record is live while now < expires_at.
@@ -34,9 +35,12 @@ class Transaction {
   virtual void insert_session(const Session& session) = 0;
   /// The live session with this token; nullopt if there is none or it expired (expires_at <= now).
   [[nodiscard]] virtual std::optional<Session> get_session(std::string_view token, std::int64_t now) = 0;
-  /// Replaces the stored session with the same token; false if no such token is stored.
+  /// Replaces the stored session with the same token if it is still at `session.version`, storing it with the
+  /// version one higher; false if no such token is stored or another update came first.
   [[nodiscard]] virtual bool update_session(const Session& session) = 0;
-  /// Removes the session; false if it was not stored.
+  /// Removes the session if it is still at `session.version`; false if it is gone or was updated meanwhile.
+  [[nodiscard]] virtual bool end_session(const Session& session) = 0;
+  /// Removes the session whatever its version (a run that failed); false if it was not stored.
   virtual bool erase_session(std::string_view token) = 0;
   /// Removes every session with expires_at <= now; returns how many.
   virtual std::size_t purge_expired_sessions(std::int64_t now) = 0;
@@ -84,5 +88,13 @@ class Store {
   /// that times out, the storage fails, or this thread already holds an open transaction on this store.
   [[nodiscard]] virtual std::unique_ptr<Transaction> begin() = 0;
 };
+
+/// Runs `read` on a transaction that is rolled back afterwards: a short, consistent look at a few records,
+/// for the work a request does outside its writing transaction.
+template <typename F>
+auto read_only(Store& store, F&& read) {
+  const std::unique_ptr<Transaction> tx = store.begin();
+  return read(*tx);
+}
 
 }  // namespace fdo::storage

@@ -97,9 +97,49 @@ TYPED_TEST(StoreTest, SessionUpdateReplacesStateAndReportsUnknownToken) {
   tx->insert_session(make_session("tok"));
   const Session changed{.token = "tok", .protocol = "to1", .state = Bytes{1, 2, 3, 4}, .expires_at = kNow + 7};
   EXPECT_TRUE(tx->update_session(changed));
-  EXPECT_EQ(tx->get_session("tok", kNow), changed);
+  Session expected = changed;
+  expected.version = 1;  // each update moves the version on
+  EXPECT_EQ(tx->get_session("tok", kNow), expected);
   EXPECT_FALSE(tx->update_session(make_session("unknown")));
   EXPECT_FALSE(tx->get_session("unknown", kNow).has_value());
+}
+
+TYPED_TEST(StoreTest, SessionMovesOnOnlyFromTheVersionThatWasRead) {
+  // Two copies of one message both read version 0: the first update wins, the second finds version 1 and fails,
+  // and neither an update nor an end from the stale version touches the session (docs/adr/0005).
+  {
+    const auto tx = this->store().begin();
+    tx->insert_session(make_session("tok"));
+    tx->commit();
+  }
+  Session first;
+  Session second;
+  {
+    const auto tx = this->store().begin();
+    first = *tx->get_session("tok", kNow);
+    second = first;
+  }
+  EXPECT_EQ(first.version, 0u);
+  first.state = Bytes{1};
+  second.state = Bytes{2};
+  {
+    const auto tx = this->store().begin();
+    EXPECT_TRUE(tx->update_session(first));
+    tx->commit();
+  }
+  {
+    const auto tx = this->store().begin();
+    EXPECT_FALSE(tx->update_session(second));
+    EXPECT_FALSE(tx->end_session(second));
+    const Session now = *tx->get_session("tok", kNow);
+    EXPECT_EQ(now.state, Bytes{1});
+    EXPECT_EQ(now.version, 1u);
+    // The current version may end the run.
+    EXPECT_TRUE(tx->end_session(now));
+    EXPECT_FALSE(tx->get_session("tok", kNow).has_value());
+    EXPECT_FALSE(tx->end_session(now));
+    tx->commit();
+  }
 }
 
 TYPED_TEST(StoreTest, SessionEraseReportsWhetherStored) {
