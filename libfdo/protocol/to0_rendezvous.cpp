@@ -7,6 +7,7 @@
 #include "libfdo/cbor/reader.h"
 #include "libfdo/cbor/writer.h"
 #include "libfdo/core/log.h"
+#include "libfdo/crypto/x509.h"
 #include "libfdo/types/hash.h"
 #include "libfdo/types/public_key.h"
 #include "libfdo/voucher/verify.h"
@@ -293,13 +294,19 @@ Registration To0Rendezvous::owner_sign(const to0::OwnerSign& request, const To0S
   // FDO 1.1 §5.3.4: the RV grants WaitSeconds = min(requested, server maximum).
   const std::uint32_t granted = std::min(request.to0d.wait_seconds, m_policy.max_wait_seconds);
   check_wait_seconds(granted, request.to0d.wait_seconds);
-  const voucher::RawVoucher raw = voucher::RawVoucher::split(request.to0d.ownership_voucher);
+  // TO1 verifies the device's EAT with the leaf key of OVDevCertChain: keep that key (SubjectPublicKeyInfo DER)
+  // rather than the chain, so TO1 never parses a certificate (the chain was parsed, and cached, by check 5).
+  const std::optional<std::vector<Bytes>>& chain = ov.dev_cert_chain();
+  if (!chain || chain->empty()) {
+    throw_internal("TO0.OwnerSign: a verified voucher without a device certificate");
+  }
+  const Bytes device_key = crypto::Certificate::from_der(chain->front()).public_key().spki_der();
   Registration out{.voucher = ov, .granted = granted, .record = storage::RvRegistration{
       .guid = ov.header().ov_guid,
       .to1d = request.to1d_bytes,
       .voucher = request.to0d.ownership_voucher,
       .owner_key = ov.owner_key().encode(),
-      .device_key = Bytes(raw.dev_cert_chain.begin(), raw.dev_cert_chain.end()),
+      .device_key = device_key,
       .expires_at = ctx.now + static_cast<std::int64_t>(granted),
       .registered_at = ctx.now,
   }};

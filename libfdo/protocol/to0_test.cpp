@@ -401,7 +401,8 @@ TEST_F(To0Test, RegistrationStoresTheTo1dBytesVoucherOwnerKeyAndDeviceChain) {
   ASSERT_TRUE(reg);
   EXPECT_EQ(reg->voucher, m_voucher->bytes);
   EXPECT_EQ(reg->owner_key, m_voucher->fx.wire_key(1).encode());
-  EXPECT_EQ(reg->device_key, voucher::testing::chain_item(m_voucher->fx.chain));
+  // The device key itself (SPKI DER of the chain's leaf), so that TO1 parses no certificate.
+  EXPECT_EQ(reg->device_key, m_voucher->fx.device.public_key().spki_der());
   EXPECT_EQ(reg->registered_at, m_rv.now);
   EXPECT_EQ(reg->expires_at, m_rv.now + 300);
 }

@@ -25,17 +25,22 @@ storage::RvRegistration find_registration(storage::Store& store, const Guid& gui
   return std::move(*registration);
 }
 
-/// The device attestation key: the leaf of the OVDevCertChain stored at TO0 (FDO 1.1 §5.4.3; check 5 in
-/// docs/protocols/to1.md).
+/// The device attestation key (FDO 1.1 §5.4.3; check 5 in docs/protocols/to1.md): TO0 stores the
+/// SubjectPublicKeyInfo DER of the OVDevCertChain leaf (a DER SEQUENCE, 0x30); registrations stored by earlier
+/// versions hold the CBOR chain itself (an array), whose leaf is parsed.
 crypto::PublicKey device_key_of(const storage::RvRegistration& registration) {
+  constexpr std::uint8_t kDerSequence = 0x30;
   try {
+    if (!registration.device_key.empty() && registration.device_key.front() == kDerSequence) {
+      return crypto::PublicKey::from_spki_der(registration.device_key);
+    }
     const std::optional<std::vector<Bytes>> chain = voucher::decode_dev_cert_chain(registration.device_key);
     if (!chain || chain->empty()) {
       throw_internal("no device certificate");
     }
     return crypto::Certificate::from_der(chain->front()).public_key();
   } catch (const Error& e) {
-    throw_internal(std::string("TO1: the stored device certificate chain does not decode: ") + e.what());
+    throw_internal(std::string("TO1: the stored device key does not decode: ") + e.what());
   }
 }
 

@@ -158,6 +158,19 @@ TEST_F(To1Test, TO1_11_RVRedirectIsTheStoredTo1dByteForByte) {
   EXPECT_EQ(r.body, m_rv.registration(kGuidB)->to1d);
 }
 
+TEST_F(To1Test, ARegistrationThatKeptTheDeviceChainStillServesTo1) {
+  // Registrations stored before TO0 kept the device key hold the CBOR OVDevCertChain: TO1 reads its leaf.
+  {
+    auto tx = m_rv.store->begin();
+    storage::RvRegistration legacy = *tx->get_rv_registration(kGuidB, m_rv.now);
+    legacy.device_key = voucher::testing::chain_item(m_voucher->fx.chain);
+    tx->put_rv_registration(legacy);
+    tx->commit();
+  }
+  const auto [token, nonce] = hello_rv();
+  EXPECT_EQ(m_rv.post(32, make_eat(m_signer, nonce, kGuidB).encode(), token).msg_type, 33);
+}
+
 TEST_F(To1Test, TO1_11_ANonCanonicallyEncodedTo1dIsReturnedAsRegistered) {
   // The owner's to1d with a 2-byte array head (98 04) and a 3-byte signature length (59 00 40): valid CBOR, not
   // the shortest form. The signature covers the protected header and payload only, so it still verifies; TO1

@@ -57,7 +57,8 @@ struct RvRegistration {
   Bytes voucher;
   /// CBOR PublicKey of the voucher's last entry (the owner key that signed to1d).
   Bytes owner_key;
-  /// What TO1.ProveToRV is verified with: the CBOR device certificate chain.
+  /// What TO1.ProveToRV is verified with: the SubjectPublicKeyInfo DER of the device certificate (the leaf of
+  /// OVDevCertChain). Registrations written before it was kept this way hold the CBOR chain; TO1 reads both.
   Bytes device_key;
   /// Unix seconds when the registration lapses (registered_at + granted WaitSeconds).
   std::int64_t expires_at{};
