@@ -5,9 +5,12 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,10 +22,12 @@
 #include "libfdo/crypto/x509.h"
 #include "libfdo/messages/di.h"
 #include "libfdo/messages/error_message.h"
+#include "libfdo/protocol/di_device.h"
 #include "libfdo/protocol/di_manufacturer.h"
 #include "libfdo/protocol/dispatcher.h"
 #include "libfdo/storage/memory_store.h"
 #include "libfdo/transport/http_server.h"
+#include "libfdo/transport/http_transport.h"
 #include "libfdo/types/device_credential.h"
 #include "libfdo/types/json.h"
 #include "libfdo/voucher/create.h"
@@ -241,6 +246,59 @@ TEST_F(DiIntegration, ARestartLosesNothingAndARunMaySpanIt) {
   EXPECT_EQ(vouchers.at(0)["serial"].str(), "SN-A");
   EXPECT_EQ(vouchers.at(1)["serial"].str(), "SN-B");
   EXPECT_EQ(vouchers.at(2)["serial"].str(), "SN-C");
+}
+
+TEST_F(DiIntegration, EveryAcknowledgedVoucherSurvivesASigkillUnderLoad) {
+  // Group commit (docs/adr/0006) answers DI.Done only once the voucher's commit is on disk. Eight devices run DI
+  // in a loop against the real server; once some runs have finished, the server is killed mid-load. Every run
+  // that got its DI.Done must then find its voucher in the store.
+  auto server = start();
+  const std::string url = server->url();
+  std::mutex m;
+  std::vector<std::string> acknowledged;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> devices;
+  for (int d = 0; d < 8; ++d) {
+    devices.emplace_back([&, d] {
+      for (int run = 0; run < 200 && !stop; ++run) {
+        try {
+          const protocol::SoftwareDeviceIdentity id = protocol::SoftwareDeviceIdentity::generate(crypto::KeyType::P256);
+          transport::HttpTransport http(url);
+          const protocol::DiResult result = protocol::run_di(
+              http, protocol::DiDeviceOptions{.serial_no = "SN-K" + std::to_string(d) + "-" + std::to_string(run),
+                                              .device_info = "kill-test", .key_enc = PkEnc::X509, .leniency = {}},
+              id.signer(), id.hmac());
+          const std::lock_guard lock(m);
+          acknowledged.push_back(result.credential.dc_guid.hex());
+        } catch (const Error&) {
+          return;  // the server is gone
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 200; ++i) {
+    {
+      const std::lock_guard lock(m);
+      if (acknowledged.size() >= 40) {
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  server->kill();
+  stop = true;
+  for (std::thread& t : devices) {
+    t.join();
+  }
+  ASSERT_GE(acknowledged.size(), 1u);
+  std::set<std::string> stored;
+  const Json vouchers = list();
+  for (std::size_t i = 0; i < vouchers.size(); ++i) {
+    stored.insert(vouchers.at(i)["guid"].str());
+  }
+  for (const std::string& guid : acknowledged) {
+    EXPECT_TRUE(stored.contains(guid)) << "acknowledged DI of " << guid << " has no voucher after SIGKILL";
+  }
 }
 
 TEST_F(DiIntegration, AKilledServerLeavesNoHalfVoucherAndTheDeviceCanStartAgain) {

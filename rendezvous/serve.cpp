@@ -70,6 +70,9 @@ int serve(const ServeSettings& settings) {
 
   stop_signals.wait(std::chrono::seconds(settings.purge_interval), [&store] { purge(*store); });
   server.stop();
+  const storage::SqliteSyncCounts counts = storage::sqlite_sync_counts(*store);
+  log::info("stopped: " + std::to_string(counts.commits) + " commits, " + std::to_string(counts.syncs) +
+            " fdatasync (group commit)");
   return 0;
 }
 

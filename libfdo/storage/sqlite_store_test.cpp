@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <mutex>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -181,6 +183,76 @@ TEST_F(SqliteStoreTest, RefusesDatabaseWithNewerSchema) {
               std::string::npos)
         << e.what();
   }
+}
+
+TEST_F(SqliteStoreTest, CommitsThatArriveDuringAnFdatasyncShareTheNextOne) {
+  // Group commit (docs/adr/0006): the first commit's fdatasync is held in the test hook until two more
+  // transactions have committed and are waiting; those two are then made durable by one further fdatasync.
+  std::mutex m;
+  std::condition_variable cv;
+  bool release = false;
+  int syncs_started = 0;
+  SqliteOptions options;
+  options.before_sync = [&] {
+    std::unique_lock lock(m);
+    if (++syncs_started == 1) {
+      cv.wait(lock, [&] { return release; });
+    }
+  };
+  const std::unique_ptr<Store> store = open_sqlite_store(db(), options);
+  const auto commit_voucher = [&](std::uint8_t n) {
+    const auto tx = store->begin();
+    tx->put_voucher(make_voucher(n, "SN-" + std::to_string(n), kNow));
+    tx->commit();
+  };
+  std::thread first([&] { commit_voucher(1); });
+  // Wait until the first commit is inside its fdatasync.
+  while (true) {
+    {
+      const std::lock_guard lock(m);
+      if (syncs_started == 1) {
+        break;
+      }
+    }
+    std::this_thread::yield();
+  }
+  std::thread second([&] { commit_voucher(2); });
+  std::thread third([&] { commit_voucher(3); });
+  while (sqlite_sync_counts(*store).commits < 3) {
+    std::this_thread::yield();  // both have committed and now wait for durability
+  }
+  {
+    const std::lock_guard lock(m);
+    release = true;
+  }
+  cv.notify_all();
+  first.join();
+  second.join();
+  third.join();
+  const SqliteSyncCounts counts = sqlite_sync_counts(*store);
+  EXPECT_EQ(counts.commits, 3u);
+  EXPECT_EQ(counts.syncs, 2u) << "the second and third commit share one fdatasync";
+  const auto tx = store->begin();
+  EXPECT_EQ(tx->list_vouchers().size(), 3u);
+}
+
+TEST_F(SqliteStoreTest, EveryCommitIsSyncedBeforeItReturns) {
+  // One thread: each commit waits for its own fdatasync, and a reopened store sees every committed record.
+  {
+    const std::unique_ptr<Store> store = open_sqlite_store(db());
+    for (std::uint8_t n = 1; n <= 5; ++n) {
+      const auto tx = store->begin();
+      tx->put_voucher(make_voucher(n, "SN", kNow + n));
+      tx->commit();
+      EXPECT_EQ(sqlite_sync_counts(*store).syncs, n);
+    }
+    // A rolled-back transaction needs no sync.
+    { const auto tx = store->begin(); }
+    EXPECT_EQ(sqlite_sync_counts(*store).syncs, 5u);
+  }
+  const std::unique_ptr<Store> reopened = open_sqlite_store(db());
+  const auto tx = reopened->begin();
+  EXPECT_EQ(tx->list_vouchers().size(), 5u);
 }
 
 TEST_F(SqliteStoreTest, RefusesFileThatIsNotADatabase) {
