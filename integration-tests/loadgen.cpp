@@ -5,7 +5,10 @@
 //   fdo-loadgen di --url URL --devices N --concurrency C [--key-type T] --json
 //   → {"protocol":"di","devices":N,"concurrency":C,"ops_per_s":…,"p50_ms":…,"p99_ms":…,"errors":…,"cores":…,
 //      "pk_ops_per_run":{"sign_p256":2,…},"pk_op_cpu_us":{…},"pk_cpu_ms_per_run":…,"ceiling_ops_per_s":…,
-//      "ratio_to_ceiling":…,"loadgen_cpu_ms_per_run":…[,"server_cpu_ms_per_run":…]}
+//      "ratio_to_ceiling":…,"loadgen_cpu_ms_per_run":…,"server_pk_cpu_ms_per_run":…
+//      [,"server_cpu_ms_per_run":…,"server_efficiency":…][,"http_floor_us":…,"http_ours_us":…]}
+//   server_efficiency = the server's own public-key CPU per run (timed here) / its total CPU per run
+//   (--server-pid); http_floor_us / http_ours_us = CPU per request of cpp-httplib alone / of our binding.
 //
 // Each protocol is one subcommand: a function that prepares run i outside the clock, a function that runs it, and
 // the public-key operations one run performs on both sides (a Scenario). To add one, write its Scenario and
@@ -29,6 +32,7 @@
 
 #include "integration-tests/loadgen_ceiling.h"
 #include "integration-tests/loadgen_rv.h"
+#include "libfdo/transport/http_floor.h"
 #include "libfdo/core/error.h"
 #include "libfdo/core/log.h"
 #include "libfdo/protocol/di_device.h"
@@ -49,6 +53,8 @@ struct LoadOptions {
   std::size_t ceiling_ms = 1000;
   /// When set, the server's CPU time over the measured phase is read from /proc and reported per run.
   std::optional<int> server_pid;
+  /// Requests timed for the HTTP floor after the load (0: not measured).
+  std::size_t http_floor_requests = 300;
 };
 
 /// One kind of protocol run: prepare(i) builds run i's inputs before the clock starts (key generation is not
@@ -173,7 +179,7 @@ double ms_per_run(double cpu_seconds, std::size_t runs) {
 }
 
 int report(const Scenario& scenario, const LoadOptions& options, const fdo::loadgen::Ceiling& ceiling,
-           const LoadResult& result) {
+           const LoadResult& result, const std::optional<fdo::transport::HttpFloor>& http) {
   const double ops = result.seconds > 0 ? static_cast<double>(result.latencies_ms.size()) / result.seconds : 0;
   const double ratio = ceiling.runs_per_s > 0 ? ops / ceiling.runs_per_s : 0;
   const double p50 = percentile(result.latencies_ms, 0.50);
@@ -193,8 +199,15 @@ int report(const Scenario& scenario, const LoadOptions& options, const fdo::load
     std::cout << "},\"pk_cpu_ms_per_run\":" << fixed3(ceiling.cpu_ms_per_run)
               << ",\"ceiling_ops_per_s\":" << fixed(ceiling.runs_per_s) << ",\"ratio_to_ceiling\":" << fixed3(ratio)
               << ",\"loadgen_cpu_ms_per_run\":" << fixed3(ms_per_run(result.loadgen_cpu_seconds, options.devices));
+    std::cout << ",\"server_pk_cpu_ms_per_run\":" << fixed3(ceiling.server_cpu_ms_per_run);
     if (result.server_cpu_seconds) {
-      std::cout << ",\"server_cpu_ms_per_run\":" << fixed3(ms_per_run(*result.server_cpu_seconds, options.devices));
+      const double server_ms = ms_per_run(*result.server_cpu_seconds, options.devices);
+      std::cout << ",\"server_cpu_ms_per_run\":" << fixed3(server_ms);
+      // The share of the server's CPU per run that is its own public-key work (1.0: nothing else).
+      std::cout << ",\"server_efficiency\":" << fixed3(server_ms > 0 ? ceiling.server_cpu_ms_per_run / server_ms : 0);
+    }
+    if (http) {
+      std::cout << ",\"http_floor_us\":" << fixed(http->raw_us) << ",\"http_ours_us\":" << fixed(http->ours_us);
     }
     std::cout << "}" << std::endl;
   } else {
@@ -212,9 +225,16 @@ int report(const Scenario& scenario, const LoadOptions& options, const fdo::load
               << " cores = " << fixed(ceiling.runs_per_s) << " runs/s; measured/ceiling " << fixed3(ratio) << "\n"
               << "CPU per run: loadgen " << fixed3(ms_per_run(result.loadgen_cpu_seconds, options.devices)) << " ms";
     if (result.server_cpu_seconds) {
-      std::cout << ", server " << fixed3(ms_per_run(*result.server_cpu_seconds, options.devices)) << " ms";
+      const double server_ms = ms_per_run(*result.server_cpu_seconds, options.devices);
+      std::cout << ", server " << fixed3(server_ms) << " ms, of which its public-key work "
+                << fixed3(ceiling.server_cpu_ms_per_run) << " ms (server efficiency "
+                << fixed3(server_ms > 0 ? ceiling.server_cpu_ms_per_run / server_ms : 0) << ")";
     }
     std::cout << "\n";
+    if (http) {
+      std::cout << "HTTP floor (CPU per request, both sides, new connection): cpp-httplib alone " << fixed(http->raw_us)
+                << " us, our server + binding + client " << fixed(http->ours_us) << " us\n";
+    }
   }
   if (result.first_error) {
     std::cerr << "fdo-loadgen: first error: " << *result.first_error << "\n";
@@ -240,13 +260,13 @@ struct DiLoad {
 std::vector<fdo::loadgen::PkOp> di_pk_ops(const DiLoad& di) {
   using fdo::loadgen::PkOpKind;
   const fdo::crypto::KeyType device = *fdo::crypto::parse_key_type(di.key_type);
-  std::vector<fdo::loadgen::PkOp> ops = {{"device signs the CSR (DI.AppStart)", PkOpKind::Sign, device},
-                                         {"manufacturer verifies the CSR", PkOpKind::Verify, device},
+  std::vector<fdo::loadgen::PkOp> ops = {{"device signs the CSR (DI.AppStart)", PkOpKind::Sign, device, false},
+                                         {"manufacturer verifies the CSR", PkOpKind::Verify, device, true},
                                          {"manufacturer signs the device certificate with the device CA key",
-                                          PkOpKind::Sign, *fdo::crypto::parse_key_type(di.server_ca_key_type)}};
+                                          PkOpKind::Sign, *fdo::crypto::parse_key_type(di.server_ca_key_type), true}};
   if (!di.server_first_owner_key_type.empty()) {
     ops.push_back({"manufacturer signs the voucher entry to the first owner (DI.SetHMAC)", PkOpKind::Sign,
-                   *fdo::crypto::parse_key_type(di.server_first_owner_key_type)});
+                   *fdo::crypto::parse_key_type(di.server_first_owner_key_type), true});
   }
   return ops;
 }
@@ -296,6 +316,9 @@ void add_common(CLI::App& cmd, LoadOptions& options) {
                  "CPU time spent timing one run's public-key operations before the load (the crypto ceiling)")
       ->capture_default_str()
       ->check(CLI::Range(10, 60'000));
+  cmd.add_option("--http-floor-requests", options.http_floor_requests,
+                 "Requests timed after the load for the HTTP floor: cpp-httplib alone and our binding (0: skip)")
+      ->capture_default_str();
   cmd.add_option("--server-pid", options.server_pid,
                  "The server's process id, to report its CPU time per run (read from /proc; same machine)");
 }
@@ -362,7 +385,13 @@ int main(int argc, char** argv) {
     // The ceiling is timed first, while the server is idle; the load run follows.
     const fdo::loadgen::Ceiling ceiling =
         fdo::loadgen::measure_ceiling(scenario.pk_ops, std::chrono::milliseconds(options.ceiling_ms));
-    return report(scenario, options, ceiling, run_load(scenario, options));
+    const LoadResult result = run_load(scenario, options);
+    // The HTTP floor is timed after the load, in this process: cpp-httplib alone, then our binding (both sides).
+    std::optional<fdo::transport::HttpFloor> http;
+    if (options.http_floor_requests > 0) {
+      http = fdo::transport::measure_http_floor(options.http_floor_requests);
+    }
+    return report(scenario, options, ceiling, result, http);
   } catch (const std::exception& e) {
     std::cerr << "fdo-loadgen: " << e.what() << "\n";
     return 1;

@@ -84,12 +84,19 @@ Ceiling measure_ceiling(const std::vector<PkOp>& run_ops, std::chrono::milliseco
   Ceiling c;
   c.cores = std::max(1u, std::thread::hardware_concurrency());
   double us_per_run = 0;
+  double server_us_per_run = 0;
   for (const Distinct& d : distinct) {
     const double us = time_op(d.kind, d.type, budget_s);
     c.ops.push_back(Ceiling::Op{.name = pk_op_name(d.kind, d.type), .per_run = d.per_run, .cpu_us = us});
     us_per_run += us * static_cast<double>(d.per_run);
+    for (const PkOp& op : run_ops) {
+      if (op.by_server && op.kind == d.kind && op.key_type == d.type) {
+        server_us_per_run += us;
+      }
+    }
   }
   c.cpu_ms_per_run = us_per_run / 1000;
+  c.server_cpu_ms_per_run = server_us_per_run / 1000;
   c.runs_per_s = static_cast<double>(c.cores) * 1e6 / us_per_run;
   return c;
 }

@@ -22,6 +22,8 @@ struct PkOp {
   std::string role;
   PkOpKind kind = PkOpKind::Sign;
   crypto::KeyType key_type = crypto::KeyType::P256;
+  /// The server performs it (not the loadgen's device or owner): counted in server_efficiency.
+  bool by_server = false;
 };
 
 /// "sign_p256", "verify_rsa2048": an operation's name in the JSON line.
@@ -39,6 +41,8 @@ struct Ceiling {
   std::vector<Op> ops;
   /// CPU milliseconds of all public-key operations of one run, client and server together.
   double cpu_ms_per_run = 0;
+  /// CPU milliseconds of the server's own public-key operations of one run.
+  double server_cpu_ms_per_run = 0;
   /// Cores the operations may spread over: std::thread::hardware_concurrency() (at least 1).
   unsigned cores = 1;
   /// cores / (CPU seconds per run): runs per second no implementation on this machine can exceed.

@@ -101,20 +101,20 @@ using Devices = std::vector<std::optional<LoadDevice>>;
 std::vector<PkOp> to0_pk_ops(crypto::KeyType type, bool server_checks_device_chain) {
   std::vector<PkOp> ops = {{"owner signs to1d (TO0.OwnerSign)", PkOpKind::Sign, type}};
   if (server_checks_device_chain) {
-    ops.push_back({"rendezvous verifies the device certificate with the device CA key", PkOpKind::Verify, type});
-    ops.push_back({"rendezvous verifies the device CA's self-signature", PkOpKind::Verify, type});
+    ops.push_back({"rendezvous verifies the device certificate with the device CA key", PkOpKind::Verify, type, true});
+    ops.push_back({"rendezvous verifies the device CA's self-signature", PkOpKind::Verify, type, true});
   }
   for (std::size_t i = 0; i < kVoucherEntries; ++i) {
-    ops.push_back({"rendezvous verifies voucher entry " + std::to_string(i), PkOpKind::Verify, type});
+    ops.push_back({"rendezvous verifies voucher entry " + std::to_string(i), PkOpKind::Verify, type, true});
   }
-  ops.push_back({"rendezvous verifies to1d with the owner key", PkOpKind::Verify, type});
+  ops.push_back({"rendezvous verifies to1d with the owner key", PkOpKind::Verify, type, true});
   return ops;
 }
 
 /// TO1's public-key operations (FDO 1.1 §5.4.3): make_eat signs, To1Rendezvous::prove_to_rv verifies.
 std::vector<PkOp> to1_pk_ops(crypto::KeyType type) {
   return {{"device signs the EAT (TO1.ProveToRV)", PkOpKind::Sign, type},
-          {"rendezvous verifies the EAT with the device key", PkOpKind::Verify, type}};
+          {"rendezvous verifies the EAT with the device key", PkOpKind::Verify, type, true}};
 }
 
 }  // namespace
