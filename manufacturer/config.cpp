@@ -35,7 +35,9 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
       ->check(CLI::Range(1, 255));
   cmd.add_option("--organization", config.organization, "O= of issued device certificates")->capture_default_str();
   cmd.add_flag("--admin,!--no-admin", config.admin, "Serve GET /admin/vouchers[/GUID] (default on)");
-  cmd.add_option("--threads", config.threads, "HTTP worker threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd.add_option("--threads", config.threads, "HTTP worker threads (0: 4 per core, at least 8)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
   tool::add_log_level(cmd, config.log_level)->capture_default_str();
 }
 

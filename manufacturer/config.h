@@ -54,7 +54,7 @@ struct ServeConfig {
   /// Serve GET /admin/vouchers on the same listener.
   bool admin = true;
   /// HTTP worker threads.
-  int threads = 8;
+  int threads = 0;
 };
 
 /// `fdo-manufacturer vouchers list|export`.
@@ -88,7 +88,7 @@ struct ServeSettings {
   protocol::DeviceInfoPolicy policy;
   std::string organization;
   std::int64_t session_ttl = 300;
-  int threads = 8;
+  int threads = 0;
   bool admin = true;
 
   /// Validates `config` (listen address, URLs, key files, character class) and converts it.

@@ -42,7 +42,9 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
       ->check(CLI::Range(1, 86400));
   cmd.add_option("--lenient", config.lenient,
                  "Accept a named peer deviation (untagged-cose, bare-to0d, eat-ueid-claim-11), repeatable");
-  cmd.add_option("--threads", config.threads, "HTTP worker threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd.add_option("--threads", config.threads, "HTTP worker threads (0: 4 per core, at least 8)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
   tool::add_log_level(cmd, config.log_level)->capture_default_str();
 }
 

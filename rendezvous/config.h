@@ -43,7 +43,7 @@ struct ServeConfig {
   std::int64_t purge_interval = 60;
   /// Peer deviations to accept by name (untagged-cose, bare-to0d, eat-ueid-claim-11, …).
   std::vector<std::string> lenient;
-  int threads = 8;
+  int threads = 0;
   std::string log_level = "info";
 };
 
@@ -60,7 +60,7 @@ struct ServeSettings {
   protocol::RendezvousPolicy policy;
   std::int64_t session_ttl = 300;
   std::int64_t purge_interval = 60;
-  int threads = 8;
+  int threads = 0;
 
   static ServeSettings from(const ServeConfig& config);
 };

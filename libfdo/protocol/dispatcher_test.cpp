@@ -229,6 +229,24 @@ TEST_F(DispatcherTest, TwoConcurrentCopiesOfOneMessageGiveOneSuccessAndOneError)
   EXPECT_FALSE(tx->get_session(*hello.token, m_now).has_value());
 }
 
+TEST_F(DispatcherTest, AbandonedRunsLeaveTheSessionTableAfterTheirTtl) {
+  // 10^5 runs opened and never continued fill the table; once their TTL has passed, the next first message
+  // purges them, and the table is back to its steady size (the one new run).
+  constexpr std::size_t kAbandoned = 100'000;
+  for (std::size_t i = 0; i < kAbandoned; ++i) {
+    ASSERT_EQ(post(20, {0x80}).msg_type, 21);
+  }
+  {
+    auto tx = m_store->begin();
+    EXPECT_EQ(tx->count_sessions(m_now), kAbandoned);
+  }
+  m_now += 301;  // past the 300 s TTL and the purge interval
+  ASSERT_EQ(post(20, {0x80}).msg_type, 21);
+  auto tx = m_store->begin();
+  EXPECT_EQ(tx->count_sessions(m_now), 1u);
+  EXPECT_EQ(tx->purge_expired_sessions(m_now), 0u) << "every expired session was already purged";
+}
+
 TEST_F(DispatcherTest, RejectBuildsA255AndDropsTheSession) {
   const auto hello = post(20, {0x80});
   const auto r = m_dispatcher.reject(22, hello.token, ErrorCode::MessageBodyError, "body too large");

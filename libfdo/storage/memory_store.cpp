@@ -108,6 +108,12 @@ class MemoryTransaction final : public Transaction {
     return true;
   }
 
+  std::size_t count_sessions(std::int64_t now) override {
+    check_open("count_sessions");
+    return static_cast<std::size_t>(std::count_if(m_tables.sessions.begin(), m_tables.sessions.end(),
+                                                  [now](const auto& kv) { return kv.second.expires_at > now; }));
+  }
+
   std::size_t purge_expired_sessions(std::int64_t now) override {
     check_open("purge_expired_sessions");
     return purge(m_tables.sessions, [now](const Session& s) { return s.expires_at <= now; });

@@ -79,6 +79,7 @@ constexpr std::string_view kUpdateSession =
 constexpr std::string_view kEndSession = "DELETE FROM sessions WHERE token = ?1 AND version = ?2";
 constexpr std::string_view kEraseSession = "DELETE FROM sessions WHERE token = ?1";
 constexpr std::string_view kPurgeSessions = "DELETE FROM sessions WHERE expires_at <= ?1";
+constexpr std::string_view kCountSessions = "SELECT count(*) FROM sessions WHERE expires_at > ?1";
 
 // INSERT OR REPLACE deletes a row with the same GUID and inserts a new one, whose id is then the largest:
 // id orders records by when they were stored.
@@ -326,6 +327,15 @@ class SqliteTransaction final : public Transaction {
     stmt.bind_text(1, token);
     stmt.run();
     return changed_rows(conn()) == 1;
+  }
+
+  std::size_t count_sessions(std::int64_t now) override {
+    Statement stmt = prepare(kCountSessions, "count_sessions");
+    stmt.bind_int64(1, now);
+    if (!stmt.next_row()) {
+      throw_internal("sqlite: count_sessions: no result row");
+    }
+    return static_cast<std::size_t>(stmt.column_int64(0));
   }
 
   std::size_t purge_expired_sessions(std::int64_t now) override {

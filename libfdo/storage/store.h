@@ -44,6 +44,8 @@ class Transaction {
   virtual bool erase_session(std::string_view token) = 0;
   /// Removes every session with expires_at <= now; returns how many.
   virtual std::size_t purge_expired_sessions(std::int64_t now) = 0;
+  /// How many sessions are live at `now` (runs in progress, across every process sharing the store).
+  [[nodiscard]] virtual std::size_t count_sessions(std::int64_t now) = 0;
 
   // Ownership vouchers, keyed by GUID (FDO 1.1 §3.4).
 

@@ -142,6 +142,18 @@ TYPED_TEST(StoreTest, SessionMovesOnOnlyFromTheVersionThatWasRead) {
   }
 }
 
+TYPED_TEST(StoreTest, CountSessionsCountsOnlyLiveOnes) {
+  const auto tx = this->store().begin();
+  tx->insert_session(make_session("a"));
+  Session old = make_session("b");
+  old.expires_at = kNow;  // gone at kNow
+  tx->insert_session(old);
+  EXPECT_EQ(tx->count_sessions(kNow), 1u);
+  EXPECT_EQ(tx->count_sessions(kNow - 1), 2u);
+  EXPECT_EQ(tx->purge_expired_sessions(kNow), 1u);
+  EXPECT_EQ(tx->count_sessions(kNow - 1), 1u);
+}
+
 TYPED_TEST(StoreTest, SessionEraseReportsWhetherStored) {
   const auto tx = this->store().begin();
   tx->insert_session(make_session("tok"));

@@ -185,9 +185,14 @@ struct HttpServer::Impl {
                         httplib::Response& res);
 };
 
+int default_worker_count() {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<int>(std::max(8u, 4 * cores));
+}
+
 void HttpServer::Impl::configure() {
   httplib::Server& s = *server;
-  const std::size_t threads = static_cast<std::size_t>(std::max(options.threads, 1));
+  const std::size_t threads = static_cast<std::size_t>(options.threads > 0 ? options.threads : default_worker_count());
   // httplib takes ownership of the returned queue (its API requires a raw pointer).
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let two servers share a port.

@@ -24,8 +24,8 @@ struct HttpServerOptions {
   std::size_t max_body = kMaxBody;
   /// Largest admin POST body accepted (vouchers with certificate chains).
   std::size_t admin_max_body = std::size_t{1} << 20;
-  /// Worker threads.
-  int threads = 8;
+  /// Worker threads; 0 picks default_worker_count() for this machine.
+  int threads = 0;
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds write_timeout{30};
   /// How long an idle keep-alive connection is kept.
@@ -36,6 +36,10 @@ struct HttpServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
 };
+
+/// Workers when none is configured: 4 per core, at least 8. A worker is held by a keep-alive connection and
+/// by a commit waiting for its fdatasync, so a pool of one per core would idle the cores.
+int default_worker_count();
 
 /// A request to an admin endpoint (anything outside /fdo/).
 struct AdminRequest {
