@@ -360,6 +360,10 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::IsMember({"p256", "p384"}));
     cmd->add_option("--wait-seconds", rv.wait_seconds, "WaitSeconds requested at TO0")->capture_default_str();
+    cmd->add_option("--preload", rv.preload,
+                    "Live registrations written into --preload-db before the runs (a large table for TO1)")
+        ->capture_default_str();
+    cmd->add_option("--preload-db", rv.preload_db, "The rendezvous server's database file, for --preload");
     cmd->add_flag("--server-checks-device-chain", rv.server_checks_device_chain,
                   "The server runs with --check-device-chain (for the ceiling: two more verifications per TO0)");
     cmd->footer("Example: fdo-loadgen " + cmd->get_name() +
@@ -378,6 +382,15 @@ int main(int argc, char** argv) {
     if (options.server_pid && !fdo::loadgen::process_cpu_seconds(*options.server_pid)) {
       std::cerr << "fdo-loadgen: --server-pid: cannot read /proc/" << *options.server_pid << "/stat\n";
       return 1;
+    }
+    if (rv.preload > 0) {
+      if (rv.preload_db.empty()) {
+        std::cerr << "fdo-loadgen: --preload needs --preload-db (the server's database file)\n";
+        return 2;
+      }
+      const fdo::loadgen::PreloadResult p = fdo::loadgen::preload_registrations(rv);
+      std::cerr << "fdo-loadgen: preloaded " << p.rows << " registrations in " << fixed(p.seconds) << " s, "
+                << fixed(p.bytes_per_row) << " bytes each in the store\n";
     }
     const Scenario scenario = to0_cmd->parsed()   ? rv_scenario("to0", fdo::loadgen::to0_runs(rv))
                               : to1_cmd->parsed() ? rv_scenario("to1", fdo::loadgen::to1_runs(rv))

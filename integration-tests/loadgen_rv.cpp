@@ -1,5 +1,7 @@
 #include "integration-tests/loadgen_rv.h"
 
+#include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,6 +11,9 @@
 #include "libfdo/core/error.h"
 #include "libfdo/core/fixed_bytes.h"
 #include "libfdo/core/secret_bytes.h"
+#include "libfdo/types/public_key.h"
+#include "libfdo/storage/sqlite_store.h"
+#include "libfdo/core/random.h"
 #include "libfdo/crypto/x509.h"
 #include "libfdo/protocol/device_identity.h"
 #include "libfdo/protocol/to0_owner.h"
@@ -118,6 +123,50 @@ std::vector<PkOp> to1_pk_ops(crypto::KeyType type) {
 }
 
 }  // namespace
+
+PreloadResult preload_registrations(const RvLoad& load) {
+  PreloadResult out;
+  if (load.preload == 0) {
+    return out;
+  }
+  const std::shared_ptr<const Authority> authority = Authority::make(load);
+  const LoadDevice sample = make_device(*authority);
+  const Bytes owner_key = PublicKey::from_key(authority->owner.public_key()).encode();
+  const Bytes device_key = sample.signer.public_key().spki_der();
+  const auto file_bytes = [&load] {
+    std::uintmax_t total = 0;
+    for (const std::string suffix : {"", "-wal"}) {
+      std::error_code ec;
+      const std::uintmax_t n = std::filesystem::file_size(load.preload_db.string() + suffix, ec);
+      total += ec ? 0 : n;
+    }
+    return total;
+  };
+  const std::unique_ptr<storage::Store> store = storage::open_sqlite_store(load.preload_db);
+  const std::uintmax_t before = file_bytes();
+  const auto start = std::chrono::steady_clock::now();
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  constexpr std::size_t kBatch = 10'000;
+  for (std::size_t done = 0; done < load.preload;) {
+    const auto tx = store->begin();
+    for (std::size_t i = 0; i < kBatch && done < load.preload; ++i, ++done) {
+      tx->put_rv_registration(storage::RvRegistration{.guid = Guid::random(),
+                                                      .to1d = random_bytes(120),
+                                                      .voucher = sample.voucher,
+                                                      .owner_key = owner_key,
+                                                      .device_key = device_key,
+                                                      .expires_at = now + 86'400,
+                                                      .registered_at = now});
+    }
+    tx->commit();
+  }
+  out.rows = load.preload;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::uintmax_t after = file_bytes();
+  out.bytes_per_row = after > before ? static_cast<double>(after - before) / static_cast<double>(out.rows) : 0;
+  return out;
+}
 
 RvRuns to0_runs(const RvLoad& load) {
   const std::shared_ptr<const Authority> authority = Authority::make(load);

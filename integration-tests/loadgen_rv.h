@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -24,7 +25,24 @@ struct RvLoad {
   std::uint32_t wait_seconds = 3600;
   /// Whether the server runs with --check-device-chain (for the ceiling only: two more verifications at TO0).
   bool server_checks_device_chain = false;
+  /// Registrations written straight into `preload_db` (the server's database file) before the runs, so that TO1
+  /// can be measured against a large table; 0: none.
+  std::size_t preload = 0;
+  std::filesystem::path preload_db;
 };
+
+/// What preload_registrations() did.
+struct PreloadResult {
+  std::size_t rows = 0;
+  double seconds = 0;
+  /// Growth of the database file (with its -wal) divided by the rows written.
+  double bytes_per_row = 0;
+};
+
+/// Writes `load.preload` live registrations of realistic size (a real load-run voucher, to1d, owner and device
+/// keys; random GUIDs) into `load.preload_db`, 10 000 per transaction. The server may be running: SQLite
+/// serialises the two processes' transactions.
+PreloadResult preload_registrations(const RvLoad& load);
 
 /// One kind of run as loadgen.cpp's Scenario takes it: prepare(i) before the clock, run(i) measured; both throw
 /// fdo::Error on failure. pk_ops: the public-key operations one run(i) performs, owner or device and server.
