@@ -329,14 +329,7 @@ class SqliteTransaction final : public Transaction {
     return changed_rows(conn()) == 1;
   }
 
-  std::size_t count_sessions(std::int64_t now) override {
-    Statement stmt = prepare(kCountSessions, "count_sessions");
-    stmt.bind_int64(1, now);
-    if (!stmt.next_row()) {
-      throw_internal("sqlite: count_sessions: no result row");
-    }
-    return static_cast<std::size_t>(stmt.column_int64(0));
-  }
+  std::size_t count_sessions(std::int64_t now) override { return count_live(kCountSessions, "count_sessions", now); }
 
   std::size_t purge_expired_sessions(std::int64_t now) override {
     Statement stmt = prepare(kPurgeSessions, "purge_expired_sessions");
@@ -439,12 +432,7 @@ class SqliteTransaction final : public Transaction {
   }
 
   std::size_t count_rv_registrations(std::int64_t now) override {
-    Statement stmt = prepare(kCountRvRegistrations, "count_rv_registrations");
-    stmt.bind_int64(1, now);
-    if (!stmt.next_row()) {
-      throw_internal("sqlite: count_rv_registrations: no result row");
-    }
-    return static_cast<std::size_t>(stmt.column_int64(0));
+    return count_live(kCountRvRegistrations, "count_rv_registrations", now);
   }
 
   void commit() override {
@@ -467,6 +455,15 @@ class SqliteTransaction final : public Transaction {
     }
   }
   Connection& conn() { return m_shared->conn; }
+  // Runs a `SELECT count(*) … WHERE expires_at > ?1` statement.
+  std::size_t count_live(std::string_view sql, std::string_view op, std::int64_t now) {
+    Statement stmt = prepare(sql, op);
+    stmt.bind_int64(1, now);
+    if (!stmt.next_row()) {
+      throw_internal("sqlite: " + std::string(op) + ": no result row");
+    }
+    return static_cast<std::size_t>(stmt.column_int64(0));
+  }
   Statement prepare(std::string_view sql, std::string_view op) {
     check_open(op);
     return conn().prepare(sql, op);

@@ -13,6 +13,7 @@
 #include "libfdo/core/bytes.h"
 #include "libfdo/core/error.h"
 #include "libfdo/core/hex.h"
+#include "libfdo/core/internal/expect_error.h"
 
 namespace fdo::crypto::test {
 
@@ -72,19 +73,7 @@ inline std::vector<Record> read_records(const std::string& file) { return read_l
 /// A hex field of a record as bytes (empty value → empty bytes).
 inline Bytes hex_field(const Record& r, const std::string& key) { return from_hex(r.at(key)); }
 
-/// Runs `fn` and expects an fdo::Error with `code`; returns its message.
-inline std::string expect_error(const std::function<void()>& fn, ErrorCode code) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected fdo::Error, got " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected Error(" << static_cast<int>(code) << ")";
-  return {};
-}
+/// The shared check that an fdo::Error with the code the spec names was thrown.
+using fdo::test::expect_error;
 
 }  // namespace fdo::crypto::test
