@@ -48,39 +48,4 @@ void RateLimiter::forget_refilled(std::int64_t now) {
   });
 }
 
-RunTracker::RunTracker(std::size_t max_runs, std::int64_t ttl) : m_max_runs(max_runs), m_ttl(ttl) {}
-
-bool RunTracker::has_room(std::int64_t now) {
-  if (m_max_runs == 0) {
-    return true;
-  }
-  const std::lock_guard lock(m_mutex);
-  expire(now);
-  return m_opened.size() < m_max_runs;
-}
-
-void RunTracker::open(const std::string& id, std::int64_t now) {
-  const std::lock_guard lock(m_mutex);
-  m_opened[id] = now;
-}
-
-void RunTracker::close(const std::string& id) {
-  const std::lock_guard lock(m_mutex);
-  m_opened.erase(id);
-}
-
-std::size_t RunTracker::live(std::int64_t now) {
-  const std::lock_guard lock(m_mutex);
-  expire(now);
-  return m_opened.size();
-}
-
-void RunTracker::expire(std::int64_t now) {
-  if (now == m_last_expire) {
-    return;  // times are whole seconds: one sweep per second is enough
-  }
-  m_last_expire = now;
-  std::erase_if(m_opened, [&](const auto& entry) { return now - entry.second >= m_ttl; });
-}
-
 }  // namespace fdo::protocol

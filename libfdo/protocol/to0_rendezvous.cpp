@@ -155,8 +155,8 @@ void check_reregistration(storage::Transaction& tx, const voucher::OwnershipVouc
 
 }  // namespace
 
-RendezvousLimits::RendezvousLimits(const RendezvousPolicy& policy, std::int64_t session_ttl)
-    : m_runs(policy.max_live_sessions, session_ttl) {
+RendezvousLimits::RendezvousLimits(const RendezvousPolicy& policy, storage::Store& store)
+    : m_max_live(policy.max_live_sessions), m_store(store) {
   if (policy.rate_limit > 0) {
     m_rate.emplace(policy.rate_limit, std::max(1.0, 2 * policy.rate_limit));
   }
@@ -169,22 +169,14 @@ std::optional<Error> RendezvousLimits::admit(const Context& ctx, MessageType typ
   if (m_rate && !m_rate->allow(ctx.peer, ctx.now)) {
     return Error(ErrorCode::InternalServerError, "rate limit: too many new runs from this address, retry later");
   }
-  if (!m_runs.has_room(ctx.now)) {
-    return Error(ErrorCode::InternalServerError, "too many runs in progress, retry later");
+  if (m_max_live > 0) {
+    const std::size_t live =
+        storage::read_only(m_store, [&](storage::Transaction& tx) { return tx.count_sessions(ctx.now); });
+    if (live >= m_max_live) {
+      return Error(ErrorCode::InternalServerError, "too many runs in progress, retry later");
+    }
   }
   return std::nullopt;
-}
-
-void RendezvousLimits::run_opened(const Nonce& run, std::int64_t now) {
-  m_runs.open(run.hex(), now);
-}
-
-void RendezvousLimits::run_closed(const Nonce& run) {
-  m_runs.close(run.hex());
-}
-
-std::size_t RendezvousLimits::live_runs(std::int64_t now) {
-  return m_runs.live(now);
 }
 
 PolicySummary summarize(const RendezvousPolicy& policy) {
@@ -241,8 +233,7 @@ To0Session To0Session::decode(ByteView state) {
   }
 }
 
-To0Rendezvous::To0Rendezvous(const RendezvousPolicy& policy, RendezvousLimits* limits)
-    : m_policy(policy), m_limits(limits) {}
+To0Rendezvous::To0Rendezvous(const RendezvousPolicy& policy) : m_policy(policy) {}
 
 Answer To0Rendezvous::handle(MessageType type, ByteView body, Bytes& state, storage::Store& /*store*/,
                              Context& ctx) {
@@ -253,7 +244,6 @@ Answer To0Rendezvous::handle(MessageType type, ByteView body, Bytes& state, stor
     return answer<to0::Hello>(ack);
   }
   const To0Session session = To0Session::decode(state);
-  const RunCloser closer(m_limits, session.nonce_to0_sign);
   expect_next(session.next, type);
   Registration registration = owner_sign(to0::OwnerSign::decode(body, m_policy.leniency), session, ctx);
   const to0::AcceptOwner accept{registration.granted};
@@ -269,12 +259,9 @@ Answer To0Rendezvous::handle(MessageType type, ByteView body, Bytes& state, stor
   });
 }
 
-to0::HelloAck To0Rendezvous::hello(const to0::Hello& /*request*/, To0Session& session, Context& ctx) {
+to0::HelloAck To0Rendezvous::hello(const to0::Hello& /*request*/, To0Session& session, Context& /*ctx*/) {
   session.next = MessageType::To0OwnerSign;
   session.nonce_to0_sign = Nonce::random();
-  if (m_limits != nullptr) {
-    m_limits->run_opened(session.nonce_to0_sign, ctx.now);
-  }
   return to0::HelloAck{session.nonce_to0_sign};
 }
 

@@ -40,42 +40,22 @@ struct RendezvousPolicy {
   Leniency leniency;
 };
 
-/// The abuse limits of one rendezvous server, shared by its TO0 and TO1 endpoints and installed as the
-/// dispatcher's admission check, so a refused run never creates a session.
+/// The abuse limits of one rendezvous server, installed as the dispatcher's admission check, so a refused run
+/// never creates a session.
 class RendezvousLimits {
  public:
-  /// Limits from the policy; abandoned runs stop counting after `session_ttl` seconds.
-  RendezvousLimits(const RendezvousPolicy& policy, std::int64_t session_ttl);
+  /// Limits from the policy. The runs in progress are the live sessions of `store`, which must outlive this:
+  /// the count is exact across every process sharing the store, and a run leaves it however it ends (its last
+  /// message, an error, a client's 255, its TTL).
+  RendezvousLimits(const RendezvousPolicy& policy, storage::Store& store);
   /// DispatcherOptions::admit: for a first message (20, 30), refuses with Error(InternalServerError) when the
-  /// peer is over its rate or the server has max_live_sessions runs in progress; later messages always pass.
+  /// peer is over its rate or the store holds max_live_sessions live runs; later messages always pass.
   [[nodiscard]] std::optional<Error> admit(const Context& ctx, MessageType type);
-  /// Records a run that has answered its first message.
-  void run_opened(const Nonce& run, std::int64_t now);
-  /// Records the end of a run (its last request was handled, whatever the outcome).
-  void run_closed(const Nonce& run);
-  /// Runs in progress at `now`.
-  [[nodiscard]] std::size_t live_runs(std::int64_t now);
 
  private:
   std::optional<RateLimiter> m_rate;
-  RunTracker m_runs;
-};
-
-/// Scope guard of a run's last request: tells the limits (if any) that the run ended, whatever the outcome.
-class RunCloser {
- public:
-  RunCloser(RendezvousLimits* limits, const Nonce& run) : m_limits(limits), m_run(run) {}
-  RunCloser(const RunCloser&) = delete;
-  RunCloser& operator=(const RunCloser&) = delete;
-  ~RunCloser() {
-    if (m_limits != nullptr) {
-      m_limits->run_closed(m_run);
-    }
-  }
-
- private:
-  RendezvousLimits* m_limits;
-  Nonce m_run;
+  std::size_t m_max_live;
+  storage::Store& m_store;
 };
 
 /// The lines a rendezvous server logs at start about its policy; an open policy is logged as a warning.
@@ -112,8 +92,8 @@ struct Registration {
 /// TO0.AcceptOwner (23), storing GUID → to1d for TO1.
 class To0Rendezvous final : public Endpoint {
  public:
-  /// `policy` and `limits` (optional) must outlive the endpoint.
-  explicit To0Rendezvous(const RendezvousPolicy& policy, RendezvousLimits* limits = nullptr);
+  /// `policy` must outlive the endpoint.
+  explicit To0Rendezvous(const RendezvousPolicy& policy);
   [[nodiscard]] Protocol protocol() const override { return Protocol::To0; }
   Answer handle(MessageType type, ByteView body, Bytes& state, storage::Store& store, Context& ctx) override;
 
@@ -126,7 +106,6 @@ class To0Rendezvous final : public Endpoint {
 
  private:
   const RendezvousPolicy& m_policy;
-  RendezvousLimits* m_limits;
 };
 
 /// Removes the registrations that expired by `now` (FDO 1.1 §5.3.4: the RV forgets the mapping when the

@@ -529,8 +529,55 @@ TEST(To0Limits, RunsInProgressAreCappedAndFreedWhenARunEnds) {
   EXPECT_EQ(rv.post(20, Bytes{0x80}).msg_type, 21);
   // Abandoned runs stop counting after the session TTL.
   rv.now += 301;
-  EXPECT_EQ(rv.limits.live_runs(rv.now), 0u);
   EXPECT_EQ(rv.post(20, Bytes{0x80}).msg_type, 21);
+}
+
+TEST(To0Limits, RunsEndedByAClient255OrAForeignTokenFreeTheirSlot) {
+  // The cap counts the store's live sessions: however a run ends, its slot is free (docs/interop.md).
+  RendezvousPolicy policy = RvServer::default_policy();
+  policy.max_live_sessions = 1;
+  RvServer rv(policy);
+  const transport::Response a = rv.post(20, Bytes{0x80});
+  ASSERT_EQ(a.msg_type, 21);
+  EXPECT_EQ(code_of(rv.post(30, Bytes{0x80}), 30), 500);  // full
+  const ErrorMessage em = ErrorMessage::from_error(Error(ErrorCode::InvalidMessageError, "device gave up"), 21, 1);
+  EXPECT_EQ(rv.post(255, em.encode(), a.token).http_status, 200);
+  const transport::Response b = rv.post(30, to1::HelloRV{.guid = Guid::random(),
+                                                         .ea_sig_info = SigInfo::for_alg(crypto::SigAlg::ES256)}
+                                              .encode());
+  EXPECT_EQ(code_of(b, 30), 6) << "admitted (then no registration for the GUID)";
+  const transport::Response c = rv.post(20, Bytes{0x80});
+  ASSERT_EQ(c.msg_type, 21);
+  // A TO0 token on a TO1 message ends that run with 1, and frees its slot too.
+  EXPECT_EQ(code_of(rv.post(32, Bytes{0x80}, c.token), 32), 1);
+  EXPECT_EQ(rv.post(20, Bytes{0x80}).msg_type, 21);
+}
+
+TEST(To0Limits, TwoServersOnOneStoreShareTheExactCount) {
+  // Two rendezvous processes on one database: runs opened on A and finished on B leave no count behind on A.
+  RendezvousPolicy policy = RvServer::default_policy();
+  policy.max_live_sessions = 2;
+  auto store = std::shared_ptr<storage::Store>(storage::make_memory_store());
+  RendezvousLimits limits_a(policy, *store);
+  RendezvousLimits limits_b(policy, *store);
+  Context ctx;
+  ctx.now = 1000;
+  ctx.peer = "a";
+  {
+    auto tx = store->begin();
+    tx->insert_session(storage::Session{.token = "t1", .protocol = "to0", .state = {}, .expires_at = 1300});
+    tx->insert_session(storage::Session{.token = "t2", .protocol = "to1", .state = {}, .expires_at = 1300});
+    tx->commit();
+  }
+  EXPECT_TRUE(limits_a.admit(ctx, MessageType::To0Hello).has_value());
+  EXPECT_TRUE(limits_b.admit(ctx, MessageType::To1HelloRV).has_value());
+  {
+    auto tx = store->begin();  // "B" finishes one of the runs
+    EXPECT_TRUE(tx->erase_session("t1"));
+    tx->commit();
+  }
+  EXPECT_FALSE(limits_a.admit(ctx, MessageType::To0Hello).has_value());
+  EXPECT_FALSE(limits_a.admit(ctx, MessageType::To0OwnerSign).has_value()) << "later messages always pass";
 }
 
 // ---- The owner's TO0 client ----
@@ -672,21 +719,6 @@ TEST(RateLimiter, ForgetsRefilledPeersAndBoundsItsTable) {
   EXPECT_THROW(RateLimiter(0, 1), Error);
 }
 
-TEST(RunTracker, CountsOpenRunsUntilClosedOrExpired) {
-  RunTracker runs(2, 300);
-  EXPECT_TRUE(runs.has_room(10));
-  runs.open("r1", 10);
-  runs.open("r2", 11);
-  EXPECT_FALSE(runs.has_room(12));
-  runs.close("r1");
-  runs.close("unknown");
-  EXPECT_TRUE(runs.has_room(12));
-  EXPECT_EQ(runs.live(12), 1u);
-  EXPECT_EQ(runs.live(311), 0u);
-  RunTracker unlimited(0, 300);
-  unlimited.open("x", 1);
-  EXPECT_TRUE(unlimited.has_room(1));
-}
 
 
 // ---- TR-13 with the real TO0 endpoint ----

@@ -88,8 +88,7 @@ To1Session To1Session::decode(ByteView state) {
   }
 }
 
-To1Rendezvous::To1Rendezvous(const RendezvousPolicy& policy, RendezvousLimits* limits)
-    : m_policy(policy), m_limits(limits) {}
+To1Rendezvous::To1Rendezvous(const RendezvousPolicy& policy) : m_policy(policy) {}
 
 Answer To1Rendezvous::handle(MessageType type, ByteView body, Bytes& state, storage::Store& store, Context& ctx) {
   if (type == MessageType::To1HelloRV) {
@@ -99,7 +98,6 @@ Answer To1Rendezvous::handle(MessageType type, ByteView body, Bytes& state, stor
     return answer<to1::HelloRV>(ack);
   }
   const To1Session session = To1Session::decode(state);
-  const RunCloser closer(m_limits, session.nonce_to1_proof);
   ctx.guid_hex = session.guid.hex();
   expect_next(session.next, type);
   const to1::RVRedirect redirect =
@@ -117,9 +115,6 @@ to1::HelloRVAck To1Rendezvous::hello_rv(const to1::HelloRV& request, To1Session&
   session.guid = request.guid;
   session.ea_sig_info = request.ea_sig_info;
   session.nonce_to1_proof = Nonce::random();
-  if (m_limits != nullptr) {
-    m_limits->run_opened(session.nonce_to1_proof, ctx.now);
-  }
   // docs/interop.md "siginfo-answer": servers answer [<same sgType>, h''].
   return to1::HelloRVAck{.nonce_to1_proof = session.nonce_to1_proof,
                          .eb_sig_info = SigInfo{.sg_type = request.ea_sig_info.sg_type, .info = {}}};

@@ -32,8 +32,8 @@ struct To1Session {
 /// TO1.RVRedirect (33), answering with the to1d stored by TO0 byte for byte.
 class To1Rendezvous final : public Endpoint {
  public:
-  /// `policy` and `limits` (optional) must outlive the endpoint.
-  explicit To1Rendezvous(const RendezvousPolicy& policy, RendezvousLimits* limits = nullptr);
+  /// `policy` must outlive the endpoint.
+  explicit To1Rendezvous(const RendezvousPolicy& policy);
   [[nodiscard]] Protocol protocol() const override { return Protocol::To1; }
   Answer handle(MessageType type, ByteView body, Bytes& state, storage::Store& store, Context& ctx) override;
 
@@ -47,7 +47,6 @@ class To1Rendezvous final : public Endpoint {
 
  private:
   const RendezvousPolicy& m_policy;
-  RendezvousLimits* m_limits;
 };
 
 }  // namespace fdo::protocol
