@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "libfdo/core/error.h"
+#include "libfdo/core/file.h"
 #include "libfdo/core/log.h"
 #include "libfdo/transport/url.h"
 
@@ -456,6 +457,11 @@ void HttpServer::start() {
   }
   std::unique_ptr<httplib::Server> server;
   if (tls) {
+    // docs/security.md "Local files": OpenSSL would read /dev/zero or a FIFO forever; the bounded reader
+    // refuses them first (OpenSSL then reads the checked files itself).
+    for (const std::string* file : {&cert, &key}) {
+      (void)read_file(*file);
+    }
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
     server = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
 #else
