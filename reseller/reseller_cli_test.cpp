@@ -46,10 +46,11 @@ class ResellerCli : public ::testing::Test {
   [[nodiscard]] std::string path(const std::string& name) const { return (m_dir / name).string(); }
 
   /// Runs `fdo-reseller <args>` through the shell, capturing stdout, stderr and the exit status.
-  [[nodiscard]] Result run(const std::string& args) const {
+  [[nodiscard]] Result run(const std::string& args) const { return run_with(kBin, args); }
+  [[nodiscard]] Result run_with(const std::string& program, const std::string& args) const {
     const std::string out = path("stdout.txt");
     const std::string err = path("stderr.txt");
-    const std::string command = kBin + " " + args + " >" + out + " 2>" + err;
+    const std::string command = program + " " + args + " >" + out + " 2>" + err;
     const int status = std::system(command.c_str());
     Result r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -57,6 +58,9 @@ class ResellerCli : public ::testing::Test {
     r.err = to_string(read_file(err));
     return r;
   }
+
+  /// As run(), killed after 20 s (exit 124) so that a read that never ends fails the test instead of hanging it.
+  [[nodiscard]] Result run_bounded(const std::string& args) const { return run_with("timeout 20 " + kBin, args); }
 
   void write(const std::string& name, const std::string& text) const {
     write_file_atomic(path(name), to_bytes(text), 0644);
@@ -374,6 +378,36 @@ TEST_F(ResellerCli, MissingInputFilesAreExitOneNamingTheFile) {
   Result r = run("extend " + voucher + " --owner-key " + absent + " --next-owner " + absent);
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "fdo-reseller extend: cannot read " + absent + ": no such file\n");
+}
+
+// docs/cli.md "Input files": every input file is read through the bounded reader; what is not a regular file of at
+// most 16 MiB is exit 1 with one line naming it, at once. `timeout 20` keeps a regression from hanging the test run.
+TEST_F(ResellerCli, InputFilesAreRegularAndAtMost16MiB) {
+  fs::create_directory(path("dir"));
+  write("big.pem", "");
+  fs::resize_file(path("big.pem"), (std::uintmax_t{16} << 20) + 1);
+  const std::string voucher = kTestdata + "p256-3-entries.voucher.pem";
+  struct Case {
+    std::string args;
+    std::string file;
+    std::string problem;
+  };
+  std::vector<Case> cases;
+  for (const std::string command : {"show", "show --json", "verify", "verify --json"}) {
+    cases.push_back({command + " /proc/self/mem", "/proc/self/mem", "Input/output error"});
+    cases.push_back({command + " /dev/zero", "/dev/zero", "not a regular file"});
+    cases.push_back({command + " " + path("dir"), path("dir"), "is a directory"});
+    cases.push_back({command + " " + path("big.pem"), path("big.pem"), "larger than 16777216 bytes"});
+  }
+  cases.push_back({"extend /dev/zero --owner-key k.pem --next-owner n.pem", "/dev/zero", "not a regular file"});
+  cases.push_back({"extend " + voucher + " --owner-key /dev/zero --next-owner n.pem", "/dev/zero", "not a regular file"});
+  for (const Case& c : cases) {
+    const Result r = run_bounded(c.args);
+    EXPECT_EQ(r.code, 1) << c.args << ": " << r.err;
+    const std::string command = c.args.substr(0, c.args.find(' '));
+    EXPECT_EQ(r.err, "fdo-reseller " + command + ": cannot read " + c.file + ": " + c.problem + "\n") << c.args;
+    EXPECT_EQ(r.out, "") << c.args;
+  }
 }
 
 TEST_F(ResellerCli, ExtendReadsTheOwnerKeyThroughTheKeyFileReader) {

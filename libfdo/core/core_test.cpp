@@ -65,6 +65,45 @@ TEST(AtomicFile, WritesWithMode0600AndReplaces) {
   std::filesystem::remove_all(dir);
 }
 
+// docs/security.md "Local files": regular files only, at most the bound, read at most bound + 1 bytes.
+TEST(BoundedRead, RefusesWhatIsNotASmallRegularFile) {
+  const auto dir = std::filesystem::temp_directory_path() / ("fdo-core-test-" + to_hex(random_bytes(4)));
+  std::filesystem::create_directories(dir);
+  write_file_atomic(dir / "ten", Bytes(10, 7));
+  EXPECT_EQ(read_file(dir / "ten", 10), Bytes(10, 7));
+  write_file_atomic(dir / "empty", Bytes{});
+  EXPECT_EQ(read_file(dir / "empty", 0), Bytes{});
+
+  const auto problem = [](const std::filesystem::path& path, std::size_t max) {
+    const FileRead r = read_file_checked(path, max);
+    EXPECT_FALSE(r.data.has_value()) << path;
+    return r.problem;
+  };
+  EXPECT_EQ(problem(dir / "ten", 9), "larger than 9 bytes");
+  EXPECT_EQ(problem(dir / "missing", 10), "no such file");
+  EXPECT_TRUE(read_file_checked(dir / "missing").missing);
+  EXPECT_EQ(problem(dir, 10), "is a directory");
+  EXPECT_EQ(problem("/dev/zero", 10), "not a regular file");
+  EXPECT_EQ(problem("/dev/null", 10), "not a regular file");
+  // A FIFO without a writer neither blocks the open nor the read.
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  EXPECT_EQ(problem(dir / "fifo", 10), "not a regular file");
+  // /proc files say size 0: they are read to the bound, and /proc/self/mem fails at its first read.
+  EXPECT_EQ(problem("/proc/self/mem", 10), "Input/output error");
+  EXPECT_EQ(problem("/proc/self/maps", 10), "larger than 10 bytes");
+  EXPECT_FALSE(read_file("/proc/self/status").empty());
+
+  try {
+    (void)read_file(dir / "ten", 9);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot read " + (dir / "ten").string() + ": larger than 9 bytes");
+  }
+  EXPECT_THROW((void)read_file_if_exists("/dev/zero"), Error);
+  EXPECT_EQ(read_file_if_exists(dir / "missing"), std::nullopt);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace fdo
 

@@ -4,11 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <string>
+#include <utility>
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/hex.h"
@@ -20,6 +21,15 @@ namespace {
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
   throw_internal(what + " " + path.string() + ": " + std::strerror(errno));
 }
+
+// Closes a descriptor opened for reading.
+struct FdCloser {
+  explicit FdCloser(int f) : fd(f) {}
+  int fd;
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+  ~FdCloser() { ::close(fd); }
+};
 
 // Closes the descriptor and removes the temp file unless released.
 class TempFile {
@@ -54,27 +64,78 @@ class TempFile {
 
 }  // namespace
 
-Bytes read_file(const std::filesystem::path& path) {
-  auto data = read_file_if_exists(path);
-  if (!data) {
-    throw_internal("cannot read " + path.string() + ": no such file");
+FileRead read_file_checked(const std::filesystem::path& path, std::size_t max_size) {
+  FileRead out;
+  const auto fail_with = [&out](std::string problem) {
+    out.problem = std::move(problem);
+    return std::move(out);
+  };
+  // O_NONBLOCK: opening a FIFO with no writer, or some devices, would otherwise wait forever.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    out.missing = errno == ENOENT;
+    return fail_with(out.missing ? "no such file" : std::strerror(errno));
   }
-  return std::move(*data);
+  const FdCloser closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return fail_with(std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return fail_with(S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+  }
+  const std::string too_large = "larger than " + std::to_string(max_size) + " bytes";
+  if (static_cast<std::uintmax_t>(st.st_size) > max_size) {
+    return fail_with(too_large);
+  }
+  // The size from fstat is only a hint (files in /proc say 0, a file may grow): read to the end, but never more
+  // than max_size + 1 bytes.
+  Bytes data(std::min<std::size_t>(static_cast<std::size_t>(st.st_size), max_size) + 1);
+  std::size_t used = 0;
+  for (;;) {
+    if (used == data.size()) {
+      if (used > max_size) {
+        return fail_with(too_large);
+      }
+      data.resize(std::min(max_size + 1, std::max<std::size_t>(used * 2, 4096)));
+    }
+    const ssize_t n = ::read(fd, data.data() + used, data.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return fail_with(std::strerror(errno));
+    }
+    if (n == 0) {
+      break;
+    }
+    used += static_cast<std::size_t>(n);
+  }
+  if (used > max_size) {
+    return fail_with(too_large);
+  }
+  data.resize(used);
+  out.data = std::move(data);
+  return out;
 }
 
-std::optional<Bytes> read_file_if_exists(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (!std::filesystem::exists(path)) {
-      return std::nullopt;
-    }
-    throw_internal("cannot open " + path.string());
+Bytes read_file(const std::filesystem::path& path, std::size_t max_size) {
+  FileRead read = read_file_checked(path, max_size);
+  if (!read.data) {
+    throw_internal("cannot read " + path.string() + ": " + read.problem);
   }
-  Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    throw_internal("cannot read " + path.string());
+  return std::move(*read.data);
+}
+
+std::optional<Bytes> read_file_if_exists(const std::filesystem::path& path, std::size_t max_size) {
+  FileRead read = read_file_checked(path, max_size);
+  if (read.missing) {
+    return std::nullopt;
   }
-  return data;
+  if (!read.data) {
+    throw_internal("cannot read " + path.string() + ": " + read.problem);
+  }
+  return std::move(read.data);
 }
 
 void write_file_atomic(const std::filesystem::path& path, ByteView data, unsigned mode) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <exception>
 
 #include "libfdo/core/log.h"
@@ -78,6 +79,82 @@ bool is_cbor_content_type(const std::vector<std::string_view>& values) {
   return values.size() == 1 && iequals(values.front(), kCborContentType);
 }
 
+namespace {
+
+// RFC 9110 §5.6.2: tchar.
+bool is_tchar(unsigned char c) {
+  return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+// RFC 9110 §8.6: Content-Length = 1*DIGIT; nullopt when it is not, or does not fit 64 bits.
+std::optional<std::uint64_t> parse_content_length(std::string_view value) {
+  if (value.empty()) {
+    return std::nullopt;
+  }
+  std::uint64_t out = 0;
+  for (const char c : value) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (out > (UINT64_MAX - digit) / 10) {
+      return std::nullopt;
+    }
+    out = out * 10 + digit;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string header_field_problem(const HeaderList& headers) {
+  for (const auto& [name, value] : headers) {
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+          return is_tchar(static_cast<unsigned char>(c));
+        })) {
+      return "a header name is not a token";
+    }
+    for (const char c : value) {
+      const auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && u != '\t') || u == 0x7f) {
+        return "header " + name + " holds a control character";
+      }
+    }
+  }
+  return {};
+}
+
+BodyFraming read_body_framing(const HeaderList& headers) {
+  BodyFraming out;
+  out.chunked = !header_values(headers, "Transfer-Encoding").empty();
+  const std::vector<std::string_view> lengths = header_values(headers, "Content-Length");
+  for (const std::string_view value : lengths) {
+    const std::optional<std::uint64_t> length = parse_content_length(value);
+    if (!length) {
+      out.problem = "Content-Length is not a decimal number of at most 64 bits";
+      out.content_length.reset();
+      return out;
+    }
+    if (out.content_length && *out.content_length != *length) {
+      out.problem = "Content-Length values differ";
+      out.content_length.reset();
+      return out;
+    }
+    out.content_length = length;
+  }
+  if (out.chunked && out.content_length) {
+    out.problem = "both Content-Length and Transfer-Encoding";
+    out.content_length.reset();
+  }
+  return out;
+}
+
+bool has_content_coding(const HeaderList& headers) {
+  const std::vector<std::string_view> encodings = header_values(headers, "Content-Encoding");
+  return std::any_of(encodings.begin(), encodings.end(),
+                     [](std::string_view encoding) { return !iequals(encoding, "identity"); });
+}
+
 bool is_token68(std::string_view token) {
   std::size_t i = 0;
   while (i < token.size()) {
@@ -145,10 +222,8 @@ Response serve_message(Responder& responder, const InboundMessage& in, std::size
   if (!is_cbor_content_type(header_values(in.headers, "Content-Type"))) {
     return reject(ErrorCode::MessageBodyError, "Content-Type must be application/cbor", 415);
   }
-  for (const std::string_view encoding : header_values(in.headers, "Content-Encoding")) {
-    if (!iequals(encoding, "identity")) {
-      return reject(ErrorCode::MessageBodyError, "Content-Encoding is not supported", 415);
-    }
+  if (has_content_coding(in.headers)) {
+    return reject(ErrorCode::MessageBodyError, "Content-Encoding is not supported", 415);
   }
 
   const Request request{.msg_type = in.msg_type,

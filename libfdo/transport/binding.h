@@ -36,6 +36,10 @@ inline constexpr std::chrono::milliseconds kErrorTimeout{5'000};
 /// HTTP header fields in order; names compare case-insensitively.
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+/// Largest declared Content-Length a server reads and discards to keep the connection usable after refusing
+/// the body; a larger one is answered at once and the connection closed (docs/security.md "Content-Length").
+inline constexpr std::uint64_t kMaxDrain = std::uint64_t{4} << 20;
+
 /// All values of header `name` (case-insensitive), in order.
 std::vector<std::string_view> header_values(const HeaderList& headers, std::string_view name);
 
@@ -52,6 +56,29 @@ std::optional<std::uint8_t> parse_message_path(std::string_view target);
 /// Whether the Content-Type values are exactly one "application/cbor" (case-insensitive, no
 /// parameters), as conformance and fdo-rs require (FDO 1.1 §4.3).
 bool is_cbor_content_type(const std::vector<std::string_view>& values);
+
+/// Why the header fields of a request cannot be served, or "" (docs/security.md "Header fields"): a name
+/// that is not an RFC 9110 §5.1 token, or a value with a control character other than HTAB (NUL, CR, LF,
+/// DEL included), RFC 9110 §5.5.
+std::string header_field_problem(const HeaderList& headers);
+
+/// How a request's headers frame its body, read before any of the body (RFC 9112 §6.3).
+struct BodyFraming {
+  /// Why the framing cannot be trusted, or "": a Content-Length that is not 1*DIGIT or does not fit 64 bits
+  /// (RFC 9110 §8.6), Content-Length values that differ, or Content-Length together with
+  /// Transfer-Encoding (RFC 9112 §6.3). Repeated equal values are one value.
+  std::string problem;
+  /// The declared length, when Content-Length was sent and is valid.
+  std::optional<std::uint64_t> content_length;
+  /// Transfer-Encoding was sent (a message request with it is refused with 411, see serve_message).
+  bool chunked = false;
+};
+
+/// Reads the Content-Length and Transfer-Encoding fields of a request.
+BodyFraming read_body_framing(const HeaderList& headers);
+
+/// Whether the request names a content coding other than "identity" (answered 415, FDO 1.1 §4.3).
+bool has_content_coding(const HeaderList& headers);
 
 /// Whether `token` is a non-empty RFC 7235 token68 (what may follow "Bearer ").
 bool is_token68(std::string_view token);

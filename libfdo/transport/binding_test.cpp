@@ -91,6 +91,57 @@ TEST(Binding, ParsesAuthorizationHeader) {
 }
 
 // TR-06: every 200 carries Content-Type, Message-Type and Authorization; errors no token.
+// RFC 9110 §5.1, §5.5: names are tokens; values hold no control character but HTAB.
+TEST(Binding, FindsHeaderFieldProblems) {
+  using namespace std::string_literals;
+  EXPECT_EQ(header_field_problem({}), "");
+  EXPECT_EQ(header_field_problem({{"Content-Type", "application/cbor"}, {"X-A", "a\tb \x80"}}), "");
+  EXPECT_EQ(header_field_problem({{"REMOTE_ADDR", "127.0.0.1"}}), "");
+  for (const HeaderList& bad :
+       {HeaderList{{"X", "a\0b"s}}, HeaderList{{"X\0"s, "a"}}, HeaderList{{"X", "a\rb"}},
+        HeaderList{{"X", "a\nb"}}, HeaderList{{"X", "\x7f"}}, HeaderList{{"X", "\x01"}},
+        HeaderList{{"X Y", "a"}}, HeaderList{{"", "a"}}, HeaderList{{"X(", "a"}}}) {
+    EXPECT_NE(header_field_problem(bad), "") << bad.front().first;
+  }
+}
+
+// RFC 9110 §8.6, RFC 9112 §6.3.
+TEST(Binding, ReadsBodyFraming) {
+  const auto framing = [](HeaderList headers) { return read_body_framing(headers); };
+  EXPECT_EQ(framing({}).problem, "");
+  EXPECT_EQ(framing({}).content_length, std::nullopt);
+  EXPECT_EQ(framing({{"Content-Length", "0"}}).content_length, 0u);
+  EXPECT_EQ(framing({{"content-length", "65535"}}).content_length, 65535u);
+  EXPECT_EQ(framing({{"Content-Length", "18446744073709551615"}}).content_length, UINT64_MAX);
+  // Equal repeats are one value, also when written with leading zeros.
+  const BodyFraming same = framing({{"Content-Length", "7"}, {"Content-Length", "007"}});
+  EXPECT_EQ(same.problem, "");
+  EXPECT_EQ(same.content_length, 7u);
+  EXPECT_TRUE(framing({{"Transfer-Encoding", "chunked"}}).chunked);
+  EXPECT_EQ(framing({{"Transfer-Encoding", "chunked"}}).problem, "");
+  for (const HeaderList& bad :
+       {HeaderList{{"Content-Length", "-1"}}, HeaderList{{"Content-Length", "18446744073709551616"}},
+        HeaderList{{"Content-Length", "99999999999999999999"}}, HeaderList{{"Content-Length", ""}},
+        HeaderList{{"Content-Length", "+1"}}, HeaderList{{"Content-Length", "1 "}},
+        HeaderList{{"Content-Length", "1,1"}}, HeaderList{{"Content-Length", "0x1"}},
+        HeaderList{{"Content-Length", "1"}, {"Content-Length", "2"}},
+        HeaderList{{"Content-Length", "1"}, {"Content-Length", "x"}},
+        HeaderList{{"Content-Length", "1"}, {"Transfer-Encoding", "chunked"}}}) {
+    const BodyFraming f = framing(bad);
+    EXPECT_NE(f.problem, "") << bad.front().second;
+    EXPECT_EQ(f.content_length, std::nullopt) << bad.front().second;
+  }
+}
+
+TEST(Binding, FindsContentCodings) {
+  EXPECT_FALSE(has_content_coding({}));
+  EXPECT_FALSE(has_content_coding({{"Content-Encoding", "identity"}, {"content-encoding", "IDENTITY"}}));
+  EXPECT_TRUE(has_content_coding({{"Content-Encoding", "gzip"}}));
+  EXPECT_TRUE(has_content_coding({{"Content-Encoding", "identity"}, {"Content-Encoding", "br"}}));
+  EXPECT_TRUE(has_content_coding({{"Content-Encoding", "gzip, identity"}}));
+  EXPECT_TRUE(has_content_coding({{"Content-Encoding", ""}}));
+}
+
 TEST(Binding, AnswerHeadersFollowOurRules) {
   const HttpAnswer ok = to_http_answer(Response{61, {0x81}, "tok", 200});
   EXPECT_EQ(ok.status, 200);

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
+#include <optional>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "libfdo/core/error.h"
+#include "libfdo/core/file.h"
 #include "libfdo/core/log.h"
 #include "libfdo/transport/url.h"
 
@@ -121,6 +124,33 @@ void write_answer(httplib::Response& res, const HttpAnswer& answer) {
   } else {
     res.set_content(std::string(answer.body.begin(), answer.body.end()), content_type);
   }
+}
+
+// httplib 0.11 keeps a connection open whatever the answer's Connection header says, and no handler can
+// reach the socket. A content provider that writes the whole body and then reports failure makes httplib
+// close the connection once the answer is out (docs/security.md "Closing"). An empty body cannot be sent
+// this way; the answer then only says Connection: close.
+void close_after(httplib::Response& res) {
+  res.set_header("Connection", "close");
+  if (res.body.empty()) {
+    return;
+  }
+  auto body = std::make_shared<const std::string>(std::move(res.body));
+  res.body.clear();
+  const std::string content_type = res.get_header_value("Content-Type");
+  res.headers.erase("Content-Type");
+  res.set_content_provider(body->size(), content_type,
+                           [body](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+                             sink.write(body->data() + offset, body->size() - offset);
+                             return false;
+                           });
+}
+
+// A plain HTTP refusal (no FDO body: the request is not one we can read as FDO), then the connection closes.
+void refuse_and_close(httplib::Response& res, int status, std::string_view reason) {
+  res.status = status;
+  res.set_content(std::string(reason) + "\n", "text/plain");
+  close_after(res);
 }
 
 void method_not_allowed(httplib::Response& res) {
@@ -237,15 +267,55 @@ void HttpServer::Impl::configure() {
 
 HandlerResponse HttpServer::Impl::on_pre_routing(const httplib::Request& req,
                                                  httplib::Response& res) {
-  if (req.method != "POST" || req.has_header("Content-Length") ||
-      req.has_header("Transfer-Encoding")) {
+  // docs/security.md "HTTP binding": what cannot be served is answered here, before httplib reads (or
+  // waits for, or decodes) any of the body, and the connection is closed after the answer, since the body
+  // left on it cannot be told apart from a next request.
+  const HeaderList headers = to_header_list(req.headers);
+  if (std::string problem = header_field_problem(headers); !problem.empty()) {
+    refuse_and_close(res, 400, problem);
+    return HandlerResponse::Handled;
+  }
+  const BodyFraming framing = read_body_framing(headers);
+  if (!framing.problem.empty()) {
+    refuse_and_close(res, 400, framing.problem);
+    return HandlerResponse::Handled;
+  }
+  const bool post = req.method == "POST";
+  const std::optional<std::uint8_t> type = parse_message_path(req.target);
+  const AdminRoute* route = post && !type ? find_route(admin_post, req.path) : nullptr;
+  if (framing.content_length && *framing.content_length > kMaxDrain) {
+    if (post && type) {
+      serve(*type, req, BodyRead{.body = {}, .too_large = true, .complete = false}, true, res);
+      close_after(res);
+    } else {
+      refuse_and_close(res, route != nullptr ? 413 : 400, "Content-Length over the limit");
+    }
+    return HandlerResponse::Handled;
+  }
+  if (!post) {
+    return HandlerResponse::Unhandled;
+  }
+  // docs/security.md "Content-Encoding": httplib decodes gzip and br bodies before any handler sees them and
+  // answers one it cannot decode with a bare 400; we decode none, so refuse them all here, FDO 1.1 §4.3.
+  if (has_content_coding(headers)) {
+    if (type) {
+      serve(*type, req, BodyRead{}, !framing.chunked, res);
+      close_after(res);
+    } else if (route != nullptr) {
+      refuse_and_close(res, 415, "Content-Encoding is not supported");
+    } else {
+      refuse_and_close(res, 404, "not found");
+    }
+    return HandlerResponse::Handled;
+  }
+  if (framing.content_length || framing.chunked) {
     return HandlerResponse::Unhandled;
   }
   // RFC 9112 §6.3: such a request has an empty body. Answer now; httplib would otherwise wait
   // for the connection to close.
-  if (const auto type = parse_message_path(req.target)) {
+  if (type) {
     serve(*type, req, BodyRead{}, false, res);
-  } else if (find_route(admin_post, req.path) != nullptr) {
+  } else if (route != nullptr) {
     res.status = 411;
   } else {
     res.status = 404;
@@ -259,20 +329,24 @@ void HttpServer::Impl::on_post(const httplib::Request& req, httplib::Response& r
   const AdminRoute* route = type ? nullptr : find_route(admin_post, req.path);
   BodyRead body =
       read_body(req, reader, route != nullptr ? options.admin_max_body : options.max_body);
-  if (!body.complete) {
-    res.set_header("Connection", "close");
-  }
   if (type) {
     if (!body.complete && !body.too_large) {
-      res.status = 400;  // the client broke off or sent a malformed chunk
+      refuse_and_close(res, 400, "incomplete body");  // the client broke off or sent a malformed chunk
       return;
     }
+    const bool complete = body.complete;
     serve(*type, req, std::move(body), !req.has_header("Transfer-Encoding"), res);
+    if (!complete) {
+      close_after(res);
+    }
   } else if (route != nullptr) {
     if (body.too_large) {
       res.status = 413;
+      if (!body.complete) {
+        refuse_and_close(res, 413, "body too large");
+      }
     } else if (!body.complete) {
-      res.status = 400;
+      refuse_and_close(res, 400, "incomplete body");
     } else {
       run_admin(*route, req, std::move(body.body), res);
     }
@@ -388,6 +462,11 @@ void HttpServer::start() {
   }
   std::unique_ptr<httplib::Server> server;
   if (tls) {
+    // docs/security.md "Local files": OpenSSL would read /dev/zero or a FIFO forever; the bounded reader
+    // refuses them first (OpenSSL then reads the checked files itself).
+    for (const std::string* file : {&cert, &key}) {
+      (void)read_file(*file);
+    }
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
     server = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
 #else

@@ -70,7 +70,9 @@ void check_listen(std::string_view listen);
 
 /// Serves POST /fdo/101/msg/{type} through a Responder, FDO 1.1 §4.3 (docs/interop.md "http-paths"):
 /// other methods on a message path → 405; other protver or path shape → 404 without FDO body;
-/// binding checks and answers as in serve_message and to_http_answer.
+/// binding checks and answers as in serve_message and to_http_answer. Header fields, body framing and content
+/// coding are checked before the body is read, and a request refused then has its connection closed
+/// (docs/security.md "HTTP binding").
 class HttpServer {
  public:
   /// A stopped server; `responder` must outlive it and be thread-safe.

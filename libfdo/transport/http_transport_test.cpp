@@ -330,5 +330,23 @@ TEST_F(HttpsTest, RefusesBrokenTlsFiles) {
   EXPECT_THROW(half.start(), Error);
 }
 
+// docs/security.md "Local files": the TLS files go through the bounded reader before OpenSSL reads them, so
+// /dev/zero (which OpenSSL would read forever) fails at once, naming the file.
+TEST_F(HttpsTest, RefusesTlsFilesThatAreNotRegular) {
+  ScriptedResponder responder;
+  for (const bool zero_is_cert : {true, false}) {
+    HttpServerOptions options;
+    options.tls_cert_file = zero_is_cert ? "/dev/zero" : cert();
+    options.tls_key_file = zero_is_cert ? key() : "/dev/zero";
+    HttpServer server(responder, options);
+    try {
+      server.start();
+      ADD_FAILURE() << "started";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), "cannot read /dev/zero: not a regular file");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fdo::transport

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -100,13 +102,16 @@ struct RawResponse {
 };
 
 /// Sends `request` verbatim to 127.0.0.1:port and reads until the server closes or one
-/// response with Content-Length is complete.
-inline RawResponse raw_http(std::uint16_t port, const std::string& request) {
+/// response with Content-Length is complete; a read that waits longer than `timeout` ends it
+/// (status 0 when nothing came).
+inline RawResponse raw_http(std::uint16_t port, const std::string& request,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) {
     throw_internal("raw_http: socket failed");
   }
-  timeval tv{.tv_sec = 10, .tv_usec = 0};
+  timeval tv{.tv_sec = static_cast<time_t>(timeout.count() / 1000),
+             .tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -164,6 +169,50 @@ inline RawResponse raw_http(std::uint16_t port, const std::string& request) {
   if (header_end != std::string::npos) {
     out.body = data.substr(header_end + 4);
   }
+  return out;
+}
+
+/// What raw_http_until_close() read.
+struct RawStream {
+  std::string data;
+  /// The server closed the connection (rather than the read bound running out).
+  bool closed = false;
+};
+
+/// Sends `request` verbatim to 127.0.0.1:port and reads everything until the server closes the connection
+/// or a read waits longer than `timeout`.
+inline RawStream raw_http_until_close(std::uint16_t port, const std::string& request,
+                                      std::chrono::milliseconds timeout) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    throw_internal("raw_http: socket failed");
+  }
+  timeval tv{.tv_sec = static_cast<time_t>(timeout.count() / 1000),
+             .tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    throw_internal("raw_http: connect failed");
+  }
+  (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  RawStream out;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+      out.closed = true;
+      break;
+    }
+    if (n < 0) {
+      break;
+    }
+    out.data.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
   return out;
 }
 

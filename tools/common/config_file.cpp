@@ -2,18 +2,33 @@
 
 #include <algorithm>
 #include <memory>
+#include <sstream>
+
+#include "libfdo/core/bytes.h"
+#include "libfdo/core/file.h"
 
 namespace fdo::tool {
 
 std::vector<CLI::ConfigItem> SubcommandScopedToml::from_config(std::istream& input) const {
-  std::vector<CLI::ConfigItem> read = CLI::ConfigTOML::from_config(input);
+  // docs/cli.md "Input files": CLI11 hands over the file as an open stream, which it would read to the end
+  // whatever the file is (/dev/zero never ends). Read the named file through the bounded reader instead;
+  // --config takes at most one file.
+  const std::vector<std::string> files = m_app.get_config_ptr()->as<std::vector<std::string>>();
+  std::istringstream bounded;
+  if (files.size() == 1) {
+    const FileRead file = read_file_checked(files.front());
+    if (!file.data) {
+      throw CLI::FileError(files.front() + ": " + file.problem);
+    }
+    bounded.str(to_string(*file.data));
+  }
+  std::vector<CLI::ConfigItem> read = CLI::ConfigTOML::from_config(files.size() == 1 ? bounded : input);
   for (CLI::ConfigItem& item : read) {
     std::string name = item.name;
     std::replace(name.begin(), name.end(), '_', '-');
     const CLI::Option* option = m_cmd.get_option_no_throw("--" + name);
     if (!item.parents.empty() || option == nullptr || name == "config") {
       const std::string key = item.parents.empty() ? item.name : item.fullname();
-      const std::vector<std::string> files = m_app.get_config_ptr()->as<std::vector<std::string>>();
       throw CLI::ConfigError("config " + (files.empty() ? std::string("file") : files.front()) + ": unknown key '" +
                              key + "' (TOML)");
     }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include "libfdo/core/file.h"
 #include "libfdo/core/hex.h"
@@ -57,6 +58,28 @@ TEST_F(ConfigFile, UnknownKeyIsAnErrorNamingTheFileAndTheKeyAsWritten) {
   } catch (const CLI::ConfigError& e) {
     EXPECT_EQ(std::string(e.what()), "config " + m_file.string() + ": unknown key 'session_tll' (TOML)");
   }
+}
+
+// docs/cli.md "Input files": the config file goes through the bounded reader like every input file.
+TEST_F(ConfigFile, IsReadThroughTheBoundedReader) {
+  const std::string big = m_file.string() + ".big";
+  write_file_atomic(big, to_bytes("listen = \"127.0.0.1:0\"\n"), 0600);
+  std::filesystem::resize_file(big, kMaxInputFile + 1);
+  for (const auto& [file, problem] : {std::pair<std::string, std::string>{"/dev/zero", "not a regular file"},
+                                      {"/proc/self/mem", "Input/output error"},
+                                      {big, "larger than 16777216 bytes"}}) {
+    CLI::App app{"test"};
+    CLI::App* serve = app.add_subcommand("serve", "Serve");
+    add_config_file(app, *serve, "TOML file");
+    serve->add_option("--listen", m_listen);
+    try {
+      app.parse("serve --config " + file, false);
+      ADD_FAILURE() << file << ": no error";
+    } catch (const CLI::FileError& e) {
+      EXPECT_EQ(std::string(e.what()), file + ": " + problem);
+    }
+  }
+  std::filesystem::remove(big);
 }
 
 TEST_F(ConfigFile, TheSubcommandHasConfigToo) {
