@@ -23,6 +23,16 @@ constexpr std::int64_t kPurgeInterval = 60;
 
 }  // namespace
 
+std::string public_error_text(ErrorCode code, std::uint64_t correlation_id) {
+  return std::string(error_code_name(code)) + ": request refused; the server's log gives the reason under "
+                                              "correlation id " +
+         std::to_string(correlation_id);
+}
+
+namespace {
+
+}  // namespace
+
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -173,8 +183,15 @@ transport::Response Dispatcher::error_response(std::uint8_t msg_type, const Erro
   if (token) {
     drop_session(*token);  // the session behind the token is gone after an error (conformance "→ N")
   }
-  const ErrorMessage em = ErrorMessage::from_error(error, msg_type, m_correlation++);
-  log::warn(message_name(msg_type) + " from " + ctx.peer + " rejected: " + em.describe(), ctx.guid_hex);
+  // FDO 1.1 §5.1: the peer gets the code, its own message type and a correlation id, never which check failed
+  // (that would help a probing client); the reason goes to this server's log under the same id.
+  const std::uint64_t cid = m_correlation++;
+  ErrorMessage em = ErrorMessage::from_error(error, msg_type, cid);
+  em.em_error_str = public_error_text(error.code(), cid);
+  log::warn(message_name(msg_type) + " from " + ctx.peer + " rejected [correlation id " + std::to_string(cid) +
+                "]: " + std::string(error_code_name(error.code())) + " (" +
+                std::to_string(static_cast<int>(error.code())) + "): " + error.what(),
+            ctx.guid_hex);
   return transport::Response{static_cast<std::uint8_t>(MessageType::Error), em.encode(), std::nullopt, 500};
 }
 

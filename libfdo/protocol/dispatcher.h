@@ -16,6 +16,11 @@
 
 namespace fdo::protocol {
 
+/// The EMErrorStr the servers send (FDO 1.1 §5.1): the code's name and the correlation id, nothing about the
+/// check that failed; e.g. "INVALID_MESSAGE_ERROR: request refused; the server's log gives the reason under
+/// correlation id 42". The server logs the reason with the same id.
+std::string public_error_text(ErrorCode code, std::uint64_t correlation_id);
+
 /// Unix seconds now.
 std::int64_t unix_now();
 

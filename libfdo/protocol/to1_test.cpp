@@ -6,12 +6,15 @@
 #include <chrono>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "libfdo/cbor/writer.h"
 #include "libfdo/core/hex.h"
+#include "libfdo/messages/error_message.h"
 #include "libfdo/messages/to1.h"
+#include "libfdo/protocol/dispatcher.h"
 #include "libfdo/protocol/eat.h"
 #include "libfdo/protocol/rv_test_support.h"
 #include "libfdo/protocol/to0_owner.h"
@@ -209,6 +212,38 @@ TEST_F(To1Test, TO1_12_ProveToRVWithoutTokenWithATo0TokenOrReplayedIs1) {
   EXPECT_EQ(code_of(m_rv.post(32, eat, to0_hello.token), 32), 1);
   ASSERT_EQ(m_rv.post(32, eat, token).msg_type, 33);
   EXPECT_EQ(code_of(m_rv.post(32, eat, token), 32), 1);
+}
+
+TEST_F(To1Test, ErrorStringsNameNoCheckOnlyTheCodeAndACorrelationId) {
+  // FDO 1.1 §5.1: a probing client learns the code, not which check failed. Failures of several checks
+  // (EAT signature, EAT nonce, unknown GUID, a token of another protocol, a malformed body) all carry the generic
+  // text with the message's correlation id.
+  std::vector<transport::Response> answers;
+  {
+    const auto [token, nonce] = hello_rv();
+    const SoftwareSigner other(crypto::PrivateKey::generate(crypto::KeyType::P256));
+    answers.push_back(m_rv.post(32, make_eat(other, nonce, kGuidB).encode(), token));  // signature
+  }
+  {
+    const auto [token, nonce] = hello_rv();
+    answers.push_back(m_rv.post(32, make_eat(m_signer, Nonce::random(), kGuidB).encode(), token));  // nonce
+  }
+  answers.push_back(m_rv.post(30, to1::HelloRV{.guid = Guid::random(), .ea_sig_info = SigInfo::for_alg(m_signer.sig_alg())}
+                                      .encode()));  // unknown GUID
+  answers.push_back(m_rv.post(32, Bytes{0x80}, m_rv.post(20, Bytes{0x80}).token));  // a TO0 token on TO1
+  answers.push_back(m_rv.post(30, Bytes{0xFF}));  // malformed
+  std::set<std::uint64_t> ids;
+  for (const transport::Response& r : answers) {
+    ASSERT_EQ(r.msg_type, 255);
+    const ErrorMessage em = ErrorMessage::decode(r.body);
+    ASSERT_TRUE(em.em_error_cid.has_value());
+    EXPECT_EQ(em.em_error_str, public_error_text(em.code(), *em.em_error_cid));
+    for (const char* detail : {"EAT", "nonce", "NONCE", "signature", "token belongs", "registration", "GUID"}) {
+      EXPECT_EQ(em.em_error_str.find(detail), std::string::npos) << em.em_error_str;
+    }
+    ids.insert(*em.em_error_cid);
+  }
+  EXPECT_EQ(ids.size(), answers.size()) << "each refusal has its own correlation id";
 }
 
 TEST_F(To1Test, TO1_13_EatForAnotherGuidOrByAnotherDeviceIs101) {
