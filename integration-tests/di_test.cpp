@@ -301,6 +301,18 @@ TEST_F(DiIntegration, EveryAcknowledgedVoucherSurvivesASigkillUnderLoad) {
   }
 }
 
+TEST_F(DiIntegration, MaxSessionsBoundsTheDiRunsInProgress) {
+  // Abandoned AppStarts cannot fill the table without bound: beyond --max-sessions a new run gets 500 and no
+  // session; a finished run frees its place.
+  const auto server = start({"--max-sessions", "2"});
+  const crypto::PrivateKey key = crypto::PrivateKey::generate(crypto::KeyType::P256);
+  const std::string t1 = expect_ok(post_message(server->url(), 10, app_start(key, "SN-M1")), 11);
+  expect_ok(post_message(server->url(), 10, app_start(key, "SN-M2")), 11);
+  expect_fdo_error(post_message(server->url(), 10, app_start(key, "SN-M3")), 500, 10);
+  expect_ok(post_message(server->url(), 12, set_hmac(5, 32), t1), 13);
+  expect_ok(post_message(server->url(), 10, app_start(key, "SN-M4")), 11);
+}
+
 TEST_F(DiIntegration, AKilledServerLeavesNoHalfVoucherAndTheDeviceCanStartAgain) {
   auto server = start();
   const crypto::PrivateKey key = crypto::PrivateKey::generate(crypto::KeyType::P256);

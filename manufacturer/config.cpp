@@ -23,6 +23,9 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   cmd.add_option("--session-ttl", config.session_ttl, "Idle lifetime of a DI session, seconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
+  cmd.add_option("--max-sessions", config.max_sessions,
+                 "DI runs in progress at once, across every process on the database (0: unlimited)")
+      ->capture_default_str();
   cmd.add_option("--default-key-type", config.default_key_type,
                  "Manufacturer key used when none matches the device key type (default p256 if held)")
       ->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa3072"}));
@@ -73,6 +76,7 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.policy = protocol::DeviceInfoPolicy(config.device_info_chars, config.device_info_max_length);
   s.organization = config.organization;
   s.session_ttl = config.session_ttl;
+  s.max_sessions = config.max_sessions;
   s.threads = config.threads;
   s.admin = config.admin;
   return s;

@@ -43,6 +43,8 @@ struct ServeConfig {
   std::filesystem::path first_owner;
   /// Idle lifetime of a DI session, seconds.
   std::int64_t session_ttl = 300;
+  /// DI runs in progress at once (0: unlimited).
+  std::size_t max_sessions = 10000;
   std::string log_level = "info";
   /// Manufacturer key used when none fits the device's keyType; empty: p256 if held, else the first held.
   std::string default_key_type;
@@ -88,6 +90,7 @@ struct ServeSettings {
   protocol::DeviceInfoPolicy policy;
   std::string organization;
   std::int64_t session_ttl = 300;
+  std::size_t max_sessions = 10000;
   int threads = 0;
   bool admin = true;
 

@@ -41,12 +41,13 @@ int serve(const ServeSettings& settings) {
   tool::create_private_directory(settings.dir);
   const std::unique_ptr<storage::Store> store = storage::open_sqlite_store(settings.db);
 
-  protocol::RendezvousLimits limits(settings.policy, *store);
+  protocol::RendezvousLimits limits(settings.policy);
   protocol::To0Rendezvous to0(settings.policy);
   protocol::To1Rendezvous to1(settings.policy);
   protocol::DispatcherOptions options;
   options.session_ttl = settings.session_ttl;
   options.admit = [&limits](const protocol::Context& ctx, MessageType type) { return limits.admit(ctx, type); };
+  options.max_live_sessions = settings.policy.max_live_sessions;
   protocol::Dispatcher dispatcher(*store, options);
   dispatcher.add(to0);
   dispatcher.add(to1);

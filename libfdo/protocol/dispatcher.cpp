@@ -89,6 +89,14 @@ transport::Response Dispatcher::handle(const transport::Request& request) {
         throw *refusal;
       }
     }
+    if (info->starts_protocol && m_options.max_live_sessions > 0) {
+      const std::size_t live =
+          storage::read_only(m_store, [&](storage::Transaction& tx) { return tx.count_sessions(ctx.now); });
+      if (live >= m_options.max_live_sessions) {
+        token.reset();
+        throw Error(ErrorCode::InternalServerError, "too many runs in progress, retry later");
+      }
+    }
     return handle_message(request, *info, *endpoint->second, ctx, token);
   } catch (const Error& e) {
     return error_response(request.msg_type, e, ctx, token);

@@ -33,6 +33,10 @@ struct DispatcherOptions {
   /// Optional admission check run before a request touches any session (abuse limits: rate per peer, runs in
   /// progress). A returned Error is answered as an ErrorMessage with its code; no session is created.
   std::function<std::optional<Error>(const Context&, MessageType)> admit = nullptr;
+  /// Runs in progress at once, counted as the store's live sessions (exact across every process sharing the
+  /// store; a run leaves the count however it ends). A first message beyond it gets 500 and opens nothing.
+  /// 0: unlimited.
+  std::size_t max_live_sessions = 0;
 };
 
 /// Routes FDO messages to protocol endpoints and keeps their sessions in the store, FDO 1.1 §4.3, §5.1.

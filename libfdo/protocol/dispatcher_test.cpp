@@ -247,6 +247,32 @@ TEST_F(DispatcherTest, AbandonedRunsLeaveTheSessionTableAfterTheirTtl) {
   EXPECT_EQ(tx->purge_expired_sessions(m_now), 0u) << "every expired session was already purged";
 }
 
+TEST_F(DispatcherTest, TwoServersOnOneStoreCapTheRunsInProgressTogether) {
+  // Two server processes on one database (two dispatchers on one store here): the cap counts the store's live
+  // sessions, so runs opened on A and finished on B leave no count behind on A.
+  DispatcherOptions capped{300, [this] { return m_now.load(); }};
+  capped.max_live_sessions = 2;
+  Dispatcher a(*m_store, capped);
+  Dispatcher b(*m_store, capped);
+  a.add(m_to0);
+  b.add(m_to0);
+  const auto send = [](Dispatcher& d, std::uint8_t type, Bytes body, std::optional<std::string> token = {}) {
+    transport::Request r;
+    r.msg_type = type;
+    r.body = std::move(body);
+    r.token = token;
+    r.authorization_present = token.has_value();
+    r.peer = "test";
+    return d.handle(r);
+  };
+  const transport::Response first = send(a, 20, {0x80});
+  ASSERT_EQ(send(b, 20, {0x80}).msg_type, 21);
+  EXPECT_EQ(error_of(send(a, 20, {0x80})).em_error_code, 500);  // two live runs: full on both servers
+  EXPECT_EQ(error_of(send(b, 20, {0x80})).em_error_code, 500);
+  ASSERT_EQ(send(b, 22, {0x01}, first.token).msg_type, 23);  // A's run ends on B
+  EXPECT_EQ(send(a, 20, {0x80}).msg_type, 21);
+}
+
 TEST_F(DispatcherTest, RejectBuildsA255AndDropsTheSession) {
   const auto hello = post(20, {0x80});
   const auto r = m_dispatcher.reject(22, hello.token, ErrorCode::MessageBodyError, "body too large");

@@ -142,7 +142,7 @@ struct RvServer {
   std::int64_t now = 1'700'000'000;
   RendezvousPolicy policy;
   std::unique_ptr<storage::Store> store = storage::make_memory_store();
-  RendezvousLimits limits{policy, *store};
+  RendezvousLimits limits{policy};
   To0Rendezvous to0{policy};
   To1Rendezvous to1{policy};
   Dispatcher dispatcher{*store, make_options()};
@@ -152,6 +152,7 @@ struct RvServer {
     o.session_ttl = 300;
     o.clock = [this] { return now; };
     o.admit = [this](const Context& ctx, MessageType type) { return limits.admit(ctx, type); };
+    o.max_live_sessions = policy.max_live_sessions;
     return o;
   }
   RvServer(const RvServer&) = delete;

@@ -155,8 +155,7 @@ void check_reregistration(storage::Transaction& tx, const voucher::OwnershipVouc
 
 }  // namespace
 
-RendezvousLimits::RendezvousLimits(const RendezvousPolicy& policy, storage::Store& store)
-    : m_max_live(policy.max_live_sessions), m_store(store) {
+RendezvousLimits::RendezvousLimits(const RendezvousPolicy& policy) {
   if (policy.rate_limit > 0) {
     m_rate.emplace(policy.rate_limit, std::max(1.0, 2 * policy.rate_limit));
   }
@@ -168,13 +167,6 @@ std::optional<Error> RendezvousLimits::admit(const Context& ctx, MessageType typ
   }
   if (m_rate && !m_rate->allow(ctx.peer, ctx.now)) {
     return Error(ErrorCode::InternalServerError, "rate limit: too many new runs from this address, retry later");
-  }
-  if (m_max_live > 0) {
-    const std::size_t live =
-        storage::read_only(m_store, [&](storage::Transaction& tx) { return tx.count_sessions(ctx.now); });
-    if (live >= m_max_live) {
-      return Error(ErrorCode::InternalServerError, "too many runs in progress, retry later");
-    }
   }
   return std::nullopt;
 }

@@ -40,22 +40,18 @@ struct RendezvousPolicy {
   Leniency leniency;
 };
 
-/// The abuse limits of one rendezvous server, installed as the dispatcher's admission check, so a refused run
-/// never creates a session.
+/// The per-address rate limit of one rendezvous server, installed as the dispatcher's admission check, so a
+/// refused run never creates a session. (The cap on runs in progress, max_live_sessions, is the dispatcher's:
+/// DispatcherOptions::max_live_sessions.)
 class RendezvousLimits {
  public:
-  /// Limits from the policy. The runs in progress are the live sessions of `store`, which must outlive this:
-  /// the count is exact across every process sharing the store, and a run leaves it however it ends (its last
-  /// message, an error, a client's 255, its TTL).
-  RendezvousLimits(const RendezvousPolicy& policy, storage::Store& store);
+  explicit RendezvousLimits(const RendezvousPolicy& policy);
   /// DispatcherOptions::admit: for a first message (20, 30), refuses with Error(InternalServerError) when the
-  /// peer is over its rate or the store holds max_live_sessions live runs; later messages always pass.
+  /// peer is over its rate; later messages always pass.
   [[nodiscard]] std::optional<Error> admit(const Context& ctx, MessageType type);
 
  private:
   std::optional<RateLimiter> m_rate;
-  std::size_t m_max_live;
-  storage::Store& m_store;
 };
 
 /// The lines a rendezvous server logs at start about its policy; an open policy is logged as a warning.

@@ -553,32 +553,6 @@ TEST(To0Limits, RunsEndedByAClient255OrAForeignTokenFreeTheirSlot) {
   EXPECT_EQ(rv.post(20, Bytes{0x80}).msg_type, 21);
 }
 
-TEST(To0Limits, TwoServersOnOneStoreShareTheExactCount) {
-  // Two rendezvous processes on one database: runs opened on A and finished on B leave no count behind on A.
-  RendezvousPolicy policy = RvServer::default_policy();
-  policy.max_live_sessions = 2;
-  auto store = std::shared_ptr<storage::Store>(storage::make_memory_store());
-  RendezvousLimits limits_a(policy, *store);
-  RendezvousLimits limits_b(policy, *store);
-  Context ctx;
-  ctx.now = 1000;
-  ctx.peer = "a";
-  {
-    auto tx = store->begin();
-    tx->insert_session(storage::Session{.token = "t1", .protocol = "to0", .state = {}, .expires_at = 1300});
-    tx->insert_session(storage::Session{.token = "t2", .protocol = "to1", .state = {}, .expires_at = 1300});
-    tx->commit();
-  }
-  EXPECT_TRUE(limits_a.admit(ctx, MessageType::To0Hello).has_value());
-  EXPECT_TRUE(limits_b.admit(ctx, MessageType::To1HelloRV).has_value());
-  {
-    auto tx = store->begin();  // "B" finishes one of the runs
-    EXPECT_TRUE(tx->erase_session("t1"));
-    tx->commit();
-  }
-  EXPECT_FALSE(limits_a.admit(ctx, MessageType::To0Hello).has_value());
-  EXPECT_FALSE(limits_a.admit(ctx, MessageType::To0OwnerSign).has_value()) << "later messages always pass";
-}
 
 // ---- The owner's TO0 client ----
 
