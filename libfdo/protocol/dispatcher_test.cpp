@@ -69,13 +69,18 @@ class DispatcherTest : public ::testing::Test {
   }
 
   transport::Response post(std::uint8_t type, Bytes body, std::optional<std::string> token = std::nullopt) {
+    return send(m_dispatcher, type, std::move(body), std::move(token));
+  }
+  /// One request from peer "test" to `d`, as the HTTP binding would pass it.
+  static transport::Response send(Dispatcher& d, std::uint8_t type, Bytes body,
+                                  std::optional<std::string> token = std::nullopt) {
     transport::Request r;
     r.msg_type = type;
     r.body = std::move(body);
     r.token = token;
     r.authorization_present = token.has_value();
     r.peer = "test";
-    return m_dispatcher.handle(r);
+    return d.handle(r);
   }
 
   static ErrorMessage error_of(const transport::Response& r) {
@@ -256,15 +261,6 @@ TEST_F(DispatcherTest, TwoServersOnOneStoreCapTheRunsInProgressTogether) {
   Dispatcher b(*m_store, capped);
   a.add(m_to0);
   b.add(m_to0);
-  const auto send = [](Dispatcher& d, std::uint8_t type, Bytes body, std::optional<std::string> token = {}) {
-    transport::Request r;
-    r.msg_type = type;
-    r.body = std::move(body);
-    r.token = token;
-    r.authorization_present = token.has_value();
-    r.peer = "test";
-    return d.handle(r);
-  };
   const transport::Response first = send(a, 20, {0x80});
   ASSERT_EQ(send(b, 20, {0x80}).msg_type, 21);
   EXPECT_EQ(error_of(send(a, 20, {0x80})).em_error_code, 500);  // two live runs: full on both servers

@@ -101,11 +101,8 @@ struct RawResponse {
   }
 };
 
-/// Sends `request` verbatim to 127.0.0.1:port and reads until the server closes or one
-/// response with Content-Length is complete; a read that waits longer than `timeout` ends it
-/// (status 0 when nothing came).
-inline RawResponse raw_http(std::uint16_t port, const std::string& request,
-                            std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+/// A TCP connection to 127.0.0.1:port whose reads give up after `timeout`; the caller closes it.
+inline int connect_loopback(std::uint16_t port, std::chrono::milliseconds timeout) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) {
     throw_internal("raw_http: socket failed");
@@ -121,6 +118,15 @@ inline RawResponse raw_http(std::uint16_t port, const std::string& request,
     ::close(fd);
     throw_internal("raw_http: connect failed");
   }
+  return fd;
+}
+
+/// Sends `request` verbatim to 127.0.0.1:port and reads until the server closes or one
+/// response with Content-Length is complete; a read that waits longer than `timeout` ends it
+/// (status 0 when nothing came).
+inline RawResponse raw_http(std::uint16_t port, const std::string& request,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const int fd = connect_loopback(port, timeout);
   std::size_t sent = 0;
   while (sent < request.size()) {
     const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
@@ -183,21 +189,7 @@ struct RawStream {
 /// or a read waits longer than `timeout`.
 inline RawStream raw_http_until_close(std::uint16_t port, const std::string& request,
                                       std::chrono::milliseconds timeout) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) {
-    throw_internal("raw_http: socket failed");
-  }
-  timeval tv{.tv_sec = static_cast<time_t>(timeout.count() / 1000),
-             .tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    throw_internal("raw_http: connect failed");
-  }
+  const int fd = connect_loopback(port, timeout);
   (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   RawStream out;
   char buf[8192];
