@@ -204,14 +204,16 @@ struct Shared {
 
 // A SQL transaction on a connection: BEGIN IMMEDIATE takes the database's write lock at once, so a
 // read-modify-write cannot interleave with another connection's. Rolls back on destruction unless ended before.
+// BEGIN, COMMIT and ROLLBACK run as cached prepared statements, not sqlite3_exec, which would compile them anew
+// for every transaction (docs/performance.md, the TO1 profile).
 class SqlScope {
  public:
   SqlScope(Connection& conn, std::string_view op) : m_conn(conn) {
     if (m_conn.in_transaction()) {
       // Left open by an earlier rollback that failed; never carry its changes into this transaction.
-      m_conn.exec("ROLLBACK", op);
+      m_conn.prepare("ROLLBACK", op).run();
     }
-    m_conn.exec("BEGIN IMMEDIATE", op);
+    m_conn.prepare("BEGIN IMMEDIATE", op).run();
   }
   SqlScope(const SqlScope&) = delete;
   SqlScope& operator=(const SqlScope&) = delete;
@@ -219,7 +221,7 @@ class SqlScope {
 
   /// Commits; on failure the scope stays open, to be rolled back.
   void commit(std::string_view op) {
-    m_conn.exec("COMMIT", op);
+    m_conn.prepare("COMMIT", op).run();
     m_ended = true;
   }
   /// Rolls back unless already ended; afterwards the scope never touches the connection again.
@@ -232,7 +234,7 @@ class SqlScope {
       return;
     }
     try {
-      m_conn.exec("ROLLBACK", "rollback");
+      m_conn.prepare("ROLLBACK", "rollback").run();
     } catch (const Error& e) {
       log::error(e.what());
     }
