@@ -336,9 +336,17 @@ TEST_F(DiIntegration, AKilledServerLeavesNoHalfVoucherAndTheDeviceCanStartAgain)
   const Json vouchers = list();
   ASSERT_EQ(vouchers.size(), 2u);
   EXPECT_EQ(vouchers.at(1)["guid"].str(), show(cred)["guid"].str());
-  // export --serial gives the newest voucher of the serial.
+  // Both vouchers of serial SN-K say that they share it.
+  EXPECT_EQ(vouchers.at(0)["same_serial"].integer(), 2);
+  EXPECT_EQ(vouchers.at(1)["same_serial"].integer(), 2);
+  const RunResult table = run_tool("fdo-manufacturer", {"vouchers", "list", "--dir", dir()});
+  EXPECT_NE(table.out.find("(2 vouchers share this serial)"), std::string::npos) << table.out;
+  // export --serial gives the newest voucher of the serial, and says there are two and how to choose.
   const RunResult pem = run_tool("fdo-manufacturer", {"vouchers", "export", "--dir", dir(), "--serial", "SN-K"});
   ASSERT_EQ(pem.exit_code, 0) << pem.describe();
+  EXPECT_NE(pem.err.find("2 vouchers have serial SN-K; exporting the newest, GUID " + show(cred)["guid"].str()),
+            std::string::npos)
+      << pem.err;
   EXPECT_EQ(voucher::OwnershipVoucher::decode(voucher::read_vouchers(to_bytes(pem.out)).at(0).cbor).header().ov_guid.hex(),
             show(cred)["guid"].str());
 }

@@ -73,6 +73,16 @@ int run_export(const fdo::manufacturer::VouchersConfig& config) {
               << (config.guid.empty() ? "serial " + config.serial : "GUID " + config.guid) << "\n";
     return kFailure;
   }
+  if (config.guid.empty()) {
+    // Duplicate DI of one device (or one serial on several devices): say which one --serial picks, and how to
+    // choose; the device's credential holds the GUID of the voucher it kept (`fdo-device show`).
+    const std::size_t twins = fdo::manufacturer::count_serial(*store, config.serial);
+    if (twins > 1) {
+      std::cerr << "fdo-manufacturer vouchers export: " << twins << " vouchers have serial " << config.serial
+                << "; exporting the newest, GUID " << record->guid.hex()
+                << ". The device kept the GUID that `fdo-device show` prints: export by that GUID to be sure.\n";
+    }
+  }
   const std::string pem = fdo::manufacturer::voucher_pem(*record);
   if (config.out.empty()) {
     std::cout << pem;

@@ -1,6 +1,8 @@
 #include "manufacturer/vouchers.h"
 
 #include <ctime>
+#include <map>
+#include <string>
 #include <utility>
 
 #include "libfdo/core/error.h"
@@ -34,6 +36,15 @@ std::string utc_time(std::int64_t unix_seconds) {
   return std::string(buf, n);
 }
 
+// How many of `records` carry each serial number.
+std::map<std::string, std::size_t> serial_counts(const std::vector<storage::VoucherRecord>& records) {
+  std::map<std::string, std::size_t> counts;
+  for (const storage::VoucherRecord& r : records) {
+    ++counts[r.serial];
+  }
+  return counts;
+}
+
 std::vector<storage::VoucherRecord> all(storage::Store& store) {
   auto tx = store.begin();
   return tx->list_vouchers();
@@ -49,12 +60,16 @@ transport::AdminResponse pem_answer(const std::optional<storage::VoucherRecord>&
 }  // namespace
 
 std::string vouchers_json(const std::vector<storage::VoucherRecord>& records, bool pretty) {
+  const std::map<std::string, std::size_t> same = serial_counts(records);
   JsonWriter j(pretty);
   j.begin_object().key("format").integer(tool::kJsonFormat).key("vouchers").begin_array();
   for (const storage::VoucherRecord& r : records) {
     j.begin_object();
     j.key("guid").string(r.guid.hex());
     j.key("serial").string(r.serial);
+    // More than 1: the device ran DI again (or several devices claim one serial); only the GUID in the device's
+    // credential names the voucher it kept.
+    j.key("same_serial").uinteger(same.at(r.serial));
     j.key("device_info").string(r.device_info);
     j.key("created_at").integer(r.created_at);
     j.key("entries");
@@ -71,14 +86,23 @@ std::string vouchers_json(const std::vector<storage::VoucherRecord>& records, bo
 }
 
 std::string vouchers_table(const std::vector<storage::VoucherRecord>& records) {
+  const std::map<std::string, std::size_t> same = serial_counts(records);
   std::string out;
   for (const storage::VoucherRecord& r : records) {
     const auto n = entry_count(r);
+    const std::size_t twins = same.at(r.serial);
     out += r.guid.hex() + "  " + r.serial + "  " + r.device_info + "  " +
            (n ? std::to_string(*n) + (*n == 1 ? " entry" : " entries") : std::string("unreadable")) + "  " +
-           utc_time(r.created_at) + "\n";
+           utc_time(r.created_at) +
+           (twins > 1 ? "  (" + std::to_string(twins) + " vouchers share this serial)" : std::string()) + "\n";
   }
   return out;
+}
+
+std::size_t count_serial(storage::Store& store, std::string_view serial) {
+  const std::map<std::string, std::size_t> counts = serial_counts(all(store));
+  const auto it = counts.find(std::string(serial));
+  return it == counts.end() ? 0 : it->second;
 }
 
 std::optional<storage::VoucherRecord> find_voucher(storage::Store& store, std::string_view guid,

@@ -25,6 +25,9 @@ std::string vouchers_table(const std::vector<storage::VoucherRecord>& records);
 
 /// The record for a GUID (32 hex digits or the dashed UUID form), or for the newest voucher of a serial number.
 /// Throws Error(MessageBodyError) when `guid` is neither form.
+/// How many stored vouchers carry `serial` (more than one after a device ran DI again).
+std::size_t count_serial(storage::Store& store, std::string_view serial);
+
 std::optional<storage::VoucherRecord> find_voucher(storage::Store& store, std::string_view guid,
                                                    std::string_view serial);
 
