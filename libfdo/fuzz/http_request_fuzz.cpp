@@ -16,6 +16,7 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/quirks.h"
+#include "libfdo/core/text.h"
 #include "libfdo/transport/binding.h"
 #include "libfdo/transport/transport.h"
 #include "libfdo/transport/transport_test_util.h"
@@ -23,16 +24,6 @@
 namespace {
 
 namespace tr = fdo::transport;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 struct ParsedRequest {
   std::string method;
@@ -70,7 +61,7 @@ std::optional<ParsedRequest> parse(std::string_view text) {
     if (colon == std::string_view::npos) {
       continue;
     }
-    const std::string_view value = trim(field.substr(colon + 1));
+    const std::string_view value = fdo::trim_blanks(field.substr(colon + 1));
     if (!value.empty()) {
       out.headers.emplace_back(std::string(field.substr(0, colon)), std::string(value));
     }

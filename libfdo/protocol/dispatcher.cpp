@@ -24,9 +24,8 @@ constexpr std::int64_t kPurgeInterval = 60;
 }  // namespace
 
 std::string public_error_text(ErrorCode code, std::uint64_t correlation_id) {
-  return std::string(error_code_name(code)) + ": request refused; the server's log gives the reason under "
-                                              "correlation id " +
-         std::to_string(correlation_id);
+  return std::string(error_code_name(code)) +
+         ": request refused; the server's log gives the reason under correlation id " + std::to_string(correlation_id);
 }
 
 namespace {

@@ -6,6 +6,7 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/hex.h"
+#include "libfdo/core/text.h"
 #include "libfdo/types/url.h"
 
 namespace fdo {
@@ -100,16 +101,6 @@ Hash read_kept_hash(const RendezvousInstr& instr) {
 
 std::string hash_text(const Hash& h) {
   return std::string(hash_type_name(h.type())) + ":" + h.hex();
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 std::optional<std::uint32_t> parse_seconds(std::string_view s) {
@@ -701,7 +692,7 @@ RendezvousInfo RendezvousInfo::from_urls(std::string_view urls) {
   RendezvousInfo info;
   while (true) {
     const std::size_t comma = urls.find(',');
-    const std::string_view url = trim(urls.substr(0, comma));
+    const std::string_view url = trim_blanks(urls.substr(0, comma));
     if (url.empty()) {
       throw_body_error("--rv: empty URL in list");
     }
