@@ -31,6 +31,7 @@ struct Tables {
   std::map<std::string, Session, std::less<>> sessions;
   std::map<Guid, StoredVoucher> vouchers;
   std::map<Guid, RvRegistration> rv_registrations;
+  std::map<Guid, OwnerDeviceRecord> owner_devices;
   std::uint64_t next_seq = 1;
 };
 
@@ -210,6 +211,46 @@ class MemoryTransaction final : public Transaction {
     check_open("count_rv_registrations");
     return static_cast<std::size_t>(std::count_if(m_tables.rv_registrations.begin(), m_tables.rv_registrations.end(),
                                                   [now](const auto& entry) { return entry.second.expires_at > now; }));
+  }
+
+  void put_owner_device(const OwnerDeviceRecord& record) override {
+    check_open("put_owner_device");
+    remember(m_tables.owner_devices, record.guid);
+    m_tables.owner_devices.insert_or_assign(record.guid, record);
+  }
+
+  std::optional<OwnerDeviceRecord> get_owner_device(const Guid& guid) override {
+    check_open("get_owner_device");
+    const auto it = m_tables.owner_devices.find(guid);
+    if (it == m_tables.owner_devices.end()) {
+      return std::nullopt;
+    }
+    return it->second;
+  }
+
+  std::vector<OwnerDeviceRecord> list_owner_devices() override {
+    check_open("list_owner_devices");
+    std::vector<OwnerDeviceRecord> out;
+    out.reserve(m_tables.owner_devices.size());
+    for (const auto& [guid, record] : m_tables.owner_devices) {
+      out.push_back(record);
+    }
+    // The map is in GUID order already; a stable sort keeps it within one updated_at.
+    std::stable_sort(out.begin(), out.end(), [](const OwnerDeviceRecord& a, const OwnerDeviceRecord& b) {
+      return a.updated_at < b.updated_at;
+    });
+    return out;
+  }
+
+  bool erase_owner_device(const Guid& guid) override {
+    check_open("erase_owner_device");
+    const auto it = m_tables.owner_devices.find(guid);
+    if (it == m_tables.owner_devices.end()) {
+      return false;
+    }
+    remember(m_tables.owner_devices, guid);
+    m_tables.owner_devices.erase(it);
+    return true;
   }
 
   void commit() override {

@@ -68,4 +68,25 @@ struct RvRegistration {
   bool operator==(const RvRegistration&) const = default;
 };
 
+/// What the owner knows about one device it holds a voucher for (docs/owner.md), keyed by the voucher's GUID.
+struct OwnerDeviceRecord {
+  Guid guid;
+  /// "imported", "registered", "onboarding", "onboarded", "failed" or "exported".
+  std::string state;
+  /// The protocol step reached, or the step that failed ("TO0 http://127.0.0.1:8041", "TO2.ProveDevice").
+  std::string step;
+  /// The last failure ("INVALID_MESSAGE_ERROR (101): …"), empty when none.
+  std::string error;
+  /// After an onboarding with credential replacement: the device's new GUID, hex; empty otherwise.
+  std::string new_guid;
+  /// Unix seconds when the earliest current TO0 registration lapses; 0 when not registered.
+  std::int64_t to0_expires_at = 0;
+  /// One line per rendezvous server of the last TO0 attempt ("http://…: 3600 s" or "http://…: error …").
+  std::string to0_detail;
+  /// How many TO2 runs reached TO2.Done2 for this voucher.
+  std::int64_t onboard_count = 0;
+  std::int64_t updated_at = 0;
+  bool operator==(const OwnerDeviceRecord&) const = default;
+};
+
 }  // namespace fdo::storage

@@ -67,6 +67,21 @@ CREATE INDEX rv_registrations_by_expiry ON rv_registrations (expires_at);
     R"sql(
 ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 2 → 3: the owner's per-device status (docs/owner.md).
+    R"sql(
+CREATE TABLE owner_devices (
+  guid           BLOB    NOT NULL PRIMARY KEY CHECK (length(guid) = 16),
+  state          TEXT    NOT NULL,
+  step           TEXT    NOT NULL,
+  error          TEXT    NOT NULL,
+  new_guid       TEXT    NOT NULL,
+  to0_expires_at INTEGER NOT NULL,
+  to0_detail     TEXT    NOT NULL,
+  onboard_count  INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX owner_devices_by_update ON owner_devices (updated_at, guid);
+)sql",
 };
 
 constexpr std::string_view kInsertSession =
@@ -104,6 +119,18 @@ constexpr std::string_view kGetRvRegistration =
 constexpr std::string_view kEraseRvRegistration = "DELETE FROM rv_registrations WHERE guid = ?1";
 constexpr std::string_view kPurgeRvRegistrations = "DELETE FROM rv_registrations WHERE expires_at <= ?1";
 constexpr std::string_view kCountRvRegistrations = "SELECT count(*) FROM rv_registrations WHERE expires_at > ?1";
+
+constexpr std::string_view kPutOwnerDevice =
+    "INSERT OR REPLACE INTO owner_devices "
+    "(guid, state, step, error, new_guid, to0_expires_at, to0_detail, onboard_count, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+constexpr std::string_view kGetOwnerDevice =
+    "SELECT guid, state, step, error, new_guid, to0_expires_at, to0_detail, onboard_count, updated_at "
+    "FROM owner_devices WHERE guid = ?1";
+constexpr std::string_view kListOwnerDevices =
+    "SELECT guid, state, step, error, new_guid, to0_expires_at, to0_detail, onboard_count, updated_at "
+    "FROM owner_devices ORDER BY updated_at, guid";
+constexpr std::string_view kEraseOwnerDevice = "DELETE FROM owner_devices WHERE guid = ?1";
 
 // Group commit (docs/adr/0006). The connection runs with synchronous=NORMAL, so COMMIT only writes the WAL; each
 // committer then waits here until an fdatasync of the WAL that started after its COMMIT has finished. One thread
@@ -263,6 +290,21 @@ VoucherRecord read_voucher(const Statement& stmt, std::string_view op) {
       .voucher = stmt.column_blob(3),
       .created_at = stmt.column_int64(4),
       .owner_key_id = stmt.column_text(5),
+  };
+}
+
+// Column order of kGetOwnerDevice and kListOwnerDevices.
+OwnerDeviceRecord read_owner_device(const Statement& stmt, std::string_view op) {
+  return OwnerDeviceRecord{
+      .guid = guid_column(stmt, 0, op),
+      .state = stmt.column_text(1),
+      .step = stmt.column_text(2),
+      .error = stmt.column_text(3),
+      .new_guid = stmt.column_text(4),
+      .to0_expires_at = stmt.column_int64(5),
+      .to0_detail = stmt.column_text(6),
+      .onboard_count = stmt.column_int64(7),
+      .updated_at = stmt.column_int64(8),
   };
 }
 
@@ -435,6 +477,47 @@ class SqliteTransaction final : public Transaction {
 
   std::size_t count_rv_registrations(std::int64_t now) override {
     return count_live(kCountRvRegistrations, "count_rv_registrations", now);
+  }
+
+  void put_owner_device(const OwnerDeviceRecord& record) override {
+    Statement stmt = prepare(kPutOwnerDevice, "put_owner_device");
+    stmt.bind_blob(1, record.guid.view());
+    stmt.bind_text(2, record.state);
+    stmt.bind_text(3, record.step);
+    stmt.bind_text(4, record.error);
+    stmt.bind_text(5, record.new_guid);
+    stmt.bind_int64(6, record.to0_expires_at);
+    stmt.bind_text(7, record.to0_detail);
+    stmt.bind_int64(8, record.onboard_count);
+    stmt.bind_int64(9, record.updated_at);
+    stmt.run();
+  }
+
+  std::optional<OwnerDeviceRecord> get_owner_device(const Guid& guid) override {
+    constexpr std::string_view kOp = "get_owner_device";
+    Statement stmt = prepare(kGetOwnerDevice, kOp);
+    stmt.bind_blob(1, guid.view());
+    if (!stmt.next_row()) {
+      return std::nullopt;
+    }
+    return read_owner_device(stmt, kOp);
+  }
+
+  std::vector<OwnerDeviceRecord> list_owner_devices() override {
+    constexpr std::string_view kOp = "list_owner_devices";
+    Statement stmt = prepare(kListOwnerDevices, kOp);
+    std::vector<OwnerDeviceRecord> out;
+    while (stmt.next_row()) {
+      out.push_back(read_owner_device(stmt, kOp));
+    }
+    return out;
+  }
+
+  bool erase_owner_device(const Guid& guid) override {
+    Statement stmt = prepare(kEraseOwnerDevice, "erase_owner_device");
+    stmt.bind_blob(1, guid.view());
+    stmt.run();
+    return changed_rows(conn()) == 1;
   }
 
   void commit() override {

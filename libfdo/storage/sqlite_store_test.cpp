@@ -27,6 +27,7 @@ namespace {
 using test::guid_of;
 using test::kNow;
 using test::make_registration;
+using test::make_owner_device;
 using test::make_session;
 using test::make_voucher;
 
@@ -101,10 +102,12 @@ TEST_F(SqliteStoreTest, PersistsAcrossReopen) {
     tx->insert_session(make_session("tok"));
     tx->put_voucher(make_voucher(1, "SN1"));
     tx->put_rv_registration(make_registration(1));
+    tx->put_owner_device(make_owner_device(1));
     tx->commit();
   }
   const auto store = open_sqlite_store(db());
   const auto tx = store->begin();
+  EXPECT_EQ(tx->get_owner_device(guid_of(1)), make_owner_device(1));
   EXPECT_EQ(tx->get_session("tok", kNow), make_session("tok"));
   EXPECT_EQ(tx->get_voucher(guid_of(1)), make_voucher(1, "SN1"));
   EXPECT_EQ(tx->get_rv_registration(guid_of(1), kNow), make_registration(1));
@@ -168,7 +171,43 @@ TEST_F(SqliteStoreTest, MigratesASchemaOneDatabaseAndKeepsItsSessions) {
   EXPECT_EQ(session->state, Bytes{0x81});
   EXPECT_TRUE(tx->update_session(*session));
   EXPECT_EQ(tx->get_session("tok", kNow)->version, 1u);
+  tx->put_owner_device(make_owner_device(1));  // every later migration ran too
+  EXPECT_EQ(tx->get_owner_device(guid_of(1)), make_owner_device(1));
   tx->commit();
+}
+
+TEST_F(SqliteStoreTest, MigratesASchemaTwoDatabaseAndKeepsItsVouchers) {
+  // A database written before the owner kept per-device status (schema 2), holding a voucher: opening it adds the
+  // owner_devices table (migration 3) and keeps the voucher.
+  const std::filesystem::path sql = db().string() + ".sql";
+  {
+    std::ofstream f(sql);
+    f << "CREATE TABLE sessions (token TEXT NOT NULL PRIMARY KEY, protocol TEXT NOT NULL, state BLOB NOT NULL,"
+         " expires_at INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 0) STRICT;\n"
+         "CREATE INDEX sessions_by_expiry ON sessions (expires_at);\n"
+         "CREATE TABLE vouchers (id INTEGER PRIMARY KEY AUTOINCREMENT, guid BLOB NOT NULL UNIQUE CHECK (length(guid) = 16),"
+         " serial TEXT NOT NULL, device_info TEXT NOT NULL, voucher BLOB NOT NULL, created_at INTEGER NOT NULL,"
+         " owner_key_id TEXT NOT NULL) STRICT;\n"
+         "CREATE INDEX vouchers_by_serial ON vouchers (serial, created_at);\n"
+         "CREATE TABLE rv_registrations (guid BLOB NOT NULL PRIMARY KEY CHECK (length(guid) = 16), to1d BLOB NOT NULL,"
+         " voucher BLOB NOT NULL, owner_key BLOB NOT NULL, device_key BLOB NOT NULL, expires_at INTEGER NOT NULL,"
+         " registered_at INTEGER NOT NULL) STRICT;\n"
+         "INSERT INTO vouchers (guid, serial, device_info, voucher, created_at, owner_key_id) VALUES "
+         "(x'01010101010101010101010101010101', 'SN1', 'test-device', x'85186501', "
+      << kNow << ", 'ab01');\nPRAGMA user_version = 2;\n";
+  }
+  ASSERT_EQ(std::system(("sqlite3 '" + db().string() + "' < '" + sql.string() + "'").c_str()), 0);
+  {
+    const std::unique_ptr<Store> store = open_sqlite_store(db());
+    const auto tx = store->begin();
+    EXPECT_EQ(tx->get_voucher(guid_of(1)), make_voucher(1, "SN1"));
+    EXPECT_TRUE(tx->list_owner_devices().empty());
+    tx->put_owner_device(make_owner_device(1));
+    tx->commit();
+  }
+  EXPECT_EQ(header_user_version(db()), static_cast<std::uint32_t>(kSqliteSchemaVersion));
+  const std::unique_ptr<Store> store = open_sqlite_store(db());
+  EXPECT_EQ(store->begin()->get_owner_device(guid_of(1)), make_owner_device(1));
 }
 
 TEST_F(SqliteStoreTest, RefusesDatabaseWithNewerSchema) {

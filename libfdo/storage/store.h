@@ -73,6 +73,17 @@ class Transaction {
   /// How many registrations are live at `now`.
   [[nodiscard]] virtual std::size_t count_rv_registrations(std::int64_t now) = 0;
 
+  // The owner's per-device status (docs/owner.md), keyed by the voucher's GUID.
+
+  /// Stores the record, replacing any record with the same GUID.
+  virtual void put_owner_device(const OwnerDeviceRecord& record) = 0;
+  /// The record with this GUID, or nullopt.
+  [[nodiscard]] virtual std::optional<OwnerDeviceRecord> get_owner_device(const Guid& guid) = 0;
+  /// Every record, ordered by updated_at, then GUID.
+  [[nodiscard]] virtual std::vector<OwnerDeviceRecord> list_owner_devices() = 0;
+  /// Removes the record; false if it was not stored.
+  virtual bool erase_owner_device(const Guid& guid) = 0;
+
   /// Makes every change of this transaction durable and visible, and ends it. Throws Error(InternalServerError)
   /// if that fails (then nothing was committed) or the transaction already ended.
   virtual void commit() = 0;

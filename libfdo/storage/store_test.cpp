@@ -25,6 +25,7 @@ using test::guid_of;
 using test::kNow;
 using test::make_registration;
 using test::make_session;
+using test::make_owner_device;
 using test::make_voucher;
 
 struct MemoryBackend {
@@ -323,6 +324,70 @@ TYPED_TEST(StoreTest, PurgeExpiredRvRegistrationsRemovesOnlyExpired) {
   EXPECT_EQ(tx->count_rv_registrations(kNow - 100), 1u);
 }
 
+// Owner devices ---------------------------------------------------------------------------------------------------
+
+TYPED_TEST(StoreTest, OwnerDevicePutReplacesRecordWithSameGuid) {
+  {
+    const auto tx = this->store().begin();
+    EXPECT_FALSE(tx->get_owner_device(guid_of(1)).has_value());
+    tx->put_owner_device(make_owner_device(1));
+    tx->commit();
+  }
+  OwnerDeviceRecord changed = make_owner_device(1, "failed", kNow + 9);
+  changed.error = "INVALID_MESSAGE_ERROR (101): bad signature";
+  changed.new_guid = "0102030405060708090a0b0c0d0e0f10";
+  changed.to0_expires_at = 0;
+  changed.to0_detail = "http://a: 3600 s\nhttp://b: error cannot connect";
+  changed.onboard_count = std::numeric_limits<std::int64_t>::max();
+  {
+    const auto tx = this->store().begin();
+    EXPECT_EQ(tx->get_owner_device(guid_of(1)), make_owner_device(1));
+    tx->put_owner_device(changed);
+    tx->commit();
+  }
+  const auto tx = this->store().begin();
+  EXPECT_EQ(tx->get_owner_device(guid_of(1)), changed);
+  EXPECT_EQ(tx->list_owner_devices(), std::vector<OwnerDeviceRecord>{changed});
+}
+
+TYPED_TEST(StoreTest, ListOwnerDevicesByUpdateTimeThenGuidAndErase) {
+  const auto tx = this->store().begin();
+  EXPECT_TRUE(tx->list_owner_devices().empty());
+  tx->put_owner_device(make_owner_device(3, "imported", kNow + 1));
+  tx->put_owner_device(make_owner_device(2, "registered", kNow + 1));
+  tx->put_owner_device(make_owner_device(9, "onboarded", kNow));
+  std::vector<Guid> order;
+  for (const OwnerDeviceRecord& r : tx->list_owner_devices()) {
+    order.push_back(r.guid);
+  }
+  EXPECT_EQ(order, (std::vector<Guid>{guid_of(9), guid_of(2), guid_of(3)}));
+  EXPECT_TRUE(tx->erase_owner_device(guid_of(2)));
+  EXPECT_FALSE(tx->erase_owner_device(guid_of(2)));
+  EXPECT_FALSE(tx->get_owner_device(guid_of(2)).has_value());
+  EXPECT_EQ(tx->list_owner_devices().size(), 2u);
+  tx->commit();
+}
+
+TYPED_TEST(StoreTest, OwnerDeviceChangesRollBackWithoutCommit) {
+  const OwnerDeviceRecord kept = make_owner_device(1);
+  {
+    const auto tx = this->store().begin();
+    tx->put_owner_device(kept);
+    tx->put_owner_device(make_owner_device(2));
+    tx->commit();
+  }
+  {
+    const auto tx = this->store().begin();
+    tx->put_owner_device(make_owner_device(1, "exported", kNow + 5));
+    ASSERT_TRUE(tx->erase_owner_device(guid_of(2)));
+    tx->put_owner_device(make_owner_device(3));
+  }
+  const auto tx = this->store().begin();
+  EXPECT_EQ(tx->get_owner_device(guid_of(1)), kept);
+  EXPECT_TRUE(tx->get_owner_device(guid_of(2)).has_value());
+  EXPECT_FALSE(tx->get_owner_device(guid_of(3)).has_value());
+}
+
 // Transactions ----------------------------------------------------------------------------------------------------
 
 TYPED_TEST(StoreTest, DestroyingWithoutCommitRollsBackEveryChange) {
@@ -382,6 +447,8 @@ TYPED_TEST(StoreTest, OperationsAfterCommitThrow) {
   EXPECT_THROW((void)tx->get_session("tok", kNow), Error);
   EXPECT_THROW(tx->put_voucher(make_voucher(1, "SN")), Error);
   EXPECT_THROW((void)tx->count_rv_registrations(kNow), Error);
+  EXPECT_THROW(tx->put_owner_device(make_owner_device(1)), Error);
+  EXPECT_THROW((void)tx->list_owner_devices(), Error);
 }
 
 TYPED_TEST(StoreTest, NestedBeginOnOneThreadThrowsInsteadOfDeadlocking) {

@@ -87,6 +87,21 @@ inline RvRegistration make_registration(std::uint8_t fill, std::int64_t expires_
   };
 }
 
+inline OwnerDeviceRecord make_owner_device(std::uint8_t fill, std::string state = "imported",
+                                           std::int64_t updated_at = kNow) {
+  return OwnerDeviceRecord{
+      .guid = guid_of(fill),
+      .state = std::move(state),
+      .step = "TO0 http://127.0.0.1:8041",
+      .error = "",
+      .new_guid = "",
+      .to0_expires_at = kNow + 3600,
+      .to0_detail = "http://127.0.0.1:8041: 3600 s",
+      .onboard_count = fill,
+      .updated_at = updated_at,
+  };
+}
+
 /// Session state holding a counter as 8 big-endian bytes.
 inline Bytes encode_counter(std::uint64_t value) {
   Bytes out(8);
