@@ -135,7 +135,14 @@ transport::Response Dispatcher::handle_message(const transport::Request& request
   // store transaction, so runs proceed in parallel; the transaction below covers only the session's
   // read-modify-write and the records the message writes.
   trace_message("received", request.msg_type, request.body);
-  Answer answer = endpoint.handle(info.type, request.body, session.state, m_store, ctx);
+  const Bytes state_before = session.state;
+  Answer answer;
+  try {
+    answer = endpoint.handle(info.type, request.body, session.state, m_store, ctx);
+  } catch (const Error& e) {
+    report_failure(endpoint, info.type, state_before, e, ctx, token);
+    throw;
+  }
   trace_message("answering", static_cast<std::uint8_t>(answer.type), answer.body, ctx.guid_hex);
   const bool ends = message_info(answer.type).ends_protocol;
 
@@ -157,7 +164,13 @@ transport::Response Dispatcher::handle_message(const transport::Request& request
     tx->insert_session(session);
   }
   if (answer.apply) {
-    answer.apply(*tx);
+    try {
+      answer.apply(*tx);
+    } catch (const Error& e) {
+      tx.reset();  // rolled back: the run's failure is recorded in a transaction of its own
+      report_failure(endpoint, info.type, state_before, e, ctx, token);
+      throw;
+    }
   }
   tx->commit();
   log::info(std::string(info.name) + " from " + ctx.peer + " -> " + std::string(message_info(answer.type).name),
@@ -173,13 +186,37 @@ transport::Response Dispatcher::handle_client_error(const transport::Request& re
   // FDO 1.1 §5.1: the server logs a received 255 and ends the run; it answers 200 with an empty body
   // (docs/interop.md "http-errors").
   std::string what = "undecodable ErrorMessage";
+  std::optional<ErrorMessage> received;
   try {
-    what = ErrorMessage::decode(request.body).describe();
+    received = ErrorMessage::decode(request.body);
+    what = received->describe();
   } catch (const Error&) {
     // A 255 needs no checks beyond decoding it leniently; an undecodable one still ends the run.
   }
   if (request.token && !request.authorization_malformed) {
+    std::optional<storage::Session> session;
+    try {
+      session = storage::read_only(m_store, [&](storage::Transaction& tx) {
+        return tx.get_session(*request.token, m_options.clock());
+      });
+    } catch (const Error& e) {
+      log::error(std::string("cannot read the session of a received ErrorMessage: ") + e.what());
+    }
     drop_session(*request.token);
+    if (session) {
+      // The endpoint records the run's end as the peer reported it (an owner's device status, docs/owner.md).
+      for (const auto& [protocol, endpoint] : m_endpoints) {
+        if (protocol_name(protocol) == session->protocol) {
+          Context ctx;
+          ctx.now = m_options.clock();
+          ctx.peer = request.peer;
+          const MessageType prev = received ? static_cast<MessageType>(received->em_prev_msg_id) : MessageType::Error;
+          const Error error = received ? Error(received->code(), received->em_error_str, ErrorSource::Peer)
+                                       : Error(ErrorCode::MessageBodyError, what, ErrorSource::Peer);
+          endpoint->on_failure(prev, session->state, error, m_store, ctx);
+        }
+      }
+    }
   }
   log::warn("peer " + request.peer + " sent ErrorMessage: " + what);
   return transport::Response{static_cast<std::uint8_t>(MessageType::Error), {}, std::nullopt, 200};
@@ -208,6 +245,16 @@ transport::Response Dispatcher::reject(std::uint8_t msg_type, std::optional<std:
   ctx.now = m_options.clock();
   ctx.peer = "transport";
   return error_response(msg_type, Error(code, std::string(reason)), ctx, token);
+}
+
+void Dispatcher::report_failure(Endpoint& endpoint, MessageType type, ByteView state, const Error& error,
+                                const Context& ctx, std::optional<std::string>& token) {
+  // The session goes first (error_response drops it too), so the endpoint records a run that is over.
+  if (token) {
+    drop_session(*token);
+    token.reset();
+  }
+  endpoint.on_failure(type, state, error, m_store, ctx);
 }
 
 void Dispatcher::drop_session(const std::string& token) {

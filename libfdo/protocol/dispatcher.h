@@ -64,6 +64,9 @@ class Dispatcher final : public transport::Responder {
   transport::Response handle_client_error(const transport::Request& request);
   transport::Response error_response(std::uint8_t msg_type, const Error& error, const Context& ctx,
                                      const std::optional<std::string>& token);
+  /// Drops the run's session and lets `endpoint` record the failure (Endpoint::on_failure).
+  void report_failure(Endpoint& endpoint, MessageType type, ByteView state, const Error& error, const Context& ctx,
+                      std::optional<std::string>& token);
   void drop_session(const std::string& token);
   void maybe_purge(storage::Transaction& tx, std::int64_t now);
 

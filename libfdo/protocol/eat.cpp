@@ -125,4 +125,19 @@ EatPayload verify_eat(const cose::Sign1& eat, const crypto::PublicKey& device_ke
   return payload;
 }
 
+void check_ea_sig_info(const SigInfo& ea_sig_info, const crypto::PublicKey& device_key, std::string_view message) {
+  const std::string sg_type(sg_type_name(ea_sig_info.sg_type));
+  const std::optional<crypto::KeyType> implied = device_key_type_of(ea_sig_info.sg_type);
+  if (!implied) {
+    throw_invalid(std::string(message) + ": eASigInfo sgType " + sg_type + " is not supported");
+  }
+  if (*implied != device_key.type()) {
+    throw_invalid(std::string(message) + ": eASigInfo sgType " + sg_type + " does not suit the device key of the voucher (" +
+                  std::string(crypto::key_type_name(device_key.type())) + ")");
+  }
+  if (!ea_sig_info.info.empty()) {
+    throw_invalid(std::string(message) + ": eASigInfo Info must be empty for ECDSA and RSA devices");
+  }
+}
+
 }  // namespace fdo::protocol

@@ -11,6 +11,7 @@
 #include "libfdo/cose/sign1.h"
 #include "libfdo/crypto/keys.h"
 #include "libfdo/protocol/device_identity.h"
+#include "libfdo/types/sig_info.h"
 
 namespace fdo::protocol {
 
@@ -72,5 +73,10 @@ cose::Sign1 make_eat(const DeviceSigner& signer, const Nonce& nonce, const Guid&
 /// Returns the decoded payload (TO2 reads its EAT-FDO claim).
 EatPayload verify_eat(const cose::Sign1& eat, const crypto::PublicKey& device_key, const EatExpectation& expected,
                       const Leniency& leniency = {});
+
+/// The device's eASigInfo (TO1.HelloRV, TO2.HelloDevice; FDO 1.1 §5.4.1, §5.5.1; docs/interop.md "siginfo-answer"):
+/// its sgType is one FDO supports and implies the type of `device_key` (OVDevCertChain[0]), and Info is empty.
+/// Error(InvalidMessageError) naming `message` otherwise.
+void check_ea_sig_info(const SigInfo& ea_sig_info, const crypto::PublicKey& device_key, std::string_view message);
 
 }  // namespace fdo::protocol

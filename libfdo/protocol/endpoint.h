@@ -53,6 +53,13 @@ class Endpoint {
   /// the first message of a run) and is replaced by the handler. Reads go through storage::read_only(`store`);
   /// writes only through the Answer's `apply`. Throws fdo::Error with the code the peer must get.
   virtual Answer handle(MessageType type, ByteView body, Bytes& state, storage::Store& store, Context& ctx) = 0;
+  /// Called when a request of a run fails (its handler threw, or the peer sent an ErrorMessage, then with
+  /// ErrorSource::Peer), after the session is gone: `state` is the session's state before the request (empty for
+  /// a first message). Records what the operator should see; must not throw. Does nothing by default.
+  virtual void on_failure(MessageType type, ByteView state, const Error& error, storage::Store& store,
+                          const Context& ctx) {
+    (void)type, (void)state, (void)error, (void)store, (void)ctx;
+  }
 };
 
 /// Throws Error(InvalidMessageError) unless `type` is the message the session expects next

@@ -44,24 +44,6 @@ crypto::PublicKey device_key_of(const storage::RvRegistration& registration) {
   }
 }
 
-// FDO 1.1 §5.4.1, check 3 in docs/protocols/to1.md (docs/interop.md "siginfo-answer"): sgType is supported and
-// matches the device key in the stored voucher; Info is empty → 101.
-void check_sig_info(const SigInfo& ea_sig_info, const crypto::PublicKey& device_key) {
-  const std::optional<crypto::KeyType> implied = device_key_type_of(ea_sig_info.sg_type);
-  if (!implied) {
-    throw_invalid("TO1.HelloRV: eASigInfo sgType " + std::string(sg_type_name(ea_sig_info.sg_type)) +
-                  " is not supported");
-  }
-  if (*implied != device_key.type()) {
-    throw_invalid("TO1.HelloRV: eASigInfo sgType " + std::string(sg_type_name(ea_sig_info.sg_type)) +
-                  " does not suit the device key of the registered voucher (" +
-                  std::string(crypto::key_type_name(device_key.type())) + ")");
-  }
-  if (!ea_sig_info.info.empty()) {
-    throw_invalid("TO1.HelloRV: eASigInfo Info must be empty for ECDSA and RSA devices");
-  }
-}
-
 }  // namespace
 
 Bytes To1Session::encode() const {
@@ -109,7 +91,7 @@ to1::HelloRVAck To1Rendezvous::hello_rv(const to1::HelloRV& request, To1Session&
                                         Context& ctx) {
   ctx.guid_hex = request.guid.hex();
   const storage::RvRegistration registration = find_registration(store, request.guid, ctx.now);
-  check_sig_info(request.ea_sig_info, device_key_of(registration));
+  check_ea_sig_info(request.ea_sig_info, device_key_of(registration), to1::HelloRV::kName);
 
   session.next = MessageType::To1ProveToRV;
   session.guid = request.guid;
