@@ -304,12 +304,14 @@ TEST(Kex, RejectsMalformedEcdhParameters) {
     const KexOwner owner = KexOwner::start(suite);
     const Bytes xa = owner.xa();
     const DeviceKex device = device_kex(suite, xa, p256_key().public_key());
-    for (const auto& [name, bad] : bad_ecdh_params(suite, xa)) {
+    for (const auto& [name, bad_case] : bad_ecdh_params(suite, xa)) {
+      const Bytes& bad = bad_case;  // clang 14 cannot capture a structured binding
       SCOPED_TRACE(std::string(kex_suite_name(suite)) + " xA " + name);
       expect_error([&] { static_cast<void>(device_kex(suite, bad, p256_key().public_key())); },
                    ErrorCode::InvalidMessageError);
     }
-    for (const auto& [name, bad] : bad_ecdh_params(suite, device.xb)) {
+    for (const auto& [name, bad_case] : bad_ecdh_params(suite, device.xb)) {
+      const Bytes& bad = bad_case;  // clang 14 cannot capture a structured binding
       SCOPED_TRACE(std::string(kex_suite_name(suite)) + " xB " + name);
       expect_error([&] { static_cast<void>(owner.finish(bad, nullptr)); }, ErrorCode::InvalidMessageError);
     }
@@ -335,7 +337,8 @@ TEST(Kex, RejectsMalformedDhValues) {
         {"all ones", Bytes(width, 0xff)},
     };
     const KexOwner owner = KexOwner::start(suite);
-    for (const auto& [name, bad] : cases) {
+    for (const auto& [name, bad_case] : cases) {
+      const Bytes& bad = bad_case;  // clang 14 cannot capture a structured binding
       SCOPED_TRACE(std::string(kex_suite_name(suite)) + " " + name);
       expect_error([&] { static_cast<void>(device_kex(suite, bad, p256_key().public_key())); },
                    ErrorCode::InvalidMessageError);
@@ -375,7 +378,8 @@ TEST(Kex, RejectsMalformedAsymKexValues) {
         {"DeviceRandom of the wrong size", wrong_size_plaintext},
     };
     std::vector<std::string> texts;
-    for (const auto& [name, bad] : cases) {
+    for (const auto& [name, bad_case] : cases) {
+      const Bytes& bad = bad_case;  // clang 14 cannot capture a structured binding
       SCOPED_TRACE(name);
       texts.push_back(
           expect_error([&] { static_cast<void>(owner.finish(bad, &owner_key)); }, ErrorCode::InvalidMessageError));
