@@ -46,13 +46,15 @@ const SuiteParams& params(KexSuite suite) {
   throw_internal("key exchange: unknown suite " + std::to_string(static_cast<int>(suite)));
 }
 
-std::size_t field_size(KeyType curve) { return curve == KeyType::P256 ? 32 : 48; }
+std::size_t field_size(KeyType curve) {
+  return curve == KeyType::P256 ? 32 : 48;
+}
 
 /// The field prime p of P-256 / P-384 (FIPS 186-4 §D.1.2.3, §D.1.2.4), big-endian.
 ByteView field_prime(KeyType curve) {
   static const Bytes p256 = from_hex("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff");
-  static const Bytes p384 = from_hex(
-      "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff");
+  static const Bytes p384 =
+      from_hex("fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff");
   return curve == KeyType::P256 ? p256 : p384;
 }
 
@@ -70,7 +72,9 @@ void put_u16(Bytes& out, std::size_t v) {
   out.push_back(static_cast<std::uint8_t>(v & 0xff));
 }
 
-void append(Bytes& out, ByteView v) { out.insert(out.end(), v.begin(), v.end()); }
+void append(Bytes& out, ByteView v) {
+  out.insert(out.end(), v.begin(), v.end());
+}
 
 /// A cursor over `u16 BE len ‖ value` fields; `fail` is called on any shortfall.
 class FieldReader {
@@ -217,7 +221,9 @@ constexpr std::uint8_t kSaveVersion = 1;
 
 }  // namespace
 
-std::string_view kex_suite_name(KexSuite suite) { return params(suite).name; }
+std::string_view kex_suite_name(KexSuite suite) {
+  return params(suite).name;
+}
 
 std::optional<KexSuite> parse_kex_suite(std::string_view name) {
   for (const SuiteParams& p : kSuites) {
@@ -271,7 +277,9 @@ KexOwner KexOwner::start(KexSuite suite) {
   return KexOwner(std::move(impl));
 }
 
-KexSuite KexOwner::suite() const { return m_impl->suite; }
+KexSuite KexOwner::suite() const {
+  return m_impl->suite;
+}
 
 Bytes KexOwner::xa() const {
   const SuiteParams& p = params(m_impl->suite);

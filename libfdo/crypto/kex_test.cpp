@@ -44,7 +44,9 @@ const PrivateKey& owner_key_for(KexSuite suite) {
   }
 }
 
-bool is_ecdh(KexSuite s) { return s == KexSuite::Ecdh256 || s == KexSuite::Ecdh384; }
+bool is_ecdh(KexSuite s) {
+  return s == KexSuite::Ecdh256 || s == KexSuite::Ecdh384;
+}
 
 void put_u16(Bytes& out, std::size_t v) {
   out.push_back(static_cast<std::uint8_t>(v >> 8));
@@ -70,10 +72,11 @@ struct Fields {
 };
 Fields split_ecdh(ByteView in, std::size_t fs) {
   const std::size_t rlen = (std::size_t{in[4 + 2 * fs]} << 8) | in[5 + 2 * fs];
-  return Fields{Bytes(in.begin() + 2, in.begin() + 2 + static_cast<std::ptrdiff_t>(fs)),
-                Bytes(in.begin() + 4 + static_cast<std::ptrdiff_t>(fs), in.begin() + 4 + 2 * static_cast<std::ptrdiff_t>(fs)),
-                Bytes(in.begin() + 6 + 2 * static_cast<std::ptrdiff_t>(fs),
-                      in.begin() + 6 + 2 * static_cast<std::ptrdiff_t>(fs) + static_cast<std::ptrdiff_t>(rlen))};
+  return Fields{
+      Bytes(in.begin() + 2, in.begin() + 2 + static_cast<std::ptrdiff_t>(fs)),
+      Bytes(in.begin() + 4 + static_cast<std::ptrdiff_t>(fs), in.begin() + 4 + 2 * static_cast<std::ptrdiff_t>(fs)),
+      Bytes(in.begin() + 6 + 2 * static_cast<std::ptrdiff_t>(fs),
+            in.begin() + 6 + 2 * static_cast<std::ptrdiff_t>(fs) + static_cast<std::ptrdiff_t>(rlen))};
 }
 
 Bytes flip_last_bit(ByteView b) {
@@ -83,8 +86,7 @@ Bytes flip_last_bit(ByteView b) {
 }
 
 TEST(KexSuite, NamesRoundTripExactly) {
-  const std::vector<std::string> names = {"ECDH256",   "ECDH384",     "DHKEXid14",
-                                          "DHKEXid15", "ASYMKEX2048", "ASYMKEX3072"};
+  const std::vector<std::string> names = {"ECDH256", "ECDH384", "DHKEXid14", "DHKEXid15", "ASYMKEX2048", "ASYMKEX3072"};
   for (std::size_t i = 0; i < names.size(); ++i) {
     EXPECT_EQ(kex_suite_name(kAllSuites[i]), names[i]);
     EXPECT_EQ(parse_kex_suite(names[i]), kAllSuites[i]);
@@ -138,9 +140,9 @@ TEST(Kex, ByteLayoutsAndSecretShapes) {
     std::size_t xa, xb, shse, context_rand;
   };
   const Expect cases[] = {
-      {KexSuite::Ecdh256, 86, 86, 32 + 16 + 16, 0},   {KexSuite::Ecdh384, 150, 150, 48 + 48 + 48, 0},
-      {KexSuite::DhKexId14, 256, 256, 256, 0},        {KexSuite::DhKexId15, 384, 384, 384, 0},
-      {KexSuite::AsymKex2048, 32, 256, 32, 32},       {KexSuite::AsymKex3072, 96, 384, 96, 96},
+      {KexSuite::Ecdh256, 86, 86, 32 + 16 + 16, 0}, {KexSuite::Ecdh384, 150, 150, 48 + 48 + 48, 0},
+      {KexSuite::DhKexId14, 256, 256, 256, 0},      {KexSuite::DhKexId15, 384, 384, 384, 0},
+      {KexSuite::AsymKex2048, 32, 256, 32, 32},     {KexSuite::AsymKex3072, 96, 384, 96, 96},
   };
   for (const Expect& c : cases) {
     SCOPED_TRACE(std::string(kex_suite_name(c.suite)));
@@ -166,8 +168,9 @@ TEST(Kex, ByteLayoutsAndSecretShapes) {
       const Fields owner_fields = split_ecdh(xa, fs);
       const Fields device_fields = split_ecdh(device.xb, fs);
       const ByteView shse = device.secret.shse.view();
-      EXPECT_EQ(Bytes(shse.begin() + static_cast<std::ptrdiff_t>(fs), shse.begin() + static_cast<std::ptrdiff_t>(fs + rs)),
-                device_fields.r);
+      EXPECT_EQ(
+          Bytes(shse.begin() + static_cast<std::ptrdiff_t>(fs), shse.begin() + static_cast<std::ptrdiff_t>(fs + rs)),
+          device_fields.r);
       EXPECT_EQ(Bytes(shse.begin() + static_cast<std::ptrdiff_t>(fs + rs), shse.end()), owner_fields.r);
     }
     if (c.suite == KexSuite::AsymKex2048 || c.suite == KexSuite::AsymKex3072) {
@@ -219,7 +222,9 @@ TEST(Kex, RestoreRejectsUndecodableState) {
   Bytes garbage(s.begin(), s.end());
   garbage[6] ^= 0xff;
   rejects(garbage);
-  rejects(from_hex("0102000100" "0000"));  // DHKEXid14 with a 1-byte exponent of 0
+  rejects(
+      from_hex("0102000100"
+               "0000"));  // DHKEXid14 with a 1-byte exponent of 0
 }
 
 TEST(Kex, OwnerRandomNeverStartsWithZero) {
@@ -267,8 +272,9 @@ std::vector<std::pair<std::string, Bytes>> bad_ecdh_params(KexSuite suite, ByteV
   const Fields f = split_ecdh(valid, fs);
   const Bytes p = suite == KexSuite::Ecdh256
                       ? from_hex("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff")
-                      : from_hex("fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe"
-                                 "ffffffff0000000000000000ffffffff");
+                      : from_hex(
+                            "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe"
+                            "ffffffff0000000000000000ffffffff");
   Bytes trailing(valid.begin(), valid.end());
   trailing.push_back(0);
   Bytes long_random_len(valid.begin(), valid.end());
@@ -298,12 +304,14 @@ TEST(Kex, RejectsMalformedEcdhParameters) {
     const KexOwner owner = KexOwner::start(suite);
     const Bytes xa = owner.xa();
     const DeviceKex device = device_kex(suite, xa, p256_key().public_key());
-    for (const auto& [name, bad] : bad_ecdh_params(suite, xa)) {
+    for (const auto& [name, bad_case] : bad_ecdh_params(suite, xa)) {
+      const Bytes& bad = bad_case;  // clang 14 cannot capture a structured binding
       SCOPED_TRACE(std::string(kex_suite_name(suite)) + " xA " + name);
       expect_error([&] { static_cast<void>(device_kex(suite, bad, p256_key().public_key())); },
                    ErrorCode::InvalidMessageError);
     }
-    for (const auto& [name, bad] : bad_ecdh_params(suite, device.xb)) {
+    for (const auto& [name, bad_case] : bad_ecdh_params(suite, device.xb)) {
+      const Bytes& bad = bad_case;  // clang 14 cannot capture a structured binding
       SCOPED_TRACE(std::string(kex_suite_name(suite)) + " xB " + name);
       expect_error([&] { static_cast<void>(owner.finish(bad, nullptr)); }, ErrorCode::InvalidMessageError);
     }
@@ -329,7 +337,8 @@ TEST(Kex, RejectsMalformedDhValues) {
         {"all ones", Bytes(width, 0xff)},
     };
     const KexOwner owner = KexOwner::start(suite);
-    for (const auto& [name, bad] : cases) {
+    for (const auto& [name, bad_case] : cases) {
+      const Bytes& bad = bad_case;  // clang 14 cannot capture a structured binding
       SCOPED_TRACE(std::string(kex_suite_name(suite)) + " " + name);
       expect_error([&] { static_cast<void>(device_kex(suite, bad, p256_key().public_key())); },
                    ErrorCode::InvalidMessageError);
@@ -348,8 +357,9 @@ TEST(Kex, RejectsMalformedAsymKexValues) {
     const KexOwner owner = KexOwner::start(suite);
     const Bytes xa = owner.xa();
     // Device: OwnerRandom of the wrong size, or an owner key that cannot decrypt.
-    expect_error([&] { static_cast<void>(device_kex(suite, ByteView(xa).first(xa.size() - 1), owner_key.public_key())); },
-                 ErrorCode::InvalidMessageError);
+    expect_error(
+        [&] { static_cast<void>(device_kex(suite, ByteView(xa).first(xa.size() - 1), owner_key.public_key())); },
+        ErrorCode::InvalidMessageError);
     expect_error([&] { static_cast<void>(device_kex(suite, concat(xa, Bytes{1}), owner_key.public_key())); },
                  ErrorCode::InvalidMessageError);
     expect_error([&] { static_cast<void>(device_kex(suite, xa, p256_key().public_key())); },
@@ -368,7 +378,8 @@ TEST(Kex, RejectsMalformedAsymKexValues) {
         {"DeviceRandom of the wrong size", wrong_size_plaintext},
     };
     std::vector<std::string> texts;
-    for (const auto& [name, bad] : cases) {
+    for (const auto& [name, bad_case] : cases) {
+      const Bytes& bad = bad_case;  // clang 14 cannot capture a structured binding
       SCOPED_TRACE(name);
       texts.push_back(
           expect_error([&] { static_cast<void>(owner.finish(bad, &owner_key)); }, ErrorCode::InvalidMessageError));
