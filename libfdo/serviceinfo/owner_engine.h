@@ -64,6 +64,7 @@ class OwnerEngine {
  public:
   /// Error(InternalServerError) if the plan names a module the registry lacks, or one twice.
   OwnerEngine(Plan plan, const OwnerRegistry& registry, OwnerOptions options = {});
+  OwnerEngine(Plan plan, const OwnerRegistry&& registry, OwnerOptions options = {}) = delete;
   OwnerEngine(OwnerEngine&&) noexcept;
   OwnerEngine& operator=(OwnerEngine&&) noexcept;
   ~OwnerEngine();
@@ -77,6 +78,7 @@ class OwnerEngine {
   [[nodiscard]] Bytes save() const;
   /// The engine save() made; Error(InternalServerError) if the bytes are not one.
   static OwnerEngine restore(ByteView state, const OwnerRegistry& registry);
+  static OwnerEngine restore(ByteView state, const OwnerRegistry&& registry) = delete;
 
   /// devmod as received so far.
   [[nodiscard]] const DevmodInfo& devmod() const { return m_devmod; }
