@@ -1,0 +1,304 @@
+// TO2 end to end in one process: the owner endpoint behind the dispatcher on a memory store, the device's run_to2 over
+// a loopback transport; plus the owner's conformance checks (TO2-xx) driven message by message.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "libfdo/cbor/writer.h"
+#include "libfdo/core/hex.h"
+#include "libfdo/core/internal/expect_error.h"
+#include "libfdo/messages/to2.h"
+#include "libfdo/protocol/dispatcher.h"
+#include "libfdo/protocol/rv_test_support.h"
+#include "libfdo/protocol/to2_device.h"
+#include "libfdo/protocol/to2_owner.h"
+#include "libfdo/storage/memory_store.h"
+#include "libfdo/transport/loopback_transport.h"
+#include "libfdo/voucher/voucher.h"
+
+namespace fdo::protocol {
+namespace {
+
+using testing::code_of;
+using testing::credential_for;
+using testing::make_test_voucher;
+using testing::TestVoucher;
+
+const Guid kGuid = Guid::from(from_hex("5a5a5a5a000011112222333344445555"));
+
+// An owner service on a memory store with one owner key: the current owner key of `tv`.
+struct OwnerServer {
+  explicit OwnerServer(const TestVoucher& tv) : owner(tv.owner) {
+    policy.owner_key_for = [this](const PublicKey& key) -> const crypto::PrivateKey* {
+      return key.key().same_key(owner->public_key()) ? owner : nullptr;
+    };
+    dispatcher.add(to2);
+    auto tx = store->begin();
+    tx->put_voucher(storage::VoucherRecord{.guid = tv.guid(),
+                                           .serial = "sn-1",
+                                           .device_info = tv.fx.input.device_info,
+                                           .voucher = tv.bytes,
+                                           .created_at = now,
+                                           .owner_key_id = "k"});
+    tx->commit();
+  }
+  OwnerServer(const OwnerServer&) = delete;
+  OwnerServer& operator=(const OwnerServer&) = delete;
+
+  DispatcherOptions options() {
+    DispatcherOptions o;
+    o.clock = [this] { return now; };
+    return o;
+  }
+  transport::Response post(std::uint8_t type, ByteView body, std::optional<std::string> token = std::nullopt) {
+    transport::Request r;
+    r.msg_type = type;
+    r.body.assign(body.begin(), body.end());
+    r.token = token;
+    r.authorization_present = token.has_value();
+    r.peer = "test";
+    return dispatcher.handle(r);
+  }
+  std::optional<storage::VoucherRecord> voucher(const Guid& guid) {
+    auto tx = store->begin();
+    return tx->get_voucher(guid);
+  }
+  std::optional<storage::OwnerDeviceRecord> status(const Guid& guid) {
+    auto tx = store->begin();
+    return tx->get_owner_device(guid);
+  }
+
+  const crypto::PrivateKey* owner;
+  std::int64_t now = 1'700'000'000;
+  std::unique_ptr<storage::Store> store = storage::make_memory_store();
+  To2OwnerPolicy policy;
+  To2Owner to2{policy};
+  Dispatcher dispatcher{*store, options()};
+};
+
+To2Result onboard(OwnerServer& server, const DeviceCredential& credential, To2DeviceOptions options = {}) {
+  transport::LoopbackTransport loopback(server.dispatcher);
+  const SoftwareSigner signer(credential.private_key());
+  const SoftwareHmac hmac(credential.dc_hmac_secret.clone());
+  options.devmod = serviceinfo::DevmodInfo{.os = "Linux",
+                                           .arch = "x86_64",
+                                           .version = "test",
+                                           .device = "model-t",
+                                           .sn = "sn-1",
+                                           .pathsep = "/",
+                                           .sep = ":",
+                                           .nl = "\n",
+                                           .tmp = "/tmp",
+                                           .dir = "/opt",
+                                           .progenv = "bin",
+                                           .bin = "x86_64",
+                                           .mudurl = "",
+                                           .nummodules = 0,
+                                           .modules = {}};
+  options.sleep = [](std::chrono::milliseconds) {};
+  return run_to2(loopback, credential, signer, hmac, std::move(options));
+}
+
+TEST(To2, ReplacementGivesANewGuidAndTheOwnerAVoucherToOnboardAgain) {
+  const auto tv = make_test_voucher("p256", "p256", 2, kGuid);
+  OwnerServer server(*tv);
+  const DeviceCredential credential = credential_for(*tv);
+  const To2Result result = onboard(server, credential);
+
+  EXPECT_FALSE(result.reused);
+  EXPECT_NE(result.credential.dc_guid, kGuid);
+  EXPECT_FALSE(result.credential.dc_active);  // FDO dormant after TO2 (FDO 1.1 §5.5.13)
+  EXPECT_EQ(result.credential.dc_rv_info, credential.dc_rv_info);
+  const Guid new_guid = result.credential.dc_guid;
+
+  // The owner keeps the replacement voucher, extended once to its own key, and the old one until the device
+  // shows up under its new GUID.
+  const std::optional<storage::VoucherRecord> fresh = server.voucher(new_guid);
+  ASSERT_TRUE(fresh);
+  const voucher::OwnershipVoucher ov = voucher::OwnershipVoucher::decode(fresh->voucher);
+  EXPECT_EQ(ov.header().ov_guid, new_guid);
+  ASSERT_EQ(ov.entries().size(), 1U);
+  EXPECT_TRUE(ov.owner_key().key().same_key(tv->owner->public_key()));
+  EXPECT_EQ(fresh->serial, "sn-1");
+  EXPECT_TRUE(server.voucher(kGuid));
+  ASSERT_TRUE(server.status(kGuid));
+  EXPECT_EQ(server.status(kGuid)->state, "onboarded");
+  EXPECT_EQ(server.status(kGuid)->new_guid, new_guid.hex());
+  EXPECT_EQ(server.status(kGuid)->onboard_count, 1);
+
+  // The new credential onboards again (once reactivated); then the replaced voucher is gone.
+  DeviceCredential again = DeviceCredential::decode(result.credential.encode().view());
+  again.dc_active = true;
+  const To2Result second = onboard(server, again);
+  EXPECT_NE(second.credential.dc_guid, new_guid);
+  EXPECT_FALSE(server.voucher(kGuid));
+  EXPECT_EQ(server.status(new_guid)->state, "onboarded");
+}
+
+TEST(To2, CredentialReuseKeepsTheCredentialAndTheVoucher) {
+  const auto tv = make_test_voucher("p384", "p384", 1, kGuid);
+  OwnerServer server(*tv);
+  server.policy.reuse = [](const Guid&) { return true; };
+  const DeviceCredential credential = credential_for(*tv);
+  const To2Result result = onboard(server, credential);
+  EXPECT_TRUE(result.reused);
+  EXPECT_EQ(result.credential.dc_guid, kGuid);
+  EXPECT_TRUE(result.credential.dc_active);
+  EXPECT_EQ(result.suites.kex, crypto::KexSuite::Ecdh384);
+  EXPECT_EQ(server.voucher(kGuid)->voucher, tv->bytes);
+  EXPECT_EQ(server.status(kGuid)->state, "onboarded");
+  EXPECT_EQ(server.status(kGuid)->onboard_count, 1);
+}
+
+TEST(To2, ADeviceThatRefusesReuseAnswers102AndTheOwnerRecordsTheFailure) {
+  const auto tv = make_test_voucher("p256", "p256", 1, kGuid);
+  OwnerServer server(*tv);
+  server.policy.reuse = [](const Guid&) { return true; };
+  const DeviceCredential credential = credential_for(*tv);
+  To2DeviceOptions options;
+  options.allow_reuse = false;
+  fdo::test::expect_error([&] { onboard(server, credential, std::move(options)); }, ErrorCode::CredReuseError);
+  const std::optional<storage::OwnerDeviceRecord> status = server.status(kGuid);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->state, "failed");
+  EXPECT_NE(status->error.find("(102)"), std::string::npos) << status->error;
+}
+
+// Every key exchange with every cipher suite, each with an owner key that suits it (ASYMKEX needs RSA of its size).
+struct MatrixCase {
+  std::string device;
+  std::string owner;
+  crypto::KexSuite kex;
+  crypto::CipherSuite cipher;
+};
+
+std::vector<MatrixCase> matrix() {
+  std::vector<MatrixCase> out;
+  const std::vector<std::tuple<crypto::KexSuite, std::string>> kex_owner{
+      {crypto::KexSuite::Ecdh256, "p256"},         {crypto::KexSuite::Ecdh384, "p384"},
+      {crypto::KexSuite::DhKexId14, "rsa2048"},    {crypto::KexSuite::DhKexId15, "rsa3072"},
+      {crypto::KexSuite::AsymKex2048, "rsa2048"},  {crypto::KexSuite::AsymKex3072, "rsa3072"}};
+  const std::vector<crypto::CipherSuite> ciphers{
+      crypto::CipherSuite::A128GCM,           crypto::CipherSuite::A256GCM,
+      crypto::CipherSuite::AesCcm64_128_128,  crypto::CipherSuite::AesCcm64_128_256,
+      crypto::CipherSuite::Aes128CtrHmacSha256, crypto::CipherSuite::Aes128CbcHmacSha256,
+      crypto::CipherSuite::Aes256CtrHmacSha384, crypto::CipherSuite::Aes256CbcHmacSha384};
+  std::size_t i = 0;
+  for (const auto& [kex, owner] : kex_owner) {
+    for (const crypto::CipherSuite cipher : ciphers) {
+      out.push_back(MatrixCase{(i++ % 2 == 0) ? "p256" : "p384", owner, kex, cipher});
+    }
+  }
+  return out;
+}
+
+class To2Matrix : public ::testing::TestWithParam<MatrixCase> {};
+
+TEST_P(To2Matrix, Onboards) {
+  const MatrixCase& c = GetParam();
+  const auto tv = make_test_voucher(c.device, c.owner, 1, kGuid);
+  OwnerServer server(*tv);
+  To2DeviceOptions options;
+  options.kex = c.kex;
+  options.cipher = c.cipher;
+  const To2Result result = onboard(server, credential_for(*tv), std::move(options));
+  EXPECT_EQ(result.suites.kex, c.kex);
+  EXPECT_EQ(result.suites.cipher, c.cipher);
+  EXPECT_TRUE(server.voucher(result.credential.dc_guid));
+}
+
+INSTANTIATE_TEST_SUITE_P(KexCipher, To2Matrix, ::testing::ValuesIn(matrix()),
+                         [](const ::testing::TestParamInfo<MatrixCase>& p) {
+                           std::string name = p.param.device + "_" + p.param.owner + "_" +
+                                              std::string(crypto::kex_suite_name(p.param.kex)) + "_" +
+                                              std::string(crypto::cipher_suite_name(p.param.cipher));
+                           for (char& ch : name) {
+                             if (std::isalnum(static_cast<unsigned char>(ch)) == 0) {
+                               ch = '_';
+                             }
+                           }
+                           return name;
+                         });
+
+// ---- owner conformance, message by message ------------------------------------------------------------------------
+
+Bytes hello_body(const Guid& guid, std::string kex = "ECDH256", std::int64_t cipher = 1,
+                 crypto::SigAlg alg = crypto::SigAlg::ES256) {
+  return to2::HelloDevice{.max_device_message_size = 0,
+                          .guid = guid,
+                          .nonce_to2_prove_ov = Nonce::random(),
+                          .kex_suite_name = std::move(kex),
+                          .cipher_suite_name = cipher,
+                          .ea_sig_info = SigInfo::for_alg(alg)}
+      .encode();
+}
+
+TEST(To2Owner, TO2_23_UnknownGuidIs6) {
+  const auto tv = make_test_voucher("p256", "p256", 1, kGuid);
+  OwnerServer server(*tv);
+  EXPECT_EQ(code_of(server.post(60, hello_body(Guid::random())), 60), 6);
+}
+
+TEST(To2Owner, TO2_01_FuzzedHelloDeviceIs100) {
+  const auto tv = make_test_voucher("p256", "p256", 1, kGuid);
+  OwnerServer server(*tv);
+  for (std::uint32_t seed = 1; seed <= 20; ++seed) {
+    EXPECT_EQ(code_of(server.post(60, testing::fuzzed(hello_body(kGuid), seed)), 60), 100) << seed;
+  }
+}
+
+TEST(To2Owner, TO2_24_UnknownSuitesAndAMismatchedSgTypeAre101) {
+  const auto tv = make_test_voucher("p256", "p256", 1, kGuid);
+  OwnerServer server(*tv);
+  EXPECT_EQ(code_of(server.post(60, hello_body(kGuid, "ECDH999")), 60), 101);
+  EXPECT_EQ(code_of(server.post(60, hello_body(kGuid, "ECDH256", 99)), 60), 101);
+  EXPECT_EQ(code_of(server.post(60, hello_body(kGuid, "ECDH256", 1, crypto::SigAlg::ES384)), 60), 101);
+  // ASYMKEX needs an RSA owner key of its size.
+  EXPECT_EQ(code_of(server.post(60, hello_body(kGuid, "ASYMKEX2048")), 60), 101);
+  // Nothing of a refused run is stored as onboarding.
+  EXPECT_EQ(server.status(kGuid)->state, "failed");
+}
+
+TEST(To2Owner, TO2_26_TO2_25_EntryIndexAndOrder) {
+  const auto tv = make_test_voucher("p256", "p256", 3, kGuid);
+  OwnerServer server(*tv);
+  const transport::Response prove = server.post(60, hello_body(kGuid));
+  ASSERT_EQ(prove.msg_type, 61);
+  const to2::ProveOVHdr hdr = to2::ProveOVHdr::decode(prove.body);
+  EXPECT_EQ(hdr.payload.num_ov_entries, 3);
+  // TO2-34: helloDeviceHash in the HMAC's family; CUPHOwnerPubKey is the last entry's key byte for byte.
+  EXPECT_EQ(hdr.payload.hello_device_hash.type(), HashType::Sha256);
+  const voucher::OwnershipVoucher ov = voucher::OwnershipVoucher::decode(tv->bytes);
+  EXPECT_EQ(hdr.cuph_owner_pub_key, ov.owner_key());
+  EXPECT_TRUE(hdr.sign1.verify(tv->owner->public_key()));
+
+  // Entry 0 then ProveDevice: 101 (TO2-25).
+  const transport::Response e0 = server.post(62, to2::GetOVNextEntry{.ov_entry_num = 0}.encode(), prove.token);
+  ASSERT_EQ(e0.msg_type, 63);
+  EXPECT_EQ(to2::OVNextEntry::decode(e0.body).ov_entry, ov.entries()[0].bytes);
+  EXPECT_EQ(code_of(server.post(64, from_hex("d28443a10126a0f640"), prove.token), 64), 101);
+
+  // Index exactly NumOVEntries: 101 (TO2-26).
+  const transport::Response again = server.post(60, hello_body(kGuid));
+  EXPECT_EQ(code_of(server.post(62, to2::GetOVNextEntry{.ov_entry_num = 3}.encode(), again.token), 62), 101);
+  // The token is gone after the error (→ 1).
+  EXPECT_EQ(code_of(server.post(62, to2::GetOVNextEntry{.ov_entry_num = 0}.encode(), again.token), 62), 1);
+}
+
+TEST(To2Owner, TO2_32_PlainCborAfterTheTunnelOpensIs100) {
+  const auto tv = make_test_voucher("p256", "p256", 1, kGuid);
+  OwnerServer server(*tv);
+  // Run the device to ProveDevice by hand is long; a plain 66 right after 61 is out of order (101) and a 62 with
+  // a wrong body is 100 (TO2-03).
+  const transport::Response prove = server.post(60, hello_body(kGuid));
+  EXPECT_EQ(code_of(server.post(62, from_hex("0000"), prove.token), 62), 100);
+  const transport::Response next = server.post(60, hello_body(kGuid));
+  EXPECT_EQ(code_of(server.post(66, from_hex("82f6f6"), next.token), 66), 101);
+}
+
+}  // namespace
+}  // namespace fdo::protocol
