@@ -16,5 +16,9 @@ void register_init(Commands& commands);
 void register_pubkey(Commands& commands);
 /// `fdo-owner to0`: register vouchers with their rendezvous servers by hand (FDO 1.1 §5.3).
 void register_to0(Commands& commands);
+/// `fdo-owner vouchers import|list|export`: the vouchers this owner holds (docs/owner.md).
+void register_vouchers(Commands& commands);
+/// `fdo-owner devices list|show`: each device's state, step, error and TO0 expiry (docs/owner.md).
+void register_devices(Commands& commands);
 
 }  // namespace fdo::owner_tool

@@ -4,12 +4,16 @@
 //   DIR/owner.pub.pem           its public key, what a reseller extends vouchers to
 //   DIR/device-app-ca.key.pem   the device-application CA key, PKCS#8, 0600 (ServiceInfo credentials, later)
 //   DIR/device-app-ca.cert.pem  its self-signed certificate
+//   DIR/admin-token             the bearer token of the admin API, 64 hex digits, 0600 (docs/owner.md "Admin API")
+//   DIR/owner.db                the owner's store: vouchers and per-device status (default of --db)
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "libfdo/crypto/keys.h"
+#include "libfdo/storage/store.h"
 #include "tools/common/key_files.h"
 
 namespace fdo::owner_tool {
@@ -21,10 +25,18 @@ struct OwnerDir {
   [[nodiscard]] std::filesystem::path owner_pub() const { return dir / "owner.pub.pem"; }
   [[nodiscard]] std::filesystem::path ca_key() const { return dir / "device-app-ca.key.pem"; }
   [[nodiscard]] std::filesystem::path ca_cert() const { return dir / "device-app-ca.cert.pem"; }
+  [[nodiscard]] std::filesystem::path admin_token() const { return dir / "admin-token"; }
+  /// The owner's SQLite store unless --db names another file.
+  [[nodiscard]] std::filesystem::path db() const { return dir / "owner.db"; }
+  /// `db_option` (--db) when given, else db().
+  [[nodiscard]] std::filesystem::path db(const std::filesystem::path& db_option) const {
+    return db_option.empty() ? db() : db_option;
+  }
 };
 
-/// Creates DIR (0700), the owner key of `key_type` and its public key, and the device-application CA key of
-/// `ca_key_type` with a self-signed certificate: only files that are absent (an existing key is never replaced).
+/// Creates DIR (0700), the owner key of `key_type` and its public key, the device-application CA key of
+/// `ca_key_type` with a self-signed certificate, and the admin token (32 random bytes as hex, 0600): only files
+/// that are absent (an existing key or token is never replaced).
 /// Private keys are written 0600 and atomically. Error(MessageBodyError) for an unknown key type,
 /// Error(InternalServerError) when a file cannot be written.
 std::vector<tool::InitStep> init_owner_dir(const OwnerDir& dir, const std::string& key_type,
@@ -33,5 +45,14 @@ std::vector<tool::InitStep> init_owner_dir(const OwnerDir& dir, const std::strin
 /// The owner private key of DIR. Error(InternalServerError) naming the file when it is missing ("run fdo-owner
 /// init") or does not parse.
 crypto::PrivateKey load_owner_key(const OwnerDir& dir);
+
+/// The admin API's bearer token from DIR/admin-token, surrounding whitespace removed. Error(InternalServerError)
+/// naming the file when it is missing ("run fdo-owner init"), unreadable or empty.
+std::string load_admin_token(const OwnerDir& dir);
+
+/// Opens the owner's store at `db` (dir.db(--db)). With `create` false a missing database gives nullptr (listing
+/// must not create one). Error(InternalServerError) when DIR does not exist (a mistyped --dir is a failure, not
+/// an empty list) or the database cannot be opened.
+std::unique_ptr<storage::Store> open_owner_store(const OwnerDir& dir, const std::filesystem::path& db, bool create);
 
 }  // namespace fdo::owner_tool

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
     fdo::owner_tool::register_init(commands);
     fdo::owner_tool::register_pubkey(commands);
     fdo::owner_tool::register_to0(commands);
+    fdo::owner_tool::register_vouchers(commands);
+    fdo::owner_tool::register_devices(commands);
     return commands.run(argc, argv);
   });
 }

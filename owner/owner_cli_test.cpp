@@ -1,5 +1,6 @@
-// fdo-owner as a process (docs/cli.md): pubkey's output, and how `to0` reports each kind of failure: the
-// rendezvous server's own code, a transport failure (no code: nobody sent one), and a refusal made here.
+// fdo-owner as a process (docs/cli.md): pubkey's output, how `to0` reports each kind of failure (the rendezvous
+// server's own code, a transport failure with no code since nobody sent one, a refusal made here), and the
+// vouchers and devices the owner keeps (`vouchers import|list|export`, `devices list|show`, docs/owner.md).
 
 #include <gtest/gtest.h>
 
@@ -10,7 +11,10 @@
 #include "integration-tests/harness.h"
 #include "libfdo/core/file.h"
 #include "libfdo/crypto/keys.h"
+#include "libfdo/voucher/pem.h"
 #include "tools/common/cli_test_support.h"
+
+#include <sys/stat.h>
 
 namespace fdo::integration {
 namespace {
@@ -140,13 +144,123 @@ TEST_F(OwnerCli, To0OnAFileThatIsNotAVoucherSaysSo) {
       << r.err;
 }
 
+TEST_F(OwnerCli, InitWritesAnAdminTokenOnceWithMode0600) {
+  init_owner("owner");
+  const std::string token = to_string(read_file(path("owner/admin-token")));
+  EXPECT_EQ(token.size(), 65u) << token;  // 32 bytes as hex, newline
+  EXPECT_EQ(token.find_first_not_of("0123456789abcdef\n"), std::string::npos) << token;
+  struct stat st {};
+  ASSERT_EQ(::stat(path("owner/admin-token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777U, 0600U);
+  const RunResult again = run_tool("fdo-owner", {"init", "--dir", path("owner")});
+  EXPECT_EQ(again.exit_code, 0) << again.describe();
+  EXPECT_EQ(to_string(read_file(path("owner/admin-token"))), token);
+}
+
+TEST_F(OwnerCli, VouchersImportListShowThenExportStopsServingTheDevice) {
+  const tool::testing::LoopbackPort closed(false);
+  const std::string voucher = owned_voucher(closed.url());
+  const std::string dir = path("owner");
+  const RunResult imported = run_tool("fdo-owner", {"vouchers", "import", "--dir", dir, voucher});
+  ASSERT_EQ(imported.exit_code, 0) << imported.describe();
+  EXPECT_EQ(imported.out, "imported " + m_guid + "\n");
+  EXPECT_TRUE(std::filesystem::exists(path("owner/owner.db")));
+
+  RunResult r = run_tool("fdo-owner", {"vouchers", "list", "--dir", dir, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  Json j = Json::parse(r.out);
+  EXPECT_EQ(j["format"].integer(), 1);
+  ASSERT_EQ(j["vouchers"].size(), 1u);
+  EXPECT_EQ(j["vouchers"].at(0)["guid"].str(), m_guid);
+  EXPECT_EQ(j["vouchers"].at(0)["entries"].integer(), 1);
+  EXPECT_EQ(j["vouchers"].at(0)["state"].str(), "imported");
+
+  r = run_tool("fdo-owner", {"devices", "list", "--dir", dir, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  j = Json::parse(r.out);
+  ASSERT_EQ(j["devices"].size(), 1u);
+  const Json& listed = j["devices"].at(0);
+  EXPECT_EQ(listed["guid"].str(), m_guid);
+  EXPECT_EQ(listed["state"].str(), "imported");
+  EXPECT_TRUE(listed["error"].is_null());
+  EXPECT_TRUE(listed["new_guid"].is_null());
+  EXPECT_TRUE(listed["to0_expires_at"].is_null());
+  EXPECT_EQ(listed["onboard_count"].integer(), 0);
+  EXPECT_TRUE(listed["voucher"].boolean());
+
+  r = run_tool("fdo-owner", {"devices", "show", m_guid, "--dir", dir, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(Json::parse(r.out)["device"]["state"].str(), "imported");
+  r = run_tool("fdo-owner", {"devices", "show", m_guid, "--dir", dir});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("state:         imported\n"), std::string::npos) << r.out;
+
+  // Export: the file holds the same voucher; the owner forgets it and marks the device exported.
+  r = run_tool("fdo-owner", {"vouchers", "export", "--dir", dir, m_guid, "-o", path("out.pem")});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(r.out, "");
+  const Bytes original = voucher::read_vouchers(read_file(voucher)).at(0).cbor;
+  EXPECT_EQ(voucher::read_vouchers(read_file(path("out.pem"))).at(0).cbor, original);
+  r = run_tool("fdo-owner", {"vouchers", "list", "--dir", dir, "--json"});
+  EXPECT_EQ(Json::parse(r.out)["vouchers"].size(), 0u);
+  r = run_tool("fdo-owner", {"devices", "show", m_guid, "--dir", dir, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const Json device = Json::parse(r.out)["device"];
+  EXPECT_EQ(device["state"].str(), "exported");
+  EXPECT_FALSE(device["voucher"].boolean());
+  r = run_tool("fdo-owner", {"vouchers", "export", "--dir", dir, m_guid});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "fdo-owner vouchers export: no voucher for GUID " + m_guid + " (exported before)\n");
+
+  // Importing it again brings it back; --cbor writes the raw voucher.
+  ASSERT_EQ(run_tool("fdo-owner", {"vouchers", "import", "--dir", dir, path("out.pem")}).exit_code, 0);
+  r = run_tool("fdo-owner", {"vouchers", "export", "--dir", dir, m_guid, "--cbor", "-o", path("out.cbor")});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(read_file(path("out.cbor")), original);
+}
+
+TEST_F(OwnerCli, VouchersImportRefusesAVoucherOfAnotherOwnerNamingTheCheck) {
+  const tool::testing::LoopbackPort closed(false);
+  const std::string voucher = owned_voucher(closed.url());
+  init_owner("other");
+  const RunResult r = run_tool("fdo-owner", {"vouchers", "import", "--dir", path("other"), voucher, "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_EQ(r.err.rfind("fdo-owner vouchers import: refused " + voucher +
+                            "#1: owner key: not extended to this owner's key",
+                        0),
+            0u)
+      << r.err;
+  const Json j = Json::parse(r.out);
+  EXPECT_EQ(j["imported"].integer(), 0);
+  EXPECT_EQ(j["refused"].integer(), 1);
+  EXPECT_EQ(j["vouchers"].at(0)["guid"].str(), m_guid);
+  EXPECT_EQ(j["vouchers"].at(0)["file"].str(), voucher);
+  const RunResult list = run_tool("fdo-owner", {"devices", "list", "--dir", path("other")});
+  EXPECT_EQ(list.exit_code, 0) << list.describe();
+  EXPECT_EQ(list.out, "no devices in " + path("other") + "\n");
+}
+
+TEST_F(OwnerCli, DevicesShowOfAnUnknownGuidAndAMissingDirAreExitOne) {
+  init_owner("owner");
+  const std::string guid(32, 'a');
+  RunResult r = run_tool("fdo-owner", {"devices", "show", guid, "--dir", path("owner")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "fdo-owner devices show: no device " + guid + " in " + path("owner") + "\n");
+  r = run_tool("fdo-owner", {"devices", "list", "--dir", path("nowhere")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("fdo-owner devices list: no directory " + path("nowhere"), 0), 0u) << r.err;
+  r = run_tool("fdo-owner", {"devices", "show", "xyz", "--dir", path("owner")});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+}
+
 TEST_F(OwnerCli, VersionAndUsageErrors) {
   RunResult r = run_tool("fdo-owner", {"--version"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, "fdo-owner " FDO_PROJECT_VERSION "\n");
   r = run_tool("fdo-owner", {});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err.rfind("fdo-owner: a subcommand is required: init, pubkey, to0\n", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.rfind("fdo-owner: a subcommand is required: init, pubkey, to0, vouchers, devices\n", 0), 0u)
+      << r.err;
   r = run_tool("fdo-owner", {"pubkey", "--dri", path("owner")});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "fdo-owner pubkey: unknown option --dri; did you mean --dir?\n");
