@@ -78,6 +78,8 @@ Answer encrypted(MessageType type, const Bytes& plaintext, cose::SessionCipher& 
 
 }  // namespace
 
+const serviceinfo::OwnerRegistry kNoModules;
+
 // ---- session state ---------------------------------------------------------------------------------------------
 
 Bytes To2Session::encode() const {
@@ -347,11 +349,18 @@ Answer To2Owner::prove_device(ByteView body, To2Session& session, storage::Store
 
   // FDO 1.1 §5.5.7: reuse re-sends the GUID, RendezvousInfo and owner key unchanged; replacement picks a new GUID
   // and (optionally) new rendezvous info. Owner2Key stays this owner's key, so the owner signs with it.
-  session.reuse_offered = m_policy.reuse && m_policy.reuse(session.guid);
+  const DevicePlan plan = m_policy.plan_for ? m_policy.plan_for(session.guid, ov.header().ov_device_info) : DevicePlan{};
+  session.reuse_offered = plan.reuse;
   Bytes rv_bytes = header_rv_info_bytes(ov.header_bytes());
-  if (!session.reuse_offered && m_policy.replacement_rv_info) {
-    rv_bytes = m_policy.replacement_rv_info->encode();
+  if (!session.reuse_offered && plan.rendezvous_info) {
+    rv_bytes = plan.rendezvous_info->encode();
   }
+  // The ServiceInfo engine starts here, with the plan of this moment; TO2-30: it refuses a 68 larger than the
+  // maxDeviceServiceInfoSz announced in 67 (101).
+  const serviceinfo::OwnerEngine engine(plan.service_info, m_policy.modules != nullptr ? *m_policy.modules : kNoModules,
+                                        serviceinfo::OwnerOptions{.receive_mtu = m_policy.max_device_service_info_sz,
+                                                                  .max_rounds = serviceinfo::kMaxRounds});
+  session.engine_state = engine.save();
   const to2::SetupDevicePayload setup{
       .rendezvous_info = RendezvousInfo::decode(rv_bytes, m_policy.leniency),
       .rendezvous_info_bytes = rv_bytes,
@@ -396,13 +405,6 @@ Answer To2Owner::device_service_info_ready(ByteView body, To2Session& session, C
   if (wanted < to2::kDefaultMessageSize) {
     log::info("TO2: the device's maxOwnerServiceInfoSz " + std::to_string(wanted) + " counts as 1300", ctx.guid_hex);
   }
-  serviceinfo::Plan plan = m_policy.plan ? m_policy.plan(session.guid) : serviceinfo::Plan{};
-  static const serviceinfo::OwnerRegistry kNoModules;
-  // TO2-30: the engine refuses a 68 larger than the maxDeviceServiceInfoSz announced here (101).
-  const serviceinfo::OwnerEngine engine(std::move(plan), m_policy.modules != nullptr ? *m_policy.modules : kNoModules,
-                                        serviceinfo::OwnerOptions{.receive_mtu = m_policy.max_device_service_info_sz,
-                                                                  .max_rounds = serviceinfo::kMaxRounds});
-  session.engine_state = engine.save();
   session.next = MessageType::To2DeviceServiceInfo;
   const to2::OwnerServiceInfoReady reply{.max_device_service_info_sz = m_policy.max_device_service_info_sz};
   return encrypted(MessageType::To2OwnerServiceInfoReady, reply.encode(), cipher, session);
@@ -412,7 +414,6 @@ Answer To2Owner::device_service_info_ready(ByteView body, To2Session& session, C
 Answer To2Owner::device_service_info(ByteView body, To2Session& session, Context& ctx) {
   cose::SessionCipher cipher = cose::SessionCipher::restore(session.cipher_state.view());
   const to2::DeviceServiceInfo request = to2::DeviceServiceInfo::decode(cipher.decrypt(body, m_policy.leniency));
-  static const serviceinfo::OwnerRegistry kNoModules;
   serviceinfo::OwnerEngine engine = serviceinfo::OwnerEngine::restore(
       session.engine_state, m_policy.modules != nullptr ? *m_policy.modules : kNoModules);
   const serviceinfo::OwnerReply reply =

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libfdo/core/bytes.h"
@@ -22,6 +23,17 @@
 
 namespace fdo::protocol {
 
+/// The owner's plan for one device (docs/owner.md "Plans").
+struct DevicePlan {
+  /// The device keeps its credential (FDO 1.1 §5.5.7 credential reuse) instead of getting a new GUID and a
+  /// replacement voucher.
+  bool reuse = false;
+  /// The RendezvousInfo a replaced credential gets (TO2.SetupDevice); nullopt keeps the voucher's.
+  std::optional<RendezvousInfo> rendezvous_info;
+  /// The ServiceInfo modules to run, in order (FDO 1.1 §3.8; docs/serviceinfo.md); empty runs only devmod.
+  serviceinfo::Plan service_info;
+};
+
 /// What the owner allows and does in TO2 (docs/owner.md).
 struct To2OwnerPolicy {
   /// The owner's private key that matches a voucher's current owner key (its last OVEPubKey), or nullptr: the owner
@@ -32,13 +44,9 @@ struct To2OwnerPolicy {
   std::set<crypto::KexSuite> kex_suites;
   /// Cipher suites the owner accepts; empty accepts all ten (FDO 1.1 §3.6.5).
   std::set<crypto::CipherSuite> cipher_suites;
-  /// Whether the device keeps its credential (FDO 1.1 §5.5.7 credential reuse) instead of getting a new GUID and
-  /// a replacement voucher. Called at TO2.ProveDevice; empty means replacement.
-  std::function<bool(const Guid&)> reuse;
-  /// The RendezvousInfo a replaced credential gets (TO2.SetupDevice); nullopt keeps the voucher's.
-  std::optional<RendezvousInfo> replacement_rv_info;
-  /// The ServiceInfo plan for a device (FDO 1.1 §3.8; docs/serviceinfo.md); empty runs only devmod.
-  std::function<serviceinfo::Plan(const Guid&)> plan;
+  /// What the owner does with a device (docs/owner.md "Plans"), asked at TO2.ProveDevice with the voucher's GUID and
+  /// OVDeviceInfo (the model); empty means replacement with the voucher's RendezvousInfo and only devmod.
+  std::function<DevicePlan(const Guid& guid, std::string_view device_info)> plan_for;
   /// The owner modules plans name; must outlive the endpoint.
   const serviceinfo::OwnerRegistry* modules = nullptr;
   /// Named deviations accepted from devices (docs/interop.md).

@@ -142,7 +142,7 @@ TEST(To2, ReplacementGivesANewGuidAndTheOwnerAVoucherToOnboardAgain) {
 TEST(To2, CredentialReuseKeepsTheCredentialAndTheVoucher) {
   const auto tv = make_test_voucher("p384", "p384", 1, kGuid);
   OwnerServer server(*tv);
-  server.policy.reuse = [](const Guid&) { return true; };
+  server.policy.plan_for = [](const Guid&, std::string_view) { return DevicePlan{.reuse = true, .rendezvous_info = std::nullopt, .service_info = {}}; };
   const DeviceCredential credential = credential_for(*tv);
   const To2Result result = onboard(server, credential);
   EXPECT_TRUE(result.reused);
@@ -157,7 +157,7 @@ TEST(To2, CredentialReuseKeepsTheCredentialAndTheVoucher) {
 TEST(To2, ADeviceThatRefusesReuseAnswers102AndTheOwnerRecordsTheFailure) {
   const auto tv = make_test_voucher("p256", "p256", 1, kGuid);
   OwnerServer server(*tv);
-  server.policy.reuse = [](const Guid&) { return true; };
+  server.policy.plan_for = [](const Guid&, std::string_view) { return DevicePlan{.reuse = true, .rendezvous_info = std::nullopt, .service_info = {}}; };
   const DeviceCredential credential = credential_for(*tv);
   To2DeviceOptions options;
   options.allow_reuse = false;
