@@ -54,8 +54,7 @@ std::int64_t now_of(const AdminContext& ctx) {
   if (ctx.clock) {
     return ctx.clock();
   }
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::vector<Guid> stored_guids(storage::Transaction& tx) {
@@ -161,13 +160,14 @@ void add_admin_routes(transport::HttpServer& server, AdminContext& ctx) {
                        guarded(ctx, kVouchersPath, [&ctx](const transport::AdminRequest&, std::string_view rest) {
                          return get_vouchers(ctx, rest);
                        }));
-  server.add_admin_post(std::string(kVouchersPath),
-                        guarded(ctx, kVouchersPath, [&ctx](const transport::AdminRequest& request, std::string_view rest) {
-                          if (!rest.empty()) {
-                            return text(404, "not found");
-                          }
-                          return post_vouchers(ctx, request);
-                        }));
+  server.add_admin_post(
+      std::string(kVouchersPath),
+      guarded(ctx, kVouchersPath, [&ctx](const transport::AdminRequest& request, std::string_view rest) {
+        if (!rest.empty()) {
+          return text(404, "not found");
+        }
+        return post_vouchers(ctx, request);
+      }));
 }
 
 }  // namespace fdo::owner_tool

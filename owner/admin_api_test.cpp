@@ -59,11 +59,11 @@ class AdminApi : public ::testing::Test {
 TEST_F(AdminApi, EveryRouteNeedsTheBearerTokenAndSaysNothingWithoutIt) {
   const std::vector<std::string> wrong = {"", "Bearer wrong", "Bearer " + kToken + "x", "Basic " + kToken, "Bearer "};
   for (const std::string& auth : wrong) {
-    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
-             {"GET", "/api/v1/devices"},
-             {"GET", "/api/v1/devices/" + m_tv->guid().hex()},
-             {"GET", "/api/v1/vouchers/" + m_tv->guid().hex()},
-             {"POST", "/api/v1/vouchers"}}) {
+    for (const auto& [method, path] :
+         std::vector<std::pair<std::string, std::string>>{{"GET", "/api/v1/devices"},
+                                                          {"GET", "/api/v1/devices/" + m_tv->guid().hex()},
+                                                          {"GET", "/api/v1/vouchers/" + m_tv->guid().hex()},
+                                                          {"POST", "/api/v1/vouchers"}}) {
       const HttpResponse r = call(method, path, method == "POST" ? voucher::to_pem(m_tv->bytes) : "", auth);
       EXPECT_EQ(r.status, 401) << method << " " << path << " with '" << auth << "'";
       EXPECT_TRUE(r.body.empty());

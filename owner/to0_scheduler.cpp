@@ -21,11 +21,12 @@ constexpr std::string_view kOnboarded = "onboarded";
 constexpr std::string_view kTo0Step = "TO0";
 
 std::int64_t system_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
 // The states whose state, step and error TO0 owns; a device "failed" at TO2 or "onboarded" keeps its own.
 bool to0_owns_status(const storage::OwnerDeviceRecord& d) {
@@ -177,7 +178,9 @@ To0Scheduler::To0Scheduler(storage::Store& store, const crypto::PrivateKey& owne
   }
 }
 
-To0Scheduler::~To0Scheduler() { stop(); }
+To0Scheduler::~To0Scheduler() {
+  stop();
+}
 
 void To0Scheduler::start() {
   const std::lock_guard lock(m_mutex);

@@ -37,7 +37,8 @@ class VoucherImport : public ::testing::Test {
 };
 
 TEST_F(VoucherImport, StoresAVoucherOwnedByThisKeyAsImported) {
-  const std::vector<ImportOutcome> out = import_vouchers(*m_store, owner(), to_bytes(voucher::to_pem(tv().bytes)), kNow);
+  const std::vector<ImportOutcome> out =
+      import_vouchers(*m_store, owner(), to_bytes(voucher::to_pem(tv().bytes)), kNow);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_TRUE(out[0].ok) << out[0].detail;
   EXPECT_TRUE(out[0].guid_known);
@@ -95,8 +96,8 @@ TEST_F(VoucherImport, RefusesAVoucherWithoutEntries) {
 TEST_F(VoucherImport, ImportsEachVoucherOfAPemFileOrACborSequence) {
   const std::unique_ptr<TestVoucher> second = make_test_voucher("p256", "p256", 1, Guid::random());
   const std::unique_ptr<TestVoucher> foreign = make_test_voucher("p256", "p256", 2, Guid::random());
-  const std::string pem = voucher::to_pem(tv().bytes) + voucher::to_pem(foreign->bytes) +
-                          voucher::to_pem(second->bytes);
+  const std::string pem =
+      voucher::to_pem(tv().bytes) + voucher::to_pem(foreign->bytes) + voucher::to_pem(second->bytes);
   const std::vector<ImportOutcome> out = import_vouchers(*m_store, owner(), to_bytes(pem), kNow);
   ASSERT_EQ(out.size(), 3u);
   EXPECT_TRUE(out[0].ok);

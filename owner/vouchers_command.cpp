@@ -32,8 +32,7 @@ struct VouchersConfig {
 };
 
 std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 int run_import(const VouchersConfig& config) {
@@ -150,7 +149,8 @@ void register_vouchers(Commands& commands) {
     return tool::kUsageError;
   });
   cmd.require_subcommand(1);
-  cmd.footer("Example: fdo-owner vouchers import --dir owner device.voucher.pem && fdo-owner vouchers list --dir owner");
+  cmd.footer(
+      "Example: fdo-owner vouchers import --dir owner device.voucher.pem && fdo-owner vouchers list --dir owner");
 
   CLI::App* import_cmd = cmd.add_subcommand("import", "Verify vouchers and take those owned by this owner's key");
   import_cmd->add_option("--dir", config->dir, "The owner directory")->required();
