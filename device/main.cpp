@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
     fdo::device_tool::register_di(commands);
     fdo::device_tool::register_show(commands);
     fdo::device_tool::register_to1(commands);
+    fdo::device_tool::register_onboard(commands);
     return commands.run(argc, argv);
   });
 }

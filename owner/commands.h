@@ -18,6 +18,8 @@ void register_pubkey(Commands& commands);
 void register_to0(Commands& commands);
 /// `fdo-owner vouchers import|list|export`: the vouchers this owner holds (docs/owner.md).
 void register_vouchers(Commands& commands);
+/// `fdo-owner serve`: TO2, automatic TO0 and the admin API (docs/owner.md).
+void register_serve(Commands& commands);
 /// `fdo-owner devices list|show`: each device's state, step, error and TO0 expiry (docs/owner.md).
 void register_devices(Commands& commands);
 

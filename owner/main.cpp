@@ -6,7 +6,7 @@
 
 int main(int argc, char** argv) {
   return fdo::tool::run_reporting_errors("fdo-owner", [argc, argv] {
-    CLI::App app{"fdo-owner: the FDO owner (keys, TO0 registration)", "fdo-owner"};
+    CLI::App app{"fdo-owner: the FDO owner (keys, vouchers, TO0 registration, the TO2 owner service)", "fdo-owner"};
     fdo::tool::setup_app(app, "fdo-owner");
     app.footer(
         "Example: fdo-owner init --dir owner && fdo-owner pubkey --dir owner -o owner.pub.pem && "
@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     fdo::owner_tool::register_init(commands);
     fdo::owner_tool::register_pubkey(commands);
     fdo::owner_tool::register_to0(commands);
+    fdo::owner_tool::register_serve(commands);
     fdo::owner_tool::register_vouchers(commands);
     fdo::owner_tool::register_devices(commands);
     return commands.run(argc, argv);

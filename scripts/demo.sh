@@ -186,16 +186,21 @@ say "fdo-reseller extend: the reseller signs it over to the owner (entry 1): $wo
 checks=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["checks"]))' "$work/verify-owned.json")
 say "fdo-reseller verify: valid, all $checks checks pass (header HMAC, cert chain hash, 2 signatures and hash links)"
 
-to2_url="http://127.0.0.1:8043"
-"$bin/fdo-owner" to0 --dir "$work/owner" --voucher "$work/owned.voucher.pem" --to2-url "$to2_url" \
-  --wait-seconds 300 --json >"$work/to0.json" 2>"$work/to0.log" || { cat "$work/to0.log" >&2; fail "fdo-owner to0"; }
-granted=$(python3 - "$work/to0.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))["wait_seconds"]
-print(", ".join(f"{s} s by {u}" for u, s in d.items()))
-PY
-)
-say "fdo-owner to0: the owner registered $to2_url for the device (TO0 20-23), granted $granted"
+"$bin/fdo-owner" vouchers import --dir "$work/owner" "$work/owned.voucher.pem" >"$work/import.log" 2>&1 \
+  || { cat "$work/import.log" >&2; fail "fdo-owner vouchers import"; }
+say "fdo-owner vouchers import: the owner verified the voucher ends in its key and stored it ($work/owner/owner.db)"
+
+start_server owner "$bin/fdo-owner" serve --dir "$work/owner" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+  --wait-seconds 300
+to2_url=$url
+say "fdo-owner serve: owner service (TO2) listening on $to2_url; it registers its devices with their rendezvous servers"
+for _ in $(seq 1 100); do
+  "$bin/fdo-owner" devices show "$guid" --dir "$work/owner" --json >"$work/device-status.json" 2>/dev/null || true
+  [ "$(json "$work/device-status.json" device.state 2>/dev/null)" = registered ] && break
+  sleep 0.1
+done
+[ "$(json "$work/device-status.json" device.state)" = registered ] || { cat "$work/owner.log" >&2; fail "automatic TO0"; }
+say "automatic TO0 (20-23): the owner registered $to2_url for the device at $rv_url (fdo-owner devices show)"
 
 "$bin/fdo-device" to1 --credential "$work/device.cred" --json >"$work/to1.json" 2>"$work/to1.log" \
   || { cat "$work/to1.log" >&2; fail "fdo-device to1"; }
@@ -203,13 +208,27 @@ urls=$(json "$work/to1.json" to2_urls) || fail "fdo-device to1 --json: no to2_ur
 grep -q "$to2_url" "$work/to1.json" || fail "the device did not receive the owner's address"
 say "fdo-device to1: the device proved itself to the rendezvous server (TO1 30-33); its owner waits at $urls"
 
+"$bin/fdo-device" onboard --credential "$work/device.cred" --json >"$work/onboard.json" 2>"$work/onboard.log" \
+  || { cat "$work/onboard.log" >&2; fail "fdo-device onboard"; }
+sed 's/^/      /' "$work/onboard.log"
+new_guid=$(json "$work/onboard.json" new_guid) || fail "fdo-device onboard --json: no new_guid"
+suites="$(json "$work/onboard.json" kex) + $(json "$work/onboard.json" cipher)"
+say "fdo-device onboard: TO1 then TO2 (60-71) over $suites; the owner proved the voucher, devmod went through the tunnel, new GUID $new_guid"
+
+"$bin/fdo-owner" devices show "$guid" --dir "$work/owner" --json >"$work/device-status.json" 2>/dev/null \
+  || fail "fdo-owner devices show"
+[ "$(json "$work/device-status.json" device.state)" = onboarded ] || fail "the owner does not show the device as onboarded"
+say "fdo-owner devices show: $(json "$work/device-status.json" device.state), new GUID $(json "$work/device-status.json" device.new_guid); the owner keeps the replacement voucher to onboard it again"
+
 echo
-echo "demo finished: every step passed. TO2 (fdo-owner serve, fdo-device onboard) is coming next."
+echo "demo finished: every step passed, from DI to a device onboarded by its owner (DI, TO0, TO1, TO2)."
 echo "The demo's files are in $work (servers' logs: $work/*.log). To try next:"
 echo "  $bin/fdo-reseller show $work/owned.voucher.pem"
 echo "  $bin/fdo-reseller verify $work/owned.voucher.pem"
 echo "  $bin/fdo-device show --credential $work/device.cred"
 echo "  $bin/fdo-manufacturer vouchers list --dir $work/mfg"
+echo "  $bin/fdo-owner devices list --dir $work/owner"
+echo "  $bin/fdo-owner vouchers list --dir $work/owner"
 if [ "$work" = "$root/build/demo" ]; then
   echo "  $0 --clean     # removes $work"
 else

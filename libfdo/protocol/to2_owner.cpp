@@ -426,6 +426,14 @@ Answer To2Owner::device_service_info(ByteView body, To2Session& session, Context
   const std::int64_t now = ctx.now;
   std::function<void(storage::Transaction&)> apply;
   if (reply.is_done) {
+    const serviceinfo::DevmodInfo& d = engine.devmod();
+    std::string modules;
+    for (const serviceinfo::ModuleOutcome& m : engine.outcomes()) {
+      modules += ", " + m.module + " " + std::string(serviceinfo::module_state_name(m.state));
+    }
+    log::info("TO2 ServiceInfo done: devmod " + d.os + " " + d.arch + " \"" + d.version + "\" model \"" + d.device +
+                  "\", " + std::to_string(d.modules.size()) + " module(s) on the device" + modules,
+              ctx.guid_hex);
     apply = [guid, now](storage::Transaction& tx) { set_status(tx, guid, now, "onboarding", "TO2.OwnerServiceInfo"); };
   }
   return encrypted(MessageType::To2OwnerServiceInfo, response.encode(), cipher, session, std::move(apply));

@@ -30,6 +30,9 @@ class Commands {
   /// error, and kFailure when it throws (printed as "<tool> <subcommand>: <message>" on stderr).
   int run(int argc, char** argv);
 
+  /// The tool's top-level app (for options such as --config that live on both levels).
+  [[nodiscard]] CLI::App& app() { return m_app; }
+
  private:
   CLI::App& m_app;
   std::string m_role;

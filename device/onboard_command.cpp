@@ -1,0 +1,226 @@
+// `fdo-device onboard`: find the owner (TO1, unless --owner-url names it) and onboard to it (TO2), then replace the
+// credential atomically (FDO 1.1 §5.4-§5.5; docs/cli.md, docs/protocols/to2.md). The protocols are
+// libfdo/protocol/to1_device and to2_device; this file chooses, prints and stores.
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "device/commands.h"
+#include "libfdo/core/error.h"
+#include "libfdo/crypto/kdf.h"
+#include "libfdo/crypto/kex.h"
+#include "libfdo/protocol/device_identity.h"
+#include "libfdo/protocol/to1_device.h"
+#include "libfdo/protocol/to2_device.h"
+#include "libfdo/serviceinfo/devmod.h"
+#include "libfdo/transport/http_transport.h"
+#include "libfdo/types/device_credential.h"
+#include "libfdo/types/json.h"
+#include "tools/common/cli.h"
+
+namespace fdo::device_tool {
+namespace {
+
+struct OnboardConfig {
+  std::filesystem::path credential;
+  std::string owner_url;
+  std::string kex;
+  std::string cipher;
+  bool json = false;
+  bool no_reuse = false;
+  bool reactivate = false;
+  bool strict_modules = false;
+  std::size_t rounds = 1;
+  std::uint32_t retry_delay = kRvRetryDelaySec;
+  std::uint32_t max_rv_delay = 0;
+  std::vector<std::string> lenient;
+};
+
+// Progress goes to stdout, or to stderr when stdout carries the JSON document.
+std::ostream& progress_stream(const OnboardConfig& config) { return config.json ? std::cerr : std::cout; }
+
+std::string describe(const Error& e) {
+  const std::string code = std::string(error_code_name(e.code())) + " (" +
+                           std::to_string(static_cast<int>(e.code())) + ")";
+  switch (e.source()) {
+    case ErrorSource::Peer: return "the owner ended the run with " + code + ": " + e.what();
+    case ErrorSource::Transport: return e.what();
+    case ErrorSource::Local: break;
+  }
+  return "the device refused the owner's answer, " + code + ": " + e.what();
+}
+
+void print_json(const OnboardConfig& config, const DeviceCredential& before, const protocol::To2Result* result,
+                const std::string& owner_url, const std::string& rendezvous, const std::string& error) {
+  JsonWriter j(true);
+  j.begin_object().key("format").integer(tool::kJsonFormat).key("onboarded").boolean(result != nullptr);
+  j.key("guid").string(before.dc_guid.hex());
+  j.key("new_guid");
+  if (result != nullptr) {
+    j.string(result->credential.dc_guid.hex());
+  } else {
+    j.null();
+  }
+  j.key("reused").boolean(result != nullptr && result->reused);
+  j.key("owner_url");
+  owner_url.empty() ? j.null() : j.string(owner_url);
+  j.key("rendezvous");
+  rendezvous.empty() ? j.null() : j.string(rendezvous);
+  j.key("kex");
+  result != nullptr ? j.string(crypto::kex_suite_name(result->suites.kex)) : j.null();
+  j.key("cipher");
+  result != nullptr ? j.string(crypto::cipher_suite_name(result->suites.cipher)) : j.null();
+  j.key("modules").begin_array();
+  if (result != nullptr) {
+    for (const serviceinfo::DeviceModuleReport& m : result->modules) {
+      j.begin_object().key("name").string(m.name).key("active").boolean(m.active).key("failed").boolean(m.failed);
+      j.key("error");
+      m.error.empty() ? j.null() : j.string(m.error);
+      j.end_object();
+    }
+  }
+  j.end_array().key("error");
+  error.empty() ? j.null() : j.string(error);
+  j.end_object();
+  (void)config;
+  std::cout << j.str() << "\n";
+}
+
+int run_onboard(const OnboardConfig& config) {
+  const DeviceCredential credential = load_credential(config.credential);
+  if (!credential.dc_active && !config.reactivate) {
+    throw_invalid("the credential is not active (DCActive is false): this device has completed onboarding; "
+                  "--reactivate onboards it again (a resale)");
+  }
+  const std::unique_ptr<protocol::DeviceSigner> signer = protocol::software_signer(credential);
+  const std::unique_ptr<protocol::DeviceHmac> hmac = protocol::software_hmac(credential);
+  std::ostream& out = progress_stream(config);
+
+  // The owner's address: --owner-url, or TO1 through the credential's rendezvous servers (FDO 1.1 §3.7, §5.4).
+  std::vector<std::string> to2_urls;
+  std::optional<Bytes> to1d;
+  std::string rendezvous;
+  if (!config.owner_url.empty()) {
+    to2_urls.push_back(config.owner_url);
+  } else {
+    protocol::FindOwnerOptions find;
+    find.max_rounds = config.rounds;
+    find.retry_delay_sec = config.retry_delay;
+    find.max_delay_sec = config.max_rv_delay;
+    const protocol::FindOwnerResult found = protocol::find_owner(credential, *signer, find);
+    if (!found.found) {
+      std::string why;
+      for (const protocol::RvAttempt& a : found.attempts) {
+        why += (why.empty() ? "" : "; ") + a.url + ": " + a.error;
+      }
+      const std::string error = "TO1 found no owner" + (why.empty() ? std::string() : " (" + why + ")");
+      if (config.json) {
+        print_json(config, credential, nullptr, {}, {}, error);
+      }
+      std::cerr << "fdo-device onboard: " << error << "\n";
+      return kFailure;
+    }
+    rendezvous = found.rendezvous;
+    to2_urls = found.to2_urls;
+    if (found.to1) {
+      to1d = found.to1->redirect.to1d_bytes;
+    }
+    out << "TO1: " << (found.bypass ? std::string("bypass") : "rendezvous " + found.rendezvous) << " names the owner at "
+        << to2_urls.front() << std::endl;
+  }
+
+  const protocol::SuitePair defaults = protocol::default_suites(signer->key_type());
+  std::optional<crypto::KexSuite> kex;
+  std::optional<crypto::CipherSuite> cipher;
+  if (!config.kex.empty()) {
+    kex = crypto::parse_kex_suite(config.kex);
+  }
+  if (!config.cipher.empty()) {
+    cipher = crypto::parse_cipher_suite(config.cipher);
+  }
+  if (config.kex.empty() || config.cipher.empty()) {
+    out << "TO2: suites " << crypto::kex_suite_name(kex.value_or(defaults.kex)) << " + "
+        << crypto::cipher_suite_name(cipher.value_or(defaults.cipher)) << " (the strongest pair for a "
+        << crypto::key_type_name(signer->key_type()) << " device key"
+        << (config.kex.empty() && config.cipher.empty() ? "" : ", with the one given") << ")" << std::endl;
+  }
+
+  // TO2 at each address in turn; only an unreachable owner moves on to the next (FDO 1.1 §3.3.14).
+  std::string last_error;
+  for (const std::string& url : to2_urls) {
+    protocol::To2DeviceOptions options;
+    options.kex = kex;
+    options.cipher = cipher;
+    options.allow_reuse = !config.no_reuse;
+    options.strict_modules = config.strict_modules;
+    options.to1d = to1d;
+    options.leniency = Leniency::from_names(config.lenient);
+    options.devmod = serviceinfo::devmod_from_os();
+    options.devmod.device = credential.dc_device_info;
+    options.progress = [&out](std::string_view line) { out << line << std::endl; };
+    transport::HttpTransport transport(url);
+    try {
+      out << "TO2: onboarding to " << url << std::endl;
+      protocol::To2Result result = protocol::run_to2(transport, credential, *signer, *hmac, std::move(options));
+      // FDO 1.1 §5.5.13: the new credential replaces the old one only now, after a verified TO2.Done2, atomically.
+      protocol::FileCredentialStore(config.credential).save(result.credential);
+      out << "onboarded: " << (result.reused ? "credential reuse, GUID " + credential.dc_guid.hex() + " kept"
+                                             : "new GUID " + result.credential.dc_guid.hex())
+          << "; credential saved to " << config.credential.string() << std::endl;
+      if (config.json) {
+        print_json(config, credential, &result, url, rendezvous, {});
+      }
+      return 0;
+    } catch (const Error& e) {
+      last_error = url + ": " + describe(e);
+      std::cerr << "fdo-device onboard: TO2 at " << last_error << "\n";
+      if (e.source() != ErrorSource::Transport) {
+        break;
+      }
+    }
+  }
+  if (config.json) {
+    print_json(config, credential, nullptr, to2_urls.empty() ? std::string() : to2_urls.front(), rendezvous,
+               last_error);
+  }
+  std::cerr << "fdo-device onboard: not onboarded; the credential is unchanged\n";
+  return kFailure;
+}
+
+}  // namespace
+
+void register_onboard(Commands& commands) {
+  const auto config = std::make_shared<OnboardConfig>();
+  CLI::App& cmd = commands.add("onboard", "Find the owner (TO1) and onboard to it (TO2, FDO 1.1 §5.5)",
+                               [config] { return run_onboard(*config); });
+  cmd.add_option("--credential", config->credential, "The credential file (replaced atomically on success)")
+      ->required();
+  cmd.add_option("--owner-url", config->owner_url, "Skip TO1: run TO2 at this owner, http(s)://HOST:PORT");
+  cmd.add_option("--kex", config->kex, "Key exchange: ECDH256, ECDH384, DHKEXid14, DHKEXid15, ASYMKEX2048, ASYMKEX3072")
+      ->check(CLI::IsMember({"ECDH256", "ECDH384", "DHKEXid14", "DHKEXid15", "ASYMKEX2048", "ASYMKEX3072"}));
+  cmd.add_option("--cipher", config->cipher,
+                 "Cipher suite: A128GCM, A256GCM, AES-CCM-64-128-128, AES-CCM-64-128-256, AES128/CTR/HMAC-SHA256, "
+                 "AES128/CBC/HMAC-SHA256, AES256/CTR/HMAC-SHA384, AES256/CBC/HMAC-SHA384")
+      ->check(CLI::IsMember({"A128GCM", "A256GCM", "AES-CCM-64-128-128", "AES-CCM-64-128-256", "AES128/CTR/HMAC-SHA256",
+                             "AES128/CBC/HMAC-SHA256", "AES256/CTR/HMAC-SHA384", "AES256/CBC/HMAC-SHA384"}));
+  cmd.add_flag("--json", config->json, "One JSON document on stdout (onboarded, new_guid, owner_url, modules)");
+  cmd.add_flag("--no-reuse", config->no_reuse, "Refuse credential reuse (the owner gets error 102)");
+  cmd.add_flag("--reactivate", config->reactivate, "Onboard a credential that already completed onboarding");
+  cmd.add_flag("--strict-modules", config->strict_modules,
+               "Fail TO2 on messages for modules this device lacks instead of skipping them");
+  cmd.add_option("--rounds", config->rounds, "TO1: walks of the RendezvousInfo list before giving up (0: forever)")
+      ->capture_default_str();
+  cmd.add_option("--retry-delay", config->retry_delay, "TO1: seconds between walks (±25 %)")->capture_default_str();
+  cmd.add_option("--max-rv-delay", config->max_rv_delay, "TO1: upper bound on one directive's RVDelaysec (0: none)")
+      ->capture_default_str();
+  cmd.add_option("--lenient", config->lenient, "Accept a named owner deviation (untagged-cose, …), repeatable");
+  cmd.footer(
+      "Example: fdo-device onboard --credential cred.bin\n"
+      "         fdo-device onboard --credential cred.bin --owner-url http://127.0.0.1:8042 --kex ECDH384 --json");
+}
+
+}  // namespace fdo::device_tool

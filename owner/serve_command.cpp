@@ -1,0 +1,261 @@
+// `fdo-owner serve`: the owner service (docs/owner.md "Running the owner service"): TO2 for the devices whose
+// vouchers this owner holds (FDO 1.1 §5.5), automatic TO0 for them (§5.3), and the admin API on its own listener.
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "libfdo/core/error.h"
+#include "libfdo/core/log.h"
+#include "libfdo/messages/error_message.h"
+#include "libfdo/crypto/kdf.h"
+#include "libfdo/crypto/kex.h"
+#include "libfdo/protocol/dispatcher.h"
+#include "libfdo/protocol/to2_owner.h"
+#include "libfdo/storage/sqlite_store.h"
+#include "libfdo/transport/http_server.h"
+#include "libfdo/transport/url.h"
+#include "libfdo/types/rvto2addr.h"
+#include "owner/admin_api.h"
+#include "owner/commands.h"
+#include "owner/config.h"
+#include "owner/plan.h"
+#include "owner/to0_scheduler.h"
+#include "tools/common/cli.h"
+#include "tools/common/config_file.h"
+#include "tools/common/stop_signals.h"
+
+namespace fdo::owner_tool {
+namespace {
+
+struct ServeConfig {
+  std::filesystem::path dir;
+  std::string listen = "127.0.0.1:8042";
+  std::vector<std::string> to2_urls;
+  std::filesystem::path db;
+  std::filesystem::path plan;
+  std::string admin_listen = "127.0.0.1:8043";
+  std::vector<std::string> kex;
+  std::vector<std::string> cipher;
+  bool reuse = false;
+  std::vector<std::string> rendezvous;
+  std::uint32_t wait_seconds = 3600;
+  std::int64_t session_ttl = 300;
+  std::size_t max_sessions = 10000;
+  std::vector<std::string> lenient;
+  int threads = 0;
+};
+
+// The admin listener serves no FDO protocol: a message sent there is refused like any unknown request.
+class NoProtocol final : public transport::Responder {
+ public:
+  transport::Response handle(const transport::Request& request) override {
+    return reject(request.msg_type, std::nullopt, ErrorCode::MessageBodyError,
+                  "this is the owner's admin listener; FDO messages go to its TO2 address");
+  }
+  transport::Response reject(std::uint8_t msg_type, std::optional<std::string> token, ErrorCode code,
+                             std::string_view reason) override {
+    (void)token;
+    const ErrorMessage em = ErrorMessage::from_error(Error(code, std::string(reason)), msg_type, 0);
+    return transport::Response{255, em.encode(), std::nullopt, 500};
+  }
+};
+
+// What `serve` runs with, checked before anything starts (a bad option is a usage error, exit 2).
+struct ServeSettings {
+  OwnerDir dir;
+  std::filesystem::path db;
+  protocol::To2OwnerPolicy policy;
+  PlanEntry flags;
+  std::optional<OwnerPlans> plans;
+  serviceinfo::OwnerRegistry modules;
+};
+
+void check_listen_option(const std::string& listen, std::string_view option) {
+  try {
+    static_cast<void>(transport::parse_listen_address(listen));
+  } catch (const Error& e) {
+    throw_body_error(std::string(option) + ": " + e.what());
+  }
+}
+
+std::unique_ptr<ServeSettings> settings_from(const ServeConfig& config) {
+  auto s = std::make_unique<ServeSettings>();
+  s->dir = OwnerDir{config.dir};
+  s->db = s->dir.db(config.db);
+  check_listen_option(config.listen, "--listen");
+  if (!config.admin_listen.empty()) {
+    check_listen_option(config.admin_listen, "--admin-listen");
+  }
+  for (const std::string& name : config.kex) {
+    const std::optional<crypto::KexSuite> kex = crypto::parse_kex_suite(name);
+    if (!kex) {
+      throw_body_error("--kex: unknown key exchange \"" + name +
+                       "\" (ECDH256, ECDH384, DHKEXid14, DHKEXid15, ASYMKEX2048, ASYMKEX3072)");
+    }
+    s->policy.kex_suites.insert(*kex);
+  }
+  for (const std::string& name : config.cipher) {
+    const std::optional<crypto::CipherSuite> cipher = crypto::parse_cipher_suite(name);
+    if (!cipher) {
+      throw_body_error("--cipher: unknown cipher suite \"" + name + "\" (A128GCM, A256GCM, AES-CCM-64-128-128, …)");
+    }
+    s->policy.cipher_suites.insert(*cipher);
+  }
+  s->flags.reuse = config.reuse;
+  if (!config.rendezvous.empty()) {
+    s->flags.rendezvous = RendezvousInfo::from_urls(std::span<const std::string>(config.rendezvous));
+  }
+  if (!config.plan.empty()) {
+    s->plans = OwnerPlans::load(config.plan, s->modules);
+  }
+  s->policy.leniency = Leniency::from_names(config.lenient);
+  for (const std::string& url : config.to2_urls) {
+    static_cast<void>(RVTO2Addr::from_urls(std::vector<std::string>{url}));
+  }
+  return s;
+}
+
+int serve(const ServeConfig& config, ServeSettings& settings) {
+  const tool::StopSignals stop_signals;
+  transport::check_listen(config.listen);
+  if (!config.admin_listen.empty()) {
+    transport::check_listen(config.admin_listen);
+  }
+  const crypto::PrivateKey owner_key = load_owner_key(settings.dir);
+  const std::string admin_token = load_admin_token(settings.dir);
+  const std::unique_ptr<storage::Store> store = open_owner_store(settings.dir, settings.db, true);
+
+  protocol::To2OwnerPolicy& policy = settings.policy;
+  policy.owner_key_for = [&owner_key](const PublicKey& key) -> const crypto::PrivateKey* {
+    return key.key().same_key(owner_key.public_key()) ? &owner_key : nullptr;
+  };
+  policy.plan_for = [&settings](const Guid& guid, std::string_view model) {
+    return settings.plans ? settings.plans->resolve(guid, model, settings.flags)
+                          : OwnerPlans{}.resolve(guid, model, settings.flags);
+  };
+  policy.modules = &settings.modules;
+  protocol::To2Owner to2(policy);
+  protocol::DispatcherOptions options;
+  options.session_ttl = config.session_ttl;
+  options.max_live_sessions = config.max_sessions;
+  protocol::Dispatcher dispatcher(*store, options);
+  dispatcher.add(to2);
+
+  transport::HttpServerOptions http;
+  http.listen = config.listen;
+  http.threads = config.threads;
+  http.leniency = policy.leniency;
+  transport::HttpServer server(dispatcher, http);
+  server.start();
+
+  // FDO 1.1 §5.3: TO0 advertises where this owner waits for TO2: --to2-url, or the address it listens on.
+  const std::vector<std::string> to2_urls = config.to2_urls.empty() ? std::vector<std::string>{server.url()}
+                                                                    : config.to2_urls;
+  To0SchedulerOptions to0_options;
+  to0_options.wait_seconds = config.wait_seconds;
+  To0Scheduler scheduler(*store, owner_key, RVTO2Addr::from_urls(to2_urls), to0_options);
+
+  NoProtocol no_protocol;
+  std::unique_ptr<transport::HttpServer> admin;
+  AdminContext admin_ctx{.store = *store,
+                         .owner_key = owner_key,
+                         .token = admin_token,
+                         .clock = {},
+                         .on_import = [&scheduler] { scheduler.wake(); }};
+  if (!config.admin_listen.empty()) {
+    transport::HttpServerOptions admin_http;
+    admin_http.listen = config.admin_listen;
+    admin_http.threads = 2;
+    admin = std::make_unique<transport::HttpServer>(no_protocol, admin_http);
+    add_admin_routes(*admin, admin_ctx);
+    admin->start();
+    if (!transport::is_loopback_host(transport::parse_listen_address(config.admin_listen).host)) {
+      log::warn("the admin API listens on " + config.admin_listen + ", not on loopback: keep its token secret");
+    }
+  }
+  scheduler.start();
+
+  log::info("database " + settings.db.string());
+  std::string advertised;
+  for (const std::string& url : to2_urls) {
+    advertised += (advertised.empty() ? "" : ", ") + url;
+  }
+  log::info("TO0 advertises " + advertised + "; plans " +
+            (config.plan.empty() ? std::string("from the command line") : config.plan.string()) +
+            (settings.flags.reuse.value_or(false) ? " (credential reuse)" : " (credential replacement)"));
+  std::cout << "listening on " << server.url() << std::endl;
+  if (admin) {
+    std::cout << "admin listening on " << admin->url() << std::endl;
+  }
+
+  stop_signals.wait();
+  scheduler.stop();
+  if (admin) {
+    admin->stop();
+  }
+  server.stop();
+  const storage::SqliteSyncCounts counts = storage::sqlite_sync_counts(*store);
+  log::info("stopped: " + std::to_string(counts.commits) + " commits, " + std::to_string(counts.syncs) +
+            " fdatasync (group commit)");
+  return 0;
+}
+
+}  // namespace
+
+void register_serve(Commands& commands) {
+  const auto config = std::make_shared<ServeConfig>();
+  CLI::App& cmd = commands.add("serve", "Serve TO2, keep the devices registered (TO0) and answer the admin API",
+                               [config]() -> int {
+                                 std::unique_ptr<ServeSettings> settings;
+                                 try {
+                                   settings = settings_from(*config);
+                                 } catch (const Error& e) {
+                                   if (e.code() != ErrorCode::MessageBodyError) {
+                                     throw;
+                                   }
+                                   std::cerr << "fdo-owner serve: " << e.what() << "\n";
+                                   return tool::kUsageError;
+                                 }
+                                 return serve(*config, *settings);
+                               });
+  tool::add_config_file(commands.app(), cmd, "TOML file with serve's options as keys (listen = \"127.0.0.1:0\", …)");
+  cmd.add_option("--dir", config->dir, "The owner directory (fdo-owner init)")->required();
+  cmd.add_option("--listen", config->listen, "TO2 address: IPv4:PORT, [IPv6]:PORT or localhost:PORT; port 0 picks one")
+      ->capture_default_str();
+  cmd.add_option("--to2-url", config->to2_urls,
+                 "Where devices reach this owner, advertised in TO0: http(s)://HOST:PORT, repeatable "
+                 "(default: the --listen address)");
+  cmd.add_option("--db", config->db, "SQLite database (default DIR/owner.db)");
+  cmd.add_option("--plan", config->plan, "TOML plan file: reuse or replacement, rendezvous, modules, overrides");
+  cmd.add_option("--admin-listen", config->admin_listen, "Admin API address (empty: no admin listener)")
+      ->capture_default_str();
+  cmd.add_option("--kex", config->kex, "Allow only these key exchanges (default: all six), repeatable");
+  cmd.add_option("--cipher", config->cipher, "Allow only these cipher suites (default: all), repeatable");
+  cmd.add_flag("--reuse", config->reuse, "Default plan: credential reuse instead of replacement");
+  cmd.add_option("--rendezvous", config->rendezvous,
+                 "Default plan: RendezvousInfo of replaced credentials, URL[,URL…] (default: the voucher's)");
+  cmd.add_option("--wait-seconds", config->wait_seconds, "TO0 registration time asked for, seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint32_t{1}, std::uint32_t{4294967295u}));
+  cmd.add_option("--session-ttl", config->session_ttl, "Idle lifetime of a TO2 session, seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  cmd.add_option("--max-sessions", config->max_sessions, "TO2 runs in progress at once (0: unlimited)")
+      ->capture_default_str();
+  cmd.add_option("--lenient", config->lenient,
+                 "Accept a named device deviation (untagged-cose, eat-ueid-claim-11, go-fdo-a256gcm-id), repeatable");
+  cmd.add_option("--threads", config->threads, "HTTP worker threads (0: 4 per core, at least 8)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
+  cmd.footer(
+      "Example: fdo-owner serve --dir owner --listen 127.0.0.1:8042 --admin-listen 127.0.0.1:8043\n"
+      "         fdo-owner serve --dir owner --plan plan.toml --to2-url http://owner.example:8042");
+}
+
+}  // namespace fdo::owner_tool
