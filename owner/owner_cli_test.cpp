@@ -259,7 +259,7 @@ TEST_F(OwnerCli, VersionAndUsageErrors) {
   EXPECT_EQ(r.out, "fdo-owner " FDO_PROJECT_VERSION "\n");
   r = run_tool("fdo-owner", {});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err.rfind("fdo-owner: a subcommand is required: init, pubkey, to0, vouchers, devices\n", 0), 0u)
+  EXPECT_EQ(r.err.rfind("fdo-owner: a subcommand is required: init, pubkey, to0, serve, vouchers, devices\n", 0), 0u)
       << r.err;
   r = run_tool("fdo-owner", {"pubkey", "--dri", path("owner")});
   EXPECT_EQ(r.exit_code, 2);
