@@ -95,6 +95,7 @@ bool store_voucher(storage::Store& store, const voucher::OwnershipVoucher& ov, B
       .to0_detail = {},
       .onboard_count = before ? before->onboard_count : 0,
       .updated_at = now,
+      .replaces = {},
   });
   tx->commit();
   return replaced;

@@ -155,7 +155,8 @@ TEST_F(VoucherImport, ReimportResetsTheStatusButKeepsTheOnboardCount) {
                                            .to0_expires_at = 0,
                                            .to0_detail = "",
                                            .onboard_count = 2,
-                                           .updated_at = kNow + 50}));
+                                           .updated_at = kNow + 50,
+                                           .replaces = ""}));
   EXPECT_EQ(m_store->begin()->get_voucher(tv().guid())->created_at, kNow + 50);
 }
 

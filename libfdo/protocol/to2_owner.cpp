@@ -42,9 +42,6 @@ Bytes header_rv_info_bytes(ByteView header_bytes) {
   return Bytes(rv.begin(), rv.end());
 }
 
-// The step of the record a replacement voucher starts with; names the GUID it replaces (docs/owner.md).
-constexpr std::string_view kReplacementOf = "replacement voucher of ";
-
 // Moves the owner's device status record on (docs/owner.md "Device status"); a record is made when missing.
 void set_status(storage::Transaction& tx, const Guid& guid, std::int64_t now, std::string_view state,
                 std::string_view step, std::string_view error = {}) {
@@ -263,11 +260,8 @@ Answer To2Owner::hello_device(ByteView body, Bytes& state, storage::Store& store
   session.device_key = device_key.spki_der();
   const std::optional<storage::OwnerDeviceRecord> status =
       storage::read_only(store, [&](storage::Transaction& tx) { return tx.get_owner_device(hello.guid); });
-  if (status && status->step.starts_with(kReplacementOf)) {
-    const std::string old_hex = status->step.substr(kReplacementOf.size());
-    if (old_hex.size() == 2 * Guid::kSize) {
-      session.replaces = from_hex(old_hex);
-    }
+  if (status && status->replaces.size() == 2 * Guid::kSize) {
+    session.replaces = from_hex(status->replaces);
   }
 
   // FDO 1.1 §5.5.2; docs/interop.md "hello-device-hash": helloDeviceHash uses the family of OVHeaderHMac, over the
@@ -380,6 +374,10 @@ Answer To2Owner::prove_device(ByteView body, To2Session& session, storage::Store
                      // is done with.
                      if (replaces.size() == Guid::kSize) {
                        tx.erase_voucher(Guid::from(replaces));
+                       if (std::optional<storage::OwnerDeviceRecord> r = tx.get_owner_device(guid)) {
+                         r->replaces.clear();
+                         tx.put_owner_device(*r);
+                       }
                      }
                      set_status(tx, guid, now, "onboarding", "TO2.ProveDevice");
                    });
@@ -495,7 +493,11 @@ Answer To2Owner::done(ByteView body, To2Session& session, storage::Store& store,
         r->new_guid = new_guid.hex();
         tx.put_owner_device(*r);
       }
-      set_status(tx, new_guid, now, "imported", std::string(kReplacementOf) + old_guid.hex());
+      set_status(tx, new_guid, now, "imported", "replacement voucher of " + old_guid.hex());
+      if (std::optional<storage::OwnerDeviceRecord> r = tx.get_owner_device(new_guid)) {
+        r->replaces = old_guid.hex();
+        tx.put_owner_device(*r);
+      }
     };
   }
   const to2::Done2 reply{.nonce_to2_setup_dv = session.nonce_to2_setup_dv};

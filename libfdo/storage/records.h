@@ -86,6 +86,9 @@ struct OwnerDeviceRecord {
   /// How many TO2 runs reached TO2.Done2 for this voucher.
   std::int64_t onboard_count = 0;
   std::int64_t updated_at = 0;
+  /// For a replacement voucher made at TO2.Done: the GUID (hex) of the voucher it replaced, which is dropped once the
+  /// device proves itself under the new GUID; empty otherwise.
+  std::string replaces;
   bool operator==(const OwnerDeviceRecord&) const = default;
 };
 

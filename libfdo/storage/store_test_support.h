@@ -99,6 +99,7 @@ inline OwnerDeviceRecord make_owner_device(std::uint8_t fill, std::string state 
       .to0_detail = "http://127.0.0.1:8041: 3600 s",
       .onboard_count = fill,
       .updated_at = updated_at,
+      .replaces = "00112233445566778899aabbccddeeff",
   };
 }
 

@@ -1,0 +1,218 @@
+// The whole supply chain with real processes, every role on loopback: fdo-manufacturer (DI) → fdo-reseller extend →
+// `fdo-owner vouchers import` → `fdo-owner serve` (automatic TO0, TO2, admin API) → `fdo-device onboard` (TO1 then
+// TO2), for P-256 and P-384; credential replacement then a second onboarding under the new GUID, credential reuse,
+// a device that refuses reuse, and the owner's device status at each step.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "integration-tests/harness.h"
+#include "libfdo/core/file.h"
+
+namespace fdo::integration {
+namespace {
+
+class SupplyChain : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const RunResult init =
+        run_tool("fdo-manufacturer", {"init", "--dir", path("mfg"), "--key-type", "p256", "--key-type", "p384"});
+    ASSERT_EQ(init.exit_code, 0) << init.describe();
+    m_rv = std::make_unique<ServerProcess>(
+        "fdo-rendezvous", std::vector<std::string>{"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0"});
+    m_mfg = std::make_unique<ServerProcess>(
+        "fdo-manufacturer",
+        std::vector<std::string>{"serve", "--dir", path("mfg"), "--listen", "127.0.0.1:0", "--rv", m_rv->url()});
+  }
+
+  [[nodiscard]] std::string path(std::string_view name) const { return (m_tmp / name).string(); }
+
+  /// DI for a new device of `key_type`; returns its GUID.
+  std::string device(const std::string& credential, const std::string& key_type) {
+    const RunResult di = run_tool("fdo-device", {"di", "--url", m_mfg->url(), "--credential", credential, "--key-type",
+                                                 key_type, "--model", "IT-TO2", "--serial", "SN-" + key_type});
+    EXPECT_EQ(di.exit_code, 0) << di.describe();
+    return show(credential)["guid"].str();
+  }
+
+  Json show(const std::string& credential) {
+    const RunResult r = run_tool("fdo-device", {"show", "--credential", credential, "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    return Json::parse(r.out);
+  }
+
+  /// An owner directory whose key is `key_type`, holding the voucher of `guid`: the manufacturer's voucher extended
+  /// to a reseller, then by the reseller to the owner (fdo-reseller extend twice), imported.
+  std::string owner_with(const std::string& guid, const std::string& key_type) {
+    const std::string dir = path("owner-" + key_type);
+    EXPECT_EQ(run_tool("fdo-owner", {"init", "--dir", dir, "--key-type", key_type}).exit_code, 0);
+    const std::string fresh = path(guid + ".fresh.pem");
+    EXPECT_EQ(run_tool("fdo-manufacturer", {"vouchers", "export", "--dir", path("mfg"), guid, "-o", fresh}).exit_code,
+              0);
+    const std::string reseller_key = path("reseller-" + key_type + ".key.pem");
+    const std::string reseller_pub = path("reseller-" + key_type + ".pub.pem");
+    EXPECT_EQ(run_tool("fdo-reseller", {"keygen", "--key-type", key_type, "-o", reseller_key, "--pub", reseller_pub})
+                  .exit_code,
+              0);
+    const std::string owner_pub = path(guid + ".owner.pub.pem");
+    EXPECT_EQ(run_tool("fdo-owner", {"pubkey", "--dir", dir, "-o", owner_pub}).exit_code, 0);
+    const std::string resold = path(guid + ".reseller.pem");
+    const RunResult first =
+        run_tool("fdo-reseller", {"extend", fresh, "--owner-key", path("mfg/manufacturer-" + key_type + ".key.pem"),
+                                  "--next-owner", reseller_pub, "-o", resold});
+    EXPECT_EQ(first.exit_code, 0) << first.describe();
+    const std::string owned = path(guid + ".owned.pem");
+    const RunResult second =
+        run_tool("fdo-reseller", {"extend", resold, "--owner-key", reseller_key, "--next-owner", owner_pub, "-o", owned});
+    EXPECT_EQ(second.exit_code, 0) << second.describe();
+    const RunResult import = run_tool("fdo-owner", {"vouchers", "import", "--dir", dir, owned});
+    EXPECT_EQ(import.exit_code, 0) << import.describe();
+    EXPECT_NE(import.out.find("imported " + guid), std::string::npos) << import.out;
+    return dir;
+  }
+
+  std::unique_ptr<ServerProcess> serve(const std::string& owner_dir, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"serve", "--dir", owner_dir, "--listen", "127.0.0.1:0",
+                                     "--admin-listen", "127.0.0.1:0", "--wait-seconds", "600"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<ServerProcess>("fdo-owner", args);
+  }
+
+  Json status(const std::string& owner_dir, const std::string& guid) {
+    const RunResult r = run_tool("fdo-owner", {"devices", "show", guid, "--dir", owner_dir, "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    return Json::parse(r.out)["device"];
+  }
+
+  /// Waits until the owner's automatic TO0 registered `guid` (at most 20 s).
+  void await_registered(const std::string& owner_dir, const std::string& guid) {
+    for (int i = 0; i < 200; ++i) {
+      const RunResult r = run_tool("fdo-owner", {"devices", "show", guid, "--dir", owner_dir, "--json"});
+      if (r.exit_code == 0 && !Json::parse(r.out)["device"]["to0_expires_at"].is_null()) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "the owner never registered " << guid;
+  }
+
+  RunResult onboard(const std::string& credential, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"onboard", "--credential", credential, "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_tool("fdo-device", args);
+  }
+
+  TempDir m_tmp;
+  std::unique_ptr<ServerProcess> m_rv;
+  std::unique_ptr<ServerProcess> m_mfg;
+};
+
+TEST_F(SupplyChain, ReplacementGivesANewCredentialThatOnboardsAgainUnderItsNewGuid) {
+  for (const std::string key_type : {"p256", "p384"}) {
+    SCOPED_TRACE(key_type);
+    const std::string credential = path(key_type + ".cred");
+    const std::string guid = device(credential, key_type);
+    const std::string owner_dir = owner_with(guid, key_type);
+    EXPECT_EQ(status(owner_dir, guid)["state"].str(), "imported");
+    const auto owner = serve(owner_dir);
+    await_registered(owner_dir, guid);
+    EXPECT_EQ(status(owner_dir, guid)["state"].str(), "registered");
+
+    const RunResult first = onboard(credential);
+    ASSERT_EQ(first.exit_code, 0) << first.describe() << owner->log();
+    const Json out = Json::parse(first.out);
+    EXPECT_TRUE(out["onboarded"].boolean());
+    EXPECT_FALSE(out["reused"].boolean());
+    EXPECT_EQ(out["guid"].str(), guid);
+    const std::string new_guid = out["new_guid"].str();
+    EXPECT_NE(new_guid, guid);
+    EXPECT_EQ(out["owner_url"].str(), owner->url());
+    EXPECT_EQ(out["rendezvous"].str(), m_rv->url());
+    EXPECT_EQ(out["kex"].str(), key_type == "p256" ? "ECDH256" : "ECDH384");
+    EXPECT_EQ(out["modules"].size(), 0u);  // only devmod, which the framework itself sends
+    EXPECT_NE(first.err.find("TO2.OVNextEntry: the voucher's 2 entries verify"), std::string::npos) << first.err;
+
+    // The device holds its new credential, dormant; the owner shows the step and the new GUID.
+    const Json after = show(credential);
+    EXPECT_EQ(after["guid"].str(), new_guid);
+    const Json old_status = status(owner_dir, guid);
+    EXPECT_EQ(old_status["state"].str(), "onboarded");
+    EXPECT_EQ(old_status["new_guid"].str(), new_guid);
+    EXPECT_EQ(old_status["onboard_count"].integer(), 1);
+
+    // A dormant credential is refused unless reactivated (a resale); the owner registers the new GUID by itself.
+    const RunResult dormant = onboard(credential);
+    EXPECT_EQ(dormant.exit_code, 1) << dormant.describe();
+    EXPECT_NE(dormant.err.find("--reactivate"), std::string::npos) << dormant.err;
+    await_registered(owner_dir, new_guid);
+    const RunResult again = onboard(credential, {"--reactivate"});
+    ASSERT_EQ(again.exit_code, 0) << again.describe() << owner->log();
+    const std::string third_guid = Json::parse(again.out)["new_guid"].str();
+    EXPECT_NE(third_guid, new_guid);
+    EXPECT_EQ(status(owner_dir, new_guid)["new_guid"].str(), third_guid);
+    // The first voucher went once the device proved itself under the new GUID.
+    const RunResult list = run_tool("fdo-owner", {"vouchers", "list", "--dir", owner_dir, "--json"});
+    EXPECT_EQ(list.out.find(guid), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find(third_guid), std::string::npos) << list.out;
+  }
+}
+
+TEST_F(SupplyChain, CredentialReuseKeepsTheGuidAndOnboardsAgain) {
+  const std::string credential = path("reuse.cred");
+  const std::string guid = device(credential, "p256");
+  const std::string owner_dir = owner_with(guid, "p256");
+  const auto owner = serve(owner_dir, {"--reuse"});
+  await_registered(owner_dir, guid);
+  for (int round = 1; round <= 2; ++round) {
+    const RunResult r = onboard(credential);
+    ASSERT_EQ(r.exit_code, 0) << r.describe() << owner->log();
+    const Json out = Json::parse(r.out);
+    EXPECT_TRUE(out["reused"].boolean());
+    EXPECT_EQ(out["new_guid"].str(), guid);
+    EXPECT_EQ(show(credential)["guid"].str(), guid);
+    EXPECT_EQ(status(owner_dir, guid)["onboard_count"].integer(), round);
+  }
+}
+
+TEST_F(SupplyChain, ADeviceThatRefusesReuseKeepsItsCredentialAndTheOwnerShowsTheFailure) {
+  const std::string credential = path("strict.cred");
+  const std::string guid = device(credential, "p256");
+  const std::string before = to_string(read_file(credential));
+  const std::string owner_dir = owner_with(guid, "p256");
+  const auto owner = serve(owner_dir, {"--reuse"});
+  await_registered(owner_dir, guid);
+  const RunResult r = onboard(credential, {"--no-reuse"});
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_FALSE(Json::parse(r.out)["onboarded"].boolean());
+  EXPECT_NE(r.err.find("CRED_REUSE_ERROR (102)"), std::string::npos) << r.err;
+  EXPECT_EQ(to_string(read_file(credential)), before);
+  const Json s = status(owner_dir, guid);
+  EXPECT_EQ(s["state"].str(), "failed");
+  EXPECT_NE(s["error"].str().find("(102) from the device"), std::string::npos) << s["error"].str();
+}
+
+TEST_F(SupplyChain, TheAdminApiNeedsTheTokenAndShowsTheDevices) {
+  const std::string credential = path("admin.cred");
+  const std::string guid = device(credential, "p256");
+  const std::string owner_dir = owner_with(guid, "p256");
+  const auto owner = serve(owner_dir);
+  const std::string log = owner->log();
+  const std::string marker = "admin listening on ";
+  const std::size_t at = log.find(marker);
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string admin_url = log.substr(at + marker.size(), log.find('\n', at) - at - marker.size());
+  EXPECT_EQ(http_request(admin_url, "GET", "/api/v1/devices").status, 401);
+  std::string token = to_string(read_file(owner_dir + "/admin-token"));
+  token.erase(token.find_last_not_of(" \r\n") + 1);
+  const HttpResponse r =
+      http_request(admin_url, "GET", "/api/v1/devices/" + guid, {{"Authorization", "Bearer " + token}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(to_string(r.body).find(guid), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fdo::integration
