@@ -108,6 +108,12 @@ To2Result run_to2(transport::MessageTransport& transport, const DeviceCredential
       const Bytes hello_bytes = hello.encode();
       const to2::ProveOVHdr prove = to2::ProveOVHdr::decode(
           run.exchange(MessageType::To2HelloDevice, hello_bytes, MessageType::To2ProveOVHdr), options.leniency);
+      // DEV-12 (FDO 1.1 §4.3): the answer to the run's first message carries the run's token; without one the
+      // device stops before TO2.GetOVNextEntry.
+      if (const auto* http = dynamic_cast<const transport::RunTransport*>(&transport);
+          http != nullptr && !http->authorization()) {
+        throw_body_error("TO2.ProveOVHdr came without an Authorization token");
+      }
       const to2::ProveOVHdrPayload& p = prove.payload;
       // Checks 2-4: signature with the CUPHOwnerPubKey hint, nonce, helloDeviceHash over the bytes we sent.
       if (!prove.cuph_owner_pub_key.suits(prove.sign1.alg()) || !prove.sign1.verify(prove.cuph_owner_pub_key.key())) {
@@ -115,6 +121,12 @@ To2Result run_to2(transport::MessageTransport& transport, const DeviceCredential
       }
       if (p.nonce_to2_prove_ov != hello.nonce_to2_prove_ov) {
         throw_invalid("TO2.ProveOVHdr: NonceTO2ProveOV is not the nonce of TO2.HelloDevice");
+      }
+      // DEV-08: SHA-256 (fdo-rs, the conformance tools) or the family of the header HMAC (ours, Java PRI); another
+      // hashtype is refused even when it hashes the right bytes.
+      const HashType hmac_family = p.hmac.type() == HashType::HmacSha384 ? HashType::Sha384 : HashType::Sha256;
+      if (p.hello_device_hash.type() != HashType::Sha256 && p.hello_device_hash.type() != hmac_family) {
+        throw_invalid("TO2.ProveOVHdr: helloDeviceHash is neither SHA-256 nor the family of the header HMAC");
       }
       if (!p.hello_device_hash.matches(hello_bytes)) {
         throw_invalid("TO2.ProveOVHdr: helloDeviceHash is not the hash of TO2.HelloDevice");

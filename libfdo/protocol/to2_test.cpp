@@ -16,6 +16,7 @@
 #include "libfdo/protocol/rv_test_support.h"
 #include "libfdo/protocol/to2_device.h"
 #include "libfdo/protocol/to2_owner.h"
+#include "libfdo/protocol/to2_test_support.h"
 #include "libfdo/storage/memory_store.h"
 #include "libfdo/transport/loopback_transport.h"
 #include "libfdo/voucher/voucher.h"
@@ -26,82 +27,11 @@ namespace {
 using testing::code_of;
 using testing::credential_for;
 using testing::make_test_voucher;
+using testing::onboard;
+using testing::OwnerServer;
 using testing::TestVoucher;
 
 const Guid kGuid = Guid::from(from_hex("5a5a5a5a000011112222333344445555"));
-
-// An owner service on a memory store with one owner key: the current owner key of `tv`.
-struct OwnerServer {
-  explicit OwnerServer(const TestVoucher& tv) : owner(tv.owner) {
-    policy.owner_key_for = [this](const PublicKey& key) -> const crypto::PrivateKey* {
-      return key.key().same_key(owner->public_key()) ? owner : nullptr;
-    };
-    dispatcher.add(to2);
-    auto tx = store->begin();
-    tx->put_voucher(storage::VoucherRecord{.guid = tv.guid(),
-                                           .serial = "sn-1",
-                                           .device_info = tv.fx.input.device_info,
-                                           .voucher = tv.bytes,
-                                           .created_at = now,
-                                           .owner_key_id = "k"});
-    tx->commit();
-  }
-  OwnerServer(const OwnerServer&) = delete;
-  OwnerServer& operator=(const OwnerServer&) = delete;
-
-  DispatcherOptions options() {
-    DispatcherOptions o;
-    o.clock = [this] { return now; };
-    return o;
-  }
-  transport::Response post(std::uint8_t type, ByteView body, std::optional<std::string> token = std::nullopt) {
-    transport::Request r;
-    r.msg_type = type;
-    r.body.assign(body.begin(), body.end());
-    r.token = token;
-    r.authorization_present = token.has_value();
-    r.peer = "test";
-    return dispatcher.handle(r);
-  }
-  std::optional<storage::VoucherRecord> voucher(const Guid& guid) {
-    auto tx = store->begin();
-    return tx->get_voucher(guid);
-  }
-  std::optional<storage::OwnerDeviceRecord> status(const Guid& guid) {
-    auto tx = store->begin();
-    return tx->get_owner_device(guid);
-  }
-
-  const crypto::PrivateKey* owner;
-  std::int64_t now = 1'700'000'000;
-  std::unique_ptr<storage::Store> store = storage::make_memory_store();
-  To2OwnerPolicy policy;
-  To2Owner to2{policy};
-  Dispatcher dispatcher{*store, options()};
-};
-
-To2Result onboard(OwnerServer& server, const DeviceCredential& credential, To2DeviceOptions options = {}) {
-  transport::LoopbackTransport loopback(server.dispatcher);
-  const SoftwareSigner signer(credential.private_key());
-  const SoftwareHmac hmac(credential.dc_hmac_secret.clone());
-  options.devmod = serviceinfo::DevmodInfo{.os = "Linux",
-                                           .arch = "x86_64",
-                                           .version = "test",
-                                           .device = "model-t",
-                                           .sn = "sn-1",
-                                           .pathsep = "/",
-                                           .sep = ":",
-                                           .nl = "\n",
-                                           .tmp = "/tmp",
-                                           .dir = "/opt",
-                                           .progenv = "bin",
-                                           .bin = "x86_64",
-                                           .mudurl = "",
-                                           .nummodules = 0,
-                                           .modules = {}};
-  options.sleep = [](std::chrono::milliseconds) {};
-  return run_to2(loopback, credential, signer, hmac, std::move(options));
-}
 
 TEST(To2, ReplacementGivesANewGuidAndTheOwnerAVoucherToOnboardAgain) {
   const auto tv = make_test_voucher("p256", "p256", 2, kGuid);
