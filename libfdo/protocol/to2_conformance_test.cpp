@@ -869,7 +869,9 @@ TEST_F(To2DeviceConformance, DEV_26_CorruptedDone2WrapperAborts101WithoutANewCre
 TEST(To2DeviceReuse, DEV_27_ReuseKeepsTheGuidAfterEveryEntryAndTheNineDevmodKeys) {
   auto tv = make_test_voucher("p256", "p256", 3, kGuid);
   OwnerServer server(*tv);
-  server.policy.reuse = [](const Guid&) { return true; };
+  server.policy.plan_for = [](const Guid&, std::string_view) {
+    return DevicePlan{.reuse = true, .rendezvous_info = std::nullopt, .service_info = {}};
+  };
   To2Mitm mitm(server);
   const To2Result result = onboard(mitm, credential_for(*tv));
   EXPECT_TRUE(result.reused);

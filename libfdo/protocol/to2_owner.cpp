@@ -51,11 +51,7 @@ void set_status(storage::Transaction& tx, const Guid& guid, std::int64_t now, st
   }
   record.guid = guid;
   record.state = std::string(state);
-  // A replacement voucher keeps naming the voucher it replaces until the device proves itself under it
-  // (TO2.ProveDevice): a HelloDevice or a failed run before that must not lose the link.
-  if (!record.step.starts_with(kReplacementOf) || step == "TO2.ProveDevice") {
-    record.step = std::string(step);
-  }
+  record.step = std::string(step);
   record.error = std::string(error);
   record.updated_at = now;
   tx.put_owner_device(record);
