@@ -23,6 +23,7 @@
 #include "libfdo/messages/error_message.h"
 #include "libfdo/messages/to0.h"
 #include "libfdo/messages/to1.h"
+#include "libfdo/messages/to2.h"
 #include "libfdo/protocol/device_identity.h"
 #include "libfdo/protocol/eat.h"
 #include "libfdo/types/hash.h"
@@ -133,6 +134,56 @@ int main(int argc, char** argv) {
                    fdo::to1::HelloRVAck{.nonce_to1_proof = nonce, .eb_sig_info = es256}.encode());
   messages.message("to1_32_prove_to_rv.bin", 32, eat.encode());
   messages.message("to1_33_rv_redirect.bin", 33, to1d.encode());
+  const fdo::to2::HelloDevice hello{.max_device_message_size = 65535,
+                                    .guid = guid,
+                                    .nonce_to2_prove_ov = nonce,
+                                    .kex_suite_name = "ECDH256",
+                                    .cipher_suite_name = 1,
+                                    .ea_sig_info = es256};
+  messages.message("to2_60_hello_device.bin", 60, hello.encode());
+  const fdo::PublicKey owner_pub = fdo::PublicKey::from_key(key.public_key());
+  const fdo::to2::ProveOVHdrPayload prove_payload{
+      .ov_header = Bytes(voucher.header_bytes().begin(), voucher.header_bytes().end()),
+      .num_ov_entries = 1,
+      .hmac = fdo::Hash::compute_hmac(fdo::HashType::HmacSha256, fdo::SecretBytes(Bytes(32, 0x33)), Bytes{1}),
+      .nonce_to2_prove_ov = nonce,
+      .eb_sig_info = es256,
+      .xa_key_exchange = Bytes(86, 0x07),
+      .hello_device_hash = fdo::Hash::compute(fdo::HashType::Sha256, hello.encode()),
+      .max_owner_message_size = 65535};
+  messages.message("to2_61_prove_ov_hdr.bin", 61,
+                   fdo::to2::ProveOVHdr::sign(key, fdo::crypto::SigAlg::ES256, prove_payload, nonce, owner_pub).encode());
+  messages.message("to2_62_get_ov_next_entry.bin", 62, fdo::to2::GetOVNextEntry{.ov_entry_num = 0}.encode());
+  messages.message("to2_63_ov_next_entry.bin", 63, fdo::to2::OVNextEntry{.ov_entry_num = 0, .ov_entry = to1d.encode()}.encode());
+  fdo::cose::HeaderMap euph;
+  euph.emplace(fdo::to2::kEuphNonce, Bytes{0x50, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+  messages.message("to2_64_prove_device.bin", 64,
+                   fdo::protocol::make_eat(signer, nonce, guid, fdo::ByteView(fdo::to2::encode_eat_fdo_claim(Bytes(86, 9))), euph)
+                       .encode());
+  const fdo::RendezvousInfo rv = fdo::RendezvousInfo::from_urls("http://127.0.0.1:8041");
+  messages.message("to2_65_setup_device.bin", 65,
+                   fdo::to2::SetupDevice::sign(key, fdo::crypto::SigAlg::ES256,
+                                               fdo::to2::SetupDevicePayload{.rendezvous_info = rv,
+                                                                            .rendezvous_info_bytes = rv.encode(),
+                                                                            .guid = guid,
+                                                                            .nonce_to2_setup_dv = nonce,
+                                                                            .owner2_key = owner_pub})
+                       .encode());
+  messages.message("to2_66_device_service_info_ready.bin", 66,
+                   fdo::to2::DeviceServiceInfoReady{.replacement_hmac = std::nullopt, .max_owner_service_info_sz = 1300}
+                       .encode());
+  messages.message("to2_67_owner_service_info_ready.bin", 67,
+                   fdo::to2::OwnerServiceInfoReady{.max_device_service_info_sz = 1300}.encode());
+  messages.message("to2_68_device_service_info.bin", 68,
+                   fdo::to2::DeviceServiceInfo{
+                       .is_more_service_info = false,
+                       .service_info = {fdo::serviceinfo::make_kv("devmod", "active", fdo::serviceinfo::bool_value(true)),
+                                        fdo::serviceinfo::make_kv("devmod", "os", fdo::serviceinfo::tstr_value("Linux"))}}
+                       .encode());
+  messages.message("to2_69_owner_service_info.bin", 69,
+                   fdo::to2::OwnerServiceInfo{.is_more_service_info = false, .is_done = true, .service_info = {}}.encode());
+  messages.message("to2_70_done.bin", 70, fdo::to2::Done{.nonce_to2_prove_dv = nonce}.encode());
+  messages.message("to2_71_done2.bin", 71, fdo::to2::Done2{.nonce_to2_setup_dv = nonce}.encode());
   messages.message("error_255.bin", 255,
                    fdo::ErrorMessage{.em_error_code = 100, .em_prev_msg_id = 22, .em_error_str = "bad body",
                                      .em_error_ts = 1700000000, .em_error_cid = 7}

@@ -1,5 +1,5 @@
-// Fuzz target: every message decoder of DI, TO0, TO1 and ErrorMessage (libfdo/messages, FDO 1.1 §5.1-§5.4). The
-// first input byte is the message type (10-13, 20-23, 30-33, 255; other values exercise every decoder), the rest
+// Fuzz target: every message decoder of DI, TO0, TO1, TO2 and ErrorMessage (libfdo/messages, FDO 1.1 §5.1-§5.5). The
+// first input byte is the message type (10-13, 20-23, 30-33, 60-71, 255; other values exercise every decoder), the rest
 // the body. A decoder may throw only fdo::Error; what decodes must encode, and that encoding must decode again
 // (docs/style.md §3). Anything else, any crash and any sanitizer report is a finding.
 
@@ -16,6 +16,7 @@
 #include "libfdo/messages/error_message.h"
 #include "libfdo/messages/to0.h"
 #include "libfdo/messages/to1.h"
+#include "libfdo/messages/to2.h"
 
 namespace {
 
@@ -92,6 +93,30 @@ void decode_as(std::uint8_t type, fdo::ByteView body, const fdo::Leniency& lenie
       } catch (const fdo::Error&) {
       }
       break;
+    case 60: round_trip<fdo::to2::HelloDevice>(body); break;
+    case 61:
+      round_trip<fdo::to2::ProveOVHdr>(body);
+      round_trip<fdo::to2::ProveOVHdr>(body, lenient);
+      break;
+    case 62: round_trip<fdo::to2::GetOVNextEntry>(body); break;
+    case 63: round_trip<fdo::to2::OVNextEntry>(body); break;
+    case 64:
+      round_trip<fdo::to2::ProveDevice>(body);
+      try {
+        (void)fdo::to2::decode_eat_fdo_claim(body);
+      } catch (const fdo::Error&) {
+      }
+      break;
+    case 65:
+      round_trip<fdo::to2::SetupDevice>(body);
+      round_trip<fdo::to2::SetupDevice>(body, lenient);
+      break;
+    case 66: round_trip<fdo::to2::DeviceServiceInfoReady>(body); break;
+    case 67: round_trip<fdo::to2::OwnerServiceInfoReady>(body); break;
+    case 68: round_trip<fdo::to2::DeviceServiceInfo>(body); break;
+    case 69: round_trip<fdo::to2::OwnerServiceInfo>(body); break;
+    case 70: round_trip<fdo::to2::Done>(body); break;
+    case 71: round_trip<fdo::to2::Done2>(body); break;
     case 255:
       round_trip<fdo::ErrorMessage>(body);
       try {
@@ -115,7 +140,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       fdo::Quirk::UntaggedCose, fdo::Quirk::BareTo0d, fdo::Quirk::LegacyCertChainHash, fdo::Quirk::BareOveExtraMap,
       fdo::Quirk::BareRvValues, fdo::Quirk::CoseKeyCoordinateLength});
   const fdo::ByteView body(data + 1, size - 1);
-  static constexpr std::uint8_t kTypes[] = {10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33, 255};
+  static constexpr std::uint8_t kTypes[] = {10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33,
+                                            60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 255};
   if (const std::uint8_t type = data[0]; std::find(std::begin(kTypes), std::end(kTypes), type) != std::end(kTypes)) {
     decode_as(type, body, lenient);
   } else {
