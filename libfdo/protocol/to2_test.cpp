@@ -98,6 +98,45 @@ TEST(To2, ADeviceThatRefusesReuseAnswers102AndTheOwnerRecordsTheFailure) {
   EXPECT_NE(status->error.find("(102)"), std::string::npos) << status->error;
 }
 
+TEST(To2, TheOwnersSuitePolicyRefusesWhatItDoesNotAllowWith101) {
+  const auto tv = make_test_voucher("p256", "p256", 1, kGuid);
+  OwnerServer server(*tv);
+  server.policy.kex_suites = {crypto::KexSuite::Ecdh384};
+  server.policy.cipher_suites = {crypto::CipherSuite::A256GCM};
+  To2DeviceOptions refused;
+  refused.kex = crypto::KexSuite::Ecdh256;
+  refused.cipher = crypto::CipherSuite::A256GCM;
+  fdo::test::expect_error([&] { onboard(server, credential_for(*tv), std::move(refused)); },
+                          ErrorCode::InvalidMessageError);
+  To2DeviceOptions allowed;
+  allowed.kex = crypto::KexSuite::Ecdh384;
+  allowed.cipher = crypto::CipherSuite::A256GCM;
+  EXPECT_FALSE(onboard(server, credential_for(*tv), std::move(allowed)).reused);
+}
+
+// A device whose manufacturer key hash does not match the voucher, or that is shown a voucher extended to another
+// owner than the one that signs, stops with 101 and has nothing to store (its credential is the caller's, unchanged).
+TEST(To2, ADeviceStopsOnAForeignManufacturerKeyOrAWrongOwnerSignature) {
+  const auto tv = make_test_voucher("p256", "p256", 2, kGuid);
+  {
+    OwnerServer server(*tv);
+    DeviceCredential credential = credential_for(*tv);
+    credential.dc_pub_key_hash = Hash(HashType::Sha256, Bytes(32, 0x42));
+    fdo::test::expect_error([&] { onboard(server, credential); }, ErrorCode::InvalidMessageError);
+    EXPECT_EQ(server.status(kGuid)->state, "failed");
+    EXPECT_NE(server.status(kGuid)->error.find("from the device"), std::string::npos) << server.status(kGuid)->error;
+  }
+  {
+    // The owner holds the key of entry 1's signer, not the voucher's last key: its ProveOVHdr signature does not
+    // match the chain, so the device refuses after the last entry.
+    OwnerServer server(*tv);
+    const crypto::PrivateKey* previous = &tv->fx.owner_after(1);
+    server.policy.owner_key_for = [previous](const PublicKey&) { return previous; };
+    fdo::test::expect_error([&] { onboard(server, credential_for(*tv)); }, ErrorCode::InvalidMessageError);
+    EXPECT_EQ(server.status(kGuid)->state, "failed");
+  }
+}
+
 // Every key exchange with every cipher suite, each with an owner key that suits it (ASYMKEX needs RSA of its size).
 struct MatrixCase {
   std::string device;
