@@ -47,9 +47,11 @@ class SupplyChain : public ::testing::Test {
 
   /// An owner directory whose key is `key_type`, holding the voucher of `guid`: the manufacturer's voucher extended
   /// to a reseller, then by the reseller to the owner (fdo-reseller extend twice), imported.
-  std::string owner_with(const std::string& guid, const std::string& key_type) {
-    const std::string dir = path("owner-" + key_type);
-    EXPECT_EQ(run_tool("fdo-owner", {"init", "--dir", dir, "--key-type", key_type}).exit_code, 0);
+  std::string owner_with(const std::string& guid, const std::string& key_type, std::string dir = {}) {
+    if (dir.empty()) {
+      dir = path("owner-" + key_type);
+      EXPECT_EQ(run_tool("fdo-owner", {"init", "--dir", dir, "--key-type", key_type}).exit_code, 0);
+    }
     const std::string fresh = path(guid + ".fresh.pem");
     EXPECT_EQ(run_tool("fdo-manufacturer", {"vouchers", "export", "--dir", path("mfg"), guid, "-o", fresh}).exit_code,
               0);
@@ -59,7 +61,7 @@ class SupplyChain : public ::testing::Test {
                   .exit_code,
               0);
     const std::string owner_pub = path(guid + ".owner.pub.pem");
-    EXPECT_EQ(run_tool("fdo-owner", {"pubkey", "--dir", dir, "-o", owner_pub}).exit_code, 0);
+    EXPECT_EQ(run_tool("fdo-owner", {"pubkey", "--dir", dir, "--key-type", key_type, "-o", owner_pub}).exit_code, 0);
     const std::string resold = path(guid + ".reseller.pem");
     const RunResult first =
         run_tool("fdo-reseller", {"extend", fresh, "--owner-key", path("mfg/manufacturer-" + key_type + ".key.pem"),
@@ -193,6 +195,26 @@ TEST_F(SupplyChain, ADeviceThatRefusesReuseKeepsItsCredentialAndTheOwnerShowsThe
   const Json s = status(owner_dir, guid);
   EXPECT_EQ(s["state"].str(), "failed");
   EXPECT_NE(s["error"].str().find("(102) from the device"), std::string::npos) << s["error"].str();
+}
+
+TEST_F(SupplyChain, OneOwnerWithKeysOfTwoTypesServesEachVoucherWithTheKeyItNames) {
+  const std::string dir = path("owner-two");
+  const RunResult init = run_tool("fdo-owner", {"init", "--dir", dir, "--key-type", "p256", "--key-type", "p384"});
+  ASSERT_EQ(init.exit_code, 0) << init.describe();
+  const std::string cred256 = path("two-256.cred");
+  const std::string cred384 = path("two-384.cred");
+  const std::string guid256 = device(cred256, "p256");
+  const std::string guid384 = device(cred384, "p384");
+  owner_with(guid256, "p256", dir);
+  owner_with(guid384, "p384", dir);
+  const auto owner = serve(dir);
+  EXPECT_NE(owner->log().find("owner keys p256, p384"), std::string::npos) << owner->log();
+  for (const auto& [credential, guid] : {std::pair{cred256, guid256}, std::pair{cred384, guid384}}) {
+    await_registered(dir, guid);
+    const RunResult r = onboard(credential);
+    ASSERT_EQ(r.exit_code, 0) << r.describe() << owner->log();
+    EXPECT_EQ(status(dir, guid)["state"].str(), "onboarded");
+  }
 }
 
 TEST_F(SupplyChain, TheAdminApiNeedsTheTokenAndShowsTheDevices) {

@@ -97,7 +97,7 @@ transport::AdminResponse get_vouchers(AdminContext& ctx, std::string_view rest) 
 }
 
 transport::AdminResponse post_vouchers(AdminContext& ctx, const transport::AdminRequest& request) {
-  const std::vector<ImportOutcome> outcomes = import_vouchers(ctx.store, ctx.owner_key, request.body, now_of(ctx));
+  const std::vector<ImportOutcome> outcomes = import_vouchers(ctx.store, ctx.owner_keys, request.body, now_of(ctx));
   const bool all_ok =
       !outcomes.empty() && std::all_of(outcomes.begin(), outcomes.end(), [](const ImportOutcome& o) { return o.ok; });
   const bool any_ok = std::any_of(outcomes.begin(), outcomes.end(), [](const ImportOutcome& o) { return o.ok; });

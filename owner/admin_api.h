@@ -15,13 +15,14 @@
 #include "libfdo/crypto/keys.h"
 #include "libfdo/storage/store.h"
 #include "libfdo/transport/http_server.h"
+#include "owner/config.h"
 
 namespace fdo::owner_tool {
 
 /// What the admin routes work on; must outlive the server.
 struct AdminContext {
   storage::Store& store;
-  const crypto::PrivateKey& owner_key;
+  OwnerKeyRing owner_keys;
   /// The bearer token (load_admin_token); compared in constant time.
   std::string token;
   /// Unix seconds for imports; empty means the system clock.

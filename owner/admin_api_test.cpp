@@ -31,7 +31,7 @@ class AdminApi : public ::testing::Test {
   AdminApi()
       : m_tv(make_test_voucher("p256", "p256", 1, Guid::random())),
         m_ctx{.store = *m_store,
-              .owner_key = *m_tv->owner,
+              .owner_keys = *m_tv->owner,
               .token = kToken,
               .clock = [] { return kNow; },
               .on_import = [this] { ++m_imports; }} {

@@ -24,14 +24,28 @@ void public_file_at(const std::filesystem::path& path, const std::string& pem, s
 
 }  // namespace
 
-std::vector<tool::InitStep> init_owner_dir(const OwnerDir& dir, const std::string& key_type,
+std::vector<tool::InitStep> init_owner_dir(const OwnerDir& dir, const std::vector<std::string>& key_types,
                                            const std::string& ca_key_type) {
-  const crypto::KeyType type = tool::key_type_option(key_type, "--key-type");
+  if (key_types.empty()) {
+    throw_body_error("--key-type: at least one owner key type is needed");
+  }
+  std::vector<crypto::KeyType> types;
+  for (const std::string& name : key_types) {
+    types.push_back(tool::key_type_option(name, "--key-type"));
+  }
   const crypto::KeyType ca_type = tool::key_type_option(ca_key_type, "--ca-key-type");
   tool::create_private_directory(dir.dir);
   std::vector<tool::InitStep> steps;
-  const crypto::PrivateKey owner = tool::private_key_at(dir.owner_key(), type, steps);
+  const crypto::PrivateKey owner = tool::private_key_at(dir.owner_key(), types.front(), steps);
   public_file_at(dir.owner_pub(), owner.public_key().to_pem(), steps);
+  for (std::size_t i = 1; i < types.size(); ++i) {
+    if (types[i] == owner.type()) {
+      continue;  // the primary key is of this type already
+    }
+    const std::string_view name = crypto::key_type_name(types[i]);
+    const crypto::PrivateKey more = tool::private_key_at(dir.owner_key(name), types[i], steps);
+    public_file_at(dir.owner_pub(name), more.public_key().to_pem(), steps);
+  }
   const crypto::PrivateKey ca = tool::private_key_at(dir.ca_key(), ca_type, steps);
   if (std::filesystem::exists(dir.ca_cert())) {
     steps.push_back({dir.ca_cert(), false});
@@ -50,6 +64,42 @@ std::vector<tool::InitStep> init_owner_dir(const OwnerDir& dir, const std::strin
     steps.push_back({dir.admin_token(), true});
   }
   return steps;
+}
+
+OwnerKeyRing::OwnerKeyRing(const std::vector<crypto::PrivateKey>& keys) {
+  for (const crypto::PrivateKey& key : keys) {
+    m_keys.push_back(&key);
+  }
+}
+
+const crypto::PrivateKey* OwnerKeyRing::find(const crypto::PublicKey& key) const {
+  for (const crypto::PrivateKey* k : m_keys) {
+    if (k->public_key().same_key(key)) {
+      return k;
+    }
+  }
+  return nullptr;
+}
+
+std::string OwnerKeyRing::describe() const {
+  std::string out;
+  for (const crypto::PrivateKey* k : m_keys) {
+    out += (out.empty() ? "" : ", ") + std::string(crypto::key_type_name(k->type()));
+  }
+  return out;
+}
+
+std::vector<crypto::PrivateKey> load_owner_keys(const OwnerDir& dir) {
+  std::vector<crypto::PrivateKey> keys;
+  keys.push_back(load_owner_key(dir));
+  for (const crypto::KeyType type :
+       {crypto::KeyType::P256, crypto::KeyType::P384, crypto::KeyType::Rsa2048, crypto::KeyType::Rsa3072}) {
+    const std::filesystem::path path = dir.owner_key(crypto::key_type_name(type));
+    if (std::filesystem::exists(path)) {
+      keys.push_back(tool::read_private_key(path));
+    }
+  }
+  return keys;
 }
 
 crypto::PrivateKey load_owner_key(const OwnerDir& dir) {

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "owner/commands.h"
 #include "owner/config.h"
@@ -12,12 +13,12 @@ namespace {
 
 struct InitConfig {
   std::filesystem::path dir;
-  std::string key_type = "p256";
+  std::vector<std::string> key_types{"p256"};
   std::string ca_key_type = "p256";
 };
 
 int run_init(const InitConfig& config) {
-  tool::print_init_steps(init_owner_dir(OwnerDir{config.dir}, config.key_type, config.ca_key_type));
+  tool::print_init_steps(init_owner_dir(OwnerDir{config.dir}, config.key_types, config.ca_key_type));
   return 0;
 }
 
@@ -28,7 +29,8 @@ void register_init(Commands& commands) {
   CLI::App& cmd = commands.add("init", "Create the owner key and the device-application CA (0600, only when absent)",
                                [config] { return run_init(*config); });
   cmd.add_option("--dir", config->dir, "The owner directory")->required();
-  cmd.add_option("--key-type", config->key_type, "Owner key type: p256|p384|rsa2048|rsa3072")
+  cmd.add_option("--key-type", config->key_types,
+                 "Owner key type: p256|p384|rsa2048|rsa3072; repeat for further keys (owner-TYPE.key.pem)")
       ->capture_default_str()
       ->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa3072"}));
   cmd.add_option("--ca-key-type", config->ca_key_type, "Key type of the device-application CA")

@@ -127,14 +127,13 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   if (!config.admin_listen.empty()) {
     transport::check_listen(config.admin_listen);
   }
-  const crypto::PrivateKey owner_key = load_owner_key(settings.dir);
+  const std::vector<crypto::PrivateKey> owner_keys = load_owner_keys(settings.dir);
+  const OwnerKeyRing ring(owner_keys);
   const std::string admin_token = load_admin_token(settings.dir);
   const std::unique_ptr<storage::Store> store = open_owner_store(settings.dir, settings.db, true);
 
   protocol::To2OwnerPolicy& policy = settings.policy;
-  policy.owner_key_for = [&owner_key](const PublicKey& key) -> const crypto::PrivateKey* {
-    return key.key().same_key(owner_key.public_key()) ? &owner_key : nullptr;
-  };
+  policy.owner_key_for = [&ring](const PublicKey& key) { return ring.find(key.key()); };
   policy.plan_for = [&settings](const Guid& guid, std::string_view model) {
     return settings.plans ? settings.plans->resolve(guid, model, settings.flags)
                           : OwnerPlans{}.resolve(guid, model, settings.flags);
@@ -159,12 +158,12 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
                                                                     : config.to2_urls;
   To0SchedulerOptions to0_options;
   to0_options.wait_seconds = config.wait_seconds;
-  To0Scheduler scheduler(*store, owner_key, RVTO2Addr::from_urls(to2_urls), to0_options);
+  To0Scheduler scheduler(*store, ring, RVTO2Addr::from_urls(to2_urls), to0_options);
 
   NoProtocol no_protocol;
   std::unique_ptr<transport::HttpServer> admin;
   AdminContext admin_ctx{.store = *store,
-                         .owner_key = owner_key,
+                         .owner_keys = ring,
                          .token = admin_token,
                          .clock = {},
                          .on_import = [&scheduler] { scheduler.wake(); }};
@@ -181,7 +180,7 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   }
   scheduler.start();
 
-  log::info("database " + settings.db.string());
+  log::info("database " + settings.db.string() + "; owner keys " + ring.describe());
   std::string advertised;
   for (const std::string& url : to2_urls) {
     advertised += (advertised.empty() ? "" : ", ") + url;

@@ -55,12 +55,16 @@ std::string describe_error(const protocol::RvRegistrationOutcome& o) {
 }
 
 std::vector<Registration> register_voucher(const voucher::VoucherInput& input, const std::string& source,
-                                           const crypto::PrivateKey& key, const RVTO2Addr& to2_addr,
+                                           const OwnerKeyRing& keys, const RVTO2Addr& to2_addr,
                                            std::uint32_t wait_seconds) {
   std::vector<Registration> out;
   std::string guid;
   try {
-    guid = voucher::OwnershipVoucher::decode(input.cbor).header().ov_guid.hex();
+    const voucher::OwnershipVoucher ov = voucher::OwnershipVoucher::decode(input.cbor);
+    guid = ov.header().ov_guid.hex();
+    // The key the voucher's last entry names; with none of ours, register_with_all names the mismatch.
+    const crypto::PrivateKey* found = keys.find(ov.owner_key().key());
+    const crypto::PrivateKey& key = found != nullptr ? *found : *keys.first();
     for (protocol::RvRegistrationOutcome& o :
          protocol::register_with_all(input.cbor, key, to2_addr, wait_seconds, {})) {
       out.push_back(Registration{guid, source, std::move(o)});
@@ -120,7 +124,8 @@ void print_json(const std::vector<Registration>& registrations) {
 }
 
 int run_to0(const To0Config& config) {
-  const crypto::PrivateKey key = load_owner_key(OwnerDir{config.dir});
+  const std::vector<crypto::PrivateKey> owner_keys = load_owner_keys(OwnerDir{config.dir});
+  const OwnerKeyRing key(owner_keys);
   const RVTO2Addr to2_addr = RVTO2Addr::from_urls(config.to2_urls);
   std::vector<Registration> registrations;
   for (const std::filesystem::path& file : config.vouchers) {

@@ -1,5 +1,7 @@
 #include "owner/to0_scheduler.h"
 
+#include "libfdo/voucher/voucher.h"
+
 #include <algorithm>
 #include <exception>
 #include <optional>
@@ -111,12 +113,17 @@ struct Attempt {
   std::string error;                       // that failure
 };
 
-Attempt attempt(ByteView voucher, const crypto::PrivateKey& key, const RVTO2Addr& to2_addr,
+Attempt attempt(ByteView voucher, const OwnerKeyRing& keys, const RVTO2Addr& to2_addr,
                 const To0SchedulerOptions& o, const std::string& guid) {
   Attempt a;
   std::vector<protocol::RvRegistrationOutcome> outcomes;
   try {
-    outcomes = protocol::register_with_all(voucher, key, to2_addr, o.wait_seconds, o.make_transport);
+    // The key the voucher's last entry names (FDO 1.1 §5.3.2: to1d is signed by the current owner).
+    const crypto::PrivateKey* key = keys.find(voucher::OwnershipVoucher::decode(voucher).owner_key().key());
+    if (key == nullptr) {
+      throw_invalid("the voucher is not extended to a key this owner holds (" + keys.describe() + ")");
+    }
+    outcomes = protocol::register_with_all(voucher, *key, to2_addr, o.wait_seconds, o.make_transport);
   } catch (const Error& e) {
     a.error = describe_failure(e.source(), e.code(), e.what());
     a.failed_step = std::string(kTo0Step);
@@ -170,9 +177,9 @@ struct Candidate {
 
 }  // namespace
 
-To0Scheduler::To0Scheduler(storage::Store& store, const crypto::PrivateKey& owner_key, RVTO2Addr to2_addr,
+To0Scheduler::To0Scheduler(storage::Store& store, OwnerKeyRing owner_keys, RVTO2Addr to2_addr,
                            To0SchedulerOptions options)
-    : m_store(store), m_owner_key(owner_key), m_to2_addr(std::move(to2_addr)), m_options(std::move(options)) {
+    : m_store(store), m_owner_keys(std::move(owner_keys)), m_to2_addr(std::move(to2_addr)), m_options(std::move(options)) {
   if (!m_options.clock) {
     m_options.clock = system_now;
   }
@@ -252,7 +259,7 @@ std::size_t To0Scheduler::run_once(std::int64_t now) {
     }
     const std::string guid = c.device.guid.hex();
     // The network exchange runs outside any transaction; the record is re-read before it is updated.
-    const Attempt a = attempt(c.voucher, m_owner_key, m_to2_addr, m_options, guid);
+    const Attempt a = attempt(c.voucher, m_owner_keys, m_to2_addr, m_options, guid);
     ++tried;
     const auto tx = m_store.begin();
     std::optional<storage::OwnerDeviceRecord> current = tx->get_owner_device(c.device.guid);

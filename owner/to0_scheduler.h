@@ -14,6 +14,7 @@
 #include "libfdo/crypto/keys.h"
 #include "libfdo/protocol/to0_owner.h"
 #include "libfdo/storage/store.h"
+#include "owner/config.h"
 #include "libfdo/types/rvto2addr.h"
 
 namespace fdo::owner_tool {
@@ -43,8 +44,9 @@ struct To0SchedulerOptions {
 /// serialise.
 class To0Scheduler {
  public:
-  /// `store` and `owner_key` must outlive the scheduler.
-  To0Scheduler(storage::Store& store, const crypto::PrivateKey& owner_key, RVTO2Addr to2_addr,
+  /// `store` and the keys of `owner_keys` must outlive the scheduler; each voucher is registered with the key its last
+  /// entry names.
+  To0Scheduler(storage::Store& store, OwnerKeyRing owner_keys, RVTO2Addr to2_addr,
                To0SchedulerOptions options = {});
   /// Stops the background thread.
   ~To0Scheduler();
@@ -70,7 +72,7 @@ class To0Scheduler {
   void loop();
 
   storage::Store& m_store;
-  const crypto::PrivateKey& m_owner_key;
+  OwnerKeyRing m_owner_keys;
   RVTO2Addr m_to2_addr;
   To0SchedulerOptions m_options;
   std::mutex m_run_mutex;  // one run_once at a time

@@ -48,7 +48,7 @@ std::string describe(const voucher::Check& c) {
 }
 
 // Why `bytes` may not be imported by this owner, or nullopt. Sets `ov` when the voucher decodes.
-std::optional<std::string> refusal(ByteView bytes, const crypto::PrivateKey& owner_key,
+std::optional<std::string> refusal(ByteView bytes, const OwnerKeyRing& owner_keys,
                                    std::optional<voucher::OwnershipVoucher>& ov) {
   try {
     ov = voucher::OwnershipVoucher::decode(bytes);
@@ -63,9 +63,9 @@ std::optional<std::string> refusal(ByteView bytes, const crypto::PrivateKey& own
     return std::string(voucher::check::kStructure) + ": the voucher does not verify";
   }
   // FDO 1.1 §3.4.2: the last entry's OVEPubKey is the current owner's; only its holder can run TO0 and TO2.
-  if (!ov->owner_key().key().same_key(owner_key.public_key())) {
+  if (owner_keys.find(ov->owner_key().key()) == nullptr) {
     return std::string(kOwnerKeyCheck) + ": not extended to this owner's key (the last entry holds " +
-           ov->owner_key().describe() + ")";
+           ov->owner_key().describe() + "; this owner has " + owner_keys.describe() + ")";
   }
   return std::nullopt;
 }
@@ -108,7 +108,7 @@ std::string owner_key_id(ByteView voucher) {
   return to_hex(crypto::hash(crypto::HashAlg::Sha256, ov.owner_key().raw()));
 }
 
-std::vector<ImportOutcome> import_vouchers(storage::Store& store, const crypto::PrivateKey& owner_key,
+std::vector<ImportOutcome> import_vouchers(storage::Store& store, const OwnerKeyRing& owner_keys,
                                            ByteView file_content, std::int64_t now) {
   std::vector<Bytes> vouchers;
   try {
@@ -120,7 +120,7 @@ std::vector<ImportOutcome> import_vouchers(storage::Store& store, const crypto::
   for (std::size_t i = 0; i < vouchers.size(); ++i) {
     ImportOutcome outcome{.guid = {}, .ok = false, .detail = {}, .index = i + 1};
     std::optional<voucher::OwnershipVoucher> ov;
-    const std::optional<std::string> why = refusal(vouchers[i], owner_key, ov);
+    const std::optional<std::string> why = refusal(vouchers[i], owner_keys, ov);
     if (ov) {
       outcome.guid = ov->header().ov_guid;
       outcome.guid_known = true;

@@ -12,6 +12,7 @@
 #include "libfdo/core/fixed_bytes.h"
 #include "libfdo/crypto/keys.h"
 #include "libfdo/storage/store.h"
+#include "owner/config.h"
 
 namespace fdo::owner_tool {
 
@@ -35,12 +36,12 @@ struct ImportOutcome {
 
 /// Verifies and stores every voucher of `file_content`: PEM with one or many "OWNERSHIP VOUCHER" blocks, one raw
 /// CBOR voucher, or a CBOR sequence of vouchers (RFC 8742). A voucher is accepted when voucher::verify() passes
-/// every check (FDO 1.1 §3.4.2) and its last entry's OVEPubKey is `owner_key`'s public key; it is then stored in
+/// every check (FDO 1.1 §3.4.2) and its last entry's OVEPubKey is one of `owner_keys`; it is then stored in
 /// its own transaction: put_voucher (owner_key_id = hex SHA-256 of the owner key's CBOR, device_info from the
 /// header, created_at `now`) and put_owner_device in state "imported". Importing a stored GUID again replaces the
 /// voucher and resets the device's status, keeping only onboard_count. A file that holds no voucher gives one
 /// refused outcome. Throws only on storage failures (Error(InternalServerError)).
-std::vector<ImportOutcome> import_vouchers(storage::Store& store, const crypto::PrivateKey& owner_key,
+std::vector<ImportOutcome> import_vouchers(storage::Store& store, const OwnerKeyRing& owner_keys,
                                            ByteView file_content, std::int64_t now);
 
 /// The owner_key_id of a voucher owned by `owner_key`: hex SHA-256 of its CBOR public key as the voucher's last

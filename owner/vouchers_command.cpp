@@ -37,7 +37,8 @@ std::int64_t unix_now() {
 
 int run_import(const VouchersConfig& config) {
   const OwnerDir dir{config.dir};
-  const crypto::PrivateKey key = load_owner_key(dir);
+  const std::vector<crypto::PrivateKey> owner_keys = load_owner_keys(dir);
+  const OwnerKeyRing key(owner_keys);
   // Every file is read before anything is stored: a missing file fails the command without a partial import.
   std::vector<Bytes> contents;
   for (const std::filesystem::path& file : config.files) {
