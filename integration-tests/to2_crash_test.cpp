@@ -219,12 +219,14 @@ class KillingProxy {
 
 struct CrashCase {
   const char* name;
-  int type;           // the TO2 request the owner dies at (FDO 1.1 §5.5: 60, 62, 64, 66, 68, 70)
-  bool answer_lost;   // killed after it answered (and committed), before the device got the answer
-  bool reuse;         // credential reuse instead of replacement (FDO 1.1 §5.5.7)
+  int type;          // the TO2 request the owner dies at (FDO 1.1 §5.5: 60, 62, 64, 66, 68, 70)
+  bool answer_lost;  // killed after it answered (and committed), before the device got the answer
+  bool reuse;        // credential reuse instead of replacement (FDO 1.1 §5.5.7)
 };
 
-void PrintTo(const CrashCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const CrashCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class To2Crash : public ::testing::TestWithParam<CrashCase> {
  protected:
@@ -259,8 +261,9 @@ class To2Crash : public ::testing::TestWithParam<CrashCase> {
     const std::string owned = path("owned.pem");
     EXPECT_EQ(tool("fdo-manufacturer", {"vouchers", "export", "--dir", path("mfg"), guid, "-o", fresh}).exit_code, 0);
     EXPECT_EQ(tool("fdo-owner", {"pubkey", "--dir", owner_dir(), "-o", owner_pub}).exit_code, 0);
-    const RunResult extend = tool("fdo-reseller", {"extend", fresh, "--owner-key", path("mfg/manufacturer-p256.key.pem"),
-                                                   "--next-owner", owner_pub, "-o", owned});
+    const RunResult extend =
+        tool("fdo-reseller", {"extend", fresh, "--owner-key", path("mfg/manufacturer-p256.key.pem"), "--next-owner",
+                              owner_pub, "-o", owned});
     EXPECT_EQ(extend.exit_code, 0) << extend.describe();
     const RunResult import = tool("fdo-owner", {"vouchers", "import", "--dir", owner_dir(), owned});
     EXPECT_EQ(import.exit_code, 0) << import.describe();
@@ -270,7 +273,7 @@ class To2Crash : public ::testing::TestWithParam<CrashCase> {
   [[nodiscard]] std::string owner_dir() const { return path("owner"); }
 
   std::unique_ptr<ServerProcess> serve() {
-    std::vector<std::string> args = {"serve",          "--dir", owner_dir(), "--listen", "127.0.0.1:0",
+    std::vector<std::string> args = {"serve",          "--dir", owner_dir(),      "--listen", "127.0.0.1:0",
                                      "--admin-listen", "",      "--wait-seconds", "600"};
     if (GetParam().reuse) {
       args.emplace_back("--reuse");
@@ -418,20 +421,15 @@ TEST_P(To2Crash, TheDeviceKeepsItsCredentialTheOwnerItsVoucherAndARestartedOwner
 
 INSTANTIATE_TEST_SUITE_P(
     EveryTo2Step, To2Crash,
-    ::testing::Values(CrashCase{"at_60_HelloDevice", 60, false, false},
-                      CrashCase{"at_62_GetOVNextEntry", 62, false, false},
-                      CrashCase{"at_64_ProveDevice", 64, false, false},
-                      CrashCase{"at_66_DeviceServiceInfoReady", 66, false, false},
-                      CrashCase{"at_68_DeviceServiceInfo", 68, false, false},
-                      CrashCase{"at_70_Done", 70, false, false},
-                      CrashCase{"answer_of_60_lost", 60, true, false},
-                      CrashCase{"answer_of_62_lost", 62, true, false},
-                      CrashCase{"answer_of_64_lost", 64, true, false},
-                      CrashCase{"answer_of_66_lost", 66, true, false},
-                      CrashCase{"answer_of_68_lost", 68, true, false},
-                      CrashCase{"Done2_lost_after_70_committed", 70, true, false},
-                      CrashCase{"reuse_at_70_Done", 70, false, true},
-                      CrashCase{"reuse_Done2_lost_after_70_committed", 70, true, true}),
+    ::testing::Values(
+        CrashCase{"at_60_HelloDevice", 60, false, false}, CrashCase{"at_62_GetOVNextEntry", 62, false, false},
+        CrashCase{"at_64_ProveDevice", 64, false, false}, CrashCase{"at_66_DeviceServiceInfoReady", 66, false, false},
+        CrashCase{"at_68_DeviceServiceInfo", 68, false, false}, CrashCase{"at_70_Done", 70, false, false},
+        CrashCase{"answer_of_60_lost", 60, true, false}, CrashCase{"answer_of_62_lost", 62, true, false},
+        CrashCase{"answer_of_64_lost", 64, true, false}, CrashCase{"answer_of_66_lost", 66, true, false},
+        CrashCase{"answer_of_68_lost", 68, true, false}, CrashCase{"Done2_lost_after_70_committed", 70, true, false},
+        CrashCase{"reuse_at_70_Done", 70, false, true},
+        CrashCase{"reuse_Done2_lost_after_70_committed", 70, true, true}),
     [](const ::testing::TestParamInfo<CrashCase>& p) { return std::string(p.param.name); });
 
 }  // namespace
