@@ -379,6 +379,19 @@ Answer To2Owner::prove_device(ByteView body, To2Session& session, storage::Store
                          tx.put_owner_device(*r);
                        }
                      }
+                     // A replacement made at an earlier TO2.Done whose TO2.Done2 was lost (docs/owner.md "Crash
+                     // safety"): the device still proves itself under this GUID, so that voucher will never be used.
+                     if (std::optional<storage::OwnerDeviceRecord> r = tx.get_owner_device(guid);
+                         r && r->new_guid.size() == 2 * Guid::kSize) {
+                       const Guid unused = Guid::from(from_hex(r->new_guid));
+                       const std::optional<storage::OwnerDeviceRecord> u = tx.get_owner_device(unused);
+                       if (unused != guid && u && u->replaces == guid.hex()) {
+                         tx.erase_voucher(unused);
+                         tx.erase_owner_device(unused);
+                         r->new_guid.clear();
+                         tx.put_owner_device(*r);
+                       }
+                     }
                      set_status(tx, guid, now, "onboarding", "TO2.ProveDevice");
                    });
 }
