@@ -36,10 +36,11 @@ bool to0_owns_status(const storage::OwnerDeviceRecord& d) {
 }
 
 // Whether the scheduler keeps this device registered at all (a stored voucher is checked separately).
-bool eligible(const storage::OwnerDeviceRecord& d) {
-  return d.state == kImported || d.state == kRegistered || d.state == kFailed ||
-         (d.state == kOnboarded && d.new_guid.empty());
-}
+// Every device whose voucher is still stored stays registered, except an exported one: a run that is "onboarding"
+// when the owner stopped, or "onboarded" with a new GUID whose TO2.Done2 the device may never have received, can
+// come back under its old GUID through TO1 (docs/owner.md "Crash safety"). The voucher of a replaced GUID is
+// removed once the device proves itself under the new one, which ends its registration too.
+bool eligible(const storage::OwnerDeviceRecord& d) { return d.state != "exported"; }
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;

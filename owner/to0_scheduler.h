@@ -36,12 +36,11 @@ struct To0SchedulerOptions {
 };
 
 /// Keeps the owner's devices registered at their rendezvous servers. A device is due when it has a stored voucher,
-/// is in state "imported", "registered" or "failed", or "onboarded" without a new GUID (credential reuse: the
-/// device keeps its GUID and may onboard again), and either its last attempt failed at some server (to0_detail
-/// holds an error) at least retry_after_failure before, or it succeeded and its registration is missing or within
-/// the refresh margin. Devices "onboarding", "exported", or "onboarded" with a new GUID are left alone. All of it
-/// is read from the store, so a restarted owner carries on where it stopped. Thread safe: run_once() calls
-/// serialise.
+/// is in any state but "exported" (a run interrupted while "onboarding", or "onboarded" with a new GUID whose
+/// TO2.Done2 may have been lost, can come back under the old GUID: docs/owner.md "Crash safety"), and either its last
+/// attempt failed at some server (to0_detail holds an error) at least retry_after_failure before, or it succeeded
+/// and its registration is missing or within the refresh margin. All of it is read from the store, so a restarted
+/// owner carries on where it stopped. Thread safe: run_once() calls serialise.
 class To0Scheduler {
  public:
   /// `store` and the keys of `owner_keys` must outlive the scheduler; each voucher is registered with the key its last
