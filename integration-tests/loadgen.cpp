@@ -3,7 +3,8 @@
 // test assertions, docs/style.md §9; docs/performance.md).
 //
 //   fdo-loadgen di --url URL --devices N --concurrency C [--key-type T] --json
-//   fdo-loadgen to2 --url OWNER_URL --owner-dir DIR --devices N --concurrency C [--kex S] [--reuse] --json
+//   fdo-loadgen to2 --url OWNER_URL --owner-dir DIR --devices N --concurrency C [--kex S] [--reuse]
+//     [--server-pid PID] --json
 //   → {"protocol":"di","devices":N,"concurrency":C,"runs":…,"ops_per_s":…,"p50_ms":…,"p99_ms":…,"errors":…,"cores":…,
 //      "pk_ops_per_run":{"sign_p256":2,…},"pk_op_cpu_us":{…},"pk_cpu_ms_per_run":…,"ceiling_ops_per_s":…,
 //      "ratio_to_ceiling":…,"loadgen_cpu_ms_per_run":…,"server_pk_cpu_ms_per_run":…
@@ -390,7 +391,8 @@ int main(int argc, char** argv) {
                       "The owner's directory (fdo-owner init): vouchers are extended to DIR/owner.pub.pem and "
                       "written into DIR/owner.db")
       ->required();
-  to2_cmd->add_option("--preload-db", to2.db, "The owner's database file when serve runs with --db (default DIR/owner.db)");
+  to2_cmd->add_option("--preload-db", to2.db,
+                      "The owner's database file when serve runs with --db (default DIR/owner.db)");
   to2_cmd->add_option("--key-type", to2.key_type, "Device key type: p256|p384|rsa2048|rsa3072")
       ->capture_default_str()
       ->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa3072"}));
