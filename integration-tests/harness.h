@@ -82,6 +82,8 @@ class ServerProcess {
   /// Sends SIGKILL and waits: the process gets no chance to clean up.
   void kill();
   [[nodiscard]] bool running() const { return m_pid > 0; }
+  /// The process id (for fdo-loadgen --server-pid); -1 once stopped.
+  [[nodiscard]] pid_t pid() const { return m_pid; }
 
  private:
   int wait_for_exit(std::chrono::seconds timeout);

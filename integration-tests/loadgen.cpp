@@ -3,7 +3,9 @@
 // test assertions, docs/style.md §9; docs/performance.md).
 //
 //   fdo-loadgen di --url URL --devices N --concurrency C [--key-type T] --json
-//   → {"protocol":"di","devices":N,"concurrency":C,"ops_per_s":…,"p50_ms":…,"p99_ms":…,"errors":…,"cores":…,
+//   fdo-loadgen to2 --url OWNER_URL --owner-dir DIR --devices N --concurrency C [--kex S] [--reuse]
+//     [--server-pid PID] --json
+//   → {"protocol":"di","devices":N,"concurrency":C,"runs":…,"ops_per_s":…,"p50_ms":…,"p99_ms":…,"errors":…,"cores":…,
 //      "pk_ops_per_run":{"sign_p256":2,…},"pk_op_cpu_us":{…},"pk_cpu_ms_per_run":…,"ceiling_ops_per_s":…,
 //      "ratio_to_ceiling":…,"loadgen_cpu_ms_per_run":…,"server_pk_cpu_ms_per_run":…
 //      [,"server_cpu_ms_per_run":…,"server_efficiency":…][,"http_floor_us":…,"http_ours_us":…]}
@@ -32,6 +34,7 @@
 
 #include "integration-tests/loadgen_ceiling.h"
 #include "integration-tests/loadgen_rv.h"
+#include "integration-tests/loadgen_to2.h"
 #include "libfdo/transport/http_floor.h"
 #include "libfdo/core/error.h"
 #include "libfdo/core/log.h"
@@ -59,12 +62,14 @@ struct LoadOptions {
 
 /// One kind of protocol run: prepare(i) builds run i's inputs before the clock starts (key generation is not
 /// what is measured); run(i) performs it and throws fdo::Error on failure; pk_ops are the public-key operations
-/// one run(i) performs, client and server together (the ceiling's input).
+/// one run(i) performs, client and server together (the ceiling's input); after_prepare, when set, runs once after
+/// every prepare(i), still before the clock (to2 writes its vouchers into the owner's store there).
 struct Scenario {
   std::string protocol;
   std::function<void(std::size_t)> prepare;
   std::function<void(std::size_t)> run;
   std::vector<fdo::loadgen::PkOp> pk_ops;
+  std::function<void()> after_prepare;
 };
 
 /// What a load run measured.
@@ -121,6 +126,9 @@ void prepare_all(const Scenario& scenario, const LoadOptions& options) {
 
 LoadResult run_load(const Scenario& scenario, const LoadOptions& options) {
   prepare_all(scenario, options);
+  if (scenario.after_prepare) {
+    scenario.after_prepare();
+  }
   LoadResult result;
   std::mutex lock;
   const double own_cpu_start = fdo::loadgen::own_cpu_seconds();
@@ -186,7 +194,8 @@ int report(const Scenario& scenario, const LoadOptions& options, const fdo::load
   const double p99 = percentile(result.latencies_ms, 0.99);
   if (options.json) {
     std::cout << "{\"protocol\":\"" << scenario.protocol << "\",\"devices\":" << options.devices
-              << ",\"concurrency\":" << options.concurrency << ",\"ops_per_s\":" << fixed(ops)
+              << ",\"concurrency\":" << options.concurrency << ",\"runs\":" << result.latencies_ms.size()
+              << ",\"ops_per_s\":" << fixed(ops)
               << ",\"p50_ms\":" << fixed(p50) << ",\"p99_ms\":" << fixed(p99) << ",\"errors\":" << result.errors
               << ",\"cores\":" << ceiling.cores << ",\"pk_ops_per_run\":{";
     for (std::size_t i = 0; i < ceiling.ops.size(); ++i) {
@@ -216,7 +225,7 @@ int report(const Scenario& scenario, const LoadOptions& options, const fdo::load
               << " errors\n"
               << "public-key operations of one run (not key generation, which happens before the clock):\n";
     for (const fdo::loadgen::PkOp& op : scenario.pk_ops) {
-      std::cout << "  " << op.role << " [" << fdo::loadgen::pk_op_name(op.kind, op.key_type) << "]\n";
+      std::cout << "  " << op.role << " [" << fdo::loadgen::pk_op_name(op) << "]\n";
     }
     for (const fdo::loadgen::Ceiling::Op& op : ceiling.ops) {
       std::cout << "  " << op.name << ": " << op.per_run << " per run, " << fixed(op.cpu_us) << " us CPU each\n";
@@ -297,7 +306,8 @@ Scenario di_scenario(const LoadOptions& options, const DiLoad& di) {
 // ---- to0 / to1: rendezvous registrations and look-ups (FDO 1.1 §5.3-§5.4), in loadgen_rv.cpp ----
 
 Scenario rv_scenario(const std::string& protocol, fdo::loadgen::RvRuns runs) {
-  return Scenario{protocol, std::move(runs.prepare), std::move(runs.run), std::move(runs.pk_ops)};
+  return Scenario{protocol, std::move(runs.prepare), std::move(runs.run), std::move(runs.pk_ops),
+                  std::move(runs.after_prepare)};
 }
 
 void add_common(CLI::App& cmd, LoadOptions& options) {
@@ -370,6 +380,34 @@ int main(int argc, char** argv) {
                 " --url http://127.0.0.1:8041 --devices 1000 --concurrency 16 --json");
   }
 
+  fdo::loadgen::To2Load to2;
+  std::string to2_kex;
+  std::string to2_cipher;
+  std::size_t to0_wait = 30;
+  CLI::App* to2_cmd = app.add_subcommand(
+      "to2", "TO2 onboardings against fdo-owner serve, one new device each (vouchers written into its store first)");
+  add_common(*to2_cmd, options);
+  to2_cmd->add_option("--owner-dir", to2.owner_dir,
+                      "The owner's directory (fdo-owner init): vouchers are extended to DIR/owner.pub.pem and "
+                      "written into DIR/owner.db")
+      ->required();
+  to2_cmd->add_option("--preload-db", to2.db,
+                      "The owner's database file when serve runs with --db (default DIR/owner.db)");
+  to2_cmd->add_option("--key-type", to2.key_type, "Device key type: p256|p384|rsa2048|rsa3072")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa3072"}));
+  to2_cmd->add_option("--kex", to2_kex, "Key exchange the devices ask for (default: the device key's, ECDH256/ECDH384)")
+      ->check(CLI::IsMember({"ECDH256", "ECDH384", "DHKEXid14", "DHKEXid15", "ASYMKEX2048", "ASYMKEX3072"}));
+  to2_cmd->add_option("--cipher", to2_cipher, "Cipher suite the devices ask for (default: A128GCM/A256GCM)");
+  to2_cmd->add_flag("--reuse", to2.reuse,
+                    "The owner runs with --reuse (credential reuse: no replacement voucher, one signature less)");
+  to2_cmd
+      ->add_option("--to0-wait", to0_wait,
+                   "Seconds to wait for the owner's automatic TO0 to try the new vouchers before the clock (0: none)")
+      ->capture_default_str();
+  to2_cmd->footer(
+      "Example: fdo-loadgen to2 --url http://127.0.0.1:8042 --owner-dir owner --devices 500 --concurrency 4 --json");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -392,8 +430,24 @@ int main(int argc, char** argv) {
       std::cerr << "fdo-loadgen: preloaded " << p.rows << " registrations in " << fixed(p.seconds) << " s, "
                 << fixed(p.bytes_per_row) << " bytes each in the store\n";
     }
+    if (to2_cmd->parsed()) {
+      to2.url = options.url;
+      to2.devices = options.devices;
+      to2.to0_wait = std::chrono::seconds(to0_wait);
+      if (!to2_kex.empty()) {
+        to2.kex = fdo::crypto::parse_kex_suite(to2_kex);
+      }
+      if (!to2_cipher.empty()) {
+        to2.cipher = fdo::crypto::parse_cipher_suite(to2_cipher);
+        if (!to2.cipher) {
+          std::cerr << "fdo-loadgen: --cipher: unknown cipher suite " << to2_cipher << "\n";
+          return 2;
+        }
+      }
+    }
     const Scenario scenario = to0_cmd->parsed()   ? rv_scenario("to0", fdo::loadgen::to0_runs(rv))
                               : to1_cmd->parsed() ? rv_scenario("to1", fdo::loadgen::to1_runs(rv))
+                              : to2_cmd->parsed() ? rv_scenario("to2", fdo::loadgen::to2_runs(to2))
                                                   : di_scenario(options, di);
     // The ceiling is timed first, while the server is idle; the load run follows.
     const fdo::loadgen::Ceiling ceiling =

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -27,38 +28,110 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-// CPU microseconds of one `op` on this thread: repeated until `budget_s` of thread CPU time has passed.
-double time_op(PkOpKind kind, crypto::KeyType type, double budget_s) {
-  const crypto::PrivateKey key = crypto::PrivateKey::generate(type);
-  const crypto::PublicKey public_key = key.public_key();
-  const crypto::SigAlg alg = crypto::default_sig_alg(type);
-  const Bytes message = random_bytes(kMessageSize);
-  const Bytes signature = key.sign(alg, message);
-  if (!public_key.verify(alg, message, signature)) {
-    throw_internal("ceiling: a fresh " + pk_op_name(kind, type) + " signature does not verify");
+// The RSA key ASYMKEX encrypts to (FDO 1.1 §3.6.3); other suites take any owner key (unused).
+crypto::KeyType kex_owner_key_type(crypto::KexSuite suite) {
+  switch (suite) {
+    case crypto::KexSuite::AsymKex2048: return crypto::KeyType::Rsa2048;
+    case crypto::KexSuite::AsymKex3072: return crypto::KeyType::Rsa3072;
+    default: return crypto::KeyType::P256;
   }
+}
+
+// Repeats `once` until `budget_s` of thread CPU time has passed (at least kMinIterations); CPU µs per call.
+template <typename F>
+double time_loop(double budget_s, F&& once) {
   std::size_t n = 0;
   const double start = thread_cpu_seconds();
   double elapsed = 0;
   while (n < kMinIterations || elapsed < budget_s) {
-    if (kind == PkOpKind::Sign) {
-      const Bytes s = key.sign(alg, message);
-      if (s.empty()) {
-        throw_internal("ceiling: empty signature");
-      }
-    } else if (!public_key.verify(alg, message, signature)) {
-      throw_internal("ceiling: a " + pk_op_name(kind, type) + " signature stopped verifying");
-    }
+    once();
     ++n;
     elapsed = thread_cpu_seconds() - start;
   }
   return elapsed * 1e6 / static_cast<double>(n);
 }
 
+// CPU microseconds of one key-exchange step of `op.kex` on this thread.
+double time_kex(const PkOp& op, double budget_s) {
+  const crypto::PrivateKey owner_key = crypto::PrivateKey::generate(kex_owner_key_type(op.kex));
+  const crypto::PublicKey owner_public = owner_key.public_key();
+  const crypto::KexOwner owner = crypto::KexOwner::start(op.kex);
+  const Bytes xa = owner.xa();
+  const crypto::DeviceKex device = crypto::device_kex(op.kex, xa, owner_public);
+  if (!std::ranges::equal(owner.finish(device.xb, &owner_key).shse.view(), device.secret.shse.view())) {
+    throw_internal("ceiling: the two halves of " + pk_op_name(op) + " disagree");
+  }
+  switch (op.kind) {
+    case PkOpKind::KexStart:
+      return time_loop(budget_s, [&] {
+        if (crypto::KexOwner::start(op.kex).xa().empty()) {
+          throw_internal("ceiling: empty xA");
+        }
+      });
+    case PkOpKind::KexFinish:
+      return time_loop(budget_s, [&] {
+        if (owner.finish(device.xb, &owner_key).shse.empty()) {
+          throw_internal("ceiling: empty shared secret");
+        }
+      });
+    default:
+      return time_loop(budget_s, [&] {
+        if (crypto::device_kex(op.kex, xa, owner_public).xb.empty()) {
+          throw_internal("ceiling: empty xB");
+        }
+      });
+  }
+}
+
+// CPU microseconds of one `op` on this thread: repeated until `budget_s` of thread CPU time has passed.
+double time_op(const PkOp& op, double budget_s) {
+  if (op.kind != PkOpKind::Sign && op.kind != PkOpKind::Verify) {
+    return time_kex(op, budget_s);
+  }
+  const crypto::PrivateKey key = crypto::PrivateKey::generate(op.key_type);
+  const crypto::PublicKey public_key = key.public_key();
+  const crypto::SigAlg alg = crypto::default_sig_alg(op.key_type);
+  const Bytes message = random_bytes(kMessageSize);
+  const Bytes signature = key.sign(alg, message);
+  if (!public_key.verify(alg, message, signature)) {
+    throw_internal("ceiling: a fresh " + pk_op_name(op) + " signature does not verify");
+  }
+  if (op.kind == PkOpKind::Sign) {
+    return time_loop(budget_s, [&] {
+      if (key.sign(alg, message).empty()) {
+        throw_internal("ceiling: empty signature");
+      }
+    });
+  }
+  return time_loop(budget_s, [&] {
+    if (!public_key.verify(alg, message, signature)) {
+      throw_internal("ceiling: a " + pk_op_name(op) + " signature stopped verifying");
+    }
+  });
+}
+
+bool same_op(const PkOp& a, const PkOp& b) {
+  if (a.kind != b.kind) {
+    return false;
+  }
+  return a.kind == PkOpKind::Sign || a.kind == PkOpKind::Verify ? a.key_type == b.key_type : a.kex == b.kex;
+}
+
 }  // namespace
 
-std::string pk_op_name(PkOpKind kind, crypto::KeyType type) {
-  return std::string(kind == PkOpKind::Sign ? "sign_" : "verify_") + std::string(crypto::key_type_name(type));
+std::string pk_op_name(const PkOp& op) {
+  switch (op.kind) {
+    case PkOpKind::Sign: return "sign_" + std::string(crypto::key_type_name(op.key_type));
+    case PkOpKind::Verify: return "verify_" + std::string(crypto::key_type_name(op.key_type));
+    default: break;
+  }
+  std::string suite(crypto::kex_suite_name(op.kex));
+  for (char& c : suite) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  const char* step = op.kind == PkOpKind::KexStart ? "kex_start_" : op.kind == PkOpKind::KexFinish ? "kex_finish_"
+                                                                                                  : "kex_device_";
+  return step + suite;
 }
 
 Ceiling measure_ceiling(const std::vector<PkOp>& run_ops, std::chrono::milliseconds budget) {
@@ -66,16 +139,15 @@ Ceiling measure_ceiling(const std::vector<PkOp>& run_ops, std::chrono::milliseco
     throw_internal("ceiling: a run with no public-key operations has no crypto ceiling");
   }
   struct Distinct {
-    PkOpKind kind;
-    crypto::KeyType type;
+    PkOp op;
     std::size_t per_run;
   };
   std::vector<Distinct> distinct;
   for (const PkOp& op : run_ops) {
-    const auto same = [&](const Distinct& d) { return d.kind == op.kind && d.type == op.key_type; };
+    const auto same = [&](const Distinct& d) { return same_op(d.op, op); };
     const auto found = std::find_if(distinct.begin(), distinct.end(), same);
     if (found == distinct.end()) {
-      distinct.push_back(Distinct{op.kind, op.key_type, 1});
+      distinct.push_back(Distinct{op, 1});
     } else {
       ++found->per_run;
     }
@@ -86,11 +158,11 @@ Ceiling measure_ceiling(const std::vector<PkOp>& run_ops, std::chrono::milliseco
   double us_per_run = 0;
   double server_us_per_run = 0;
   for (const Distinct& d : distinct) {
-    const double us = time_op(d.kind, d.type, budget_s);
-    c.ops.push_back(Ceiling::Op{.name = pk_op_name(d.kind, d.type), .per_run = d.per_run, .cpu_us = us});
+    const double us = time_op(d.op, budget_s);
+    c.ops.push_back(Ceiling::Op{.name = pk_op_name(d.op), .per_run = d.per_run, .cpu_us = us});
     us_per_run += us * static_cast<double>(d.per_run);
     for (const PkOp& op : run_ops) {
-      if (op.by_server && op.kind == d.kind && op.key_type == d.type) {
+      if (op.by_server && same_op(op, d.op)) {
         server_us_per_run += us;
       }
     }

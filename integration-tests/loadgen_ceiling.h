@@ -9,12 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "libfdo/crypto/kex.h"
 #include "libfdo/crypto/keys.h"
 
 namespace fdo::loadgen {
 
-/// What a public-key operation does.
-enum class PkOpKind { Sign, Verify };
+/// What a public-key operation does. The key-exchange kinds are TO2's (FDO 1.1 §3.6), timed through
+/// libfdo/crypto/kex.h: KexStart = KexOwner::start + xA (ECDH or DH ephemeral key, ASYMKEX OwnerRandom);
+/// KexFinish = KexOwner::finish (ECDH derive, DH modexp, RSA-OAEP decrypt); KexDevice = device_kex (the device's
+/// ephemeral key and derive, or RSA-OAEP encrypt).
+enum class PkOpKind { Sign, Verify, KexStart, KexFinish, KexDevice };
 
 /// One public-key operation of a protocol run: who performs it and why, and on which key type.
 struct PkOp {
@@ -24,10 +28,12 @@ struct PkOp {
   crypto::KeyType key_type = crypto::KeyType::P256;
   /// The server performs it (not the loadgen's device or owner): counted in server_efficiency.
   bool by_server = false;
+  /// The key exchange of a Kex* kind (key_type is then unused).
+  crypto::KexSuite kex = crypto::KexSuite::Ecdh256;
 };
 
-/// "sign_p256", "verify_rsa2048": an operation's name in the JSON line.
-std::string pk_op_name(PkOpKind kind, crypto::KeyType type);
+/// "sign_p256", "verify_rsa2048", "kex_finish_dhkexid14": an operation's name in the JSON line.
+std::string pk_op_name(const PkOp& op);
 
 /// The crypto ceiling of one kind of protocol run, measured on this machine.
 struct Ceiling {

@@ -44,12 +44,14 @@ struct PreloadResult {
 /// serialises the two processes' transactions.
 PreloadResult preload_registrations(const RvLoad& load);
 
-/// One kind of run as loadgen.cpp's Scenario takes it: prepare(i) before the clock, run(i) measured; both throw
-/// fdo::Error on failure. pk_ops: the public-key operations one run(i) performs, owner or device and server.
+/// One kind of run as loadgen.cpp's Scenario takes it: prepare(i) before the clock, then after_prepare() once (when
+/// set), then run(i) measured; all throw fdo::Error on failure. pk_ops: the public-key operations one run(i)
+/// performs, owner or device and server.
 struct RvRuns {
   std::function<void(std::size_t)> prepare;
   std::function<void(std::size_t)> run;
   std::vector<PkOp> pk_ops;
+  std::function<void()> after_prepare;
 };
 
 /// `to0`: prepare(i) makes voucher i (a new device extended once to the owner); run(i) is one TO0 (FDO 1.1 §5.3):
