@@ -65,6 +65,11 @@ void write_device(JsonWriter& j, const storage::OwnerDeviceRecord& d, bool vouch
   }
   j.end_array();
   j.key("onboard_count").integer(d.onboard_count);
+  j.key("modules").begin_array();
+  for (const std::string& line : detail_lines(d.modules)) {
+    j.string(line);
+  }
+  j.end_array();
   j.key("updated_at").integer(d.updated_at);
   j.key("voucher").boolean(voucher_stored);
   j.end_object();

@@ -96,6 +96,7 @@ bool store_voucher(storage::Store& store, const voucher::OwnershipVoucher& ov, B
       .onboard_count = before ? before->onboard_count : 0,
       .updated_at = now,
       .replaces = {},
+      .modules = {},
   });
   tx->commit();
   return replaced;

@@ -156,7 +156,8 @@ TEST_F(VoucherImport, ReimportResetsTheStatusButKeepsTheOnboardCount) {
                                            .to0_detail = "",
                                            .onboard_count = 2,
                                            .updated_at = kNow + 50,
-                                           .replaces = ""}));
+                                           .replaces = "",
+                                           .modules = ""}));
   EXPECT_EQ(m_store->begin()->get_voucher(tv().guid())->created_at, kNow + 50);
 }
 

@@ -439,13 +439,23 @@ Answer To2Owner::device_service_info(ByteView body, To2Session& session, Context
   if (reply.is_done) {
     const serviceinfo::DevmodInfo& d = engine.devmod();
     std::string modules;
+    std::string lines;
     for (const serviceinfo::ModuleOutcome& m : engine.outcomes()) {
       modules += ", " + m.module + " " + std::string(serviceinfo::module_state_name(m.state));
+      // docs/owner.md "Device status": one line per module, what it did or why it failed.
+      lines += (lines.empty() ? "" : "\n") + m.module + ": " + std::string(serviceinfo::module_state_name(m.state)) +
+               (m.summary.empty() ? "" : ": " + m.summary) + (m.error.empty() ? "" : ": " + m.error);
     }
     log::info("TO2 ServiceInfo done: devmod " + d.os + " " + d.arch + " \"" + d.version + "\" model \"" + d.device +
                   "\", " + std::to_string(d.modules.size()) + " module(s) on the device" + modules,
               ctx.guid_hex);
-    apply = [guid, now](storage::Transaction& tx) { set_status(tx, guid, now, "onboarding", "TO2.OwnerServiceInfo"); };
+    apply = [guid, now, lines](storage::Transaction& tx) {
+      set_status(tx, guid, now, "onboarding", "TO2.OwnerServiceInfo");
+      if (std::optional<storage::OwnerDeviceRecord> r = tx.get_owner_device(guid)) {
+        r->modules = lines;
+        tx.put_owner_device(*r);
+      }
+    };
   }
   return encrypted(MessageType::To2OwnerServiceInfo, response.encode(), cipher, session, std::move(apply));
 }

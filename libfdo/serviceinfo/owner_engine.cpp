@@ -304,8 +304,11 @@ OwnerReply OwnerEngine::produce(std::size_t send_mtu) {
 std::vector<ModuleOutcome> OwnerEngine::outcomes() const {
   std::vector<ModuleOutcome> out;
   for (const Step& step : m_steps) {
-    out.push_back(ModuleOutcome{
-        .module = step.plan.module, .required = step.plan.required, .state = step.state, .error = step.error});
+    out.push_back(ModuleOutcome{.module = step.plan.module,
+                                .required = step.plan.required,
+                                .state = step.state,
+                                .error = step.error,
+                                .summary = step.module ? step.module->summary() : std::string()});
   }
   return out;
 }

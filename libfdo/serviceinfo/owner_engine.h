@@ -55,6 +55,8 @@ struct ModuleOutcome {
   bool required = false;
   ModuleState state = ModuleState::Pending;
   std::string error;
+  /// OwnerModule::summary() of the module, when it exists in this run.
+  std::string summary;
   bool operator==(const ModuleOutcome&) const = default;
 };
 

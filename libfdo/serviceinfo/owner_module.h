@@ -48,6 +48,9 @@ class OwnerModule {
   [[nodiscard]] virtual Bytes save() const = 0;
   /// Continues from save()'s output, on a module freshly made by the registry with the same params.
   virtual void restore(ByteView state) = 0;
+  /// One line for the owner's device status: what the module did or got back ("exit 0", "sha384 ok, 1048576
+  /// bytes"); empty when there is nothing to say yet. No secrets.
+  [[nodiscard]] virtual std::string summary() const { return {}; }
 };
 
 /// One module of a plan: its name, its CBOR parameters (module-defined; the factory reads them) and whether the run

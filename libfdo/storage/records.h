@@ -89,6 +89,8 @@ struct OwnerDeviceRecord {
   /// For a replacement voucher made at TO2.Done: the GUID (hex) of the voucher it replaced, which is dropped once the
   /// device proves itself under the new GUID; empty otherwise.
   std::string replaces;
+  /// The ServiceInfo modules of the last TO2 run that reached IsDone, one line each: "fdo_sys: done: exit 0".
+  std::string modules;
   bool operator==(const OwnerDeviceRecord&) const = default;
 };
 

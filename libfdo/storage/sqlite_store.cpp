@@ -79,7 +79,8 @@ CREATE TABLE owner_devices (
   to0_detail     TEXT    NOT NULL,
   onboard_count  INTEGER NOT NULL,
   updated_at     INTEGER NOT NULL,
-  replaces       TEXT    NOT NULL
+  replaces       TEXT    NOT NULL,
+  modules        TEXT    NOT NULL
 ) STRICT;
 CREATE INDEX owner_devices_by_update ON owner_devices (updated_at, guid);
 )sql",
@@ -123,13 +124,13 @@ constexpr std::string_view kCountRvRegistrations = "SELECT count(*) FROM rv_regi
 
 constexpr std::string_view kPutOwnerDevice =
     "INSERT OR REPLACE INTO owner_devices "
-    "(guid, state, step, error, new_guid, to0_expires_at, to0_detail, onboard_count, updated_at, replaces) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    "(guid, state, step, error, new_guid, to0_expires_at, to0_detail, onboard_count, updated_at, replaces, modules) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 constexpr std::string_view kGetOwnerDevice =
-    "SELECT guid, state, step, error, new_guid, to0_expires_at, to0_detail, onboard_count, updated_at, replaces "
+    "SELECT guid, state, step, error, new_guid, to0_expires_at, to0_detail, onboard_count, updated_at, replaces, modules "
     "FROM owner_devices WHERE guid = ?1";
 constexpr std::string_view kListOwnerDevices =
-    "SELECT guid, state, step, error, new_guid, to0_expires_at, to0_detail, onboard_count, updated_at, replaces "
+    "SELECT guid, state, step, error, new_guid, to0_expires_at, to0_detail, onboard_count, updated_at, replaces, modules "
     "FROM owner_devices ORDER BY updated_at, guid";
 constexpr std::string_view kEraseOwnerDevice = "DELETE FROM owner_devices WHERE guid = ?1";
 
@@ -307,6 +308,7 @@ OwnerDeviceRecord read_owner_device(const Statement& stmt, std::string_view op) 
       .onboard_count = stmt.column_int64(7),
       .updated_at = stmt.column_int64(8),
       .replaces = stmt.column_text(9),
+      .modules = stmt.column_text(10),
   };
 }
 
@@ -493,6 +495,7 @@ class SqliteTransaction final : public Transaction {
     stmt.bind_int64(8, record.onboard_count);
     stmt.bind_int64(9, record.updated_at);
     stmt.bind_text(10, record.replaces);
+    stmt.bind_text(11, record.modules);
     stmt.run();
   }
 

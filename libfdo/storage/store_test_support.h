@@ -100,6 +100,7 @@ inline OwnerDeviceRecord make_owner_device(std::uint8_t fill, std::string state 
       .onboard_count = fill,
       .updated_at = updated_at,
       .replaces = "00112233445566778899aabbccddeeff",
+      .modules = "fdo_sys: done: exit 0",
   };
 }
 
