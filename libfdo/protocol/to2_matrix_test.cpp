@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "libfdo/core/hex.h"
+#include "libfdo/core/internal/expect_error.h"
 #include "libfdo/cose/sign1.h"
 #include "libfdo/crypto/kdf.h"
 #include "libfdo/crypto/kex.h"
 #include "libfdo/messages/to2.h"
+#include "libfdo/protocol/device_identity.h"
 #include "libfdo/protocol/rv_test_support.h"
 #include "libfdo/protocol/to2_device.h"
 #include "libfdo/protocol/to2_test_support.h"
@@ -78,25 +80,32 @@ const std::vector<KexSuite>& kexes() {
 }
 
 const std::vector<CipherSuite>& ciphers() {
-  static const std::vector<CipherSuite> v{
-      CipherSuite::A128GCM,          CipherSuite::A256GCM,
-      CipherSuite::AesCcm64_128_128, CipherSuite::AesCcm64_128_256,
-      CipherSuite::Aes128CtrHmacSha256, CipherSuite::Aes128CbcHmacSha256,
-      CipherSuite::Aes256CtrHmacSha384, CipherSuite::Aes256CbcHmacSha384};
+  static const std::vector<CipherSuite> v{CipherSuite::A128GCM,
+                                          CipherSuite::A256GCM,
+                                          CipherSuite::AesCcm64_128_128,
+                                          CipherSuite::AesCcm64_128_256,
+                                          CipherSuite::Aes128CtrHmacSha256,
+                                          CipherSuite::Aes128CbcHmacSha256,
+                                          CipherSuite::Aes256CtrHmacSha384,
+                                          CipherSuite::Aes256CbcHmacSha384};
   return v;
 }
 
 /// The owner key that suits `kex` (FDO 1.1 §3.6 suite table): ECDH256 → P-256, ECDH384 → P-384, DHKEXid14 and
 /// ASYMKEX2048 → RSA-2048, DHKEXid15 and ASYMKEX3072 → RSA-3072. ASYMKEX2048 keeps the spec's RSA2048RESTR; the
-/// other RSA owners alternate with the cipher between RSAPKCS (RS256/RS384) and RSAPSS (PS256/PS384) chains.
+/// other RSA chains alternate with the cipher: RSA2048RESTR (RS256) or RSAPKCS (RS384), and RSAPSS (PS256/PS384).
 Owner owner_for(KexSuite kex, std::size_t cipher_index) {
   const bool pss = cipher_index % 2 == 1;
   switch (kex) {
-    case KexSuite::Ecdh256: return {"p256", "p256", PkType::Secp256r1};
-    case KexSuite::Ecdh384: return {"p384", "p384", PkType::Secp384r1};
+    case KexSuite::Ecdh256:
+      return {"p256", "p256", PkType::Secp256r1};
+    case KexSuite::Ecdh384:
+      return {"p384", "p384", PkType::Secp384r1};
     case KexSuite::DhKexId14:
-      return pss ? Owner{"rsa2048pss", "rsa2048", PkType::RsaPss} : Owner{"rsa2048restr", "rsa2048", PkType::Rsa2048Restr};
-    case KexSuite::AsymKex2048: return {"rsa2048restr", "rsa2048", PkType::Rsa2048Restr};
+      return pss ? Owner{"rsa2048pss", "rsa2048", PkType::RsaPss}
+                 : Owner{"rsa2048restr", "rsa2048", PkType::Rsa2048Restr};
+    case KexSuite::AsymKex2048:
+      return {"rsa2048restr", "rsa2048", PkType::Rsa2048Restr};
     case KexSuite::DhKexId15:
     case KexSuite::AsymKex3072:
       return pss ? Owner{"rsa3072pss", "rsa3072", PkType::RsaPss} : Owner{"rsa3072pkcs", "rsa3072", PkType::RsaPkcs};
@@ -186,8 +195,19 @@ TEST(To2MatrixTable, CoversEveryKeyExchangeCipherDeviceAndOwnerKeyType) {
   }
   EXPECT_EQ(owner_keys, (std::set<std::string>{"p256", "p384", "rsa2048", "rsa3072"}));
   EXPECT_EQ(owner_pk_types, (std::set<PkType>{PkType::Secp256r1, PkType::Secp384r1, PkType::Rsa2048Restr,
-                                               PkType::RsaPkcs, PkType::RsaPss}));
+                                              PkType::RsaPkcs, PkType::RsaPss}));
   EXPECT_EQ(device_names.size(), devices().size());
+}
+
+TEST(To2MatrixTable, TheSoftwareSignerSignsWithTheAlgGivenIfItSuitsTheKey) {
+  const SoftwareSigner pss(voucher::testing::test_key("device-rsa2048"), SigAlg::PS256);
+  EXPECT_EQ(pss.sig_alg(), SigAlg::PS256);
+  EXPECT_TRUE(pss.public_key().verify(SigAlg::PS256, Bytes{1, 2, 3}, pss.sign(Bytes{1, 2, 3})));
+  EXPECT_EQ(SoftwareSigner(voucher::testing::test_key("device-rsa3072")).sig_alg(), SigAlg::RS384);
+  fdo::test::expect_error([] { SoftwareSigner(voucher::testing::test_key("device-rsa2048"), SigAlg::PS384); },
+                          ErrorCode::InternalServerError);
+  fdo::test::expect_error([] { SoftwareSigner(voucher::testing::test_key("device-p256"), SigAlg::PS256); },
+                          ErrorCode::InternalServerError);
 }
 
 class To2Matrix : public ::testing::TestWithParam<Case> {};
