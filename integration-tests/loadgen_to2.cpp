@@ -154,7 +154,8 @@ void write_vouchers(storage::Store& store, const Devices& devices) {
                                                       .to0_detail = {},
                                                       .onboard_count = 0,
                                                       .updated_at = now,
-                                                      .replaces = {}});
+                                                      .replaces = {},
+                                                      .modules = {}});
     }
     tx->commit();
   }

@@ -1,10 +1,21 @@
 #include "libfdo/protocol/device_identity.h"
 
+#include <string>
+#include <utility>
+
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
 #include "libfdo/crypto/x509.h"
 
 namespace fdo::protocol {
+
+SoftwareSigner::SoftwareSigner(crypto::PrivateKey key, std::optional<crypto::SigAlg> alg)
+    : m_key(std::move(key)), m_alg(alg.value_or(crypto::default_sig_alg(m_key.type()))) {
+  if (!crypto::sig_alg_suits(m_alg, m_key.type())) {
+    throw_internal("SoftwareSigner: " + std::string(crypto::sig_alg_name(m_alg)) + " does not suit a " +
+                   std::string(crypto::key_type_name(m_key.type())) + " key");
+  }
+}
 
 Bytes SoftwareSigner::csr(std::string_view common_name) const { return crypto::make_csr(m_key, common_name); }
 

@@ -23,7 +23,7 @@ class DeviceSigner {
   virtual ~DeviceSigner() = default;
   [[nodiscard]] virtual crypto::KeyType key_type() const = 0;
   [[nodiscard]] virtual crypto::PublicKey public_key() const = 0;
-  /// The COSE algorithm the device signs with (ES256, ES384, RS256, RS384).
+  /// The COSE algorithm the device signs with (ES256, ES384, RS256, RS384; PS256/PS384 for RSAPSS devices).
   [[nodiscard]] virtual crypto::SigAlg sig_alg() const { return crypto::default_sig_alg(key_type()); }
   /// COSE-form signature over `message` with sig_alg().
   [[nodiscard]] virtual Bytes sign(ByteView message) const = 0;
@@ -42,14 +42,18 @@ class DeviceHmac {
 /// A DeviceSigner over a private key held in memory (file-backed credential).
 class SoftwareSigner final : public DeviceSigner {
  public:
-  explicit SoftwareSigner(crypto::PrivateKey key) : m_key(std::move(key)) {}
+  /// Signs with `alg` (e.g. PS256 for an RSAPSS device, FDO 1.1 §3.3.5) or the key's default_sig_alg; an alg
+  /// that does not suit the key is Error(InternalServerError).
+  explicit SoftwareSigner(crypto::PrivateKey key, std::optional<crypto::SigAlg> alg = std::nullopt);
   [[nodiscard]] crypto::KeyType key_type() const override { return m_key.type(); }
   [[nodiscard]] crypto::PublicKey public_key() const override { return m_key.public_key(); }
+  [[nodiscard]] crypto::SigAlg sig_alg() const override { return m_alg; }
   [[nodiscard]] Bytes sign(ByteView message) const override { return m_key.sign(sig_alg(), message); }
   [[nodiscard]] Bytes csr(std::string_view common_name) const override;
 
  private:
   crypto::PrivateKey m_key;
+  crypto::SigAlg m_alg;
 };
 
 /// A DeviceHmac over a secret held in memory (file-backed credential).

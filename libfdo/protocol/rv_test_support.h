@@ -206,21 +206,25 @@ struct TestVoucher {
   }
 };
 
-/// A voucher for a device of `device_type` ("p256"/"p384"), with owner keys of `owner_type`, extended `entries`
-/// times through the fixture's manufacturer → owner1 → owner2 → … keys.
-inline std::unique_ptr<TestVoucher> make_test_voucher(const std::string& device_type, const std::string& owner_type,
-                                                      std::size_t entries, const Guid& guid,
+/// A voucher for the keys of `profile`, extended `entries` times through the fixture's manufacturer → owner1 →
+/// owner2 → … keys.
+inline std::unique_ptr<TestVoucher> make_test_voucher(const voucher::testing::Profile& profile, std::size_t entries,
+                                                      const Guid& guid,
                                                       const std::string& rv_urls = "http://127.0.0.1:8040") {
-  auto tv = std::make_unique<TestVoucher>(TestVoucher{
-      voucher::testing::Fixture(voucher::testing::Profile{
-          .owner_type = owner_type, .device_type = device_type, .pk_type = std::nullopt, .pk_enc = PkEnc::X509}),
-      {},
-      nullptr});
+  auto tv = std::make_unique<TestVoucher>(TestVoucher{voucher::testing::Fixture(profile), {}, nullptr});
   tv->fx.input.guid = guid;
   tv->fx.input.rv_info = RendezvousInfo::from_urls(rv_urls);
   tv->bytes = tv->fx.extended(entries).encode();
   tv->owner = &tv->fx.owner_after(entries);
   return tv;
+}
+
+/// A voucher for a device of `device_type` ("p256", "p384", "rsa2048", "rsa3072"), with owner keys of `owner_type`
+/// (their default pkType), extended `entries` times.
+inline std::unique_ptr<TestVoucher> make_test_voucher(const std::string& device_type, const std::string& owner_type,
+                                                      std::size_t entries, const Guid& guid,
+                                                      const std::string& rv_urls = "http://127.0.0.1:8040") {
+  return make_test_voucher(voucher::testing::profile(owner_type, device_type), entries, guid, rv_urls);
 }
 
 /// The device's credential for a test voucher (File storage, the fixture's device key and HMAC secret).

@@ -5,7 +5,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "libfdo/cbor/writer.h"
@@ -137,61 +136,7 @@ TEST(To2, ADeviceStopsOnAForeignManufacturerKeyOrAWrongOwnerSignature) {
   }
 }
 
-// Every key exchange with every cipher suite, each with an owner key that suits it (ASYMKEX needs RSA of its size).
-struct MatrixCase {
-  std::string device;
-  std::string owner;
-  crypto::KexSuite kex;
-  crypto::CipherSuite cipher;
-};
-
-std::vector<MatrixCase> matrix() {
-  std::vector<MatrixCase> out;
-  const std::vector<std::tuple<crypto::KexSuite, std::string>> kex_owner{
-      {crypto::KexSuite::Ecdh256, "p256"},         {crypto::KexSuite::Ecdh384, "p384"},
-      {crypto::KexSuite::DhKexId14, "rsa2048"},    {crypto::KexSuite::DhKexId15, "rsa3072"},
-      {crypto::KexSuite::AsymKex2048, "rsa2048"},  {crypto::KexSuite::AsymKex3072, "rsa3072"}};
-  const std::vector<crypto::CipherSuite> ciphers{
-      crypto::CipherSuite::A128GCM,           crypto::CipherSuite::A256GCM,
-      crypto::CipherSuite::AesCcm64_128_128,  crypto::CipherSuite::AesCcm64_128_256,
-      crypto::CipherSuite::Aes128CtrHmacSha256, crypto::CipherSuite::Aes128CbcHmacSha256,
-      crypto::CipherSuite::Aes256CtrHmacSha384, crypto::CipherSuite::Aes256CbcHmacSha384};
-  std::size_t i = 0;
-  for (const auto& [kex, owner] : kex_owner) {
-    for (const crypto::CipherSuite cipher : ciphers) {
-      out.push_back(MatrixCase{(i++ % 2 == 0) ? "p256" : "p384", owner, kex, cipher});
-    }
-  }
-  return out;
-}
-
-class To2Matrix : public ::testing::TestWithParam<MatrixCase> {};
-
-TEST_P(To2Matrix, Onboards) {
-  const MatrixCase& c = GetParam();
-  const auto tv = make_test_voucher(c.device, c.owner, 1, kGuid);
-  OwnerServer server(*tv);
-  To2DeviceOptions options;
-  options.kex = c.kex;
-  options.cipher = c.cipher;
-  const To2Result result = onboard(server, credential_for(*tv), std::move(options));
-  EXPECT_EQ(result.suites.kex, c.kex);
-  EXPECT_EQ(result.suites.cipher, c.cipher);
-  EXPECT_TRUE(server.voucher(result.credential.dc_guid));
-}
-
-INSTANTIATE_TEST_SUITE_P(KexCipher, To2Matrix, ::testing::ValuesIn(matrix()),
-                         [](const ::testing::TestParamInfo<MatrixCase>& p) {
-                           std::string name = p.param.device + "_" + p.param.owner + "_" +
-                                              std::string(crypto::kex_suite_name(p.param.kex)) + "_" +
-                                              std::string(crypto::cipher_suite_name(p.param.cipher));
-                           for (char& ch : name) {
-                             if (std::isalnum(static_cast<unsigned char>(ch)) == 0) {
-                               ch = '_';
-                             }
-                           }
-                           return name;
-                         });
+// The full device × kex × cipher matrix is in to2_matrix_test.cpp.
 
 // ---- owner conformance, message by message ------------------------------------------------------------------------
 

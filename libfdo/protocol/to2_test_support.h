@@ -116,18 +116,20 @@ inline serviceinfo::DevmodInfo test_devmod() {
                                  .modules = {}};
 }
 
-/// run_to2 over a loopback transport to `responder`, with the test devmod and no poll delay.
+/// run_to2 over a loopback transport to `responder`, with the test devmod and no poll delay; the device signs with
+/// `device_alg` (default: its key's default_sig_alg).
 inline To2Result onboard(transport::Responder& responder, const DeviceCredential& credential,
-                         To2DeviceOptions options = {}) {
+                         To2DeviceOptions options = {}, std::optional<crypto::SigAlg> device_alg = std::nullopt) {
   transport::LoopbackTransport loopback(responder);
-  const SoftwareSigner signer(credential.private_key());
+  const SoftwareSigner signer(credential.private_key(), device_alg);
   const SoftwareHmac hmac(credential.dc_hmac_secret.clone());
   options.devmod = test_devmod();
   options.sleep = [](std::chrono::milliseconds) {};
   return run_to2(loopback, credential, signer, hmac, std::move(options));
 }
-inline To2Result onboard(OwnerServer& server, const DeviceCredential& credential, To2DeviceOptions options = {}) {
-  return onboard(server.dispatcher, credential, std::move(options));
+inline To2Result onboard(OwnerServer& server, const DeviceCredential& credential, To2DeviceOptions options = {},
+                         std::optional<crypto::SigAlg> device_alg = std::nullopt) {
+  return onboard(server.dispatcher, credential, std::move(options), device_alg);
 }
 
 /// A COSE_Sign1 written field by field (unprotected map included), for mutating one field.

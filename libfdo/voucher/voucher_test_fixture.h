@@ -33,7 +33,7 @@ inline crypto::PrivateKey test_key(const std::string& name) {
 struct Profile {
   /// Owner chain key type: "p256", "p384", "rsa2048", "rsa3072".
   std::string owner_type = "p256";
-  /// Device key type: "p256" or "p384".
+  /// Device key type: "p256", "p384", "rsa2048" or "rsa3072" (device-T.pem, certified by device-ca-T.pem).
   std::string device_type = "p256";
   /// OVPubKey's pkType; default: default_pk_type of the manufacturer key (RSAPSS for PS* chains).
   std::optional<PkType> pk_type;
