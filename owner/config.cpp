@@ -66,16 +66,20 @@ std::vector<tool::InitStep> init_owner_dir(const OwnerDir& dir, const std::vecto
   return steps;
 }
 
+OwnerKeyRing::OwnerKeyRing(const crypto::PrivateKey& key) : m_keys{&key}, m_spki{key.public_key().spki_der()} {}
+
 OwnerKeyRing::OwnerKeyRing(const std::vector<crypto::PrivateKey>& keys) {
   for (const crypto::PrivateKey& key : keys) {
     m_keys.push_back(&key);
+    m_spki.push_back(key.public_key().spki_der());
   }
 }
 
 const crypto::PrivateKey* OwnerKeyRing::find(const crypto::PublicKey& key) const {
-  for (const crypto::PrivateKey* k : m_keys) {
-    if (k->public_key().same_key(key)) {
-      return k;
+  const Bytes wanted = key.spki_der();
+  for (std::size_t i = 0; i < m_keys.size(); ++i) {
+    if (m_spki[i] == wanted) {
+      return m_keys[i];
     }
   }
   return nullptr;

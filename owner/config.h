@@ -56,7 +56,7 @@ std::vector<tool::InitStep> init_owner_dir(const OwnerDir& dir, const std::vecto
 /// names (FDO 1.1 §3.4.2). Non-owning: the keys outlive the ring. A single key converts implicitly.
 class OwnerKeyRing {
  public:
-  OwnerKeyRing(const crypto::PrivateKey& key) : m_keys{&key} {}  // NOLINT(google-explicit-constructor)
+  OwnerKeyRing(const crypto::PrivateKey& key);  // NOLINT(google-explicit-constructor)
   explicit OwnerKeyRing(const std::vector<crypto::PrivateKey>& keys);
   /// The key whose public half is `key`, or nullptr.
   [[nodiscard]] const crypto::PrivateKey* find(const crypto::PublicKey& key) const;
@@ -67,6 +67,8 @@ class OwnerKeyRing {
 
  private:
   std::vector<const crypto::PrivateKey*> m_keys;
+  /// SubjectPublicKeyInfo DER of each key, computed once (find() runs on every TO2 run).
+  std::vector<Bytes> m_spki;
 };
 
 /// Every owner key of DIR: owner.key.pem first, then owner-TYPE.key.pem in type order. Error(InternalServerError) as
