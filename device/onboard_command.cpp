@@ -16,6 +16,7 @@
 #include "libfdo/protocol/device_identity.h"
 #include "libfdo/protocol/to1_device.h"
 #include "libfdo/protocol/to2_device.h"
+#include "libfdo/fsim/registry.h"
 #include "libfdo/serviceinfo/devmod.h"
 #include "libfdo/transport/http_transport.h"
 #include "libfdo/types/device_credential.h"
@@ -38,6 +39,11 @@ struct OnboardConfig {
   std::uint32_t retry_delay = kRvRetryDelaySec;
   std::uint32_t max_rv_delay = 0;
   std::vector<std::string> lenient;
+  std::filesystem::path root;
+  std::string run_as;
+  std::filesystem::path shadow_file = "/etc/shadow";
+  std::vector<std::string> modules;
+  std::uint32_t command_timeout = 600;
 };
 
 // Progress goes to stdout, or to stderr when stdout carries the JSON document.
@@ -149,9 +155,18 @@ int run_onboard(const OnboardConfig& config) {
         << (config.kex.empty() && config.cipher.empty() ? "" : ", with the one given") << ")" << std::endl;
   }
 
+  fsim::DeviceContext module_context;
+  module_context.root = config.root.empty() ? std::filesystem::current_path() : std::filesystem::absolute(config.root);
+  if (!config.run_as.empty()) {
+    module_context.run_as = config.run_as;
+  }
+  module_context.shadow_file = config.shadow_file;
+  module_context.command_timeout = std::chrono::seconds(config.command_timeout);
+
   // TO2 at each address in turn; only an unreachable owner moves on to the next (FDO 1.1 §3.3.14).
   std::string last_error;
   for (const std::string& url : to2_urls) {
+    serviceinfo::DeviceRegistry registry;
     protocol::To2DeviceOptions options;
     options.kex = kex;
     options.cipher = cipher;
@@ -159,6 +174,9 @@ int run_onboard(const OnboardConfig& config) {
     options.strict_modules = config.strict_modules;
     options.to1d = to1d;
     options.leniency = Leniency::from_names(config.lenient);
+    // The ServiceInfo modules this device runs (docs/serviceinfo.md "Device configuration"): all by default.
+    fsim::register_device_modules(registry, module_context);
+    options.modules = config.modules.empty() ? registry.create_all() : registry.create(config.modules);
     options.devmod = serviceinfo::devmod_from_os();
     options.devmod.device = credential.dc_device_info;
     options.progress = [&out](std::string_view line) { out << line << std::endl; };
@@ -218,6 +236,14 @@ void register_onboard(Commands& commands) {
   cmd.add_option("--max-rv-delay", config->max_rv_delay, "TO1: upper bound on one directive's RVDelaysec (0: none)")
       ->capture_default_str();
   cmd.add_option("--lenient", config->lenient, "Accept a named owner deviation (untagged-cose, …), repeatable");
+  cmd.add_option("--root", config->root,
+                 "Directory the ServiceInfo modules write files into and run commands in (default: the current one)");
+  cmd.add_option("--run-as", config->run_as, "User the ServiceInfo commands run as (default: this process's user)");
+  cmd.add_option("--shadow-file", config->shadow_file, "Shadow-format password file Password-Manager edits")
+      ->capture_default_str();
+  cmd.add_option("--modules", config->modules, "Only these ServiceInfo modules (default: every one), repeatable");
+  cmd.add_option("--command-timeout", config->command_timeout, "Seconds a ServiceInfo command may run")
+      ->capture_default_str();
   cmd.footer(
       "Example: fdo-device onboard --credential cred.bin\n"
       "         fdo-device onboard --credential cred.bin --owner-url http://127.0.0.1:8042 --kex ECDH384 --json");

@@ -56,6 +56,16 @@ void set_field(PlanEntry& entry, const CLI::ConfigItem& item, const std::string&
   }
 }
 
+// A module's parameters: the most specific table that gives any for it.
+serviceinfo::ModuleParams module_params(const std::vector<const PlanEntry*>& layers, const std::string& module) {
+  for (const PlanEntry* layer : layers) {
+    if (const auto it = layer->params.find(module); it != layer->params.end()) {
+      return serviceinfo::ModuleParams(module, it->second);
+    }
+  }
+  return serviceinfo::ModuleParams(module, {});
+}
+
 }  // namespace
 
 OwnerPlans OwnerPlans::parse(std::string_view text, std::string_view file_name,
@@ -81,6 +91,10 @@ OwnerPlans OwnerPlans::parse(std::string_view text, std::string_view file_name,
     const std::string where = std::string(file_name) + ": " + item.fullname();
     if (item.parents.empty()) {
       set_field(plans.defaults, item, where, registry);
+    } else if (item.parents.size() == 2 && item.parents[0] == "params") {
+      plans.defaults.params[item.parents[1]][item.name] = item.inputs;
+    } else if (item.parents.size() == 4 && item.parents[0] == "override" && item.parents[2] == "params") {
+      overrides[item.parents[1]].entry.params[item.parents[3]][item.name] = item.inputs;
     } else if (item.parents.size() == 2 && item.parents[0] == "override") {
       Override& o = overrides[item.parents[1]];
       if (item.name == "guid" || item.name == "model") {
@@ -92,7 +106,8 @@ OwnerPlans OwnerPlans::parse(std::string_view text, std::string_view file_name,
         set_field(o.entry, item, where, registry);
       }
     } else {
-      throw_body_error(where + ": unknown table (only [override.NAME] tables are allowed)");
+      throw_body_error(where + ": unknown table ([params.MODULE], [override.NAME] and [override.NAME.params.MODULE] are "
+                       "allowed)");
     }
   }
   for (auto& [name, o] : overrides) {
@@ -114,6 +129,28 @@ OwnerPlans OwnerPlans::parse(std::string_view text, std::string_view file_name,
       plans.by_model[*o.model] = std::move(o.entry);
     }
   }
+  // Every module each table would run is made once with the parameters it would get, so that a bad parameter or a
+  // missing file is reported at start-up (docs/owner.md "Plans").
+  const PlanEntry none;
+  std::vector<std::pair<std::string, const PlanEntry*>> tables{{"top level", &plans.defaults}};
+  for (const auto& [guid, entry] : plans.by_guid) {
+    tables.emplace_back("override for " + guid.hex(), &entry);
+  }
+  for (const auto& [model, entry] : plans.by_model) {
+    tables.emplace_back("override for model " + model, &entry);
+  }
+  for (const auto& [what, entry] : tables) {
+    const std::vector<const PlanEntry*> chain{entry, &plans.defaults};
+    const std::vector<std::string> modules =
+        entry->modules ? *entry->modules : plans.defaults.modules.value_or(std::vector<std::string>{});
+    for (const std::string& module : modules) {
+      try {
+        (void)registry.create(module, module_params(chain, module).encode());
+      } catch (const Error& e) {
+        throw_body_error(std::string(file_name) + ": " + what + ": " + e.what());
+      }
+    }
+  }
   return plans;
 }
 
@@ -121,16 +158,24 @@ OwnerPlans OwnerPlans::load(const std::filesystem::path& file, const serviceinfo
   return parse(to_string(read_file(file)), file.string(), registry);
 }
 
-protocol::DevicePlan OwnerPlans::resolve(const Guid& guid, std::string_view model, const PlanEntry& fallback) const {
-  std::vector<const PlanEntry*> layers;  // most specific first
-  if (const auto it = by_guid.find(guid); it != by_guid.end()) {
-    layers.push_back(&it->second);
+std::vector<const PlanEntry*> OwnerPlans::layers(const Guid* guid, std::string_view model,
+                                                 const PlanEntry& fallback) const {
+  std::vector<const PlanEntry*> out;  // most specific first
+  if (guid != nullptr) {
+    if (const auto it = by_guid.find(*guid); it != by_guid.end()) {
+      out.push_back(&it->second);
+    }
   }
   if (const auto it = by_model.find(model); it != by_model.end()) {
-    layers.push_back(&it->second);
+    out.push_back(&it->second);
   }
-  layers.push_back(&defaults);
-  layers.push_back(&fallback);
+  out.push_back(&defaults);
+  out.push_back(&fallback);
+  return out;
+}
+
+protocol::DevicePlan OwnerPlans::resolve(const Guid& guid, std::string_view model, const PlanEntry& fallback) const {
+  const std::vector<const PlanEntry*> layers = this->layers(&guid, model, fallback);
   protocol::DevicePlan plan;
   auto pick = [&](auto member) -> std::remove_cvref_t<decltype(PlanEntry{}.*member)> {
     for (const PlanEntry* layer : layers) {
@@ -143,7 +188,8 @@ protocol::DevicePlan OwnerPlans::resolve(const Guid& guid, std::string_view mode
   plan.reuse = pick(&PlanEntry::reuse).value_or(false);
   plan.rendezvous_info = pick(&PlanEntry::rendezvous);
   for (const std::string& module : pick(&PlanEntry::modules).value_or(std::vector<std::string>{})) {
-    plan.service_info.steps.push_back(serviceinfo::PlanStep{.module = module, .params = {}, .required = false});
+    plan.service_info.steps.push_back(serviceinfo::PlanStep{
+        .module = module, .params = module_params(layers, module).encode(), .required = false});
   }
   return plan;
 }

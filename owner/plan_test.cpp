@@ -4,6 +4,7 @@
 
 #include "libfdo/core/hex.h"
 #include "libfdo/core/internal/expect_error.h"
+#include "libfdo/fsim/registry.h"
 
 namespace fdo::owner_tool {
 namespace {
@@ -22,7 +23,8 @@ guid = "5a5a5a5a000011112222333344445555"
 rendezvous = ["http://127.0.0.1:9041"]
 )",
                                              "plan.toml", registry);
-  const PlanEntry flags{.reuse = true, .rendezvous = RendezvousInfo::from_urls("http://127.0.0.1:1"), .modules = {}};
+  const PlanEntry flags{
+      .reuse = true, .rendezvous = RendezvousInfo::from_urls("http://127.0.0.1:1"), .modules = {}, .params = {}};
   // The GUID override sets only rendezvous; reuse comes from the model override.
   const protocol::DevicePlan one = plans.resolve(kOne, "model-t", flags);
   EXPECT_TRUE(one.reuse);
@@ -49,6 +51,37 @@ TEST(OwnerPlans, MistakesNameTheFileAndTheKey) {
   fdo::test::expect_error([&] { OwnerPlans::parse("reuse = maybe\n", "p", registry); }, ErrorCode::MessageBodyError);
   fdo::test::expect_error([&] { OwnerPlans::parse("rendezvous = [\"ftp://x\"]\n", "p", registry); },
                           ErrorCode::MessageBodyError);
+}
+
+TEST(OwnerPlans, ModuleParametersComeFromTheMostSpecificTableAndAreCheckedAtLoad) {
+  serviceinfo::OwnerRegistry registry;
+  const fsim::OwnerContext context;
+  fsim::register_owner_modules(registry, context);
+  const OwnerPlans plans = OwnerPlans::parse(R"(
+modules = ["fido_alliance"]
+[params.fido_alliance]
+token = "everyone"
+[override.one]
+guid = "5a5a5a5a000011112222333344445555"
+[override.one.params.fido_alliance]
+token = "just-one"
+)",
+                                             "plan.toml", registry);
+  const PlanEntry none{};
+  const protocol::DevicePlan one = plans.resolve(kOne, "m", none);
+  ASSERT_EQ(one.service_info.steps.size(), 1U);
+  EXPECT_EQ(serviceinfo::ModuleParams::decode("fido_alliance", one.service_info.steps[0].params).get("token", ""),
+            "just-one");
+  const protocol::DevicePlan other = plans.resolve(Guid::random(), "m", none);
+  EXPECT_EQ(serviceinfo::ModuleParams::decode("fido_alliance", other.service_info.steps[0].params).get("token", ""),
+            "everyone");
+  // A parameter the module does not know stops the plan at load, naming the table.
+  const std::string bad = fdo::test::expect_error(
+      [&] {
+        OwnerPlans::parse("modules = [\"fido_alliance\"]\n[params.fido_alliance]\ntokn = \"x\"\n", "plan.toml", registry);
+      },
+      ErrorCode::MessageBodyError);
+  EXPECT_NE(bad.find("plan.toml: top level: fido_alliance: unknown parameter tokn"), std::string::npos) << bad;
 }
 
 }  // namespace

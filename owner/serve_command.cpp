@@ -15,6 +15,9 @@
 #include "libfdo/messages/error_message.h"
 #include "libfdo/crypto/kdf.h"
 #include "libfdo/crypto/kex.h"
+#include "libfdo/core/file.h"
+#include "libfdo/crypto/x509.h"
+#include "libfdo/fsim/registry.h"
 #include "libfdo/protocol/dispatcher.h"
 #include "libfdo/protocol/to2_owner.h"
 #include "libfdo/storage/sqlite_store.h"
@@ -28,6 +31,7 @@
 #include "owner/to0_scheduler.h"
 #include "tools/common/cli.h"
 #include "tools/common/config_file.h"
+#include "tools/common/key_files.h"
 #include "tools/common/stop_signals.h"
 
 namespace fdo::owner_tool {
@@ -73,6 +77,9 @@ struct ServeSettings {
   protocol::To2OwnerPolicy policy;
   PlanEntry flags;
   std::optional<OwnerPlans> plans;
+  /// What the owner modules use: the device-application CA (docs/owner.md "The owner directory").
+  std::optional<crypto::PrivateKey> ca_key;
+  fsim::OwnerContext module_context;
   serviceinfo::OwnerRegistry modules;
 };
 
@@ -111,6 +118,14 @@ std::unique_ptr<ServeSettings> settings_from(const ServeConfig& config) {
   if (!config.rendezvous.empty()) {
     s->flags.rendezvous = RendezvousInfo::from_urls(std::span<const std::string>(config.rendezvous));
   }
+  // The ServiceInfo modules (libfdo/fsim) with the owner's CA; plans are checked against them.
+  if (std::filesystem::exists(s->dir.ca_key()) && std::filesystem::exists(s->dir.ca_cert())) {
+    s->ca_key = tool::read_private_key(s->dir.ca_key());
+    s->module_context.ca_key = &*s->ca_key;
+    s->module_context.ca_cert = crypto::Certificate::from_pem_all(to_string(read_file(s->dir.ca_cert()))).at(0);
+  }
+  s->module_context.plan_dir = config.plan.empty() ? s->dir.dir : config.plan.parent_path();
+  fsim::register_owner_modules(s->modules, s->module_context);
   if (!config.plan.empty()) {
     s->plans = OwnerPlans::load(config.plan, s->modules);
   }

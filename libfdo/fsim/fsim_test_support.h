@@ -1,0 +1,92 @@
+#pragma once
+// Test-only: one ServiceInfo exchange in memory between a device with some modules and an owner running a plan, as
+// TO2's 68/69 loop carries it (the owner's engine restored from its saved state before every 68, as the owner
+// service does), at chosen MTUs. Not part of the library.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libfdo/fsim/registry.h"
+#include "libfdo/serviceinfo/device_engine.h"
+#include "libfdo/serviceinfo/mtu.h"
+#include "libfdo/serviceinfo/owner_engine.h"
+#include "libfdo/serviceinfo/params.h"
+
+namespace fdo::fsim::testing {
+
+inline serviceinfo::DevmodInfo test_devmod() {
+  serviceinfo::DevmodInfo info;
+  info.os = "Linux";
+  info.arch = "x86_64";
+  info.version = "test";
+  info.device = "fsim-test";
+  info.sep = ":";
+  info.bin = "x86_64";
+  return info;
+}
+
+/// A plan step for `module` with parameters given as key → values.
+inline serviceinfo::PlanStep step(std::string module, serviceinfo::ModuleParams::Values params = {},
+                                  bool required = true) {
+  const serviceinfo::ModuleParams p(module, std::move(params));
+  return serviceinfo::PlanStep{.module = std::move(module), .params = p.encode(), .required = required};
+}
+
+/// What one exchange gave.
+struct Exchange {
+  std::vector<serviceinfo::ModuleOutcome> owner;
+  std::vector<serviceinfo::DeviceModuleReport> device;
+  int rounds = 0;
+};
+
+/// Runs devmod and `plan` to IsDone between `modules` (the device) and `registry` (the owner); the device sends at
+/// most `device_mtu` per 68 and the owner `owner_mtu` per 69. An Error from either side propagates.
+inline Exchange exchange(std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules,
+                         const serviceinfo::OwnerRegistry& registry, const serviceinfo::Plan& plan,
+                         std::size_t device_mtu = serviceinfo::kDefaultMtu,
+                         std::size_t owner_mtu = serviceinfo::kDefaultMtu) {
+  serviceinfo::DeviceEngine device(std::move(modules), test_devmod(),
+                                   serviceinfo::DeviceOptions{.strict = false, .receive_mtu = owner_mtu,
+                                                              .max_rounds = serviceinfo::kMaxRounds});
+  Bytes saved =
+      serviceinfo::OwnerEngine(plan, registry,
+                               serviceinfo::OwnerOptions{.receive_mtu = device_mtu, .max_rounds = serviceinfo::kMaxRounds})
+          .save();
+  Exchange out;
+  bool success = false;
+  try {
+    while (!device.done() && out.rounds < 100000) {
+      ++out.rounds;
+      const serviceinfo::DeviceSend send = device.next_message(device_mtu);
+      serviceinfo::OwnerEngine owner = serviceinfo::OwnerEngine::restore(saved, registry);
+      const serviceinfo::OwnerReply reply = owner.on_device_message(send.is_more, send.kvs, owner_mtu);
+      EXPECT_LE(serviceinfo::body_size(reply.kvs, serviceinfo::kOwnerFlags), owner_mtu);
+      saved = owner.save();
+      out.owner = owner.outcomes();
+      device.on_owner_message(reply.is_more, reply.is_done, reply.kvs);
+    }
+    success = device.done();
+  } catch (...) {
+    device.finish(false);
+    throw;
+  }
+  device.finish(success);
+  out.device = device.report();
+  return out;
+}
+
+/// The owner outcome of `module`, or a failure.
+inline serviceinfo::ModuleOutcome outcome_of(const Exchange& e, std::string_view module) {
+  for (const serviceinfo::ModuleOutcome& o : e.owner) {
+    if (o.module == module) {
+      return o;
+    }
+  }
+  ADD_FAILURE() << "no outcome for " << module;
+  return {};
+}
+
+}  // namespace fdo::fsim::testing

@@ -1,0 +1,21 @@
+#include "libfdo/fsim/registry.h"
+
+#include <memory>
+
+#include "libfdo/fsim/fido_alliance.h"
+
+namespace fdo::fsim {
+
+// One line per module and side; each module's header says what it does (docs/serviceinfo.md "Modules").
+void register_device_modules(serviceinfo::DeviceRegistry& registry, const DeviceContext& context) {
+  (void)context;
+  registry.add(std::string(kFidoAlliance), [] { return std::make_unique<FidoAllianceDevice>(); });
+}
+
+void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerContext& context) {
+  (void)context;
+  registry.add(std::string(kFidoAlliance),
+               [](ByteView params) { return std::make_unique<FidoAllianceOwner>(params); });
+}
+
+}  // namespace fdo::fsim
