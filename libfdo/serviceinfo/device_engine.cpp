@@ -192,7 +192,8 @@ void DeviceEngine::dispatch(const ServiceInfoKv& kv) {
     return;
   }
   Outbox out(slot->name, m_queue);
-  call(*slot, message, [&] { slot->module->on_message(message, kv.value, out); });
+  const std::string_view name = message;  // clang 14 cannot capture a structured binding in a lambda
+  call(*slot, name, [&] { slot->module->on_message(name, kv.value, out); });
 }
 
 void DeviceEngine::activate(std::string_view module, bool on) {

@@ -176,7 +176,8 @@ void OwnerEngine::dispatch(const ServiceInfoKv& kv) {
     log::warn("ServiceInfo " + kv.key + " from the device skipped: module not running");
     return;
   }
-  call(*step, message, [&] { step->module->on_message(message, kv.value); });
+  const std::string_view name = message;  // clang 14 cannot capture a structured binding in a lambda
+  call(*step, name, [&] { step->module->on_message(name, kv.value); });
 }
 
 void OwnerEngine::mark_unsupported(Step& step, const std::string& why) {
