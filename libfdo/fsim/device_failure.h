@@ -20,6 +20,8 @@ class DeviceFailure {
   }
   [[nodiscard]] bool failed() const { return m_error.has_value(); }
   [[nodiscard]] std::string what() const { return m_error ? m_error->what() : std::string(); }
+  /// For a failure found in on_poll() itself: its report goes out in this 68, so the next poll() throws.
+  void reported() { m_polls = 1; }
   /// Called from on_poll(): the first call lets the report go out, the second throws.
   void poll() {
     if (m_error && m_polls++ > 0) {

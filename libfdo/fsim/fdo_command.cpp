@@ -200,6 +200,7 @@ void FdoCommandDevice::on_poll(si::Outbox& out) {
     // docs/serviceinfo.md "fdo.command": exit != 0 and may_fail false ends TO2 with 500 after the exitcode.
     fail(ErrorCode::InternalServerError, "fdo.command " + *m_command + ": " + describe_failure(*result, m_context),
          out);
+    m_failure.reported();
   }
 }
 

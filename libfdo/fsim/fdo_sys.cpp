@@ -238,6 +238,7 @@ void FdoSysDevice::on_poll(si::Outbox& out) {
     m_answer_due.reset();
     if (result->exit_code != 0 || result->timed_out || !result->error.empty()) {
       fail(ErrorCode::InternalServerError, "fdo_sys:exec_cb: " + describe_failure(*result, m_context), out);
+      m_failure.reported();
     }
     return;
   }
