@@ -8,7 +8,7 @@
 namespace fdo {
 namespace {
 
-constexpr std::array<QuirkInfo, 9> kQuirks = {{
+constexpr std::array<QuirkInfo, 10> kQuirks = {{
     {Quirk::LegacyCertChainHash, "legacy-cert-chain-hash", "legacy-cert-chain-hash",
      "fido-device-onboard-rs before PR #601 (Jan 2024)",
      "OVDevCertChainHash is the hash of the concatenated DER certificates (FDO 1.1 §3.4.2)"},
@@ -29,6 +29,8 @@ constexpr std::array<QuirkInfo, 9> kQuirks = {{
     {Quirk::BearerSchemeCase, "bearer-scheme-case", "bearer-scheme-case",
      "HTTP clients that case-fold the authorization scheme",
      "the Authorization header is exactly \"Bearer <token>\" (FDO 1.1 §4.3)"},
+    {Quirk::BareCommandArgs, "bare-command-args", "bare-command-args", "pri-fidoiot, C SDK",
+     "fdo.command:args is bstr .cbor [* tstr] (FSIM fdo.command)"},
 }};
 
 }  // namespace

@@ -35,6 +35,8 @@ enum class Quirk {
   /// bearer-scheme-case: "Authorization: bearer <token>" (another case than "Bearer"), from generic HTTP
   /// clients that case-fold the scheme as RFC 9110 allows; FDO 1.1 §4.3 names "Bearer" exactly.
   BearerSchemeCase,
+  /// bare-command-args: fdo.command:args as a bare [* tstr] instead of bstr .cbor [* tstr] (Java PRI, C SDK).
+  BareCommandArgs,
 };
 
 /// Description of one quirk for logs, docs and `--lenient NAME`.
