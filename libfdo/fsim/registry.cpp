@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "libfdo/fsim/download.h"
 #include "libfdo/fsim/fido_alliance.h"
 
 namespace fdo::fsim {
@@ -10,12 +11,15 @@ namespace fdo::fsim {
 void register_device_modules(serviceinfo::DeviceRegistry& registry, const DeviceContext& context) {
   (void)context;
   registry.add(std::string(kFidoAlliance), [] { return std::make_unique<FidoAllianceDevice>(); });
+  registry.add(std::string(kDownload), [&context] { return std::make_unique<DownloadDevice>(context); });
 }
 
 void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerContext& context) {
   (void)context;
   registry.add(std::string(kFidoAlliance),
                [](ByteView params) { return std::make_unique<FidoAllianceOwner>(params); });
+  registry.add(std::string(kDownload),
+               [&context](ByteView params) { return std::make_unique<DownloadOwner>(params, context); });
 }
 
 }  // namespace fdo::fsim
