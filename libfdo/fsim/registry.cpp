@@ -4,6 +4,7 @@
 
 #include "libfdo/fsim/download.h"
 #include "libfdo/fsim/fido_alliance.h"
+#include "libfdo/fsim/upload.h"
 
 namespace fdo::fsim {
 
@@ -12,6 +13,7 @@ void register_device_modules(serviceinfo::DeviceRegistry& registry, const Device
   (void)context;
   registry.add(std::string(kFidoAlliance), [] { return std::make_unique<FidoAllianceDevice>(); });
   registry.add(std::string(kDownload), [&context] { return std::make_unique<DownloadDevice>(context); });
+  registry.add(std::string(kUpload), [&context] { return std::make_unique<UploadDevice>(context); });
 }
 
 void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerContext& context) {
@@ -20,6 +22,8 @@ void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerCon
                [](ByteView params) { return std::make_unique<FidoAllianceOwner>(params); });
   registry.add(std::string(kDownload),
                [&context](ByteView params) { return std::make_unique<DownloadOwner>(params, context); });
+  registry.add(std::string(kUpload),
+               [&context](ByteView params) { return std::make_unique<UploadOwner>(params, context); });
 }
 
 }  // namespace fdo::fsim
