@@ -5,6 +5,7 @@
 #include "libfdo/fsim/download.h"
 #include "libfdo/fsim/fido_alliance.h"
 #include "libfdo/fsim/upload.h"
+#include "libfdo/fsim/wget.h"
 
 namespace fdo::fsim {
 
@@ -14,6 +15,7 @@ void register_device_modules(serviceinfo::DeviceRegistry& registry, const Device
   registry.add(std::string(kFidoAlliance), [] { return std::make_unique<FidoAllianceDevice>(); });
   registry.add(std::string(kDownload), [&context] { return std::make_unique<DownloadDevice>(context); });
   registry.add(std::string(kUpload), [&context] { return std::make_unique<UploadDevice>(context); });
+  registry.add(std::string(kWget), [&context] { return std::make_unique<WgetDevice>(context); });
 }
 
 void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerContext& context) {
@@ -24,6 +26,7 @@ void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerCon
                [&context](ByteView params) { return std::make_unique<DownloadOwner>(params, context); });
   registry.add(std::string(kUpload),
                [&context](ByteView params) { return std::make_unique<UploadOwner>(params, context); });
+  registry.add(std::string(kWget), [](ByteView params) { return std::make_unique<WgetOwner>(params); });
 }
 
 }  // namespace fdo::fsim

@@ -69,7 +69,7 @@ Bytes http_get(std::string_view url, const FetchOptions& options) {
     throw_transport("fetch: " + text + " is larger than " + std::to_string(options.max_body) + " bytes");
   }
   if (!result) {
-    throw_transport("fetch: " + text + ": " + httplib::to_string(result.error()));
+    throw_transport("fetch: " + text + ": request failed (" + httplib::to_string(result.error()) + ")");
   }
   if (result->status != 200) {
     throw_transport("fetch: " + text + ": HTTP status " + std::to_string(result->status));
