@@ -23,7 +23,9 @@ constexpr std::string_view kData = "data";
 constexpr std::string_view kDone = "done";
 constexpr std::string_view kDataKey = "fdo.download:data";
 
-std::string key(std::string_view message) { return serviceinfo::make_key(kDownload, message); }
+std::string key(std::string_view message) {
+  return serviceinfo::make_key(kDownload, message);
+}
 
 }  // namespace
 
@@ -238,9 +240,8 @@ serviceinfo::Produced DownloadOwner::produce(std::size_t budget) {
     std::ifstream in(m_file, std::ios::binary);
     in.seekg(static_cast<std::streamoff>(m_offset));
     while (m_offset < m_length) {
-      const std::size_t n =
-          static_cast<std::size_t>(std::min<std::uint64_t>(serviceinfo::max_bstr_chunk(left, kDataKey),
-                                                            m_length - m_offset));
+      const std::size_t n = static_cast<std::size_t>(
+          std::min<std::uint64_t>(serviceinfo::max_bstr_chunk(left, kDataKey), m_length - m_offset));
       if (n == 0) {
         break;
       }

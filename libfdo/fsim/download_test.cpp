@@ -36,9 +36,8 @@ struct DownloadRig {
     }
     return serviceinfo::Plan{{testing::step(std::string(kDownload), p)}};
   }
-  [[nodiscard]] testing::Exchange run(std::unique_ptr<serviceinfo::DeviceModule> device,
-                                      const serviceinfo::Plan& p, std::size_t device_mtu = 1300,
-                                      std::size_t owner_mtu = 1300) const {
+  [[nodiscard]] testing::Exchange run(std::unique_ptr<serviceinfo::DeviceModule> device, const serviceinfo::Plan& p,
+                                      std::size_t device_mtu = 1300, std::size_t owner_mtu = 1300) const {
     std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
     modules.push_back(std::move(device));
     return testing::exchange(std::move(modules), registry, p, device_mtu, owner_mtu);
@@ -49,8 +48,8 @@ struct DownloadRig {
 };
 
 TEST(Download, OneMebibyteCrossesMtus1300And8192WithMatchingChecksums) {
-  for (const auto& [device_mtu, owner_mtu] : std::vector<std::pair<std::size_t, std::size_t>>{
-           {1300, 1300}, {8192, 8192}, {1300, 8192}, {8192, 1300}}) {
+  for (const auto& [device_mtu, owner_mtu] :
+       std::vector<std::pair<std::size_t, std::size_t>>{{1300, 1300}, {8192, 8192}, {1300, 8192}, {8192, 1300}}) {
     SCOPED_TRACE(std::to_string(device_mtu) + "/" + std::to_string(owner_mtu));
     const DownloadRig rig(std::size_t{1} << 20);
     const testing::Exchange e = rig.run(rig.device(), rig.plan(), device_mtu, owner_mtu);
@@ -85,7 +84,8 @@ TEST(Download, TheDeviceAnswersEveryBadInputWithDoneMinusOneAndWritesNothing) {
       {"data before name", {{"data", serviceinfo::bstr_value(data)}}},
       {"absolute path", {{"name", serviceinfo::tstr_value("/tmp/x")}}},
       {"path escaping the root", {{"name", serviceinfo::tstr_value("../x")}}},
-      {"sha-384 of the wrong size", {{"name", serviceinfo::tstr_value("a")}, {"sha-384", serviceinfo::bstr_value(data)}}},
+      {"sha-384 of the wrong size",
+       {{"name", serviceinfo::tstr_value("a")}, {"sha-384", serviceinfo::bstr_value(data)}}},
       {"more data than length",
        {{"name", serviceinfo::tstr_value("a")},
         {"length", serviceinfo::uint_value(99)},
@@ -149,8 +149,11 @@ TEST(Download, ACorruptedBlockFailsTheChecksumAndTheOwnerRecordsIt) {
 
 TEST(Download, ARequiredDownloadThatFailsEndsTo2) {
   const DownloadRig rig(5000);
-  fdo::test::expect_error([&] { (void)rig.run(rig.device(), rig.plan({{"name", {"../outside.bin"}}})); },
-                          ErrorCode::InternalServerError);
+  fdo::test::expect_error(
+      [&] {
+        (void)rig.run(rig.device(), rig.plan({{"name", {"../outside.bin"}}}));
+      },
+      ErrorCode::InternalServerError);
   EXPECT_TRUE(rig.root.files().empty());
   EXPECT_FALSE(std::filesystem::exists(rig.root.path().parent_path() / "outside.bin"));
 }
@@ -158,8 +161,7 @@ TEST(Download, ARequiredDownloadThatFailsEndsTo2) {
 TEST(Download, ThePathEscapeIsReportedToTheOwner) {
   const DownloadRig rig(5000);
   const testing::Exchange e = rig.run(rig.device(), rig.plan({{"name", {"../outside.bin"}}, {"required", {"false"}}}));
-  EXPECT_NE(testing::outcome_of(e, kDownload).summary.find("failed: the device answered done = -1"),
-            std::string::npos);
+  EXPECT_NE(testing::outcome_of(e, kDownload).summary.find("failed: the device answered done = -1"), std::string::npos);
   EXPECT_TRUE(rig.root.files().empty());
 }
 
@@ -172,9 +174,8 @@ TEST(Download, TheOwnerRecordsBadDeviceAnswers) {
   };
   for (const auto& [what, answers, expected] : cases) {
     SCOPED_TRACE(what);
-    const testing::Exchange e =
-        rig.run(std::make_unique<testing::ScriptedDevice>(std::string(kDownload), answers),
-                rig.plan({{"required", {"false"}}}));
+    const testing::Exchange e = rig.run(std::make_unique<testing::ScriptedDevice>(std::string(kDownload), answers),
+                                        rig.plan({{"required", {"false"}}}));
     const serviceinfo::ModuleOutcome o = testing::outcome_of(e, kDownload);
     EXPECT_EQ(o.state, ModuleState::Done);
     EXPECT_NE(o.summary.find("failed: "), std::string::npos) << o.summary;
@@ -200,16 +201,22 @@ TEST(Download, TheOwnerStopsWaitingAtItsDeadline) {
 TEST(Download, PlanParametersAreCheckedAtLoad) {
   const DownloadRig rig(10);
   const auto make = [&](serviceinfo::ModuleParams::Values v) {
-    DownloadOwner owner(serviceinfo::ModuleParams(std::string(kDownload), std::move(v)).encode(),
-                        rig.owner_context);
+    DownloadOwner owner(serviceinfo::ModuleParams(std::string(kDownload), std::move(v)).encode(), rig.owner_context);
   };
-  EXPECT_NE(fdo::test::expect_error([&] { make({{"file", {"missing.bin"}}}); }, ErrorCode::MessageBodyError)
+  EXPECT_NE(fdo::test::expect_error(
+                [&] {
+                  make({{"file", {"missing.bin"}}});
+                },
+                ErrorCode::MessageBodyError)
                 .find("missing.bin"),
             std::string::npos);
   fdo::test::expect_error([&] { make({}); }, ErrorCode::MessageBodyError);
   fdo::test::expect_error([&] { make({{"file", {"firmware.bin"}}, {"mode", {"x"}}}); }, ErrorCode::MessageBodyError);
-  fdo::test::expect_error([&] { make({{"file", {"firmware.bin"}}, {"required", {"maybe"}}}); },
-                          ErrorCode::MessageBodyError);
+  fdo::test::expect_error(
+      [&] {
+        make({{"file", {"firmware.bin"}}, {"required", {"maybe"}}});
+      },
+      ErrorCode::MessageBodyError);
   make({{"file", {"firmware.bin"}}});
 }
 

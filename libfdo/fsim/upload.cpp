@@ -22,7 +22,9 @@ constexpr std::string_view kData = "data";
 constexpr std::string_view kSha384 = "sha-384";
 constexpr std::string_view kDataKey = "fdo.upload:data";
 
-std::string key(std::string_view message) { return serviceinfo::make_key(kUpload, message); }
+std::string key(std::string_view message) {
+  return serviceinfo::make_key(kUpload, message);
+}
 
 }  // namespace
 
@@ -37,9 +39,8 @@ void UploadDevice::on_active(bool active) {
 void UploadDevice::send_file(const Bytes& content, serviceinfo::Outbox& out) const {
   // A device module does not see the owner's maxDeviceServiceInfoSz, so blocks are cut for the 1300-byte minimum
   // every owner takes (docs/serviceinfo.md "MTU and packing"); a larger MTU packs several into one 68.
-  const std::size_t block =
-      serviceinfo::max_bstr_chunk(serviceinfo::max_single_kv(serviceinfo::kMinMtu, serviceinfo::kDeviceFlags),
-                                  kDataKey);
+  const std::size_t block = serviceinfo::max_bstr_chunk(
+      serviceinfo::max_single_kv(serviceinfo::kMinMtu, serviceinfo::kDeviceFlags), kDataKey);
   out.send(kLength, serviceinfo::uint_value(content.size()));
   std::size_t offset = 0;
   do {
@@ -258,8 +259,8 @@ std::string UploadOwner::summary() const {
     case Phase::Done:
       break;
   }
-  return "received " + m_source + ": " + std::to_string(m_length.value_or(0)) + " bytes, sha-384 " +
-         to_hex(m_sha384) + (m_need_sha ? " (matches the device's)" : "") +
+  return "received " + m_source + ": " + std::to_string(m_length.value_or(0)) + " bytes, sha-384 " + to_hex(m_sha384) +
+         (m_need_sha ? " (matches the device's)" : "") +
          (m_stored.empty() ? std::string(", kept in memory") : ", stored in " + m_stored);
 }
 

@@ -38,9 +38,8 @@ struct UploadRig {
     }
     return serviceinfo::Plan{{testing::step(std::string(kUpload), p)}};
   }
-  [[nodiscard]] testing::Exchange run(std::unique_ptr<serviceinfo::DeviceModule> device,
-                                      const serviceinfo::Plan& p, std::size_t device_mtu = 1300,
-                                      std::size_t owner_mtu = 1300) const {
+  [[nodiscard]] testing::Exchange run(std::unique_ptr<serviceinfo::DeviceModule> device, const serviceinfo::Plan& p,
+                                      std::size_t device_mtu = 1300, std::size_t owner_mtu = 1300) const {
     std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
     modules.push_back(std::move(device));
     return testing::exchange(std::move(modules), registry, p, device_mtu, owner_mtu);
@@ -49,8 +48,8 @@ struct UploadRig {
     return std::make_unique<UploadDevice>(device_context);
   }
   [[nodiscard]] std::string failure(const Kvs& answers) const {
-    const testing::Exchange e = run(std::make_unique<testing::ScriptedDevice>(std::string(kUpload), answers),
-                                    plan({{"required", {"false"}}}));
+    const testing::Exchange e =
+        run(std::make_unique<testing::ScriptedDevice>(std::string(kUpload), answers), plan({{"required", {"false"}}}));
     const serviceinfo::ModuleOutcome o = testing::outcome_of(e, kUpload);
     EXPECT_EQ(o.state, ModuleState::Done);
     return o.summary;
@@ -58,16 +57,15 @@ struct UploadRig {
 };
 
 TEST(Upload, OneMebibyteCrossesMtus1300And8192WithMatchingChecksums) {
-  for (const auto& [device_mtu, owner_mtu] : std::vector<std::pair<std::size_t, std::size_t>>{
-           {1300, 1300}, {8192, 8192}, {8192, 1300}}) {
+  for (const auto& [device_mtu, owner_mtu] :
+       std::vector<std::pair<std::size_t, std::size_t>>{{1300, 1300}, {8192, 8192}, {8192, 1300}}) {
     SCOPED_TRACE(std::to_string(device_mtu) + "/" + std::to_string(owner_mtu));
     const UploadRig rig(std::size_t{1} << 20);
     const testing::Exchange e = rig.run(rig.device(), rig.plan({{"to", {"uploads"}}}), device_mtu, owner_mtu);
     const serviceinfo::ModuleOutcome o = testing::outcome_of(e, kUpload);
     EXPECT_EQ(o.state, ModuleState::Done) << o.error;
     const std::string sha = to_hex(crypto::hash(crypto::HashAlg::Sha384, rig.content));
-    EXPECT_NE(o.summary.find("1048576 bytes, sha-384 " + sha + " (matches the device's), stored in"),
-              std::string::npos)
+    EXPECT_NE(o.summary.find("1048576 bytes, sha-384 " + sha + " (matches the device's), stored in"), std::string::npos)
         << o.summary;
     EXPECT_EQ(read_file(rig.plan_dir.path() / "uploads" / "big.bin"), rig.content);
     // Several blocks go in one 68 when the MTU allows.
@@ -106,8 +104,8 @@ TEST(Upload, TheDeviceSendsAnEmptyFileForEveryBadInput) {
   }
   // With need-sha the empty answer carries the SHA-384 of nothing, so its shape stays the usual one.
   UploadDevice device(context);
-  const Kvs out = testing::drive(device, {{"need-sha", serviceinfo::bool_value(true)},
-                                          {"name", serviceinfo::tstr_value("absent")}});
+  const Kvs out = testing::drive(
+      device, {{"need-sha", serviceinfo::bool_value(true)}, {"name", serviceinfo::tstr_value("absent")}});
   ASSERT_EQ(out.size(), 3U);
   EXPECT_EQ(out[2], (std::pair<std::string, Bytes>{
                         "sha-384", serviceinfo::bstr_value(crypto::hash(crypto::HashAlg::Sha384, Bytes()))}));
@@ -136,36 +134,43 @@ TEST(Upload, TheOwnerRecordsBadDeviceAnswers) {
   EXPECT_NE(rig.failure({{"length", serviceinfo::uint_value(2)}, {"data", serviceinfo::bstr_value(abc)}})
                 .find("more than its length 2"),
             std::string::npos);
-  EXPECT_NE(rig.failure({{"length", serviceinfo::uint_value(5)}, {"data", serviceinfo::bstr_value(abc)},
-                         {"sha-384", good_sha}})
-                .find("sent 3 bytes of the 5"),
-            std::string::npos);
-  EXPECT_NE(rig.failure({{"length", serviceinfo::uint_value(3)}, {"data", serviceinfo::bstr_value(abc)},
-                         {"sha-384", bad_sha}})
-                .find("sha-384 of logs/big.bin does not match"),
-            std::string::npos);
-  EXPECT_NE(rig.failure({{"length", serviceinfo::uint_value(3)}, {"data", serviceinfo::bstr_value(abc)},
+  EXPECT_NE(
+      rig.failure(
+             {{"length", serviceinfo::uint_value(5)}, {"data", serviceinfo::bstr_value(abc)}, {"sha-384", good_sha}})
+          .find("sent 3 bytes of the 5"),
+      std::string::npos);
+  EXPECT_NE(
+      rig.failure(
+             {{"length", serviceinfo::uint_value(3)}, {"data", serviceinfo::bstr_value(abc)}, {"sha-384", bad_sha}})
+          .find("sha-384 of logs/big.bin does not match"),
+      std::string::npos);
+  EXPECT_NE(rig.failure({{"length", serviceinfo::uint_value(3)},
+                         {"data", serviceinfo::bstr_value(abc)},
                          {"sha-384", serviceinfo::bstr_value(abc)}})
                 .find("sha-384 of 3 bytes"),
             std::string::npos);
   // The good answer passes.
-  EXPECT_NE(rig.failure({{"length", serviceinfo::uint_value(3)}, {"data", serviceinfo::bstr_value(abc)},
-                         {"sha-384", good_sha}})
-                .find("received logs/big.bin: 3 bytes"),
-            std::string::npos);
+  EXPECT_NE(
+      rig.failure(
+             {{"length", serviceinfo::uint_value(3)}, {"data", serviceinfo::bstr_value(abc)}, {"sha-384", good_sha}})
+          .find("received logs/big.bin: 3 bytes"),
+      std::string::npos);
   // Nothing is stored for a failed upload.
-  const testing::Exchange e =
-      rig.run(std::make_unique<testing::ScriptedDevice>(
-                  std::string(kUpload),
-                  Kvs{{"length", serviceinfo::uint_value(3)}, {"data", serviceinfo::bstr_value(abc)}, {"sha-384", bad_sha}}),
-              rig.plan({{"required", {"false"}}, {"to", {"up"}}}));
+  const testing::Exchange e = rig.run(
+      std::make_unique<testing::ScriptedDevice>(
+          std::string(kUpload),
+          Kvs{{"length", serviceinfo::uint_value(3)}, {"data", serviceinfo::bstr_value(abc)}, {"sha-384", bad_sha}}),
+      rig.plan({{"required", {"false"}}, {"to", {"up"}}}));
   EXPECT_TRUE(rig.plan_dir.files().empty());
 }
 
 TEST(Upload, ARequiredUploadThatFailsEndsTo2) {
   const UploadRig rig(10);
-  fdo::test::expect_error([&] { (void)rig.run(rig.device(), rig.plan({{"name", {"absent"}}})); },
-                          ErrorCode::InternalServerError);
+  fdo::test::expect_error(
+      [&] {
+        (void)rig.run(rig.device(), rig.plan({{"name", {"absent"}}}));
+      },
+      ErrorCode::InternalServerError);
 }
 
 TEST(Upload, TheOwnerStopsWaitingAtItsDeadline) {

@@ -20,7 +20,9 @@ constexpr std::string_view kUrl = "url";
 constexpr std::string_view kDone = "done";
 constexpr std::string_view kError = "error";
 
-std::string key(std::string_view message) { return serviceinfo::make_key(kWget, message); }
+std::string key(std::string_view message) {
+  return serviceinfo::make_key(kWget, message);
+}
 
 }  // namespace
 

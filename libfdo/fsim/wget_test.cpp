@@ -46,7 +46,8 @@ struct WgetRig {
       if (r.path.rfind("/files/", 0) != 0 || it == files.end()) {
         return transport::AdminResponse{.status = 404, .content_type = "text/plain", .body = "not found"};
       }
-      return transport::AdminResponse{.status = 200, .content_type = "application/octet-stream",
+      return transport::AdminResponse{.status = 200,
+                                      .content_type = "application/octet-stream",
                                       .body = std::string(it->second.begin(), it->second.end())};
     });
     server.start();
@@ -142,8 +143,11 @@ TEST(Wget, TheOwnerRecordsTheDevicesError) {
   EXPECT_EQ(o.state, ModuleState::Done);
   EXPECT_NE(o.summary.find("failed: the device could not fetch"), std::string::npos) << o.summary;
   EXPECT_NE(o.summary.find("HTTP status 404"), std::string::npos) << o.summary;
-  fdo::test::expect_error([&] { (void)rig.run(rig.device(), {{"url", {rig.url("absent")}}}); },
-                          ErrorCode::InternalServerError);
+  fdo::test::expect_error(
+      [&] {
+        (void)rig.run(rig.device(), {{"url", {rig.url("absent")}}});
+      },
+      ErrorCode::InternalServerError);
   EXPECT_TRUE(rig.root.files().empty());
 }
 

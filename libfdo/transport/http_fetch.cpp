@@ -54,17 +54,16 @@ Bytes http_get(std::string_view url, const FetchOptions& options) {
   Bytes body;
   bool too_large = false;
   const httplib::Headers headers{{"Accept-Encoding", "identity"}};
-  const httplib::Result result = client->Get(
-      target, headers,
-      httplib::ContentReceiver([&](const char* data, std::size_t n) {
-        if (body.size() + n > options.max_body) {
-          too_large = true;
-          return false;
-        }
-        body.insert(body.end(), reinterpret_cast<const std::uint8_t*>(data),
-                    reinterpret_cast<const std::uint8_t*>(data) + n);
-        return true;
-      }));
+  const httplib::Result result =
+      client->Get(target, headers, httplib::ContentReceiver([&](const char* data, std::size_t n) {
+                    if (body.size() + n > options.max_body) {
+                      too_large = true;
+                      return false;
+                    }
+                    body.insert(body.end(), reinterpret_cast<const std::uint8_t*>(data),
+                                reinterpret_cast<const std::uint8_t*>(data) + n);
+                    return true;
+                  }));
   if (too_large) {
     throw_transport("fetch: " + text + " is larger than " + std::to_string(options.max_body) + " bytes");
   }
