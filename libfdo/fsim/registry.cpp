@@ -20,7 +20,8 @@ void register_device_modules(serviceinfo::DeviceRegistry& registry, const Device
 
 void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerContext& context) {
   (void)context;
-  registry.add(std::string(kFidoAlliance), [](ByteView params) { return std::make_unique<FidoAllianceOwner>(params); });
+  registry.add(std::string(kFidoAlliance),
+               [](ByteView params) { return std::make_unique<FidoAllianceOwner>(params); });
   registry.add(std::string(kDownload),
                [&context](ByteView params) { return std::make_unique<DownloadOwner>(params, context); });
   registry.add(std::string(kUpload),
