@@ -4,7 +4,10 @@
 
 #include "libfdo/fsim/fdo_command.h"
 #include "libfdo/fsim/fdo_sys.h"
+#include "libfdo/fsim/download.h"
 #include "libfdo/fsim/fido_alliance.h"
+#include "libfdo/fsim/upload.h"
+#include "libfdo/fsim/wget.h"
 
 namespace fdo::fsim {
 
@@ -17,6 +20,9 @@ void register_device_modules(serviceinfo::DeviceRegistry& registry, const Device
   registry.add(std::string(kFdoCommand), [&context] {
     return std::make_unique<FdoCommandDevice>(context, Leniency({Quirk::BareCommandArgs}));
   });
+  registry.add(std::string(kDownload), [&context] { return std::make_unique<DownloadDevice>(context); });
+  registry.add(std::string(kUpload), [&context] { return std::make_unique<UploadDevice>(context); });
+  registry.add(std::string(kWget), [&context] { return std::make_unique<WgetDevice>(context); });
 }
 
 void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerContext& context) {
@@ -26,6 +32,11 @@ void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerCon
   registry.add(std::string(kFdoSys),
                [&context](ByteView params) { return std::make_unique<FdoSysOwner>(params, context); });
   registry.add(std::string(kFdoCommand), [](ByteView params) { return std::make_unique<FdoCommandOwner>(params); });
+  registry.add(std::string(kDownload),
+               [&context](ByteView params) { return std::make_unique<DownloadOwner>(params, context); });
+  registry.add(std::string(kUpload),
+               [&context](ByteView params) { return std::make_unique<UploadOwner>(params, context); });
+  registry.add(std::string(kWget), [](ByteView params) { return std::make_unique<WgetOwner>(params); });
 }
 
 }  // namespace fdo::fsim

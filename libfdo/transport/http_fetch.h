@@ -1,0 +1,30 @@
+#pragma once
+// A plain HTTP(S) GET of one resource, for ServiceInfo modules that fetch over the device's own network (fdo.wget,
+// docs/serviceinfo.md "fdo.wget"). cpp-httplib stays in this layer.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "libfdo/core/bytes.h"
+
+namespace fdo::transport {
+
+/// GET settings.
+struct FetchOptions {
+  /// Connect, read and write timeout of the request.
+  std::chrono::milliseconds timeout{60'000};
+  /// Largest body accepted.
+  std::size_t max_body = std::size_t{256} << 20;
+  /// https only: skip certificate verification (labs only), or trust this PEM file instead of the system store.
+  bool insecure_tls = false;
+  std::string ca_file;
+};
+
+/// GETs `url` ("http://host[:port]/path[?query]", https when built with TLS) and returns the body of a 200 answer.
+/// Redirects are not followed. Error(MessageBodyError) for a malformed URL; Error(InternalServerError,
+/// ErrorSource::Transport) saying what failed for no connection, a status other than 200 or a body over max_body.
+Bytes http_get(std::string_view url, const FetchOptions& options = {});
+
+}  // namespace fdo::transport
