@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "libfdo/fsim/fido_alliance.h"
+#include "libfdo/fsim/password_manager.h"
 
 namespace fdo::fsim {
 
@@ -10,12 +11,15 @@ namespace fdo::fsim {
 void register_device_modules(serviceinfo::DeviceRegistry& registry, const DeviceContext& context) {
   (void)context;
   registry.add(std::string(kFidoAlliance), [] { return std::make_unique<FidoAllianceDevice>(); });
+  registry.add(std::string(kPasswordManager), [&context] { return std::make_unique<PasswordManagerDevice>(context); });
 }
 
 void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerContext& context) {
   (void)context;
   registry.add(std::string(kFidoAlliance),
                [](ByteView params) { return std::make_unique<FidoAllianceOwner>(params); });
+  registry.add(std::string(kPasswordManager),
+               [&context](ByteView params) { return std::make_unique<PasswordManagerOwner>(params, context); });
 }
 
 }  // namespace fdo::fsim
