@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "libfdo/fsim/asym_key.h"
 #include "libfdo/fsim/fido_alliance.h"
 #include "libfdo/fsim/password_manager.h"
 
@@ -12,6 +13,7 @@ void register_device_modules(serviceinfo::DeviceRegistry& registry, const Device
   (void)context;
   registry.add(std::string(kFidoAlliance), [] { return std::make_unique<FidoAllianceDevice>(); });
   registry.add(std::string(kPasswordManager), [&context] { return std::make_unique<PasswordManagerDevice>(context); });
+  registry.add(std::string(kAsymKey), [&context] { return std::make_unique<AsymKeyDevice>(context); });
 }
 
 void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerContext& context) {
@@ -20,6 +22,8 @@ void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerCon
                [](ByteView params) { return std::make_unique<FidoAllianceOwner>(params); });
   registry.add(std::string(kPasswordManager),
                [&context](ByteView params) { return std::make_unique<PasswordManagerOwner>(params, context); });
+  registry.add(std::string(kAsymKey),
+               [&context](ByteView params) { return std::make_unique<AsymKeyOwner>(params, context); });
 }
 
 }  // namespace fdo::fsim
