@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "libfdo/fsim/asym_key.h"
+#include "libfdo/fsim/fdo_csr.h"
 #include "libfdo/fsim/fido_alliance.h"
 #include "libfdo/fsim/password_manager.h"
 
@@ -14,6 +15,7 @@ void register_device_modules(serviceinfo::DeviceRegistry& registry, const Device
   registry.add(std::string(kFidoAlliance), [] { return std::make_unique<FidoAllianceDevice>(); });
   registry.add(std::string(kPasswordManager), [&context] { return std::make_unique<PasswordManagerDevice>(context); });
   registry.add(std::string(kAsymKey), [&context] { return std::make_unique<AsymKeyDevice>(context); });
+  registry.add(std::string(kFdoCsr), [&context] { return std::make_unique<FdoCsrDevice>(context); });
 }
 
 void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerContext& context) {
@@ -24,6 +26,8 @@ void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerCon
                [&context](ByteView params) { return std::make_unique<PasswordManagerOwner>(params, context); });
   registry.add(std::string(kAsymKey),
                [&context](ByteView params) { return std::make_unique<AsymKeyOwner>(params, context); });
+  registry.add(std::string(kFdoCsr),
+               [&context](ByteView params) { return std::make_unique<FdoCsrOwner>(params, context); });
 }
 
 }  // namespace fdo::fsim
