@@ -8,6 +8,7 @@ packages=(
   libcbor-dev                   # cbor layer
   libcpp-httplib-dev            # transport layer
   libsqlite3-dev sqlite3        # storage layer
+  libcrypt-dev                  # fsim layer: SHA-512 crypt (Password-Manager)
   libtss2-dev swtpm swtpm-tools # TPM layer and its simulator
   libcli11-dev                  # executables
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and bench

@@ -8,6 +8,10 @@
 #include "libfdo/fsim/fido_alliance.h"
 #include "libfdo/fsim/upload.h"
 #include "libfdo/fsim/wget.h"
+#include "libfdo/fsim/asym_key.h"
+#include "libfdo/fsim/fdo_csr.h"
+#include "libfdo/fsim/fido_alliance.h"
+#include "libfdo/fsim/password_manager.h"
 
 namespace fdo::fsim {
 
@@ -23,6 +27,9 @@ void register_device_modules(serviceinfo::DeviceRegistry& registry, const Device
   registry.add(std::string(kDownload), [&context] { return std::make_unique<DownloadDevice>(context); });
   registry.add(std::string(kUpload), [&context] { return std::make_unique<UploadDevice>(context); });
   registry.add(std::string(kWget), [&context] { return std::make_unique<WgetDevice>(context); });
+  registry.add(std::string(kPasswordManager), [&context] { return std::make_unique<PasswordManagerDevice>(context); });
+  registry.add(std::string(kAsymKey), [&context] { return std::make_unique<AsymKeyDevice>(context); });
+  registry.add(std::string(kFdoCsr), [&context] { return std::make_unique<FdoCsrDevice>(context); });
 }
 
 void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerContext& context) {
@@ -37,6 +44,12 @@ void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerCon
   registry.add(std::string(kUpload),
                [&context](ByteView params) { return std::make_unique<UploadOwner>(params, context); });
   registry.add(std::string(kWget), [](ByteView params) { return std::make_unique<WgetOwner>(params); });
+  registry.add(std::string(kPasswordManager),
+               [&context](ByteView params) { return std::make_unique<PasswordManagerOwner>(params, context); });
+  registry.add(std::string(kAsymKey),
+               [&context](ByteView params) { return std::make_unique<AsymKeyOwner>(params, context); });
+  registry.add(std::string(kFdoCsr),
+               [&context](ByteView params) { return std::make_unique<FdoCsrOwner>(params, context); });
 }
 
 }  // namespace fdo::fsim
