@@ -11,6 +11,19 @@
 namespace fdo::owner_tool {
 namespace {
 
+// The module of a `[params."fdo.download"]` table: CLI11 splits a table name at every dot, quotes included, so the
+// parts from `from` on are joined again and the quotes dropped.
+std::string table_module(const std::vector<std::string>& parents, std::size_t from) {
+  std::string name;
+  for (std::size_t i = from; i < parents.size(); ++i) {
+    name += (i == from ? "" : ".") + parents[i];
+  }
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+    name = name.substr(1, name.size() - 2);
+  }
+  return name;
+}
+
 // CLI11 marks section starts and ends with these pseudo-items.
 bool is_section_marker(const CLI::ConfigItem& item) { return item.name == "++" || item.name == "--"; }
 
@@ -91,10 +104,10 @@ OwnerPlans OwnerPlans::parse(std::string_view text, std::string_view file_name,
     const std::string where = std::string(file_name) + ": " + item.fullname();
     if (item.parents.empty()) {
       set_field(plans.defaults, item, where, registry);
-    } else if (item.parents.size() == 2 && item.parents[0] == "params") {
-      plans.defaults.params[item.parents[1]][item.name] = item.inputs;
-    } else if (item.parents.size() == 4 && item.parents[0] == "override" && item.parents[2] == "params") {
-      overrides[item.parents[1]].entry.params[item.parents[3]][item.name] = item.inputs;
+    } else if (item.parents.size() >= 2 && item.parents[0] == "params") {
+      plans.defaults.params[table_module(item.parents, 1)][item.name] = item.inputs;
+    } else if (item.parents.size() >= 4 && item.parents[0] == "override" && item.parents[2] == "params") {
+      overrides[item.parents[1]].entry.params[table_module(item.parents, 3)][item.name] = item.inputs;
     } else if (item.parents.size() == 2 && item.parents[0] == "override") {
       Override& o = overrides[item.parents[1]];
       if (item.name == "guid" || item.name == "model") {

@@ -84,5 +84,28 @@ token = "just-one"
   EXPECT_NE(bad.find("plan.toml: top level: fido_alliance: unknown parameter tokn"), std::string::npos) << bad;
 }
 
+TEST(OwnerPlans, ModuleNamesWithDotsAreQuotedTableNames) {
+  serviceinfo::OwnerRegistry registry;
+  const fsim::OwnerContext context;
+  fsim::register_owner_modules(registry, context);
+  const OwnerPlans plans = OwnerPlans::parse(R"(
+modules = ["fdo.command"]
+[params."fdo.command"]
+command = "true"
+[override.one]
+guid = "5a5a5a5a000011112222333344445555"
+[override.one.params."fdo.command"]
+command = "false"
+)",
+                                             "plan.toml", registry);
+  const PlanEntry none{};
+  const auto command = [&](const Guid& g) {
+    const protocol::DevicePlan p = plans.resolve(g, "m", none);
+    return serviceinfo::ModuleParams::decode("fdo.command", p.service_info.steps.at(0).params).get("command", "");
+  };
+  EXPECT_EQ(command(kOne), "false");
+  EXPECT_EQ(command(Guid::random()), "true");
+}
+
 }  // namespace
 }  // namespace fdo::owner_tool

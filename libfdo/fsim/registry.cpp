@@ -2,22 +2,20 @@
 
 #include <memory>
 
-#include "libfdo/fsim/fdo_command.h"
-#include "libfdo/fsim/fdo_sys.h"
-#include "libfdo/fsim/download.h"
-#include "libfdo/fsim/fido_alliance.h"
-#include "libfdo/fsim/upload.h"
-#include "libfdo/fsim/wget.h"
 #include "libfdo/fsim/asym_key.h"
+#include "libfdo/fsim/download.h"
+#include "libfdo/fsim/fdo_command.h"
 #include "libfdo/fsim/fdo_csr.h"
+#include "libfdo/fsim/fdo_sys.h"
 #include "libfdo/fsim/fido_alliance.h"
 #include "libfdo/fsim/password_manager.h"
+#include "libfdo/fsim/upload.h"
+#include "libfdo/fsim/wget.h"
 
 namespace fdo::fsim {
 
 // One line per module and side; each module's header says what it does (docs/serviceinfo.md "Modules").
 void register_device_modules(serviceinfo::DeviceRegistry& registry, const DeviceContext& context) {
-  (void)context;
   registry.add(std::string(kFidoAlliance), [] { return std::make_unique<FidoAllianceDevice>(); });
   registry.add(std::string(kFdoSys), [&context] { return std::make_unique<FdoSysDevice>(context); });
   // docs/serviceinfo.md "fdo.command": the device reads both args forms (docs/interop.md "bare-command-args").
@@ -33,7 +31,6 @@ void register_device_modules(serviceinfo::DeviceRegistry& registry, const Device
 }
 
 void register_owner_modules(serviceinfo::OwnerRegistry& registry, const OwnerContext& context) {
-  (void)context;
   registry.add(std::string(kFidoAlliance),
                [](ByteView params) { return std::make_unique<FidoAllianceOwner>(params); });
   registry.add(std::string(kFdoSys),
