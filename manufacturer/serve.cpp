@@ -39,6 +39,7 @@ int serve(const ServeSettings& settings) {
   protocol::DispatcherOptions dispatcher_options;
   dispatcher_options.session_ttl = settings.session_ttl;
   dispatcher_options.max_live_sessions = settings.max_sessions;
+  dispatcher_options.max_sessions_per_source = settings.max_sessions_per_source;
   protocol::Dispatcher dispatcher(*store, dispatcher_options);
   dispatcher.add(endpoint);
 

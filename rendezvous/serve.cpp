@@ -48,6 +48,7 @@ int serve(const ServeSettings& settings) {
   options.session_ttl = settings.session_ttl;
   options.admit = [&limits](const protocol::Context& ctx, MessageType type) { return limits.admit(ctx, type); };
   options.max_live_sessions = settings.policy.max_live_sessions;
+  options.max_sessions_per_source = settings.max_sessions_per_source;
   protocol::Dispatcher dispatcher(*store, options);
   dispatcher.add(to0);
   dispatcher.add(to1);
