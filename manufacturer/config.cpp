@@ -26,6 +26,10 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   cmd.add_option("--max-sessions", config.max_sessions,
                  "DI runs in progress at once, across every process on the database (0: unlimited)")
       ->capture_default_str();
+  cmd.add_option("--max-sessions-per-source", config.max_sessions_per_source,
+                 "DI runs in progress per client address; a new one reclaims the address's least recently used "
+                 "(0: unlimited)")
+      ->capture_default_str();
   cmd.add_option("--default-key-type", config.default_key_type,
                  "Manufacturer key used when none matches the device key type (default p256 if held)")
       ->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa3072"}));
@@ -77,6 +81,7 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.organization = config.organization;
   s.session_ttl = config.session_ttl;
   s.max_sessions = config.max_sessions;
+  s.max_sessions_per_source = config.max_sessions_per_source;
   s.threads = config.threads;
   s.admin = config.admin;
   return s;

@@ -45,6 +45,8 @@ struct ServeConfig {
   std::int64_t session_ttl = 300;
   /// DI runs in progress at once (0: unlimited).
   std::size_t max_sessions = 10000;
+  /// DI runs in progress per client address; a new one reclaims the address's least recently used (0: unlimited).
+  std::size_t max_sessions_per_source = 64;
   std::string log_level = "info";
   /// Manufacturer key used when none fits the device's keyType; empty: p256 if held, else the first held.
   std::string default_key_type;
@@ -91,6 +93,7 @@ struct ServeSettings {
   std::string organization;
   std::int64_t session_ttl = 300;
   std::size_t max_sessions = 10000;
+  std::size_t max_sessions_per_source = 64;
   int threads = 0;
   bool admin = true;
 

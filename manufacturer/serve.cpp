@@ -10,6 +10,7 @@
 #include "libfdo/protocol/dispatcher.h"
 #include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
+#include "libfdo/transport/url.h"
 #include "manufacturer/keys.h"
 #include "manufacturer/vouchers.h"
 #include "tools/common/stop_signals.h"
@@ -39,6 +40,7 @@ int serve(const ServeSettings& settings) {
   protocol::DispatcherOptions dispatcher_options;
   dispatcher_options.session_ttl = settings.session_ttl;
   dispatcher_options.max_live_sessions = settings.max_sessions;
+  dispatcher_options.max_sessions_per_source = settings.max_sessions_per_source;
   protocol::Dispatcher dispatcher(*store, dispatcher_options);
   dispatcher.add(endpoint);
 
@@ -55,6 +57,11 @@ int serve(const ServeSettings& settings) {
     rendezvous += (rendezvous.empty() ? "" : " | ") + directive;
   }
   log::info("manufacturer keys: " + key_names + "; database " + settings.db.string() + "; rendezvous " + rendezvous);
+  if (!transport::is_loopback_host(transport::parse_listen_address(settings.listen).host)) {
+    log::warn("listening on " + settings.listen + ", not on loopback" +
+              std::string(settings.admin ? ", with the admin endpoints (/admin/vouchers) open on the same port" : "") +
+              ": for untrusted clients put a reverse proxy in front (docs/security.md)");
+  }
   std::cout << "listening on " << server.url() << std::endl;
 
   stop_signals.wait();

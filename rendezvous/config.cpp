@@ -37,6 +37,10 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
       ->check(CLI::Range(0.0, 1e6));
   cmd.add_option("--max-sessions", config.max_sessions, "TO0/TO1 runs in progress at once (0: unlimited)")
       ->capture_default_str();
+  cmd.add_option("--max-sessions-per-source", config.max_sessions_per_source,
+                 "TO0/TO1 runs in progress per client address; a new one reclaims the address's least recently "
+                 "used (0: unlimited)")
+      ->capture_default_str();
   cmd.add_option("--purge-interval", config.purge_interval, "Seconds between sweeps of expired registrations")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
@@ -97,6 +101,7 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   }
   s.policy.check_device_chain = config.check_device_chain;
   s.policy.max_live_sessions = config.max_sessions;
+  s.max_sessions_per_source = config.max_sessions_per_source;
   s.policy.rate_limit = config.rate_limit;
   s.policy.leniency = Leniency::from_names(config.lenient);
   s.session_ttl = config.session_ttl;

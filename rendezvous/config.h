@@ -39,6 +39,8 @@ struct ServeConfig {
   double rate_limit = 0;
   /// Runs in progress at once; 0: unlimited.
   std::size_t max_sessions = 10000;
+  /// Runs in progress per client address; a new one reclaims that address's least recently used (0: unlimited).
+  std::size_t max_sessions_per_source = 64;
   /// Seconds between sweeps of expired registrations.
   std::int64_t purge_interval = 60;
   /// Peer deviations to accept by name (untagged-cose, bare-to0d, eat-ueid-claim-11, …).
@@ -58,6 +60,7 @@ struct ServeSettings {
   std::filesystem::path db;
   std::string listen;
   protocol::RendezvousPolicy policy;
+  std::size_t max_sessions_per_source = 64;
   std::int64_t session_ttl = 300;
   std::int64_t purge_interval = 60;
   int threads = 0;

@@ -12,6 +12,7 @@
 #include "libfdo/protocol/to1_rendezvous.h"
 #include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
+#include "libfdo/transport/url.h"
 #include "tools/common/key_files.h"
 #include "tools/common/stop_signals.h"
 
@@ -48,6 +49,7 @@ int serve(const ServeSettings& settings) {
   options.session_ttl = settings.session_ttl;
   options.admit = [&limits](const protocol::Context& ctx, MessageType type) { return limits.admit(ctx, type); };
   options.max_live_sessions = settings.policy.max_live_sessions;
+  options.max_sessions_per_source = settings.max_sessions_per_source;
   protocol::Dispatcher dispatcher(*store, options);
   dispatcher.add(to0);
   dispatcher.add(to1);
@@ -67,6 +69,10 @@ int serve(const ServeSettings& settings) {
   }
   log::info("database " + settings.db.string());
   purge(*store);
+  if (!transport::is_loopback_host(transport::parse_listen_address(settings.listen).host)) {
+    log::warn("listening on " + settings.listen +
+              ", not on loopback: for untrusted clients put a reverse proxy in front (docs/security.md)");
+  }
   std::cout << "listening on " << server.url() << std::endl;
 
   stop_signals.wait(std::chrono::seconds(settings.purge_interval), [&store] { purge(*store); });

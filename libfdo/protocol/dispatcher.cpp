@@ -161,6 +161,15 @@ transport::Response Dispatcher::handle_message(const transport::Request& request
                   std::string(info.name) + ": another copy of this message was handled first; the run has moved on");
     }
   } else if (!ends) {
+    session.source = ctx.peer;
+    if (m_options.max_sessions_per_source > 0) {
+      const std::size_t reclaimed =
+          tx->reclaim_sessions_from(session.source, ctx.now, m_options.max_sessions_per_source - 1);
+      if (reclaimed > 0) {
+        log::info("reclaimed " + std::to_string(reclaimed) + " least recently used runs of " + ctx.peer +
+                  " (at most " + std::to_string(m_options.max_sessions_per_source) + " per client address)");
+      }
+    }
     tx->insert_session(session);
   }
   if (answer.apply) {

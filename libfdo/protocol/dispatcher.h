@@ -37,6 +37,10 @@ struct DispatcherOptions {
   /// store; a run leaves the count however it ends). A first message beyond it gets 500 and opens nothing.
   /// 0: unlimited.
   std::size_t max_live_sessions = 0;
+  /// Runs in progress opened by one client address (docs/security.md "Session-table limits"). A first message
+  /// from an address that has this many reclaims that address's least recently used runs to make room, so
+  /// abandoned runs from one address never fill the table for others. 0: unlimited.
+  std::size_t max_sessions_per_source = 64;
 };
 
 /// Routes FDO messages to protocol endpoints and keeps their sessions in the store, FDO 1.1 §4.3, §5.1.

@@ -238,15 +238,19 @@ TEST_F(DispatcherTest, AbandonedRunsLeaveTheSessionTableAfterTheirTtl) {
   // 10^5 runs opened and never continued fill the table; once their TTL has passed, the next first message
   // purges them, and the table is back to its steady size (the one new run).
   constexpr std::size_t kAbandoned = 100'000;
+  DispatcherOptions unlimited{300, [this] { return m_now.load(); }};
+  unlimited.max_sessions_per_source = 0;  // one peer here; the per-source limit has its own test
+  Dispatcher d(*m_store, unlimited);
+  d.add(m_to0);
   for (std::size_t i = 0; i < kAbandoned; ++i) {
-    ASSERT_EQ(post(20, {0x80}).msg_type, 21);
+    ASSERT_EQ(send(d, 20, {0x80}).msg_type, 21);
   }
   {
     auto tx = m_store->begin();
     EXPECT_EQ(tx->count_sessions(m_now), kAbandoned);
   }
   m_now += 301;  // past the 300 s TTL and the purge interval
-  ASSERT_EQ(post(20, {0x80}).msg_type, 21);
+  ASSERT_EQ(send(d, 20, {0x80}).msg_type, 21);
   auto tx = m_store->begin();
   EXPECT_EQ(tx->count_sessions(m_now), 1u);
   EXPECT_EQ(tx->purge_expired_sessions(m_now), 0u) << "every expired session was already purged";
@@ -267,6 +271,46 @@ TEST_F(DispatcherTest, TwoServersOnOneStoreCapTheRunsInProgressTogether) {
   EXPECT_EQ(error_of(send(b, 20, {0x80})).em_error_code, 500);
   ASSERT_EQ(send(b, 22, {0x01}, first.token).msg_type, 23);  // A's run ends on B
   EXPECT_EQ(send(a, 20, {0x80}).msg_type, 21);
+}
+
+// docs/security.md "Session-table limits": 10 000 abandoned first messages from one address (TO0.Hello and
+// DI.AppStart) leave that address at most max_sessions_per_source (64 by default) runs, its least recently used
+// reclaimed at once, so a client at another address is still served under the global cap; and the attacker's
+// newest run still works.
+TEST_F(DispatcherTest, AbandonedRunsFromOneAddressDoNotLockOutOthers) {
+  DispatcherOptions options{300, [this] { return m_now.load(); }};
+  options.max_live_sessions = 10000;
+  EXPECT_EQ(options.max_sessions_per_source, 64u);
+  Dispatcher d(*m_store, options);
+  d.add(m_to0);
+  d.add(m_di);
+  const auto from = [&](const std::string& peer, std::uint8_t type, std::optional<std::string> token = {}) {
+    transport::Request r;
+    r.msg_type = type;
+    r.body = {0x80};
+    r.token = token;
+    r.authorization_present = token.has_value();
+    r.peer = peer;
+    return d.handle(r);
+  };
+  const transport::Response good_before = from("192.0.2.1", 20);
+  ASSERT_EQ(good_before.msg_type, 21);
+  transport::Response last;
+  for (int i = 0; i < 10000; ++i) {
+    last = from("198.51.100.7", i % 2 == 0 ? 20 : 10);
+    ASSERT_NE(last.msg_type, 255) << "run " << i;
+    if (i % 100 == 0) {
+      ++m_now;  // time passes: the least recently used runs are the oldest
+    }
+  }
+  {
+    auto tx = m_store->begin();
+    EXPECT_EQ(tx->count_sessions_from("198.51.100.7", m_now), 64u);
+    EXPECT_EQ(tx->count_sessions(m_now), 65u);
+  }
+  EXPECT_EQ(from("192.0.2.2", 20).msg_type, 21);                          // a new client is served
+  EXPECT_EQ(from("192.0.2.1", 22, good_before.token).msg_type, 23);       // and a run in progress goes on
+  EXPECT_NE(from("198.51.100.7", last.msg_type == 21 ? 22 : 12, last.token).msg_type, 255);
 }
 
 TEST_F(DispatcherTest, RejectBuildsA255AndDropsTheSession) {

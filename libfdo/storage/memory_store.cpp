@@ -115,6 +115,38 @@ class MemoryTransaction final : public Transaction {
                                                   [now](const auto& kv) { return kv.second.expires_at > now; }));
   }
 
+  std::size_t count_sessions_from(std::string_view source, std::int64_t now) override {
+    check_open("count_sessions_from");
+    return static_cast<std::size_t>(
+        std::count_if(m_tables.sessions.begin(), m_tables.sessions.end(),
+                      [&](const auto& kv) { return kv.second.source == source && kv.second.expires_at > now; }));
+  }
+
+  std::size_t reclaim_sessions_from(std::string_view source, std::int64_t now, std::size_t keep) override {
+    check_open("reclaim_sessions_from");
+    std::vector<const Session*> live;
+    for (const auto& kv : m_tables.sessions) {
+      if (kv.second.source == source && kv.second.expires_at > now) {
+        live.push_back(&kv.second);
+      }
+    }
+    if (live.size() <= keep) {
+      return 0;
+    }
+    std::sort(live.begin(), live.end(), [](const Session* a, const Session* b) {
+      return a->expires_at != b->expires_at ? a->expires_at < b->expires_at : a->token < b->token;
+    });
+    std::vector<std::string> drop;
+    for (std::size_t i = 0; i < live.size() - keep; ++i) {
+      drop.push_back(live[i]->token);
+    }
+    for (const std::string& token : drop) {
+      remember(m_tables.sessions, token);
+      m_tables.sessions.erase(token);
+    }
+    return drop.size();
+  }
+
   std::size_t purge_expired_sessions(std::int64_t now) override {
     check_open("purge_expired_sessions");
     return purge(m_tables.sessions, [now](const Session& s) { return s.expires_at <= now; });

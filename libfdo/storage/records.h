@@ -24,6 +24,8 @@ struct Session {
   /// How many times the session was updated; update_session() and end_session() act only on the version that
   /// was read, so two concurrent copies of one message cannot both move the run on (docs/adr/0005).
   std::uint64_t version = 0;
+  /// The client address that opened the run (docs/security.md "Session-table limits"); "" when unknown.
+  std::string source = {};
 
   bool operator==(const Session&) const = default;
 };

@@ -84,12 +84,18 @@ CREATE TABLE owner_devices (
 ) STRICT;
 CREATE INDEX owner_devices_by_update ON owner_devices (updated_at, guid);
 )sql",
+    // 3 → 4: sessions carry the client address that opened them, for the per-source limit
+    // (docs/security.md "Session-table limits").
+    R"sql(
+ALTER TABLE sessions ADD COLUMN source TEXT NOT NULL DEFAULT '';
+CREATE INDEX sessions_by_source ON sessions (source, expires_at);
+)sql",
 };
 
 constexpr std::string_view kInsertSession =
-    "INSERT INTO sessions (token, protocol, state, expires_at, version) VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO sessions (token, protocol, state, expires_at, version, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 constexpr std::string_view kGetSession =
-    "SELECT token, protocol, state, expires_at, version FROM sessions WHERE token = ?1 AND expires_at > ?2";
+    "SELECT token, protocol, state, expires_at, version, source FROM sessions WHERE token = ?1 AND expires_at > ?2";
 constexpr std::string_view kUpdateSession =
     "UPDATE sessions SET protocol = ?2, state = ?3, expires_at = ?4, version = version + 1 "
     "WHERE token = ?1 AND version = ?5";
@@ -97,6 +103,11 @@ constexpr std::string_view kEndSession = "DELETE FROM sessions WHERE token = ?1 
 constexpr std::string_view kEraseSession = "DELETE FROM sessions WHERE token = ?1";
 constexpr std::string_view kPurgeSessions = "DELETE FROM sessions WHERE expires_at <= ?1";
 constexpr std::string_view kCountSessions = "SELECT count(*) FROM sessions WHERE expires_at > ?1";
+constexpr std::string_view kCountSessionsFrom =
+    "SELECT count(*) FROM sessions WHERE source = ?2 AND expires_at > ?1";
+constexpr std::string_view kReclaimSessionsFrom =
+    "DELETE FROM sessions WHERE token IN (SELECT token FROM sessions WHERE source = ?1 AND expires_at > ?2 "
+    "ORDER BY expires_at, token LIMIT ?3)";
 
 // INSERT OR REPLACE deletes a row with the same GUID and inserts a new one, whose id is then the largest:
 // id orders records by when they were stored.
@@ -332,6 +343,7 @@ class SqliteTransaction final : public Transaction {
     stmt.bind_blob(3, session.state);
     stmt.bind_int64(4, session.expires_at);
     stmt.bind_int64(5, static_cast<std::int64_t>(session.version));
+    stmt.bind_text(6, session.source);
     stmt.run();
   }
 
@@ -348,6 +360,7 @@ class SqliteTransaction final : public Transaction {
         .state = stmt.column_blob(2),
         .expires_at = stmt.column_int64(3),
         .version = static_cast<std::uint64_t>(stmt.column_int64(4)),
+        .source = stmt.column_text(5),
     };
   }
 
@@ -378,6 +391,29 @@ class SqliteTransaction final : public Transaction {
   }
 
   std::size_t count_sessions(std::int64_t now) override { return count_live(kCountSessions, "count_sessions", now); }
+
+  std::size_t count_sessions_from(std::string_view source, std::int64_t now) override {
+    Statement stmt = prepare(kCountSessionsFrom, "count_sessions_from");
+    stmt.bind_int64(1, now);
+    stmt.bind_text(2, source);
+    if (!stmt.next_row()) {
+      throw_internal("sqlite: count_sessions_from: no result row");
+    }
+    return static_cast<std::size_t>(stmt.column_int64(0));
+  }
+
+  std::size_t reclaim_sessions_from(std::string_view source, std::int64_t now, std::size_t keep) override {
+    const std::size_t live = count_sessions_from(source, now);
+    if (live <= keep) {
+      return 0;
+    }
+    Statement stmt = prepare(kReclaimSessionsFrom, "reclaim_sessions_from");
+    stmt.bind_text(1, source);
+    stmt.bind_int64(2, now);
+    stmt.bind_int64(3, static_cast<std::int64_t>(live - keep));
+    stmt.run();
+    return changed_rows(conn());
+  }
 
   std::size_t purge_expired_sessions(std::int64_t now) override {
     Statement stmt = prepare(kPurgeSessions, "purge_expired_sessions");

@@ -11,7 +11,7 @@
 namespace fdo::storage {
 
 /// The schema version this build creates and reads, kept in the database's PRAGMA user_version.
-inline constexpr int kSqliteSchemaVersion = 3;
+inline constexpr int kSqliteSchemaVersion = 4;
 
 /// Settings of a SQLite store; the defaults are what servers use.
 struct SqliteOptions {

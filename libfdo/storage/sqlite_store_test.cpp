@@ -169,6 +169,7 @@ TEST_F(SqliteStoreTest, MigratesASchemaOneDatabaseAndKeepsItsSessions) {
   ASSERT_TRUE(session.has_value());
   EXPECT_EQ(session->version, 0u);
   EXPECT_EQ(session->state, Bytes{0x81});
+  EXPECT_EQ(session->source, "");  // migration 4: a session of an older schema has no source
   EXPECT_TRUE(tx->update_session(*session));
   EXPECT_EQ(tx->get_session("tok", kNow)->version, 1u);
   tx->put_owner_device(make_owner_device(1));  // every later migration ran too

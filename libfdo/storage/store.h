@@ -46,6 +46,11 @@ class Transaction {
   virtual std::size_t purge_expired_sessions(std::int64_t now) = 0;
   /// How many sessions are live at `now` (runs in progress, across every process sharing the store).
   [[nodiscard]] virtual std::size_t count_sessions(std::int64_t now) = 0;
+  /// How many sessions of `source` are live at `now`.
+  [[nodiscard]] virtual std::size_t count_sessions_from(std::string_view source, std::int64_t now) = 0;
+  /// Removes the live sessions of `source` that were touched longest ago (smallest expires_at) until at most
+  /// `keep` remain; returns how many it removed (docs/security.md "Session-table limits").
+  virtual std::size_t reclaim_sessions_from(std::string_view source, std::int64_t now, std::size_t keep) = 0;
 
   // Ownership vouchers, keyed by GUID (FDO 1.1 §3.4).
 

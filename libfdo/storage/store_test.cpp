@@ -155,6 +155,40 @@ TYPED_TEST(StoreTest, CountSessionsCountsOnlyLiveOnes) {
   EXPECT_EQ(tx->count_sessions(kNow - 1), 1u);
 }
 
+// docs/security.md "Session-table limits": sessions are counted and reclaimed per source, least recently
+// used (smallest expires_at) first, expired ones not counted.
+TYPED_TEST(StoreTest, SessionsAreCountedAndReclaimedPerSource) {
+  {
+    const auto tx = this->store().begin();
+    for (int i = 0; i < 5; ++i) {
+      Session s = make_session("a" + std::to_string(i));
+      s.source = "10.0.0.1";
+      s.expires_at = kNow + 10 + i;
+      tx->insert_session(s);
+    }
+    Session other = make_session("b");
+    other.source = "10.0.0.2";
+    tx->insert_session(other);
+    Session expired = make_session("c");
+    expired.source = "10.0.0.1";
+    expired.expires_at = kNow;
+    tx->insert_session(expired);
+    tx->commit();
+  }
+  const auto tx = this->store().begin();
+  EXPECT_EQ(tx->get_session("a0", kNow)->source, "10.0.0.1");
+  EXPECT_EQ(tx->count_sessions_from("10.0.0.1", kNow), 5u);
+  EXPECT_EQ(tx->count_sessions_from("10.0.0.2", kNow), 1u);
+  EXPECT_EQ(tx->count_sessions_from("10.0.0.3", kNow), 0u);
+  EXPECT_EQ(tx->reclaim_sessions_from("10.0.0.1", kNow, 5), 0u);
+  EXPECT_EQ(tx->reclaim_sessions_from("10.0.0.1", kNow, 2), 3u);
+  EXPECT_FALSE(tx->get_session("a2", kNow).has_value());
+  EXPECT_TRUE(tx->get_session("a3", kNow).has_value());
+  EXPECT_TRUE(tx->get_session("a4", kNow).has_value());
+  EXPECT_TRUE(tx->get_session("b", kNow).has_value());
+  EXPECT_EQ(tx->count_sessions(kNow), 3u);
+}
+
 TYPED_TEST(StoreTest, SessionEraseReportsWhetherStored) {
   const auto tx = this->store().begin();
   tx->insert_session(make_session("tok"));

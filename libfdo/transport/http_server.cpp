@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <netdb.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
 #include "libfdo/core/log.h"
+#include "libfdo/transport/http_gate.h"
 #include "libfdo/transport/url.h"
 
 namespace fdo::transport {
@@ -41,6 +43,22 @@ struct BodyRead {
 // httplib 0.11 listens with a backlog of 5, so a few dozen devices connecting at once lose SYNs
 // and stall for a second or more. Linux lets listen() raise the backlog of a bound socket; the
 // socket is a protected member of httplib::Server, reached here through a derived class.
+// The gated server runs what httplib's accept loop hands it at once (it only registers the socket).
+struct InlineQueue final : httplib::TaskQueue {
+  void enqueue(std::function<void()> fn) override { fn(); }
+  void shutdown() override {}
+};
+
+// docs/security.md "Connections": each open connection is a descriptor; raise the soft limit to the hard one
+// so that max_connections, not EMFILE, is what bounds them.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 struct ListenSocket : httplib::Server {
   static void widen_backlog(const httplib::Server& server) {
     const socket_t fd = (server.*(&ListenSocket::svr_sock_)).load();
@@ -198,6 +216,7 @@ struct HttpServer::Impl {
   std::vector<AdminRoute> admin_get;
   std::vector<AdminRoute> admin_post;
   std::unique_ptr<httplib::Server> server;
+  gate::GatedServer* gated = nullptr;  // server, when it is not TLS
   std::thread thread;
   std::atomic<bool> listen_done{false};
   std::string host;
@@ -224,7 +243,11 @@ void HttpServer::Impl::configure() {
   httplib::Server& s = *server;
   const std::size_t threads = static_cast<std::size_t>(options.threads > 0 ? options.threads : default_worker_count());
   // httplib takes ownership of the returned queue (its API requires a raw pointer).
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  if (gated != nullptr) {
+    s.new_task_queue = [] { return new InlineQueue(); };
+  } else {
+    s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  }
   // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let two servers share a port.
   s.set_socket_options([](socket_t sock) {
     int yes = 1;
@@ -473,9 +496,25 @@ void HttpServer::start() {
     throw_internal("http server: https not supported by this build");
 #endif
   } else {
-    server = std::make_unique<httplib::Server>();
+    // docs/security.md "Connections": plain HTTP connections wait for their request head without a worker.
+    raise_descriptor_limit();
+    const HttpServerOptions& o = s.options;
+    const auto ms = [](std::chrono::seconds v) { return std::chrono::milliseconds(v); };
+    auto gated = std::make_unique<gate::GatedServer>(gate::Limits{
+        .header_timeout = ms(o.header_timeout),
+        .keep_alive_timeout = ms(o.keep_alive_timeout),
+        .read_timeout = ms(o.read_timeout),
+        .write_timeout = ms(o.write_timeout),
+        .max_header_count = o.max_header_count,
+        .max_header_bytes = o.max_header_bytes,
+        .max_connections = std::max<std::size_t>(1, o.max_connections),
+        .keep_alive_max_count = 100,
+        .workers = static_cast<std::size_t>(o.threads > 0 ? o.threads : default_worker_count())});
+    s.gated = gated.get();
+    server = std::move(gated);
   }
   if (!server->is_valid()) {
+    s.gated = nullptr;
     throw_internal("http server: cannot load TLS certificate '" + cert + "' or key '" + key + "'");
   }
   s.server = std::move(server);
@@ -484,6 +523,7 @@ void HttpServer::start() {
                        ? s.server->bind_to_any_port(where.host)
                        : (s.server->bind_to_port(where.host, where.port) ? where.port : -1);
   if (port <= 0 || port > 65535) {
+    s.gated = nullptr;
     s.server.reset();
     cannot_listen(where, bind_problem(where));
   }
@@ -502,6 +542,7 @@ void HttpServer::start() {
   }
   if (!s.server->is_running()) {
     s.thread.join();
+    s.gated = nullptr;
     s.server.reset();
     throw_internal("http server: cannot serve on " + s.options.listen);
   }
@@ -515,6 +556,10 @@ void HttpServer::stop() {
   s.server->stop();
   if (s.thread.joinable()) {
     s.thread.join();
+  }
+  if (s.gated != nullptr) {
+    s.gated->stop_gate();
+    s.gated = nullptr;
   }
   s.server.reset();
 }

@@ -30,6 +30,15 @@ struct HttpServerOptions {
   std::chrono::seconds write_timeout{30};
   /// How long an idle keep-alive connection is kept.
   std::chrono::seconds keep_alive_timeout{5};
+  /// docs/security.md "Connections": the request line and header fields must arrive within this time of the
+  /// connection opening (or of the first byte of a next request on a kept-alive one), else 408 and close.
+  std::chrono::seconds header_timeout{10};
+  /// docs/security.md "Header fields": at most this many header lines and bytes after the request line,
+  /// else 431 and close.
+  std::size_t max_header_count = 100;
+  std::size_t max_header_bytes = 16 * 1024;
+  /// Open connections; a new one beyond it closes the one that has waited longest for a request head.
+  std::size_t max_connections = 4096;
   /// Named deviations the binding accepts (only Quirk::BearerSchemeCase is met at this layer).
   Leniency leniency;
   /// PEM certificate chain and private key; both set serves HTTPS, both empty HTTP.
@@ -37,8 +46,8 @@ struct HttpServerOptions {
   std::string tls_key_file;
 };
 
-/// Workers when none is configured: 4 per core, at least 8. A worker is held by a keep-alive connection and
-/// by a commit waiting for its fdatasync, so a pool of one per core would idle the cores.
+/// Workers when none is configured: 4 per core, at least 8. A worker is held by a commit waiting for its
+/// fdatasync (and, over TLS, by a keep-alive connection), so a pool of one per core would idle the cores.
 int default_worker_count();
 
 /// A request to an admin endpoint (anything outside /fdo/).

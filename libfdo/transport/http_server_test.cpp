@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <sys/resource.h>
+
+#include <fstream>
 #include <set>
 #include <thread>
 
 #include "libfdo/core/error.h"
+#include "libfdo/transport/http_gate.h"
 #include "libfdo/transport/http_transport.h"
 #include "libfdo/transport/transport_test_util.h"
 
@@ -516,6 +520,177 @@ TEST_F(HttpServerTest, StartStopLifecycle) {
   bad.listen = "example.com:0";
   HttpServer third(other, bad);
   EXPECT_THROW(third.start(), Error);
+}
+
+
+// --- docs/security.md "Connections" and "Header fields": hostile clients (issue: hardening) ---
+
+using Clock = std::chrono::steady_clock;
+
+void raise_fd_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+// The resident size of this process in bytes (VmRSS).
+std::size_t resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::stoul(line.substr(6)) * 1024;
+    }
+  }
+  return 0;
+}
+
+// Closes every descriptor it holds.
+struct Sockets {
+  std::vector<int> fds;
+  ~Sockets() {
+    for (const int fd : fds) {
+      ::close(fd);
+    }
+  }
+};
+
+// A good client's exchange, timed; the acceptance bound of these tests is 2 s.
+std::chrono::milliseconds good_exchange(std::uint16_t port) {
+  const Clock::time_point start = Clock::now();
+  const RawResponse r = raw_http(port, cbor_post("/fdo/101/msg/60", "Content-Type: application/cbor\r\n", "\x80"),
+                                 std::chrono::seconds(5));
+  EXPECT_EQ(r.status, 200);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+TEST(HttpGate, ScansRequestHeadsAsHttplibReadsThem) {
+  using V = gate::HeadScan::Verdict;
+  const gate::Limits limits{.max_header_count = 2, .max_header_bytes = 20};
+  EXPECT_EQ(gate::scan_head("POST / HTTP/1.1\r\nA: b\r\n", limits).verdict, V::Incomplete);
+  const gate::HeadScan done = gate::scan_head("POST / HTTP/1.1\r\nA: b\r\n\r\nBODY", limits);
+  EXPECT_EQ(done.verdict, V::Complete);
+  EXPECT_EQ(done.head_bytes, std::string_view("POST / HTTP/1.1\r\nA: b\r\n\r\n").size());
+  EXPECT_EQ(gate::scan_head("GET / HTTP/1.1\r\n\r\n", limits).verdict, V::Complete);
+  EXPECT_EQ(gate::scan_head("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", limits).verdict, V::HeadersTooLarge);
+  EXPECT_EQ(gate::scan_head("GET / HTTP/1.1\r\nA: 12345678901234567890\r\n", limits).verdict, V::HeadersTooLarge);
+  EXPECT_EQ(gate::scan_head(std::string(9000, 'a'), limits).verdict, V::UriTooLong);
+}
+
+// Issue item 1: 2000 idle TCP connections hold no worker; a good client is served within 2 s. (Before the
+// gate, each idle connection held one of the workers for the keep-alive timeout, 5 s.)
+TEST_F(HttpServerTest, IdleConnectionsDoNotStarveTheWorkers) {
+  raise_fd_limit();
+  HttpServerOptions options;
+  options.threads = 2;
+  start(nullptr, options);
+  Sockets idle;
+  for (int i = 0; i < 2000; ++i) {
+    idle.fds.push_back(testing::connect_loopback(server->port(), std::chrono::seconds(1)));
+  }
+  // Some of them kept alive after one request, the rest never sending a byte.
+  for (int i = 0; i < 200; ++i) {
+    const std::string req = cbor_post("/fdo/101/msg/60", "Content-Type: application/cbor\r\n", "\x80");
+    const std::string keep = req.substr(0, req.find("Connection: close\r\n")) +
+                             req.substr(req.find("Connection: close\r\n") + 19);
+    ASSERT_EQ(::send(idle.fds[i], keep.data(), keep.size(), MSG_NOSIGNAL), static_cast<ssize_t>(keep.size()));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_LT(good_exchange(server->port()).count(), 2000);
+  }
+}
+
+// Issue item 2: 300 connections sending one header byte a second hold no worker, and each is closed once
+// its head has not arrived within header_timeout.
+TEST_F(HttpServerTest, SlowlorisConnectionsHoldNoWorkerAndAreClosed) {
+  raise_fd_limit();
+  HttpServerOptions options;
+  options.threads = 2;
+  options.header_timeout = std::chrono::seconds(2);
+  start(nullptr, options);
+  Sockets slow;
+  for (int i = 0; i < 300; ++i) {
+    slow.fds.push_back(testing::connect_loopback(server->port(), std::chrono::milliseconds(100)));
+  }
+  const std::string head = "POST /fdo/101/msg/60 HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa";
+  std::vector<bool> closed(slow.fds.size(), false);
+  std::size_t closed_count = 0;
+  const Clock::time_point start_time = Clock::now();
+  for (std::size_t second = 0; second < 5 && closed_count < slow.fds.size(); ++second) {
+    for (std::size_t i = 0; i < slow.fds.size(); ++i) {
+      if (!closed[i] && ::send(slow.fds[i], &head[second], 1, MSG_NOSIGNAL) != 1) {
+        closed[i] = true;
+        ++closed_count;
+      }
+    }
+    EXPECT_LT(good_exchange(server->port()).count(), 2000) << "second " << second;
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    for (std::size_t i = 0; i < slow.fds.size(); ++i) {
+      char buf[256];
+      const ssize_t n = closed[i] ? 1 : ::recv(slow.fds[i], buf, sizeof buf, MSG_DONTWAIT);
+      if (!closed[i] && (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || n > 0)) {
+        closed[i] = true;  // closed, reset, or answered (408) and then closed
+        ++closed_count;
+      }
+    }
+  }
+  EXPECT_EQ(closed_count, slow.fds.size()) << "after " << (Clock::now() - start_time).count() / 1000000 << " ms";
+}
+
+// Issue item 4: header fields are bounded in count and bytes (431, connection closed), and one request with
+// 48 MiB of 8 KB header lines is refused before its headers are held: the process grows by under 64 MB.
+TEST_F(HttpServerTest, BoundsHeaderCountAndSize) {
+  HttpServerOptions options;
+  options.threads = 2;
+  start(nullptr, options);
+  const auto headers = [](int count, std::size_t size) {
+    std::string out;
+    for (int i = 0; i < count; ++i) {
+      out += "X-H" + std::to_string(i) + ": " + std::string(size, 'v') + "\r\n";
+    }
+    return out;
+  };
+  const std::string type = "Content-Type: application/cbor\r\n";
+  // 97 fields + Host, Connection, Content-Type, Content-Length = 101 > 100.
+  EXPECT_EQ(raw_http(server->port(), cbor_post("/fdo/101/msg/60", type + headers(96, 1), "\x80")).status, 200);
+  const RawResponse many = raw_http(server->port(), cbor_post("/fdo/101/msg/60", type + headers(97, 1), "\x80"));
+  EXPECT_EQ(many.status, 431);
+  EXPECT_EQ(many.header("Connection"), "close");
+  EXPECT_EQ(raw_http(server->port(), cbor_post("/fdo/101/msg/60", type + headers(2, 7000), "\x80")).status, 200);
+  EXPECT_EQ(raw_http(server->port(), cbor_post("/fdo/101/msg/60", type + headers(3, 7000), "\x80")).status, 431);
+
+  const std::size_t before = resident_bytes();
+  const int fd = testing::connect_loopback(server->port(), std::chrono::seconds(2));
+  const std::string start_line = "POST /fdo/101/msg/60 HTTP/1.1\r\nHost: x\r\n";
+  ASSERT_GT(::send(fd, start_line.data(), start_line.size(), MSG_NOSIGNAL), 0);
+  const std::string line = "X-Big: " + std::string(8192 - 9, 'b') + "\r\n";
+  timeval tv{.tv_sec = 2, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  std::size_t sent = 0;
+  const Clock::time_point began = Clock::now();
+  while (sent < (std::size_t{48} << 20)) {
+    const ssize_t n = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+    if (n <= 0) {
+      break;  // the server closed the connection
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string answer;
+  char buf[4096];
+  for (ssize_t n = 0; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) {
+    answer.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_LT(sent, std::size_t{48} << 20) << "the server read all 48 MiB of header fields";
+  EXPECT_LT(Clock::now() - began, std::chrono::seconds(4));
+  if (!answer.empty()) {
+    EXPECT_EQ(answer.rfind("HTTP/1.1 431 ", 0), 0u) << answer.substr(0, 100);
+  }
+  EXPECT_LT(resident_bytes(), before + (std::size_t{64} << 20));
+  EXPECT_LT(good_exchange(server->port()).count(), 2000);
 }
 
 }  // namespace

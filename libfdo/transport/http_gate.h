@@ -1,0 +1,66 @@
+#pragma once
+// Connection gate in front of cpp-httplib's request processing (docs/security.md "Connections").
+// Internal to the transport layer: includes httplib.
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+namespace fdo::transport::gate {
+
+struct Limits {
+  /// The request line and header fields must arrive within this time of the connection opening.
+  std::chrono::milliseconds header_timeout{10000};
+  /// An idle connection between two requests is closed after this.
+  std::chrono::milliseconds keep_alive_timeout{5000};
+  /// The body of one request must be read within this time of its head (a deadline, not per read).
+  std::chrono::milliseconds read_timeout{30000};
+  std::chrono::milliseconds write_timeout{30000};
+  /// Header fields after the request line: at most this many lines and bytes (CRLFs included).
+  std::size_t max_header_count = 100;
+  std::size_t max_header_bytes = 16 * 1024;
+  /// Open connections; beyond it the oldest one still waiting for a request head is closed.
+  std::size_t max_connections = 4096;
+  std::size_t keep_alive_max_count = 100;
+  std::size_t workers = 8;
+};
+
+/// What scan_head() found in the first bytes of a connection.
+struct HeadScan {
+  enum class Verdict { Incomplete, Complete, UriTooLong, HeadersTooLarge };
+  Verdict verdict = Verdict::Incomplete;
+  /// Bytes of the request line, header fields and blank line (when Complete).
+  std::size_t head_bytes = 0;
+};
+
+/// Finds the end of a request head as cpp-httplib 0.11 reads it: the request line up to the first LF, then
+/// lines up to the first one that is exactly CRLF. Exposed for tests.
+HeadScan scan_head(std::string_view data, const Limits& limits);
+
+/// An httplib::Server whose connections wait in one poll thread, holding no worker, until a whole request
+/// head has arrived; only then does a worker run httplib's request processing over the connection. A head
+/// that does not arrive within header_timeout, or is too large, closes the connection (408 / 431 / 414).
+class GatedServer : public httplib::Server {
+ public:
+  explicit GatedServer(const Limits& limits);
+  ~GatedServer() override;
+  GatedServer(const GatedServer&) = delete;
+  GatedServer& operator=(const GatedServer&) = delete;
+
+  /// Stops the poll thread and the workers and closes every connection; after httplib's stop().
+  void stop_gate();
+
+ private:
+  // Called by httplib's accept loop (through an inline task queue) for each accepted socket.
+  bool process_and_close_socket(socket_t sock) override;
+
+  struct State;
+  std::unique_ptr<State> m_state;
+  void poll_loop();
+  void worker_loop();
+};
+
+}  // namespace fdo::transport::gate
