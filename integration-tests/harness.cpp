@@ -148,6 +148,35 @@ RunResult run_tool(std::string_view name, const std::vector<std::string>& args, 
   return RunResult{code.value_or(-1), read_text(dir / "out"), read_text(dir / "err")};
 }
 
+RunResult run_command(const std::vector<std::string>& argv, std::chrono::seconds timeout) {
+  if (argv.empty()) {
+    throw std::runtime_error("run_command: no program");
+  }
+  std::filesystem::path program = argv.front();
+  if (program.filename() == program) {
+    const char* path_env = std::getenv("PATH");
+    std::string paths = path_env != nullptr ? path_env : "/usr/bin:/bin";
+    for (std::size_t start = 0; start <= paths.size();) {
+      const std::size_t end = std::min(paths.find(':', start), paths.size());
+      const std::filesystem::path candidate = std::filesystem::path(paths.substr(start, end - start)) / program;
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        program = candidate;
+        break;
+      }
+      start = end + 1;
+    }
+  }
+  const TempDir dir;
+  const pid_t pid = spawn(program, std::vector<std::string>(argv.begin() + 1, argv.end()), dir / "out", dir / "err");
+  std::optional<int> code = wait_pid(pid, timeout);
+  if (!code) {
+    ::kill(pid, SIGKILL);
+    code = wait_pid(pid, std::chrono::seconds(10));
+    ADD_FAILURE() << argv.front() << " did not finish within " << timeout.count() << " s";
+  }
+  return RunResult{code.value_or(-1), read_text(dir / "out"), read_text(dir / "err")};
+}
+
 // ---- ServerProcess ----
 
 ServerProcess::ServerProcess(std::string_view name, std::vector<std::string> args, std::chrono::seconds ready_timeout)

@@ -59,6 +59,9 @@ struct RunResult {
 RunResult run_tool(std::string_view name, const std::vector<std::string>& args,
                    std::chrono::seconds timeout = std::chrono::seconds(120));
 
+/// Runs a system program (argv[0] looked up in PATH: openssl, python3, …) to completion, as run_tool does.
+RunResult run_command(const std::vector<std::string>& argv, std::chrono::seconds timeout = std::chrono::seconds(60));
+
 /// A server process: started from build/bin with its arguments, stdout and stderr in one log file; ready
 /// once it printed "listening on http://HOST:PORT". Stopped with SIGTERM by stop() or the destructor, which
 /// also prints the log when the current test has failed.
