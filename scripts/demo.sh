@@ -190,10 +190,33 @@ say "fdo-reseller verify: valid, all $checks checks pass (header HMAC, cert chai
   || { cat "$work/import.log" >&2; fail "fdo-owner vouchers import"; }
 say "fdo-owner vouchers import: the owner verified the voucher ends in its key and stored it ($work/owner/owner.db)"
 
+# The owner's plan: what ServiceInfo installs into the device (docs/owner.md "Plans", docs/serviceinfo.md).
+mkdir -p "$work/plan"
+cat >"$work/plan/setup.sh" <<'SH'
+echo "configured by the owner on $(date -u +%Y-%m-%dT%H:%M:%SZ)" > etc/motd
+echo "setup.sh ran in $(pwd)"
+SH
+echo "server=https://mgmt.example" >"$work/plan/agent.conf"
+cat >"$work/plan/plan.toml" <<'TOML'
+modules = ["fdo.download", "fdo_sys", "Password-Manager", "AsymKey"]
+[params."fdo.download"]
+file = "agent.conf"
+name = "etc/agent.conf"
+[params.fdo_sys]
+files = ["setup.sh"]
+exec = ["sh", "setup.sh"]
+[params.Password-Manager]
+user = "operator"
+password = "demo-Passw0rd"
+disable = ["root"]
+[params.AsymKey]
+slot = "0"
+subject = "CN=demo-sensor"
+TOML
 start_server owner "$bin/fdo-owner" serve --dir "$work/owner" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-  --wait-seconds 300
+  --wait-seconds 300 --plan "$work/plan/plan.toml"
 to2_url=$url
-say "fdo-owner serve: owner service (TO2) listening on $to2_url; it registers its devices with their rendezvous servers"
+say "fdo-owner serve: owner service (TO2) listening on $to2_url with plan $work/plan/plan.toml; it registers its devices with their rendezvous servers"
 for _ in $(seq 1 100); do
   "$bin/fdo-owner" devices show "$guid" --dir "$work/owner" --json >"$work/device-status.json" 2>/dev/null || true
   [ "$(json "$work/device-status.json" device.state 2>/dev/null)" = registered ] && break
@@ -208,7 +231,10 @@ urls=$(json "$work/to1.json" to2_urls) || fail "fdo-device to1 --json: no to2_ur
 grep -q "$to2_url" "$work/to1.json" || fail "the device did not receive the owner's address"
 say "fdo-device to1: the device proved itself to the rendezvous server (TO1 30-33); its owner waits at $urls"
 
-"$bin/fdo-device" onboard --credential "$work/device.cred" --json >"$work/onboard.json" 2>"$work/onboard.log" \
+mkdir -p "$work/device-root/etc"
+printf 'root:$6$demo$oldhash:19000:0:99999:7:::\noperator:*:19000:0:99999:7:::\n' >"$work/device-root/etc/shadow"
+"$bin/fdo-device" onboard --credential "$work/device.cred" --root "$work/device-root" \
+  --shadow-file "$work/device-root/etc/shadow" --json >"$work/onboard.json" 2>"$work/onboard.log" \
   || { cat "$work/onboard.log" >&2; fail "fdo-device onboard"; }
 sed 's/^/      /' "$work/onboard.log"
 new_guid=$(json "$work/onboard.json" new_guid) || fail "fdo-device onboard --json: no new_guid"
@@ -219,6 +245,19 @@ say "fdo-device onboard: TO1 then TO2 (60-71) over $suites; the owner proved the
   || fail "fdo-owner devices show"
 [ "$(json "$work/device-status.json" device.state)" = onboarded ] || fail "the owner does not show the device as onboarded"
 say "fdo-owner devices show: $(json "$work/device-status.json" device.state), new GUID $(json "$work/device-status.json" device.new_guid); the owner keeps the replacement voucher to onboard it again"
+python3 - "$work/device-status.json" <<'PY'
+import json, sys
+for line in json.load(open(sys.argv[1]))["device"]["modules"]:
+    print("      owner's record: " + line)
+PY
+root_dir="$work/device-root"
+[ -f "$root_dir/etc/motd" ] && [ -f "$root_dir/etc/agent.conf" ] && [ -f "$root_dir/asymkey/0/cert.pem" ] \
+  || fail "the device root lacks what the owner installed"
+grep -q '^operator:\$6\$' "$root_dir/etc/shadow" && grep -q '^root:!' "$root_dir/etc/shadow" \
+  || fail "Password-Manager did not set the operator password and lock root"
+openssl verify -CAfile "$work/owner/device-app-ca.cert.pem" "$root_dir/asymkey/0/cert.pem" >/dev/null 2>&1 \
+  || fail "the AsymKey certificate does not verify under the owner's device-application CA"
+say "what the owner installed under $root_dir: etc/agent.conf (fdo.download), etc/motd (fdo_sys ran setup.sh), an operator password with root locked in etc/shadow (Password-Manager), a device key with a certificate from the owner's CA in asymkey/0 (AsymKey)"
 
 echo
 echo "demo finished: every step passed, from DI to a device onboarded by its owner (DI, TO0, TO1, TO2)."
@@ -229,6 +268,7 @@ echo "  $bin/fdo-device show --credential $work/device.cred"
 echo "  $bin/fdo-manufacturer vouchers list --dir $work/mfg"
 echo "  $bin/fdo-owner devices list --dir $work/owner"
 echo "  $bin/fdo-owner vouchers list --dir $work/owner"
+echo "  cat $work/device-root/etc/motd; openssl x509 -in $work/device-root/asymkey/0/cert.pem -noout -subject -issuer"
 if [ "$work" = "$root/build/demo" ]; then
   echo "  $0 --clean     # removes $work"
 else
