@@ -150,17 +150,7 @@ void DeviceEngine::on_owner_message(bool is_more, bool is_done, const ServiceInf
   if (m_sent_more && (is_more || is_done || !kvs.empty())) {
     throw_invalid(std::string(k69) + ": expected [false, false, []] while the device has more ServiceInfo");
   }
-  ServiceInfo in;
-  if (m_fragment) {
-    in.push_back(std::move(*m_fragment));
-    m_fragment.reset();
-  }
-  in.insert(in.end(), kvs.begin(), kvs.end());
-  in = join_fragments(std::move(in));
-  if (is_more && !in.empty() && !is_complete_value(in.back().value)) {
-    m_fragment = std::move(in.back());  // may continue in the next 69 (go-fdo split value)
-    in.pop_back();
-  }
+  const ServiceInfo in = take_complete(m_fragment, kvs, is_more);  // a split value may go on in the next 69
   for (const ServiceInfoKv& kv : in) {
     dispatch(kv);
   }

@@ -185,4 +185,19 @@ Bytes read_bstr_value(ByteView value, std::string_view key) {
   return read_value(value, key, [](cbor::Reader& r) { return r.read_bstr("value"); });
 }
 
+ServiceInfo take_complete(std::optional<ServiceInfoKv>& fragment, const ServiceInfo& kvs, bool is_more) {
+  ServiceInfo in;
+  if (fragment) {
+    in.push_back(std::move(*fragment));
+    fragment.reset();
+  }
+  in.insert(in.end(), kvs.begin(), kvs.end());
+  in = join_fragments(std::move(in));
+  if (is_more && !in.empty() && !is_complete_value(in.back().value)) {
+    fragment = std::move(in.back());
+    in.pop_back();
+  }
+  return in;
+}
+
 }  // namespace fdo::serviceinfo

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,6 +58,10 @@ ServiceInfoKv make_kv(std::string_view module, std::string_view message, ByteVie
 /// sender may cut one value across KVs, docs/serviceinfo.md "Interop"); logged. KVs that are complete
 /// items, or that no join completes, are left as they are.
 ServiceInfo join_fragments(ServiceInfo kvs);
+/// The KVs of one received message ready to process, in order: `fragment` (a value split at the end of the previous
+/// message) first, then `kvs`, split values joined (join_fragments). When `is_more` and the last value is still
+/// incomplete, it is kept back in `fragment` for the next message (go-fdo split value, docs/serviceinfo.md "Interop").
+ServiceInfo take_complete(std::optional<ServiceInfoKv>& fragment, const ServiceInfo& kvs, bool is_more);
 /// Whether `value` is exactly one well-formed CBOR item (what every ServiceInfoVal must be).
 [[nodiscard]] bool is_complete_value(ByteView value);
 

@@ -125,17 +125,7 @@ OwnerReply OwnerEngine::on_device_message(bool is_more, const ServiceInfo& kvs, 
   if (m_owner_more && (is_more || !kvs.empty())) {
     throw_invalid(std::string(k68) + ": expected [false, []] after a 69 with IsMoreServiceInfo");
   }
-  ServiceInfo in;
-  if (m_fragment) {
-    in.push_back(std::move(*m_fragment));
-    m_fragment.reset();
-  }
-  in.insert(in.end(), kvs.begin(), kvs.end());
-  in = join_fragments(std::move(in));
-  if (is_more && !in.empty() && !is_complete_value(in.back().value)) {
-    m_fragment = std::move(in.back());  // may continue in the next 68 (go-fdo split value)
-    in.pop_back();
-  }
+  const ServiceInfo in = take_complete(m_fragment, kvs, is_more);  // a split value may go on in the next 68
   // Device KVs are merged from every 68, not only those with IsMoreServiceInfo.
   for (const ServiceInfoKv& kv : in) {
     dispatch(kv);
