@@ -11,7 +11,9 @@
 #include <filesystem>
 
 #include "libfdo/core/error.h"
+#include "libfdo/core/hex.h"
 #include "libfdo/core/log.h"
+#include "libfdo/core/random.h"
 #include "libfdo/fsim/device_io.h"
 
 namespace fdo::fsim {
@@ -436,24 +438,52 @@ std::vector<crypto::Certificate> parse_pkcs7_certs(ByteView der) {
 
 void store_enrolled(const DeviceContext& context, std::string_view dir, const crypto::PrivateKey& key,
                     const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& chain) {
-  const std::string base(dir);
-  const std::filesystem::path key_path = path_in_root(context, base + "/key.pem");
-  const std::filesystem::path cert_path = path_in_root(context, base + "/cert.pem");
-  const std::filesystem::path chain_path = path_in_root(context, base + "/chain.pem");
+  // One unit (docs/serviceinfo.md "AsymKey"): key, certificate and chain go into a new generation directory, then the
+  // slot's name, a symlink, is switched to it with one rename, so a reader sees the old set or the new one, never a
+  // mix. The previous generation is removed afterwards.
+  const std::filesystem::path slot = path_in_root(context, dir);
+  const std::string generation = "." + slot.filename().string() + "-" + to_hex(random_bytes(8));
+  const std::filesystem::path next = slot.parent_path() / generation;
   const std::string leaf_pem = leaf.to_pem();
   std::string chain_pem;
   for (const crypto::Certificate& c : chain) {
     chain_pem += c.to_pem();
   }
-  // The key first: a certificate on disk always has its key beside it.
-  write_in_root(key_path, key.to_pem().view(), 0600);
-  write_in_root(cert_path, ByteView(reinterpret_cast<const std::uint8_t*>(leaf_pem.data()), leaf_pem.size()), 0644);
+  write_in_root(next / "key.pem", key.to_pem().view(), 0600);
+  write_in_root(next / "cert.pem", ByteView(reinterpret_cast<const std::uint8_t*>(leaf_pem.data()), leaf_pem.size()),
+                0644);
   if (!chain.empty()) {
-    write_in_root(chain_path, ByteView(reinterpret_cast<const std::uint8_t*>(chain_pem.data()), chain_pem.size()),
-                  0644);
-  } else {
-    std::error_code ec;
-    std::filesystem::remove(chain_path, ec);
+    write_in_root(next / "chain.pem",
+                  ByteView(reinterpret_cast<const std::uint8_t*>(chain_pem.data()), chain_pem.size()), 0644);
+  }
+  std::error_code ec;
+  // Other files of the slot (fdo.csr's cacerts.pem) move on to the new generation.
+  if (std::filesystem::is_directory(slot, ec)) {
+    for (const auto& entry : std::filesystem::directory_iterator(slot, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (entry.is_regular_file() && name != "key.pem" && name != "cert.pem" && name != "chain.pem") {
+        std::filesystem::copy_file(entry.path(), next / name, std::filesystem::copy_options::overwrite_existing, ec);
+      }
+    }
+  }
+  std::optional<std::filesystem::path> previous;
+  if (std::filesystem::is_symlink(slot, ec)) {
+    previous = slot.parent_path() / std::filesystem::read_symlink(slot, ec);
+  } else if (std::filesystem::is_directory(slot, ec)) {
+    std::filesystem::remove_all(slot, ec);  // a slot written before generations existed
+  }
+  const std::filesystem::path link = slot.parent_path() / (generation + ".link");
+  std::filesystem::create_symlink(generation, link, ec);
+  if (!ec) {
+    std::filesystem::rename(link, slot, ec);
+  }
+  if (ec) {
+    std::filesystem::remove_all(next);
+    std::filesystem::remove(link);
+    throw_internal("cannot install " + slot.string() + ": " + ec.message());
+  }
+  if (previous && *previous != next) {
+    std::filesystem::remove_all(*previous, ec);
   }
 }
 

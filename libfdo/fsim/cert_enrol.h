@@ -87,7 +87,8 @@ Bytes pkcs7_certs_only(const std::vector<crypto::Certificate>& certs);
 std::vector<crypto::Certificate> parse_pkcs7_certs(ByteView der);
 
 /// Stores an enrolled key under the device root: `dir`/key.pem (0600, PKCS#8), `dir`/cert.pem (the leaf) and,
-/// when `chain` is not empty, `dir`/chain.pem, each written atomically (path_in_root(), write_in_root()).
+/// when `chain` is not empty, `dir`/chain.pem, as one unit: they are written into a new generation directory and
+/// `dir`, a symlink to it, is switched with one rename (other files of the slot move along).
 /// Error(InvalidMessageError) when `dir` leads outside the root, Error(InternalServerError) when a write fails.
 void store_enrolled(const DeviceContext& context, std::string_view dir, const crypto::PrivateKey& key,
                     const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& chain);
