@@ -157,6 +157,7 @@ int run_onboard(const OnboardConfig& config) {
 
   fsim::DeviceContext module_context;
   module_context.root = config.root.empty() ? std::filesystem::current_path() : std::filesystem::absolute(config.root);
+  std::filesystem::create_directories(module_context.root);
   if (!config.run_as.empty()) {
     module_context.run_as = config.run_as;
   }
