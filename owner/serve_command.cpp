@@ -193,6 +193,10 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
       log::warn("the admin API listens on " + config.admin_listen + ", not on loopback: keep its token secret");
     }
   }
+  if (!transport::is_loopback_host(transport::parse_listen_address(config.listen).host)) {
+    log::warn("TO2 listens on " + config.listen +
+              ", not on loopback: for untrusted clients put a reverse proxy in front (docs/security.md)");
+  }
   scheduler.start();
 
   log::info("database " + settings.db.string() + "; owner keys " + ring.describe());
