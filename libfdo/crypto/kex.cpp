@@ -217,7 +217,7 @@ constexpr std::string_view kAsymFailure = "TO2.ProveDevice xBKeyExchange: ASYMKE
 
 // ---- Saved owner state ----
 
-constexpr std::uint8_t kSaveVersion = 1;
+constexpr std::uint8_t kSaveVersion = 2;
 
 }  // namespace
 
@@ -295,14 +295,16 @@ Bytes KexOwner::xa() const {
 }
 
 // Saved form: version (1) ‖ suite index ‖ u16 len ‖ private state ‖ u16 len ‖ OwnerRandom, where the
-// private state is the ECDH key as PKCS#8 DER, the DH exponent, or empty for ASYMKEX.
+// private state is the ECDH key pair as scalar ‖ X ‖ Y (PrivateKey::ec_key_pair_bytes: rebuilt without OpenSSL's
+// decoder framework, which cost a sixth of the owner's CPU per P-256 onboarding, docs/performance.md), the DH
+// exponent, or empty for ASYMKEX.
 SecretBytes KexOwner::save() const {
   const SuiteParams& p = params(m_impl->suite);
-  SecretBytes pkcs8;
+  SecretBytes key_bytes;
   ByteView priv;
   if (p.kind == KexKind::Ecdh) {
-    pkcs8 = m_impl->ec_key->to_pkcs8_der();
-    priv = pkcs8.view();
+    key_bytes = m_impl->ec_key->ec_key_pair_bytes();
+    priv = key_bytes.view();
   } else if (p.kind == KexKind::Dh) {
     priv = m_impl->dh_exponent.view();
   }
@@ -336,10 +338,7 @@ KexOwner KexOwner::restore(ByteView saved) {
   try {
     switch (p.kind) {
       case KexKind::Ecdh:
-        impl->ec_key.emplace(PrivateKey::from_pkcs8_der(*priv));
-        if (impl->ec_key->type() != p.key_type) {
-          throw_internal(std::string(kBad));
-        }
+        impl->ec_key.emplace(PrivateKey::from_ec_key_pair_bytes(p.key_type, *priv));
         break;
       case KexKind::Dh:
         impl->dh_exponent = SecretBytes(*priv);

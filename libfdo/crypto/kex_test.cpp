@@ -209,7 +209,7 @@ TEST(Kex, RestoreRejectsUndecodableState) {
   trailing.push_back(0);
   rejects(trailing);
   Bytes version(s.begin(), s.end());
-  version[0] = 2;
+  version[0] = 1;  // the format before the key pair was stored as scalar ‖ X ‖ Y
   rejects(version);
   Bytes suite(s.begin(), s.end());
   suite[1] = 6;
@@ -218,9 +218,9 @@ TEST(Kex, RestoreRejectsUndecodableState) {
   Bytes relabelled(s.begin(), s.end());
   relabelled[1] = static_cast<std::uint8_t>(KexSuite::Ecdh384);
   rejects(relabelled);
-  // Garbage in the private key.
+  // Garbage in the stored public point: no longer a point on the curve.
   Bytes garbage(s.begin(), s.end());
-  garbage[6] ^= 0xff;
+  garbage[4 + 32 + 5] ^= 0xff;
   rejects(garbage);
   rejects(
       from_hex("0102000100"

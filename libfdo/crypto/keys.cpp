@@ -1,5 +1,6 @@
 #include "libfdo/crypto/keys.h"
 
+#include <openssl/param_build.h>
 #include <openssl/core_names.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -745,6 +746,53 @@ SecretBytes PrivateKey::to_pem() const {
   internal::check(PEM_write_bio_PKCS8PrivateKey(bio.get(), m_impl->pkey.get(), nullptr, nullptr, 0, nullptr, nullptr),
                   "PEM_write_bio_PKCS8PrivateKey");
   return secret_bio_contents(bio.get());
+}
+
+SecretBytes PrivateKey::ec_key_pair_bytes() const {
+  if (!is_ec(type())) {
+    throw_internal("PrivateKey::ec_key_pair_bytes on an RSA key");
+  }
+  const std::size_t n = ec_field_size(type());
+  Bytes out(3 * n);
+  BIGNUM* raw = nullptr;
+  internal::check(EVP_PKEY_get_bn_param(m_impl->pkey.get(), OSSL_PKEY_PARAM_PRIV_KEY, &raw), "get priv");
+  const BignumPtr priv(raw);
+  const int width = static_cast<int>(n);
+  internal::check(BN_bn2binpad(priv.get(), out.data(), width) == width, "BN_bn2binpad");
+  const PublicKey pub = public_key();
+  const Bytes x = pub.ec_x();
+  const Bytes y = pub.ec_y();
+  std::copy(x.begin(), x.end(), out.begin() + static_cast<std::ptrdiff_t>(n));
+  std::copy(y.begin(), y.end(), out.begin() + static_cast<std::ptrdiff_t>(2 * n));
+  BN_clear(priv.get());
+  return SecretBytes(std::move(out));
+}
+
+PrivateKey PrivateKey::from_ec_key_pair_bytes(KeyType curve, ByteView bytes) {
+  const std::size_t n = ec_field_size(curve);
+  if (!is_ec(curve) || bytes.size() != 3 * n) {
+    throw_internal("EC key pair bytes of the wrong size");
+  }
+  // BN_secure_new: the builder keeps the scalar in memory that is cleared when freed.
+  const BignumPtr priv(internal::check_ptr(BN_secure_new(), "BN_secure_new"));
+  internal::check_ptr(BN_bin2bn(bytes.data(), static_cast<int>(n), priv.get()), "BN_bin2bn");
+  Bytes point{0x04};
+  point.insert(point.end(), bytes.begin() + static_cast<std::ptrdiff_t>(n), bytes.end());
+  const OsslParamBldPtr bld(internal::check_ptr(OSSL_PARAM_BLD_new(), "OSSL_PARAM_BLD_new"));
+  internal::check(OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, ec_group_name(curve), 0),
+                  "OSSL_PARAM_BLD_push_utf8_string");
+  internal::check(OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, priv.get()), "OSSL_PARAM_BLD_push_BN");
+  internal::check(OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
+                  "OSSL_PARAM_BLD_push_octet_string");
+  const OsslParamPtr params(internal::check_ptr(OSSL_PARAM_BLD_to_param(bld.get()), "OSSL_PARAM_BLD_to_param"));
+  const EvpPkeyCtxPtr ctx(internal::check_ptr(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr), "EC context"));
+  internal::check(EVP_PKEY_fromdata_init(ctx.get()), "EVP_PKEY_fromdata_init");
+  EVP_PKEY* raw = nullptr;
+  internal::check(EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEYPAIR, params.get()), "EVP_PKEY_fromdata(EC)");
+  auto impl = std::make_unique<PrivateKey::Impl>();
+  impl->pkey = EvpPkeyPtr(raw);
+  impl->type = curve;
+  return PrivateKey(std::move(impl));
 }
 
 SecretBytes PrivateKey::to_pkcs8_der() const {

@@ -97,6 +97,10 @@ class PrivateKey {
   static PrivateKey from_pem(std::string_view pem);
   /// From DER PKCS#8.
   static PrivateKey from_pkcs8_der(ByteView der);
+  /// EC only: an ephemeral key pair from ec_key_pair_bytes() (scalar ‖ X ‖ Y, each the field width), built without
+  /// OpenSSL's decoder framework. Meant for our own stored state (a TO2 session): only the lengths are checked.
+  /// Error(InternalServerError) if the bytes do not make a key.
+  static PrivateKey from_ec_key_pair_bytes(KeyType curve, ByteView bytes);
 
   PrivateKey(PrivateKey&&) noexcept;
   PrivateKey& operator=(PrivateKey&&) noexcept;
@@ -108,6 +112,8 @@ class PrivateKey {
   [[nodiscard]] SecretBytes to_pem() const;
   /// PKCS#8 DER.
   [[nodiscard]] SecretBytes to_pkcs8_der() const;
+  /// EC only: scalar ‖ X ‖ Y, each left-padded to the field size (32/48 bytes), for from_ec_key_pair_bytes().
+  [[nodiscard]] SecretBytes ec_key_pair_bytes() const;
   /// COSE-form signature: ES* gives raw r‖s (64/96 bytes); RS* PKCS#1 v1.5; PS* PSS salt = hash len.
   /// Throws Error(InternalServerError) if `alg` does not suit the key.
   [[nodiscard]] Bytes sign(SigAlg alg, ByteView message) const;
