@@ -27,7 +27,7 @@ class DeviceCli : public ::testing::Test {
     ASSERT_EQ(init.exit_code, 0) << init.describe();
     m_mfg = std::make_unique<ServerProcess>(
         "fdo-manufacturer",
-        std::vector<std::string>{"serve", "--dir", path("mfg"), "--listen", "127.0.0.1:0", "--rv", rv});
+        std::vector<std::string>{"serve", "--dir", path("mfg"), "--listen", "127.0.0.1:0", "--admin-listen", "", "--rv", rv});
   }
 
   [[nodiscard]] RunResult di(const std::string& url, const std::string& credential,

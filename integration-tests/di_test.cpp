@@ -56,7 +56,9 @@ class DiIntegration : public ::testing::Test {
   [[nodiscard]] std::string path(std::string_view name) const { return (m_tmp / name).string(); }
 
   std::unique_ptr<ServerProcess> start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"serve", "--dir", dir(), "--listen", "127.0.0.1:0", "--rv", std::string(kRv)};
+    std::vector<std::string> args = {"serve",         "--dir",          dir(),         "--listen",
+                                     "127.0.0.1:0",   "--admin-listen", "127.0.0.1:0", "--rv",
+                                     std::string(kRv)};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<ServerProcess>("fdo-manufacturer", args);
   }
@@ -351,23 +353,106 @@ TEST_F(DiIntegration, AKilledServerLeavesNoHalfVoucherAndTheDeviceCanStartAgain)
             show(cred)["guid"].str());
 }
 
-TEST_F(DiIntegration, AdminEndpointsServeTheListAndThePem) {
+// The "admin listening on URL" line, printed just after the DI listening line (docs/manufacturer.md "Admin API").
+std::string admin_url_of(const ServerProcess& server) {
+  constexpr std::string_view kMarker = "admin listening on ";
+  for (int i = 0; i < 200; ++i) {
+    const std::string log = server.log();
+    const std::size_t at = log.find(kMarker);
+    const std::size_t end = at == std::string::npos ? at : log.find('\n', at);
+    if (end != std::string::npos) {
+      return log.substr(at + kMarker.size(), end - at - kMarker.size());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ADD_FAILURE() << "no admin listening line:\n" << server.log();
+  return {};
+}
+
+TEST_F(DiIntegration, AdminEndpointsServeTheListAndThePemOnTheirOwnListenerWithTheToken) {
   const auto server = start();
+  const std::string admin = admin_url_of(*server);
+  ASSERT_FALSE(admin.empty());
+  EXPECT_NE(admin, server->url());
   const std::string cred = path("cred.bin");
   ASSERT_EQ(device_di(server->url(), cred, "p256", "SN-ADMIN").exit_code, 0);
   const std::string guid = show(cred)["guid"].str();
+  std::string token = to_string(read_file(dir() + "/admin-token"));
+  token.pop_back();  // the newline
+  const std::vector<std::pair<std::string, std::string>> auth = {{"Authorization", "Bearer " + token}};
 
-  const HttpResponse all = http_request(server->url(), "GET", "/admin/vouchers");
+  // The DI port does not answer /admin/ at all.
+  for (const std::string& p : std::vector<std::string>{"/admin/vouchers", "/admin/vouchers/" + guid}) {
+    EXPECT_EQ(http_request(server->url(), "GET", p).status, 404) << p;
+    EXPECT_EQ(http_request(server->url(), "GET", p, auth).status, 404) << p;
+  }
+  // Without the token, or with a wrong one: 401 and nothing else.
+  for (const auto& headers : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {}, {{"Authorization", "Bearer " + std::string(64, '0')}}, {{"Authorization", token}}}) {
+    for (const std::string& p :
+         std::vector<std::string>{"/admin/vouchers", "/admin/vouchers/" + guid, "/admin/vouchers/serial/SN-ADMIN"}) {
+      const HttpResponse r = http_request(admin, "GET", p, headers);
+      EXPECT_EQ(r.status, 401) << p;
+      EXPECT_TRUE(r.body.empty()) << p;
+    }
+  }
+  // FDO messages on the admin listener are refused.
+  EXPECT_EQ(post_message(admin, 10, Bytes{0x80}).status, 500);
+
+  const HttpResponse all = http_request(admin, "GET", "/admin/vouchers", auth);
   EXPECT_EQ(all.status, 200);
-  EXPECT_EQ(Json::parse(to_string(all.body))["vouchers"].dump(), list().dump());
-  const HttpResponse one = http_request(server->url(), "GET", "/admin/vouchers/" + guid);
+  const Json page = Json::parse(to_string(all.body));
+  EXPECT_EQ(page["vouchers"].dump(), list().dump());
+  EXPECT_EQ(page["total"].integer(), 1);
+  EXPECT_EQ(page["offset"].integer(), 0);
+  EXPECT_EQ(page["limit"].integer(), 100);
+  const HttpResponse one = http_request(admin, "GET", "/admin/vouchers/" + guid, auth);
   EXPECT_EQ(one.status, 200);
   EXPECT_EQ(to_string(one.body), to_string(read_file(export_voucher(guid))));
-  const HttpResponse by_serial = http_request(server->url(), "GET", "/admin/vouchers/serial/SN-ADMIN");
+  const HttpResponse by_serial = http_request(admin, "GET", "/admin/vouchers/serial/SN-ADMIN", auth);
   EXPECT_EQ(by_serial.body, one.body);
-  EXPECT_EQ(http_request(server->url(), "GET", "/admin/vouchers/" + std::string(32, '0')).status, 404);
-  EXPECT_EQ(http_request(server->url(), "GET", "/admin/vouchers/xyz").status, 400);
-  EXPECT_EQ(http_request(server->url(), "GET", "/admin/vouchers/serial/none").status, 404);
+  EXPECT_EQ(http_request(admin, "GET", "/admin/vouchers/" + std::string(32, '0'), auth).status, 404);
+  EXPECT_EQ(http_request(admin, "GET", "/admin/vouchers/xyz", auth).status, 400);
+  EXPECT_EQ(http_request(admin, "GET", "/admin/vouchers/serial/none", auth).status, 404);
+  EXPECT_EQ(http_request(admin, "GET", "/admin/vouchersx", auth).status, 404);
+  for (const char* bad : {"?limit=0", "?limit=1001", "?offset=x"}) {
+    EXPECT_EQ(http_request(admin, "GET", std::string("/admin/vouchers") + bad, auth).status, 400) << bad;
+  }
+}
+
+TEST_F(DiIntegration, AdminVoucherListIsPagedWithTheTotal) {
+  const auto server = start();
+  const std::string admin = admin_url_of(*server);
+  ASSERT_FALSE(admin.empty());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(device_di(server->url(), path("c" + std::to_string(i)), "p256", "SN-P" + std::to_string(i)).exit_code, 0);
+  }
+  std::string token = to_string(read_file(dir() + "/admin-token"));
+  token.pop_back();
+  const std::vector<std::pair<std::string, std::string>> auth = {{"Authorization", "Bearer " + token}};
+  const Json every = list();
+  ASSERT_EQ(every.size(), 5u);
+  const auto page = [&](const std::string& query) {
+    const HttpResponse r = http_request(admin, "GET", "/admin/vouchers" + query, auth);
+    EXPECT_EQ(r.status, 200) << query;
+    return Json::parse(to_string(r.body));
+  };
+  const Json middle = page("?offset=1&limit=3");
+  EXPECT_EQ(middle["total"].integer(), 5);
+  EXPECT_EQ(middle["offset"].integer(), 1);
+  EXPECT_EQ(middle["limit"].integer(), 3);
+  ASSERT_EQ(middle["vouchers"].size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(middle["vouchers"].at(i)["guid"].str(), every.at(i + 1)["guid"].str()) << i;
+  }
+  const Json tail = page("?limit=2&offset=4");
+  EXPECT_EQ(tail["total"].integer(), 5);
+  ASSERT_EQ(tail["vouchers"].size(), 1u);
+  EXPECT_EQ(tail["vouchers"].at(0)["guid"].str(), every.at(4)["guid"].str());
+  const Json past = page("?offset=9");
+  EXPECT_EQ(past["total"].integer(), 5);
+  EXPECT_EQ(past["vouchers"].size(), 0u);
+  EXPECT_EQ(page("?limit=1000")["vouchers"].size(), 5u);
 }
 
 TEST_F(DiIntegration, ConfigFileSetsServeOptionsAndUnknownKeysAreUsageErrors) {
@@ -376,7 +461,7 @@ TEST_F(DiIntegration, ConfigFileSetsServeOptionsAndUnknownKeysAreUsageErrors) {
                                      "session_ttl = 60\ndevice-info-chars = \"A-Za-z0-9-\"\n"),
                     0644);
   {
-    const ServerProcess server("fdo-manufacturer", {"serve", "--dir", dir(), "--config", config});
+    const ServerProcess server("fdo-manufacturer", {"serve", "--dir", dir(), "--config", config, "--no-admin"});
     const std::string cred = path("cred.bin");
     ASSERT_EQ(device_di(server.url(), cred, "p256", "SN-CFG").exit_code, 0);
     EXPECT_EQ(show(cred)["rendezvous_info"].dump(), rv_json(RendezvousInfo::from_urls("http://127.0.0.1:9041")));

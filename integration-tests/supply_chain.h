@@ -25,7 +25,7 @@ class SupplyChain : public ::testing::Test {
         "fdo-rendezvous", std::vector<std::string>{"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0"});
     m_mfg = std::make_unique<ServerProcess>(
         "fdo-manufacturer",
-        std::vector<std::string>{"serve", "--dir", path("mfg"), "--listen", "127.0.0.1:0", "--rv", m_rv->url()});
+        std::vector<std::string>{"serve", "--dir", path("mfg"), "--listen", "127.0.0.1:0", "--admin-listen", "", "--rv", m_rv->url()});
   }
 
   [[nodiscard]] std::string path(std::string_view name) const { return (m_tmp / name).string(); }

@@ -60,7 +60,7 @@ class RendezvousIntegration : public ::testing::Test {
     m_rv = std::make_unique<ServerProcess>("fdo-rendezvous", args);
     m_mfg = std::make_unique<ServerProcess>(
         "fdo-manufacturer",
-        std::vector<std::string>{"serve", "--dir", path("mfg"), "--listen", "127.0.0.1:0", "--rv", m_rv->url()});
+        std::vector<std::string>{"serve", "--dir", path("mfg"), "--listen", "127.0.0.1:0", "--admin-listen", "", "--rv", m_rv->url()});
   }
 
   /// An owner directory with a key of `key_type`; returns the directory.

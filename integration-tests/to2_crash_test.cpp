@@ -236,7 +236,7 @@ class To2Crash : public ::testing::TestWithParam<CrashCase> {
         "fdo-rendezvous", std::vector<std::string>{"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0"}, 20s);
     m_mfg = std::make_unique<ServerProcess>(
         "fdo-manufacturer",
-        std::vector<std::string>{"serve", "--dir", path("mfg"), "--listen", "127.0.0.1:0", "--rv", m_rv->url()}, 20s);
+        std::vector<std::string>{"serve", "--dir", path("mfg"), "--listen", "127.0.0.1:0", "--admin-listen", "", "--rv", m_rv->url()}, 20s);
   }
 
   [[nodiscard]] std::string path(std::string_view name) const { return (m_tmp / name).string(); }

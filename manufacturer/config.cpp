@@ -41,7 +41,10 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
       ->capture_default_str()
       ->check(CLI::Range(1, 255));
   cmd.add_option("--organization", config.organization, "O= of issued device certificates")->capture_default_str();
-  cmd.add_flag("--admin,!--no-admin", config.admin, "Serve GET /admin/vouchers[/GUID] (default on)");
+  cmd.add_option("--admin-listen", config.admin_listen,
+                 "Admin API address (GET /admin/vouchers, bearer token of DIR/admin-token; empty: none)")
+      ->capture_default_str();
+  cmd.add_flag("--no-admin", config.no_admin, "No admin listener (the same as --admin-listen \"\")");
   cmd.add_option("--threads", config.threads, "HTTP worker threads (0: 4 per core, at least 8)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
@@ -58,6 +61,14 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.db = database_path(config.dir, config.db);
   static_cast<void>(transport::parse_listen_address(config.listen));
   s.listen = config.listen;
+  s.admin_listen = config.no_admin ? std::string() : config.admin_listen;
+  if (!s.admin_listen.empty()) {
+    try {
+      static_cast<void>(transport::parse_listen_address(s.admin_listen));
+    } catch (const Error& e) {
+      throw_body_error("--admin-listen: " + std::string(e.what()));
+    }
+  }
   if (config.rv.empty()) {
     throw_body_error("--rv: at least one rendezvous URL is needed");
   }
@@ -83,7 +94,6 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.max_sessions = config.max_sessions;
   s.max_sessions_per_source = config.max_sessions_per_source;
   s.threads = config.threads;
-  s.admin = config.admin;
   return s;
 }
 

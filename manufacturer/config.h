@@ -19,6 +19,8 @@ namespace fdo::manufacturer {
 
 /// The default listening address of `serve` (docs/cli.md: 127.0.0.1 unless --listen says otherwise).
 inline constexpr std::string_view kDefaultListen = "127.0.0.1:8038";
+/// The default address of the admin listener (docs/manufacturer.md "Admin API"); empty disables it.
+inline constexpr std::string_view kDefaultAdminListen = "127.0.0.1:8039";
 /// The database file inside --dir when --db is not given.
 inline constexpr std::string_view kDefaultDbName = "manufacturer.db";
 
@@ -55,8 +57,10 @@ struct ServeConfig {
   std::size_t device_info_max_length = protocol::DeviceInfoPolicy::kDefaultMaxLength;
   /// O= of issued device certificates.
   std::string organization = "fdo-cpp manufacturer";
-  /// Serve GET /admin/vouchers on the same listener.
-  bool admin = true;
+  /// Where GET /admin/vouchers is served, with the bearer token of DIR/admin-token; empty: nowhere.
+  std::string admin_listen = std::string(kDefaultAdminListen);
+  /// `--no-admin`: the same as `--admin-listen ""`.
+  bool no_admin = false;
   /// HTTP worker threads.
   int threads = 0;
 };
@@ -95,7 +99,8 @@ struct ServeSettings {
   std::size_t max_sessions = 10000;
   std::size_t max_sessions_per_source = 64;
   int threads = 0;
-  bool admin = true;
+  /// The admin listener's address; empty: no admin listener.
+  std::string admin_listen;
 
   /// Validates `config` (listen address, URLs, key files, character class) and converts it.
   static ServeSettings from(const ServeConfig& config);

@@ -6,6 +6,7 @@
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
 #include "libfdo/crypto/x509.h"
+#include "tools/common/admin.h"
 
 namespace fdo::manufacturer {
 namespace {
@@ -70,6 +71,7 @@ std::vector<tool::InitStep> init_directory(const std::filesystem::path& dir, con
                  {.common_name = "FDO device CA", .organization = "fdo-cpp manufacturer",
                   .validity_days = kCertificateDays, .is_ca = true},
                  steps);
+  tool::admin_token_at(tool::admin_token_path(dir), steps);
   return steps;
 }
 

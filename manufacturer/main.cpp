@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
 
   fdo::manufacturer::InitConfig init;
-  CLI::App* init_cmd = app.add_subcommand("init", "Create the manufacturer key(s) and the device CA (0600, only when absent)");
+  CLI::App* init_cmd = app.add_subcommand(
+      "init", "Create the manufacturer key(s), the device CA and the admin token (0600, only when absent)");
   init_cmd->add_option("--dir", init.dir, "Directory for keys and certificates")->required();
   init_cmd->add_option("--key-type", init.key_types, "Manufacturer key type(s), repeatable: p256|p384|rsa2048|rsa3072")
       ->capture_default_str()

@@ -1,12 +1,15 @@
 // fdo-manufacturer as a process (docs/cli.md): `vouchers list|export` (empty store, GUID forms), `serve` start-up
-// (listen addresses, a busy port, config file errors), --version and usage errors.
+// (listen addresses, a busy port, config file errors, the admin listener and its token), --version and usage errors.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration-tests/harness.h"
@@ -33,8 +36,65 @@ class ManufacturerCli : public ::testing::Test {
     return run_tool("fdo-manufacturer", args);
   }
 
+  // The "admin listening on URL" line, printed just after the DI one; empty when none comes.
+  [[nodiscard]] static std::string admin_url(const ServerProcess& server) {
+    constexpr std::string_view kMarker = "admin listening on ";
+    for (int i = 0; i < 200; ++i) {
+      const std::string log = server.log();
+      const std::size_t at = log.find(kMarker);
+      const std::size_t end = at == std::string::npos ? at : log.find('\n', at);
+      if (end != std::string::npos) {
+        return log.substr(at + kMarker.size(), end - at - kMarker.size());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return {};
+  }
+
   TempDir m_tmp;
 };
+
+TEST_F(ManufacturerCli, InitCreatesTheAdminTokenOnce0600) {
+  const std::string token = to_string(read_file(path("mfg/admin-token")));
+  EXPECT_EQ(token.size(), 65u) << token;  // 32 bytes as hex, newline
+  EXPECT_EQ(token.find_first_not_of("0123456789abcdef\n"), std::string::npos) << token;
+  struct stat st {};
+  ASSERT_EQ(::stat(path("mfg/admin-token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const RunResult again = mfg({"init", "--dir", dir()});
+  EXPECT_EQ(again.exit_code, 0) << again.describe();
+  EXPECT_NE(again.out.find("kept    " + path("mfg/admin-token")), std::string::npos) << again.out;
+  EXPECT_EQ(to_string(read_file(path("mfg/admin-token"))), token);
+}
+
+TEST_F(ManufacturerCli, AdminListenerOptions) {
+  // Empty, or --no-admin: no admin listener, and no token needed.
+  fs::remove(path("mfg/admin-token"));
+  for (const std::vector<std::string>& off : {std::vector<std::string>{"--admin-listen", ""},
+                                              std::vector<std::string>{"--no-admin"}}) {
+    std::vector<std::string> args = {"serve", "--dir", dir(), "--listen", "127.0.0.1:0", "--rv", "http://127.0.0.1:9"};
+    args.insert(args.end(), off.begin(), off.end());
+    const ServerProcess server("fdo-manufacturer", args);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(server.log().find("admin listening on"), std::string::npos) << server.log();
+  }
+  // With an admin listener, a directory without a token does not start.
+  RunResult r = mfg({"serve", "--dir", dir(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--rv",
+                     "http://127.0.0.1:9"});
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_NE(r.err.find("holds no admin token: run `fdo-manufacturer init --dir " + dir() + "`"), std::string::npos)
+      << r.err;
+  r = mfg({"serve", "--dir", dir(), "--admin-listen", "nowhere", "--rv", "http://127.0.0.1:9"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("--admin-listen"), std::string::npos) << r.err;
+  // Not on loopback: a warning at start.
+  ASSERT_EQ(mfg({"init", "--dir", dir()}).exit_code, 0);
+  const ServerProcess server("fdo-manufacturer", {"serve", "--dir", dir(), "--listen", "127.0.0.1:0",
+                                                  "--admin-listen", "0.0.0.0:0", "--rv", "http://127.0.0.1:9"});
+  ASSERT_FALSE(admin_url(server).empty()) << server.log();
+  EXPECT_NE(server.log().find("the admin API listens on 0.0.0.0:0, not on loopback"), std::string::npos)
+      << server.log();
+}
 
 TEST_F(ManufacturerCli, VouchersListWithNoVouchersSaysSoAndCreatesNoDatabase) {
   RunResult r = mfg({"vouchers", "list", "--dir", dir()});
@@ -56,8 +116,8 @@ TEST_F(ManufacturerCli, VouchersListOfAMissingDirectoryIsExitOne) {
 TEST_F(ManufacturerCli, ExportTakesTheGuidInHexOrInTheDashedUuidForm) {
   std::string hex;
   {
-    const ServerProcess server("fdo-manufacturer",
-                               {"serve", "--dir", dir(), "--listen", "127.0.0.1:0", "--rv", "http://127.0.0.1:9"});
+    const ServerProcess server("fdo-manufacturer", {"serve", "--dir", dir(), "--listen", "127.0.0.1:0", "--no-admin",
+                                                    "--rv", "http://127.0.0.1:9"});
     const RunResult di = run_tool("fdo-device", {"di", "--url", server.url(), "--credential", path("cred.bin")});
     ASSERT_EQ(di.exit_code, 0) << di.describe();
     const RunResult list = mfg({"vouchers", "list", "--dir", dir(), "--json"});
@@ -100,17 +160,18 @@ TEST_F(ManufacturerCli, ServeOnABusyPortSaysSoAndCreatesNoDatabase) {
 
 TEST_F(ManufacturerCli, ServeListensOnLocalhostAndOnIpv6Loopback) {
   {
-    const ServerProcess server("fdo-manufacturer",
-                               {"serve", "--dir", dir(), "--listen", "localhost:0", "--rv", "http://127.0.0.1:9"});
+    const ServerProcess server("fdo-manufacturer", {"serve", "--dir", dir(), "--listen", "localhost:0",
+                                                    "--admin-listen", "localhost:0", "--rv", "http://127.0.0.1:9"});
     EXPECT_EQ(server.url().rfind("http://127.0.0.1:", 0), 0u) << server.url();
     EXPECT_EQ(mfg({"vouchers", "list", "--dir", dir()}).exit_code, 0);
-    EXPECT_EQ(http_request(server.url(), "GET", "/admin/vouchers").status, 200);
+    // The admin endpoints are not on the DI port (docs/manufacturer.md "Admin API").
+    EXPECT_EQ(http_request(server.url(), "GET", "/admin/vouchers").status, 404);
   }
   // [::1] needs IPv6 on the loopback interface, which some containers lack: then the server says so and the test
   // is skipped.
   try {
-    const ServerProcess server("fdo-manufacturer",
-                               {"serve", "--dir", dir(), "--listen", "[::1]:0", "--rv", "http://127.0.0.1:9"});
+    const ServerProcess server("fdo-manufacturer", {"serve", "--dir", dir(), "--listen", "[::1]:0", "--admin-listen",
+                                                    "[::1]:0", "--rv", "http://127.0.0.1:9"});
     EXPECT_EQ(server.url().rfind("http://[::1]:", 0), 0u) << server.url();
   } catch (const std::runtime_error& e) {
     if (std::string(e.what()).find("cannot listen on [::1]") == std::string::npos) {
@@ -139,10 +200,13 @@ TEST_F(ManufacturerCli, BadConfigKeyNamesTheFileAndTheKeyAsWritten) {
 
 TEST_F(ManufacturerCli, ConfigFileKeysWithUnderscoresWork) {
   const std::string config = path("mfg.toml");
-  write_file_atomic(config, to_bytes("listen = \"127.0.0.1:0\"\nrv = [\"http://127.0.0.1:9\"]\nsession_ttl = 60\n"),
+  write_file_atomic(config,
+                    to_bytes("listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nrv = [\"http://127.0.0.1:9\"]\n"
+                             "session_ttl = 60\n"),
                     0644);
   const ServerProcess server("fdo-manufacturer", {"serve", "--dir", dir(), "--config", config});
   EXPECT_EQ(server.url().rfind("http://127.0.0.1:", 0), 0u);
+  EXPECT_EQ(admin_url(server).rfind("http://127.0.0.1:", 0), 0u) << server.log();
 }
 
 TEST_F(ManufacturerCli, ServeHelpShowsConfig) {

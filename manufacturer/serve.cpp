@@ -13,6 +13,7 @@
 #include "libfdo/transport/url.h"
 #include "manufacturer/keys.h"
 #include "manufacturer/vouchers.h"
+#include "tools/common/admin.h"
 #include "tools/common/stop_signals.h"
 
 namespace fdo::manufacturer {
@@ -22,12 +23,18 @@ int serve(const ServeSettings& settings) {
   const tool::StopSignals stop_signals;
   // A busy or unusable address is found before anything is written: a failed start leaves no database behind.
   transport::check_listen(settings.listen);
+  if (!settings.admin_listen.empty()) {
+    transport::check_listen(settings.admin_listen);
+  }
 
   protocol::ManufacturerKeys keys = load_keys(settings.dir, settings.default_key_type);
   std::string key_names;
   for (const protocol::ManufacturerKey& k : keys.signing_keys) {
     key_names += (key_names.empty() ? "" : ", ") + std::string(crypto::key_type_name(k.private_key.type()));
   }
+  // Read before the database is opened: a directory without a token fails to start (docs/manufacturer.md).
+  const std::string admin_token =
+      settings.admin_listen.empty() ? std::string() : tool::load_admin_token(settings.dir, "fdo-manufacturer");
   const std::unique_ptr<storage::Store> store = storage::open_sqlite_store(settings.db);
 
   protocol::DiManufacturerOptions options;
@@ -48,23 +55,42 @@ int serve(const ServeSettings& settings) {
   http.listen = settings.listen;
   http.threads = settings.threads;
   transport::HttpServer server(dispatcher, http);
-  if (settings.admin) {
-    add_admin_routes(server, *store);
-  }
   server.start();
+
+  // The admin endpoints have their own listener, never the DI port (docs/security.md "Listeners and admin
+  // endpoints").
+  tool::NoProtocol no_protocol("this is the manufacturer's admin listener; DI messages go to its DI address");
+  std::unique_ptr<transport::HttpServer> admin;
+  if (!settings.admin_listen.empty()) {
+    transport::HttpServerOptions admin_http;
+    admin_http.listen = settings.admin_listen;
+    admin_http.threads = 2;
+    admin = std::make_unique<transport::HttpServer>(no_protocol, admin_http);
+    add_admin_routes(*admin, *store, admin_token);
+    admin->start();
+    if (!transport::is_loopback_host(transport::parse_listen_address(settings.admin_listen).host)) {
+      log::warn("the admin API listens on " + settings.admin_listen + ", not on loopback: keep its token secret "
+                "(docs/security.md)");
+    }
+  }
   std::string rendezvous;
   for (const std::string& directive : settings.rv_info.describe()) {
     rendezvous += (rendezvous.empty() ? "" : " | ") + directive;
   }
   log::info("manufacturer keys: " + key_names + "; database " + settings.db.string() + "; rendezvous " + rendezvous);
   if (!transport::is_loopback_host(transport::parse_listen_address(settings.listen).host)) {
-    log::warn("listening on " + settings.listen + ", not on loopback" +
-              std::string(settings.admin ? ", with the admin endpoints (/admin/vouchers) open on the same port" : "") +
-              ": for untrusted clients put a reverse proxy in front (docs/security.md)");
+    log::warn("listening on " + settings.listen +
+              ", not on loopback: for untrusted clients put a reverse proxy in front (docs/security.md)");
   }
   std::cout << "listening on " << server.url() << std::endl;
+  if (admin) {
+    std::cout << "admin listening on " << admin->url() << std::endl;
+  }
 
   stop_signals.wait();
+  if (admin) {
+    admin->stop();
+  }
   server.stop();
   const storage::SqliteSyncCounts counts = storage::sqlite_sync_counts(*store);
   log::info("stopped: " + std::to_string(counts.commits) + " commits, " + std::to_string(counts.syncs) +

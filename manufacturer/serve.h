@@ -1,5 +1,6 @@
 #pragma once
-// `fdo-manufacturer serve`: the DI server (FDO 1.1 §5.2) over HTTP, with the admin voucher endpoints.
+// `fdo-manufacturer serve`: the DI server (FDO 1.1 §5.2) over HTTP, and the admin voucher endpoints on
+// their own listener (--admin-listen, bearer token).
 
 #include "manufacturer/config.h"
 

@@ -1,5 +1,6 @@
 #include "manufacturer/vouchers.h"
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 #include <string>
@@ -11,6 +12,7 @@
 #include "libfdo/types/json.h"
 #include "libfdo/voucher/pem.h"
 #include "libfdo/voucher/voucher.h"
+#include "tools/common/admin.h"
 #include "tools/common/cli.h"
 
 namespace fdo::manufacturer {
@@ -57,13 +59,13 @@ transport::AdminResponse pem_answer(const std::optional<storage::VoucherRecord>&
   return transport::AdminResponse{200, "application/x-pem-file", voucher_pem(*record)};
 }
 
-}  // namespace
-
-std::string vouchers_json(const std::vector<storage::VoucherRecord>& records, bool pretty) {
+// "vouchers": records[begin, end) as objects; "same_serial" counts over all of `records`.
+void write_vouchers(JsonWriter& j, const std::vector<storage::VoucherRecord>& records, std::size_t begin,
+                    std::size_t end) {
   const std::map<std::string, std::size_t> same = serial_counts(records);
-  JsonWriter j(pretty);
-  j.begin_object().key("format").integer(tool::kJsonFormat).key("vouchers").begin_array();
-  for (const storage::VoucherRecord& r : records) {
+  j.key("vouchers").begin_array();
+  for (std::size_t i = begin; i < end; ++i) {
+    const storage::VoucherRecord& r = records[i];
     j.begin_object();
     j.key("guid").string(r.guid.hex());
     j.key("serial").string(r.serial);
@@ -81,7 +83,27 @@ std::string vouchers_json(const std::vector<storage::VoucherRecord>& records, bo
     j.key("owner_key_id").string(r.owner_key_id);
     j.end_object();
   }
-  j.end_array().end_object();
+  j.end_array();
+}
+
+}  // namespace
+
+std::string vouchers_json(const std::vector<storage::VoucherRecord>& records, bool pretty) {
+  JsonWriter j(pretty);
+  j.begin_object().key("format").integer(tool::kJsonFormat);
+  write_vouchers(j, records, 0, records.size());
+  j.end_object();
+  return j.str();
+}
+
+std::string vouchers_page_json(const std::vector<storage::VoucherRecord>& records, std::size_t offset,
+                               std::size_t limit) {
+  JsonWriter j(false);
+  j.begin_object().key("format").integer(tool::kJsonFormat);
+  j.key("total").uinteger(records.size()).key("offset").uinteger(offset).key("limit").uinteger(limit);
+  const std::size_t begin = std::min(offset, records.size());
+  write_vouchers(j, records, begin, begin + std::min(limit, records.size() - begin));
+  j.end_object();
   return j.str();
 }
 
@@ -116,20 +138,31 @@ std::optional<storage::VoucherRecord> find_voucher(storage::Store& store, std::s
 
 std::string voucher_pem(const storage::VoucherRecord& record) { return voucher::to_pem(record.voucher); }
 
-void add_admin_routes(transport::HttpServer& server, storage::Store& store) {
-  server.add_admin_get(std::string(kVouchersPath), [&store](const transport::AdminRequest& request) {
-    std::string_view rest = std::string_view(request.path).substr(kVouchersPath.size());
-    if (rest.empty() || rest == "/") {
-      return transport::AdminResponse{200, "application/json", vouchers_json(all(store)) + "\n"};
+void add_admin_routes(transport::HttpServer& server, storage::Store& store, const std::string& token) {
+  server.add_admin_get(std::string(kVouchersPath), [&store, &token](const transport::AdminRequest& request) {
+    if (!tool::admin_authorized(request.headers, token)) {
+      return tool::admin_unauthorized();
     }
-    rest.remove_prefix(1);
-    if (rest.substr(0, kBySerial.size()) == kBySerial) {
-      const std::string serial(rest.substr(kBySerial.size()));
-      return pem_answer(find_voucher(store, {}, serial), "serial " + serial);
+    std::string_view rest = std::string_view(request.path).substr(kVouchersPath.size());
+    if (!rest.empty() && rest.front() != '/') {
+      return transport::AdminResponse{404, "text/plain", "not found\n"};
     }
     try {
+      if (rest.empty() || rest == "/") {
+        const tool::Page page = tool::parse_page(request.query);
+        return transport::AdminResponse{200, "application/json",
+                                        vouchers_page_json(all(store), page.offset, page.limit) + "\n"};
+      }
+      rest.remove_prefix(1);
+      if (rest.substr(0, kBySerial.size()) == kBySerial) {
+        const std::string serial(rest.substr(kBySerial.size()));
+        return pem_answer(find_voucher(store, {}, serial), "serial " + serial);
+      }
       return pem_answer(find_voucher(store, rest, {}), "GUID " + std::string(rest));
     } catch (const Error& e) {
+      if (e.code() != ErrorCode::MessageBodyError) {
+        throw;
+      }
       return transport::AdminResponse{400, "text/plain", std::string(e.what()) + "\n"};
     }
   });

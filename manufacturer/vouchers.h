@@ -1,7 +1,7 @@
 #pragma once
 // The vouchers the manufacturer made (docs/manufacturer.md): `vouchers list|export` and the same over the
-// server's admin GET endpoints.
-//   GET /admin/vouchers                  the list as JSON (what `vouchers list --json` prints)
+// admin listener's GET endpoints (`serve --admin-listen`), each with `Authorization: Bearer TOKEN` (else 401):
+//   GET /admin/vouchers?offset=N&limit=M one page of the list as JSON, with the total (limit 100 by default, ≤ 1000)
 //   GET /admin/vouchers/<GUID>           one voucher as PEM (404 when unknown); GUID in hex or UUID form
 //   GET /admin/vouchers/serial/<SERIAL>  the newest voucher of that serial as PEM
 
@@ -20,6 +20,11 @@ namespace fdo::manufacturer {
 /// first (an empty list when there are none); "entries" is null for a record whose voucher does not decode.
 std::string vouchers_json(const std::vector<storage::VoucherRecord>& records, bool pretty = false);
 
+/// The page of `records` from `offset`, at most `limit` long, as vouchers_json with "total" (the number of
+/// `records`), "offset" and "limit" before "vouchers"; "same_serial" counts over every record.
+std::string vouchers_page_json(const std::vector<storage::VoucherRecord>& records, std::size_t offset,
+                               std::size_t limit);
+
 /// One line per voucher for humans: GUID, serial, device info, entries, creation time (UTC).
 std::string vouchers_table(const std::vector<storage::VoucherRecord>& records);
 
@@ -34,7 +39,8 @@ std::optional<storage::VoucherRecord> find_voucher(storage::Store& store, std::s
 /// The voucher of a record as PEM (docs/voucher.md "PEM files").
 std::string voucher_pem(const storage::VoucherRecord& record);
 
-/// Registers the admin GET endpoints above on `server`; `store` must outlive it.
-void add_admin_routes(transport::HttpServer& server, storage::Store& store);
+/// Registers the admin GET endpoints above on `server` (the admin listener, never the DI one); `store` and `token`
+/// must outlive it. A request without the bearer `token` gets 401 with an empty body.
+void add_admin_routes(transport::HttpServer& server, storage::Store& store, const std::string& token);
 
 }  // namespace fdo::manufacturer

@@ -1,7 +1,6 @@
 #include "owner/admin_api.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <optional>
 #include <string_view>
@@ -9,7 +8,6 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/guid_text.h"
-#include "libfdo/core/secret_bytes.h"
 #include "libfdo/voucher/pem.h"
 #include "owner/status_json.h"
 #include "owner/voucher_import.h"
@@ -29,12 +27,6 @@ transport::AdminResponse json(int status, std::string body) {
 
 transport::AdminResponse text(int status, std::string body) {
   return transport::AdminResponse{status, "text/plain", std::move(body) + "\n"};
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // The part of `path` after `prefix` and one '/': "" for the prefix itself, nullopt for another path.
@@ -111,8 +103,8 @@ transport::AdminResponse post_vouchers(AdminContext& ctx, const transport::Admin
 template <typename Handler>
 transport::AdminHandler guarded(AdminContext& ctx, std::string_view prefix, Handler handler) {
   return [&ctx, prefix, handler](const transport::AdminRequest& request) {
-    if (!admin_authorized(request.headers, ctx.token)) {
-      return transport::AdminResponse{401, "text/plain", ""};
+    if (!tool::admin_authorized(request.headers, ctx.token)) {
+      return tool::admin_unauthorized();
     }
     const std::optional<std::string_view> rest = rest_of(request.path, prefix);
     if (!rest) {
@@ -130,26 +122,6 @@ transport::AdminHandler guarded(AdminContext& ctx, std::string_view prefix, Hand
 }
 
 }  // namespace
-
-bool admin_authorized(const transport::HeaderList& headers, const std::string& token) {
-  constexpr std::string_view kScheme = "Bearer ";
-  if (token.empty()) {
-    return false;
-  }
-  for (const auto& [name, value] : headers) {
-    if (!iequals(name, "Authorization")) {
-      continue;
-    }
-    const std::string_view v = value;
-    if (v.size() <= kScheme.size() || !iequals(v.substr(0, kScheme.size()), kScheme)) {
-      return false;
-    }
-    const std::string_view given = v.substr(kScheme.size());
-    return constant_time_equal(ByteView(reinterpret_cast<const std::uint8_t*>(given.data()), given.size()),
-                               ByteView(reinterpret_cast<const std::uint8_t*>(token.data()), token.size()));
-  }
-  return false;
-}
 
 void add_admin_routes(transport::HttpServer& server, AdminContext& ctx) {
   server.add_admin_get(std::string(kDevicesPath),

@@ -16,6 +16,7 @@
 #include "libfdo/storage/store.h"
 #include "libfdo/transport/http_server.h"
 #include "owner/config.h"
+#include "tools/common/admin.h"
 
 namespace fdo::owner_tool {
 
@@ -23,7 +24,7 @@ namespace fdo::owner_tool {
 struct AdminContext {
   storage::Store& store;
   OwnerKeyRing owner_keys;
-  /// The bearer token (load_admin_token); compared in constant time.
+  /// The bearer token (tool::load_admin_token); compared in constant time (tool::admin_authorized).
   std::string token;
   /// Unix seconds for imports; empty means the system clock.
   std::function<std::int64_t()> clock;
@@ -33,9 +34,5 @@ struct AdminContext {
 
 /// Adds the routes above to `server` (before it starts). Bad GUIDs are 400, other paths below the prefixes 404.
 void add_admin_routes(transport::HttpServer& server, AdminContext& ctx);
-
-/// Whether `headers` carry "Authorization: Bearer <token>" (scheme case-insensitive, RFC 9110 §11.1), compared in
-/// constant time; false for an empty expected token.
-bool admin_authorized(const transport::HeaderList& headers, const std::string& token);
 
 }  // namespace fdo::owner_tool

@@ -122,12 +122,5 @@ TEST_F(AdminApi, ARefusedVoucherIs422WithTheFailedCheck) {
   EXPECT_EQ(call("POST", "/api/v1/vouchers", "not a voucher").status, 422);
 }
 
-TEST(AdminAuthorized, ComparesTheWholeTokenAndRefusesAnEmptyOne) {
-  EXPECT_TRUE(admin_authorized({{"authorization", "Bearer abc"}}, "abc"));
-  EXPECT_FALSE(admin_authorized({{"Authorization", "Bearer ab"}}, "abc"));
-  EXPECT_FALSE(admin_authorized({{"Authorization", "Bearer "}}, ""));
-  EXPECT_FALSE(admin_authorized({}, "abc"));
-}
-
 }  // namespace
 }  // namespace fdo::owner_tool

@@ -2,16 +2,14 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
-#include "libfdo/core/hex.h"
-#include "libfdo/core/random.h"
 #include "libfdo/crypto/x509.h"
 #include "libfdo/storage/sqlite_store.h"
+#include "tools/common/admin.h"
 
 namespace fdo::owner_tool {
 namespace {
 
 constexpr int kCertificateDays = 20 * 365;
-constexpr std::size_t kAdminTokenBytes = 32;
 
 void public_file_at(const std::filesystem::path& path, const std::string& pem, std::vector<tool::InitStep>& steps) {
   if (std::filesystem::exists(path)) {
@@ -57,12 +55,7 @@ std::vector<tool::InitStep> init_owner_dir(const OwnerDir& dir, const std::vecto
                                                                 .is_ca = true});
     public_file_at(dir.ca_cert(), cert.to_pem(), steps);
   }
-  if (std::filesystem::exists(dir.admin_token())) {
-    steps.push_back({dir.admin_token(), false});
-  } else {
-    write_file_atomic(dir.admin_token(), to_bytes(to_hex(random_bytes(kAdminTokenBytes)) + "\n"), 0600);
-    steps.push_back({dir.admin_token(), true});
-  }
+  tool::admin_token_at(dir.admin_token(), steps);
   return steps;
 }
 
@@ -111,19 +104,6 @@ crypto::PrivateKey load_owner_key(const OwnerDir& dir) {
     throw_internal(dir.dir.string() + " holds no owner key: run `fdo-owner init --dir " + dir.dir.string() + "`");
   }
   return tool::read_private_key(dir.owner_key());
-}
-
-std::string load_admin_token(const OwnerDir& dir) {
-  if (!std::filesystem::exists(dir.admin_token())) {
-    throw_internal(dir.dir.string() + " holds no admin token: run `fdo-owner init --dir " + dir.dir.string() + "`");
-  }
-  const std::string text = to_string(read_file(dir.admin_token()));
-  const std::size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) {
-    throw_internal(dir.admin_token().string() + " is empty");
-  }
-  const std::size_t last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
 }
 
 std::unique_ptr<storage::Store> open_owner_store(const OwnerDir& dir, const std::filesystem::path& db, bool create) {

@@ -16,6 +16,7 @@
 
 #include "libfdo/crypto/keys.h"
 #include "libfdo/storage/store.h"
+#include "tools/common/admin.h"
 #include "tools/common/key_files.h"
 
 namespace fdo::owner_tool {
@@ -34,7 +35,7 @@ struct OwnerDir {
   }
   [[nodiscard]] std::filesystem::path ca_key() const { return dir / "device-app-ca.key.pem"; }
   [[nodiscard]] std::filesystem::path ca_cert() const { return dir / "device-app-ca.cert.pem"; }
-  [[nodiscard]] std::filesystem::path admin_token() const { return dir / "admin-token"; }
+  [[nodiscard]] std::filesystem::path admin_token() const { return tool::admin_token_path(dir); }
   /// The owner's SQLite store unless --db names another file.
   [[nodiscard]] std::filesystem::path db() const { return dir / "owner.db"; }
   /// `db_option` (--db) when given, else db().
@@ -78,10 +79,6 @@ std::vector<crypto::PrivateKey> load_owner_keys(const OwnerDir& dir);
 /// The owner private key of DIR. Error(InternalServerError) naming the file when it is missing ("run fdo-owner
 /// init") or does not parse.
 crypto::PrivateKey load_owner_key(const OwnerDir& dir);
-
-/// The admin API's bearer token from DIR/admin-token, surrounding whitespace removed. Error(InternalServerError)
-/// naming the file when it is missing ("run fdo-owner init"), unreadable or empty.
-std::string load_admin_token(const OwnerDir& dir);
 
 /// Opens the owner's store at `db` (dir.db(--db)). With `create` false a missing database gives nullptr (listing
 /// must not create one). Error(InternalServerError) when DIR does not exist (a mistyped --dir is a failure, not

@@ -34,8 +34,9 @@ class OwnerCli : public ::testing::Test {
   std::string owned_voucher(const std::string& rv) {
     init_owner("owner");
     EXPECT_EQ(run_tool("fdo-manufacturer", {"init", "--dir", path("mfg")}).exit_code, 0);
-    const ServerProcess mfg("fdo-manufacturer", {"serve", "--dir", path("mfg"), "--listen", "127.0.0.1:0", "--rv", rv,
-                                                 "--first-owner", path("owner/owner.pub.pem")});
+    const ServerProcess mfg("fdo-manufacturer", {"serve", "--dir", path("mfg"), "--listen", "127.0.0.1:0",
+                                                 "--admin-listen", "", "--rv", rv, "--first-owner",
+                                                 path("owner/owner.pub.pem")});
     const RunResult di = run_tool("fdo-device", {"di", "--url", mfg.url(), "--credential", path("cred.bin")});
     EXPECT_EQ(di.exit_code, 0) << di.describe();
     const RunResult show = run_tool("fdo-device", {"show", "--credential", path("cred.bin"), "--json"});

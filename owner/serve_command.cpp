@@ -12,7 +12,6 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/log.h"
-#include "libfdo/messages/error_message.h"
 #include "libfdo/crypto/kdf.h"
 #include "libfdo/crypto/kex.h"
 #include "libfdo/core/file.h"
@@ -29,6 +28,7 @@
 #include "owner/config.h"
 #include "owner/plan.h"
 #include "owner/to0_scheduler.h"
+#include "tools/common/admin.h"
 #include "tools/common/cli.h"
 #include "tools/common/config_file.h"
 #include "tools/common/key_files.h"
@@ -53,21 +53,6 @@ struct ServeConfig {
   std::size_t max_sessions = 10000;
   std::vector<std::string> lenient;
   int threads = 0;
-};
-
-// The admin listener serves no FDO protocol: a message sent there is refused like any unknown request.
-class NoProtocol final : public transport::Responder {
- public:
-  transport::Response handle(const transport::Request& request) override {
-    return reject(request.msg_type, std::nullopt, ErrorCode::MessageBodyError,
-                  "this is the owner's admin listener; FDO messages go to its TO2 address");
-  }
-  transport::Response reject(std::uint8_t msg_type, std::optional<std::string> token, ErrorCode code,
-                             std::string_view reason) override {
-    (void)token;
-    const ErrorMessage em = ErrorMessage::from_error(Error(code, std::string(reason)), msg_type, 0);
-    return transport::Response{255, em.encode(), std::nullopt, 500};
-  }
 };
 
 // What `serve` runs with, checked before anything starts (a bad option is a usage error, exit 2).
@@ -144,7 +129,7 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   }
   const std::vector<crypto::PrivateKey> owner_keys = load_owner_keys(settings.dir);
   const OwnerKeyRing ring(owner_keys);
-  const std::string admin_token = load_admin_token(settings.dir);
+  const std::string admin_token = tool::load_admin_token(settings.dir.dir, "fdo-owner");
   const std::unique_ptr<storage::Store> store = open_owner_store(settings.dir, settings.db, true);
 
   protocol::To2OwnerPolicy& policy = settings.policy;
@@ -175,7 +160,7 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   to0_options.wait_seconds = config.wait_seconds;
   To0Scheduler scheduler(*store, ring, RVTO2Addr::from_urls(to2_urls), to0_options);
 
-  NoProtocol no_protocol;
+  tool::NoProtocol no_protocol("this is the owner's admin listener; FDO messages go to its TO2 address");
   std::unique_ptr<transport::HttpServer> admin;
   AdminContext admin_ctx{.store = *store,
                          .owner_keys = ring,

@@ -144,7 +144,7 @@ say "fdo-manufacturer init: manufacturer signing key $work/mfg/manufacturer-p256
 start_server rendezvous "$bin/fdo-rendezvous" serve --dir "$work/rv" --listen 127.0.0.1:0 --max-wait-seconds 600
 rv_url=$url
 say "fdo-rendezvous serve: rendezvous server listening on $rv_url (log: $work/rendezvous.log)"
-start_server manufacturer "$bin/fdo-manufacturer" serve --dir "$work/mfg" --listen 127.0.0.1:0 --rv "$rv_url"
+start_server manufacturer "$bin/fdo-manufacturer" serve --dir "$work/mfg" --listen 127.0.0.1:0 --admin-listen "" --rv "$rv_url"
 mfg_url=$url
 say "fdo-manufacturer serve: DI server listening on $mfg_url, putting $rv_url into every voucher"
 
