@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -53,6 +55,18 @@ TEST_F(RendezvousCli, BadConfigKeyNamesTheFileAndTheKey) {
   EXPECT_EQ(r.exit_code, 2) << r.describe();
   EXPECT_EQ(r.err, "fdo-rendezvous serve: config " + config + ": unknown key 'max-wait-secs' (TOML)\n");
   EXPECT_FALSE(fs::exists(path("rv")));
+}
+
+TEST_F(RendezvousCli, AFifoAsConfigFailsAtOnceWhereverTheOptionStands) {
+  // docs/security.md "Local files": CLI11 would open the file with a blocking ifstream; it is checked first.
+  const std::string fifo = path("fifo.toml");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"serve", "--dir", path("rv"), "--config", fifo},
+                                               std::vector<std::string>{"--config", fifo, "serve", "--dir", path("rv")}}) {
+    const RunResult r = run_tool("fdo-rendezvous", args, std::chrono::seconds(10));
+    EXPECT_EQ(r.exit_code, 1) << r.describe();  // an unusable input file (docs/cli.md "Exit codes")
+    EXPECT_NE(r.err.find(fifo + ": not a regular file"), std::string::npos) << r.err;
+  }
 }
 
 TEST_F(RendezvousCli, ConfigFileOptionsApplyAndFlagsOverrideThem) {

@@ -38,15 +38,39 @@ std::vector<CLI::ConfigItem> SubcommandScopedToml::from_config(std::istream& inp
   return read;
 }
 
+namespace {
+
+// docs/security.md "Local files": a --config that is not a readable regular file fails as a missing input file
+// (exit 1) before CLI11 opens it with a plain ifstream, which would block on a FIFO without a writer.
+void require_readable_config(const std::string& file) {
+  const FileRead checked = read_file_checked(file);
+  if (!checked.data) {
+    throw CLI::FileError(file + ": " + checked.problem);
+  }
+}
+
+}  // namespace
+
 void add_config_file(CLI::App& app, CLI::App& cmd, const std::string& help) {
   CLI::Option* config = app.set_config("--config", "", help);
+  config->check(CLI::Validator(
+      [](std::string& file) {
+        require_readable_config(file);
+        return std::string();
+      },
+      "FILE"));
   app.config_formatter(std::make_shared<SubcommandScopedToml>(app, cmd));
   app.allow_config_extras(CLI::config_extras_mode::error);
   cmd.fallthrough();
   // The same option on the subcommand, for `cmd --help`; its value is handed to the app's, which reads the file
   // after the whole command line is parsed (so flags still override the file).
   cmd.add_option_function<std::string>(
-         "--config", [config](const std::string& file) { config->add_result(file); }, help)
+         "--config",
+         [config](const std::string& file) {
+           require_readable_config(file);
+           config->add_result(file);
+         },
+         help)
       ->trigger_on_parse();
 }
 
