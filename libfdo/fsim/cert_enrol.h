@@ -19,7 +19,7 @@
 
 namespace fdo::fsim {
 
-/// Largest object part in one KV of our modules (docs/serviceinfo.md "Our modules").
+/// Largest object part in one KV of our modules (docs/serviceinfo.md "AsymKey").
 inline constexpr std::size_t kMaxPart = 1024;
 
 /// How the owner signs CSRs; from the plan parameters `sign_command` (argv) and `validity_days`.

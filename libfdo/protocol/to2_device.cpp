@@ -35,7 +35,7 @@ struct EntryCheck {
   Bytes prev_entry;  // the previous entry's bytes (empty before entry 0)
 };
 
-// FDO 1.1 §5.5.5 (docs/protocols/to2.md "device checks on TO2.OVNextEntry"); each failure is 101.
+// FDO 1.1 §5.5.5 (docs/protocols/to2.md "GetOVNextEntry"); each failure is 101.
 void check_entry(EntryCheck& check, std::uint8_t index, ByteView entry_bytes, const Leniency& leniency) {
   const std::string where = "TO2.OVNextEntry entry " + std::to_string(index);
   std::optional<voucher::OVEntry> entry;
