@@ -175,7 +175,7 @@ int run_onboard(const OnboardConfig& config) {
     options.strict_modules = config.strict_modules;
     options.to1d = to1d;
     options.leniency = Leniency::from_names(config.lenient);
-    // The ServiceInfo modules this device runs (docs/serviceinfo.md "Device configuration"): all by default.
+    // The ServiceInfo modules this device runs (docs/service-info.md "Device configuration"): all by default.
     fsim::register_device_modules(registry, module_context);
     options.modules = config.modules.empty() ? registry.create_all() : registry.create(config.modules);
     options.devmod = serviceinfo::devmod_from_os();

@@ -2,7 +2,7 @@
 // fdo_sys (a script under the device root), fdo.command, fdo.download (1 MiB), fdo.wget (from a loopback HTTP server
 // the test starts), fdo.upload (the file the script wrote), Password-Manager (a temporary shadow file), AsymKey and
 // fdo.csr (certificates under the owner's device-application CA); the device's files and the owner's device status
-// are checked afterwards (docs/serviceinfo.md "Modules").
+// are checked afterwards (docs/service-info.md "Modules").
 #include <gtest/gtest.h>
 
 #include <fcntl.h>

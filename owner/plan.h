@@ -6,7 +6,7 @@
 //   rendezvous = ["http://127.0.0.1:8041"]         # RendezvousInfo of replaced credentials (default: the voucher's)
 //   modules = ["fdo_sys"]                          # ServiceInfo modules, in order (devmod always runs)
 //
-//   [params.fdo_sys]                               # a module's parameters (docs/serviceinfo.md, per module)
+//   [params.fdo_sys]                               # a module's parameters (docs/service-info.md, per module)
 //   files = ["setup.sh"]
 //
 //   [override.lab]                                 # any name; a GUID override wins over a model one

@@ -190,7 +190,7 @@ say "fdo-reseller verify: valid, all $checks checks pass (header HMAC, cert chai
   || { cat "$work/import.log" >&2; fail "fdo-owner vouchers import"; }
 say "fdo-owner vouchers import: the owner verified the voucher ends in its key and stored it ($work/owner/owner.db)"
 
-# The owner's plan: what ServiceInfo installs into the device (docs/owner.md "Plans", docs/serviceinfo.md).
+# The owner's plan: what ServiceInfo installs into the device (docs/owner.md "Plans", docs/service-info.md).
 mkdir -p "$work/plan"
 cat >"$work/plan/setup.sh" <<'SH'
 echo "configured by the owner on $(date -u +%Y-%m-%dT%H:%M:%SZ)" > etc/motd

@@ -1,5 +1,5 @@
 #pragma once
-// AsymKey (docs/serviceinfo.md "AsymKey"): the whitepaper's Table 2. The owner asks for a key in slot N (`gen`); the
+// AsymKey (docs/service-info.md "AsymKey"): the whitepaper's Table 2. The owner asks for a key in slot N (`gen`); the
 // device makes the key pair, keeps the private key and answers with a PKCS#10 CSR signed by it (`csr`); the owner
 // verifies the CSR and signs it with its device-application CA (or an external command) and returns the chain
 // (`chain`, issuer first) and the certificate (`cert`); the device installs key and certificates in
@@ -28,7 +28,7 @@ namespace fdo::fsim {
 
 inline constexpr std::string_view kAsymKey = "AsymKey";
 
-/// AsymKey:status codes (docs/serviceinfo.md "AsymKey").
+/// AsymKey:status codes (docs/service-info.md "AsymKey").
 enum class AsymKeyStatus : std::int8_t {
   Installed = 0,
   BadRequest = 1,

@@ -1,5 +1,5 @@
 #pragma once
-// A command run in the device root without blocking the ServiceInfo loop (docs/serviceinfo.md "fdo_sys",
+// A command run in the device root without blocking the ServiceInfo loop (docs/service-info.md "fdo_sys",
 // "fdo.command"): run_in_root() on a thread of its own, polled by the module from on_poll().
 
 #include <chrono>

@@ -438,7 +438,7 @@ std::vector<crypto::Certificate> parse_pkcs7_certs(ByteView der) {
 
 void store_enrolled(const DeviceContext& context, std::string_view dir, const crypto::PrivateKey& key,
                     const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& chain) {
-  // One unit (docs/serviceinfo.md "AsymKey"): key, certificate and chain go into a new generation directory, then the
+  // One unit (docs/service-info.md "AsymKey"): key, certificate and chain go into a new generation directory, then the
   // slot's name, a symlink, is switched to it with one rename, so a reader sees the old set or the new one, never a
   // mix. The previous generation is removed afterwards.
   const std::filesystem::path slot = path_in_root(context, dir);

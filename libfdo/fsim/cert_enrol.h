@@ -1,5 +1,5 @@
 #pragma once
-// What AsymKey and fdo.csr share (docs/serviceinfo.md "AsymKey", "fdo.csr"): the owner's signing of a device CSR
+// What AsymKey and fdo.csr share (docs/service-info.md "AsymKey", "fdo.csr"): the owner's signing of a device CSR
 // (the device-application CA of OwnerContext, or an external command), the device's storage of a key and its
 // certificates under the device root, cutting objects into <= 1 KiB parts, and PKCS#7 certs-only (RFC 2315 §9.1,
 // RFC 5652 §5, as EST's application/pkcs7-mime certs-only, RFC 7030 §4.1.3).
@@ -19,7 +19,7 @@
 
 namespace fdo::fsim {
 
-/// Largest object part in one KV of our modules (docs/serviceinfo.md "AsymKey").
+/// Largest object part in one KV of our modules (docs/service-info.md "AsymKey").
 inline constexpr std::size_t kMaxPart = 1024;
 
 /// How the owner signs CSRs; from the plan parameters `sign_command` (argv) and `validity_days`.

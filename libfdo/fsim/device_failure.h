@@ -1,5 +1,5 @@
 #pragma once
-// How our device modules fail (docs/serviceinfo.md "fdo_sys", "fdo.command"): the module first reports the failure
+// How our device modules fail (docs/service-info.md "fdo_sys", "fdo.command"): the module first reports the failure
 // to the owner in its own message, in the next TO2.DeviceServiceInfo (68), and, unless the owner ends TO2 first,
 // raises the error on the following turn, so the device sends the error message (255) instead of continuing.
 

@@ -1,5 +1,5 @@
 #pragma once
-// What device modules do to the device, in one place (docs/serviceinfo.md "Device configuration"): resolve a path the
+// What device modules do to the device, in one place (docs/service-info.md "Device configuration"): resolve a path the
 // owner names inside the device root (never outside it), write files atomically, and run a command in the root as
 // the configured user with a deadline.
 

@@ -61,7 +61,7 @@ void DownloadDevice::fail(const std::string& why, serviceinfo::Outbox& out) {
 }
 
 void DownloadDevice::on_message(std::string_view message, ByteView value, serviceinfo::Outbox& out) {
-  // A bad value is the module's failure (done = -1), not TO2's (docs/serviceinfo.md "fdo.download").
+  // A bad value is the module's failure (done = -1), not TO2's (docs/service-info.md "fdo.download").
   try {
     handle(message, value, out);
   } catch (const Error& e) {
@@ -195,7 +195,7 @@ void DownloadOwner::on_message(std::string_view message, ByteView value) {
     return;
   }
   m_done = done;
-  // docs/serviceinfo.md "fdo.download": done = -1, or a length other than the one sent, is a failure.
+  // docs/service-info.md "fdo.download": done = -1, or a length other than the one sent, is a failure.
   if (done < 0) {
     fail("the device answered done = " + std::to_string(done) + " for " + m_target +
          " (checksum mismatch, bad path or write error on the device)");

@@ -1,5 +1,5 @@
 #pragma once
-// fdo.download (docs/serviceinfo.md "fdo.download"; FIDO Alliance FSIM fdo.download): the owner sends a file, the
+// fdo.download (docs/service-info.md "fdo.download"; FIDO Alliance FSIM fdo.download): the owner sends a file, the
 // device writes it under its root.
 //
 //   owner → device: active, name (tstr), length (uint), sha-384 (bstr 48), data (bstr)...

@@ -29,7 +29,7 @@ constexpr std::string_view kStderr = "stderr";
 constexpr std::string_view kExitcode = "exitcode";
 constexpr std::string_view kError = "error";
 
-/// docs/serviceinfo.md "fdo.command": the args value stays well under one 1300-byte message.
+/// docs/service-info.md "fdo.command": the args value stays well under one 1300-byte message.
 constexpr std::size_t kMaxArgsValue = 1024;
 
 std::string key(std::string_view message) { return si::make_key(kFdoCommand, message); }
@@ -169,7 +169,7 @@ void FdoCommandDevice::on_poll(si::Outbox& out) {
     return;
   }
   if (m_args_pending && !m_run.started()) {
-    // docs/serviceinfo.md "fdo.command": args with no execute in the same owner batch runs the command (the
+    // docs/service-info.md "fdo.command": args with no execute in the same owner batch runs the command (the
     // draft FSIM's first trigger).
     log::info("fdo.command: args without execute; running the command");
     start();
@@ -197,7 +197,7 @@ void FdoCommandDevice::on_poll(si::Outbox& out) {
   }
   out.send(kExitcode, si::int_value(result->exit_code));
   if (failed(*result) && !m_may_fail) {
-    // docs/serviceinfo.md "fdo.command": exit != 0 and may_fail false ends TO2 with 500 after the exitcode.
+    // docs/service-info.md "fdo.command": exit != 0 and may_fail false ends TO2 with 500 after the exitcode.
     fail(ErrorCode::InternalServerError, "fdo.command " + *m_command + ": " + describe_failure(*result, m_context),
          out);
     m_failure.reported();
@@ -230,7 +230,7 @@ FdoCommandOwner::FdoCommandOwner(ByteView params) {
 
 bool FdoCommandOwner::on_devmod(const si::DevmodInfo& info) {
   if (m_args_form == "auto") {
-    // docs/serviceinfo.md "fdo.command": a device listing fdo_sys is Java PRI or the C SDK, which read the bare form.
+    // docs/service-info.md "fdo.command": a device listing fdo_sys is Java PRI or the C SDK, which read the bare form.
     m_plain_args = std::find(info.modules.begin(), info.modules.end(), "fdo_sys") != info.modules.end();
   }
   return true;
@@ -278,7 +278,7 @@ si::Produced FdoCommandOwner::produce(std::size_t budget) {
     out.done = true;
     return out;
   }
-  // docs/serviceinfo.md "fdo.command": the owner waits for exitcode up to its deadline.
+  // docs/service-info.md "fdo.command": the owner waits for exitcode up to its deadline.
   if (unix_now() - m_sent_at > m_timeout) {
     throw_internal("fdo.command: no exitcode from the device within " + std::to_string(m_timeout) + " s");
   }

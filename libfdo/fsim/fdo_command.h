@@ -1,5 +1,5 @@
 #pragma once
-// fdo.command (docs/serviceinfo.md "fdo.command"; FSIM fdo.command): the owner has the device run one command
+// fdo.command (docs/service-info.md "fdo.command"; FSIM fdo.command): the owner has the device run one command
 // in its root and gets back its exit code and, if asked, its output. The owner sends command, args,
 // may_fail, return_stdout, return_stderr, then execute; the device answers stdout / stderr blocks and exitcode.
 //

@@ -85,7 +85,7 @@ TEST_F(FdoCommand, ACommandThatCannotStartIsReported) {
 }
 
 TEST_F(FdoCommand, ArgsAreABstrWrappedArrayByDefault) {
-  // The FSIM's example: args "+%s" travel as h'4581632b2573' (docs/serviceinfo.md "fdo.command").
+  // The FSIM's example: args "+%s" travel as h'4581632b2573' (docs/service-info.md "fdo.command").
   FdoCommandOwner owner(si::ModuleParams("fdo.command", {{"command", {"date"}}, {"args", {"+%s"}}}).encode());
   const si::Produced p = owner.produce(1000);
   ASSERT_EQ(p.kvs.size(), 6U);

@@ -135,7 +135,7 @@ void FdoCsrOwner::answer_error(std::string_view request, CsrError code, const st
 }
 
 void FdoCsrOwner::on_message(std::string_view message, ByteView value) {
-  // Bad requests are answered with fdo.csr:error; the run goes on (docs/serviceinfo.md "fdo.csr").
+  // Bad requests are answered with fdo.csr:error; the run goes on (docs/service-info.md "fdo.csr").
   if (message == kCacertsReq) {
     std::uint64_t format = 0;
     try {

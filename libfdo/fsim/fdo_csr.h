@@ -1,5 +1,5 @@
 #pragma once
-// fdo.csr (docs/serviceinfo.md "fdo.csr"): the FIDO Alliance FSIM for certificate enrolment, an EST (RFC 7030)
+// fdo.csr (docs/service-info.md "fdo.csr"): the FIDO Alliance FSIM for certificate enrolment, an EST (RFC 7030)
 // subset. Device-initiated: once active, the device sends `cacerts-req` (281 = PKCS#7 certs-only) and
 // `simpleenroll-req` (base64 PKCS#10 of a new P-256 key); the owner answers `cacerts-res` and `simpleenroll-res`
 // (base64 DER certificate) or `error` (1 bad request, 2 unauthorized, 3 not supported, 5 unsupported format). The

@@ -31,7 +31,7 @@ constexpr std::string_view kError = "error";
 
 /// Largest file the device collects, and the owner reads from its plan directory.
 constexpr std::size_t kMaxFile = std::size_t{64} << 20;
-/// docs/serviceinfo.md "fdo_sys": exec_cb never holds the loop longer than 30 s per poll.
+/// docs/service-info.md "fdo_sys": exec_cb never holds the loop longer than 30 s per poll.
 constexpr std::uint64_t kMaxWaitSec = 30;
 constexpr unsigned kFileMode = 0600;  // as Java PRI creates them
 
@@ -128,7 +128,7 @@ void FdoSysDevice::handle(std::string_view message, ByteView value, si::Outbox& 
   }
   if (message == kWrite) {
     const Bytes data = si::read_bstr_value(value, key(kWrite));
-    // docs/serviceinfo.md "fdo_sys": write appends to the current file; an error if no filedesc yet.
+    // docs/service-info.md "fdo_sys": write appends to the current file; an error if no filedesc yet.
     if (!m_file) {
       throw_invalid("fdo_sys:write before fdo_sys:filedesc");
     }
@@ -199,7 +199,7 @@ void FdoSysDevice::exec(const std::vector<std::string>& argv, si::Outbox& out) {
   // [ours] the exit status goes back as status_cb [true, rc, 0], so the owner can record it.
   out.send(kStatusCb, status_cb_value(true, result.exit_code, 0));
   if (result.exit_code != 0 || result.timed_out || !result.error.empty()) {
-    // docs/serviceinfo.md "fdo_sys": exec ending other than with exit 0 fails TO2 with 500.
+    // docs/service-info.md "fdo_sys": exec ending other than with exit 0 fails TO2 with 500.
     throw_internal("fdo_sys:exec " + argv.front() + ": " + describe_failure(result, m_context));
   }
 }
@@ -289,7 +289,7 @@ FdoSysOwner::FdoSysOwner(ByteView params, const OwnerContext& context) {
 void FdoSysOwner::start_wait() { m_wait_since = unix_now(); }
 
 void FdoSysOwner::check_deadline() const {
-  // docs/serviceinfo.md "fdo_sys": an owner module waiting on the device has a deadline.
+  // docs/service-info.md "fdo_sys": an owner module waiting on the device has a deadline.
   if (unix_now() - m_wait_since > m_timeout) {
     throw_internal("fdo_sys: no answer from the device within " + std::to_string(m_timeout) + " s");
   }
@@ -367,7 +367,7 @@ si::Produced FdoSysOwner::produce(std::size_t budget) {
             }
             m_offset = 0;
           }
-          // docs/serviceinfo.md "fdo_sys": each write carries as much as fits (the exact fit, not PRI's mtu - 26).
+          // docs/service-info.md "fdo_sys": each write carries as much as fits (the exact fit, not PRI's mtu - 26).
           while (m_offset < f.data.size()) {
             const std::size_t n = std::min(f.data.size() - m_offset, si::max_bstr_chunk(left, key(kWrite)));
             if (n == 0) {

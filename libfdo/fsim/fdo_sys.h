@@ -1,5 +1,5 @@
 #pragma once
-// fdo_sys (docs/serviceinfo.md "fdo_sys"): the legacy Intel module of Java PRI and the C SDK, whitepaper Table 3.
+// fdo_sys (docs/service-info.md "fdo_sys"): the legacy Intel module of Java PRI and the C SDK, whitepaper Table 3.
 // The owner writes files onto the device (filedesc, then write blocks), runs a command (exec, or exec_cb polled
 // with status_cb) and fetches files back (fetch → data blocks, eot). The device keeps everything inside its root.
 //

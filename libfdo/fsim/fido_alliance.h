@@ -1,5 +1,5 @@
 #pragma once
-// fido_alliance (docs/serviceinfo.md "fido_alliance"): the FIDO Alliance interop module. The owner sends the
+// fido_alliance (docs/service-info.md "fido_alliance"): the FIDO Alliance interop module. The owner sends the
 // per-device access token of an interop event in `fido_alliance:dev_conformance` (tstr); the device accepts it and
 // logs it, as the C SDK's device module does. No answer is expected beyond the activation.
 //

@@ -33,7 +33,7 @@ constexpr std::size_t kMaxShadow = std::size_t{4} << 20;
 
 std::string key(std::string_view message) { return serviceinfo::make_key(kPasswordManager, message); }
 
-/// A value that cannot go into a shadow field (docs/serviceinfo.md "Password-Manager").
+/// A value that cannot go into a shadow field (docs/service-info.md "Password-Manager").
 bool bad_field(std::string_view v) {
   return v.find_first_of(std::string_view(":\n\0", 3)) != std::string_view::npos;
 }
@@ -190,7 +190,7 @@ void PasswordManagerDevice::status(serviceinfo::Outbox& out, std::string_view op
 }
 
 void PasswordManagerDevice::on_message(std::string_view message, ByteView value, serviceinfo::Outbox& out) {
-  // Bad requests are answered with status code 1 and change nothing (docs/serviceinfo.md "Password-Manager").
+  // Bad requests are answered with status code 1 and change nothing (docs/service-info.md "Password-Manager").
   if (message == kUser) {
     try {
       std::string user = serviceinfo::read_tstr_value(value, key(kUser));
@@ -393,7 +393,7 @@ serviceinfo::Produced PasswordManagerOwner::produce(std::size_t budget) {
     }
     m_sent = true;
   }
-  // Every request gets one status (docs/serviceinfo.md "Password-Manager"); a bad `user` adds one more.
+  // Every request gets one status (docs/service-info.md "Password-Manager"); a bad `user` adds one more.
   std::size_t answers = 0;
   for (const Result& r : m_results) {
     answers += r.op == kUser ? 0 : 1;

@@ -1,5 +1,5 @@
 #pragma once
-// Password-Manager (docs/serviceinfo.md "Password-Manager"): the whitepaper's Table 1. The owner selects an account
+// Password-Manager (docs/service-info.md "Password-Manager"): the whitepaper's Table 1. The owner selects an account
 // with `user`, sets its password with `pass` (plaintext through the TO2 tunnel) or `pass-hash` (a ready `$6$` crypt
 // string) and locks it with `login-disable`; the device edits the shadow-format file DeviceContext::shadow_file
 // (SHA-512 crypt, atomic rewrite keeping owner and mode) and answers each operation with
@@ -24,7 +24,7 @@ namespace fdo::fsim {
 
 inline constexpr std::string_view kPasswordManager = "Password-Manager";
 
-/// Status codes of Password-Manager:status (docs/serviceinfo.md "Password-Manager").
+/// Status codes of Password-Manager:status (docs/service-info.md "Password-Manager").
 enum class PasswordStatus : std::int8_t {
   Ok = 0,
   BadRequest = 1,  ///< wrong type, no `user` selected, unknown message

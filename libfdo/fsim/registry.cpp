@@ -14,11 +14,11 @@
 
 namespace fdo::fsim {
 
-// One line per module and side; each module's header says what it does (docs/serviceinfo.md "Modules").
+// One line per module and side; each module's header says what it does (docs/service-info.md "Modules").
 void register_device_modules(serviceinfo::DeviceRegistry& registry, const DeviceContext& context) {
   registry.add(std::string(kFidoAlliance), [] { return std::make_unique<FidoAllianceDevice>(); });
   registry.add(std::string(kFdoSys), [&context] { return std::make_unique<FdoSysDevice>(context); });
-  // docs/serviceinfo.md "fdo.command": the device reads both args forms (docs/interop.md "bare-command-args").
+  // docs/service-info.md "fdo.command": the device reads both args forms (docs/interop.md "bare-command-args").
   registry.add(std::string(kFdoCommand), [&context] {
     return std::make_unique<FdoCommandDevice>(context, Leniency({Quirk::BareCommandArgs}));
   });

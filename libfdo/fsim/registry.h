@@ -1,5 +1,5 @@
 #pragma once
-// The ServiceInfo modules this implementation has, for the tools to register (docs/serviceinfo.md "Modules"):
+// The ServiceInfo modules this implementation has, for the tools to register (docs/service-info.md "Modules"):
 // the device half of each with the device's context, the owner half with the owner's. A module of one name exists on
 // both sides; a plan names modules by that name.
 
@@ -16,7 +16,7 @@
 
 namespace fdo::fsim {
 
-/// Where and as whom device modules act (docs/serviceinfo.md "Device configuration"). Every file a module writes and
+/// Where and as whom device modules act (docs/service-info.md "Device configuration"). Every file a module writes and
 /// every command it runs stays inside `root`.
 struct DeviceContext {
   /// The directory device modules write into and run commands in (`fdo-device onboard --root`).

@@ -1,5 +1,5 @@
 #pragma once
-// Shared by the file-transfer modules fdo.download, fdo.upload and fdo.wget (docs/serviceinfo.md "fdo.download",
+// Shared by the file-transfer modules fdo.download, fdo.upload and fdo.wget (docs/service-info.md "fdo.download",
 // "fdo.upload", "fdo.wget"): the owner's deadline clock, the owner's failure rule and the SHA-384 helpers.
 
 #include <cstdint>
@@ -16,7 +16,7 @@ namespace fdo::fsim::transfer {
 inline constexpr std::size_t kSha384Size = 48;
 /// Largest file a device module buffers (download, wget) or sends (upload): 256 MiB.
 inline constexpr std::uint64_t kMaxDeviceFile = std::uint64_t{256} << 20;
-/// Default seconds an owner module waits for the device's answer (docs/serviceinfo.md: 10 min).
+/// Default seconds an owner module waits for the device's answer (docs/service-info.md: 10 min).
 inline constexpr std::int64_t kDefaultTimeout = 600;
 
 /// Wall-clock milliseconds since 1970, for deadlines kept in owner state (any server process may check them).

@@ -38,7 +38,7 @@ void UploadDevice::on_active(bool active) {
 
 void UploadDevice::send_file(const Bytes& content, serviceinfo::Outbox& out) const {
   // A device module does not see the owner's maxDeviceServiceInfoSz, so blocks are cut for the 1300-byte minimum
-  // every owner takes (docs/serviceinfo.md "MTU and packing"); a larger MTU packs several into one 68.
+  // every owner takes (docs/service-info.md "MTU and packing"); a larger MTU packs several into one 68.
   const std::size_t block = serviceinfo::max_bstr_chunk(
       serviceinfo::max_single_kv(serviceinfo::kMinMtu, serviceinfo::kDeviceFlags), kDataKey);
   out.send(kLength, serviceinfo::uint_value(content.size()));
@@ -54,7 +54,7 @@ void UploadDevice::send_file(const Bytes& content, serviceinfo::Outbox& out) con
 }
 
 void UploadDevice::fail(const std::string& why, serviceinfo::Outbox& out) {
-  // docs/serviceinfo.md "fdo.upload": no error message in the FSIM, so length 0 and one empty data.
+  // docs/service-info.md "fdo.upload": no error message in the FSIM, so length 0 and one empty data.
   log::warn("fdo.upload: " + why + "; sending an empty file");
   m_last_error = why;
   send_file(Bytes(), out);

@@ -1,5 +1,5 @@
 #pragma once
-// fdo.upload (docs/serviceinfo.md "fdo.upload"; FIDO Alliance FSIM fdo.upload): the owner asks for a device file.
+// fdo.upload (docs/service-info.md "fdo.upload"; FIDO Alliance FSIM fdo.upload): the owner asks for a device file.
 //
 //   owner → device: active, need-sha (bool), name (tstr: starts the transfer)
 //   device → owner: length (uint), data (bstr)..., sha-384 (bstr 48, when asked)

@@ -1,5 +1,5 @@
 #pragma once
-// fdo.wget (docs/serviceinfo.md "fdo.wget"; FIDO Alliance FSIM fdo.wget): the owner names a URL, the device fetches
+// fdo.wget (docs/service-info.md "fdo.wget"; FIDO Alliance FSIM fdo.wget): the owner names a URL, the device fetches
 // it over its own network and writes it under its root.
 //
 //   owner → device: active, sha-384 (bstr 48, optional), name (tstr, optional), url (tstr: starts the fetch)

@@ -34,14 +34,14 @@ struct To2DeviceOptions {
   /// The key exchange and cipher suite to ask for; nullopt takes default_suites().
   std::optional<crypto::KexSuite> kex;
   std::optional<crypto::CipherSuite> cipher;
-  /// Messages for modules the device lacks fail TO2 instead of being skipped (docs/serviceinfo.md).
+  /// Messages for modules the device lacks fail TO2 instead of being skipped (docs/service-info.md).
   bool strict_modules = false;
   /// Whether the device accepts credential reuse when the owner offers it (FDO 1.1 §5.5.7); refused with 102.
   bool allow_reuse = true;
   /// The to1d of TO1.RVRedirect when the device came through TO1: verified with the owner key once the voucher is
   /// proven (FDO 1.1 §5.5.3 check 11). nullopt after RVBypass or `--owner-url`.
   std::optional<Bytes> to1d;
-  /// The device's ServiceInfo modules and devmod values (docs/serviceinfo.md).
+  /// The device's ServiceInfo modules and devmod values (docs/service-info.md).
   std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
   serviceinfo::DevmodInfo devmod;
   /// maxOwnerServiceInfoSz of TO2.DeviceServiceInfoReady: the largest ServiceInfo the device receives.
@@ -52,7 +52,7 @@ struct To2DeviceOptions {
   Leniency leniency;
   /// One line per protocol step, for the CLI.
   std::function<void(std::string_view)> progress;
-  /// Waits between empty ServiceInfo polls (docs/serviceinfo.md "loop rules" L5); tests replace it.
+  /// Waits between empty ServiceInfo polls (docs/service-info.md "loop rules" L5); tests replace it.
   std::function<void(std::chrono::milliseconds)> sleep;
 };
 

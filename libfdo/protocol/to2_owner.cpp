@@ -410,7 +410,7 @@ Answer To2Owner::device_service_info_ready(ByteView body, To2Session& session, C
               ctx.guid_hex);
   }
   session.replacement_hmac = ready.replacement_hmac ? ready.replacement_hmac->encode() : Bytes{};
-  // docs/serviceinfo.md "MTU and packing": null means 1300; smaller values count as 1300.
+  // docs/service-info.md "MTU and packing": null means 1300; smaller values count as 1300.
   const std::uint16_t wanted = ready.max_owner_service_info_sz.value_or(to2::kDefaultMessageSize);
   session.owner_send_mtu = std::max(wanted, to2::kDefaultMessageSize);
   if (wanted < to2::kDefaultMessageSize) {

@@ -30,7 +30,7 @@ struct DevicePlan {
   bool reuse = false;
   /// The RendezvousInfo a replaced credential gets (TO2.SetupDevice); nullopt keeps the voucher's.
   std::optional<RendezvousInfo> rendezvous_info;
-  /// The ServiceInfo modules to run, in order (FDO 1.1 §3.8; docs/serviceinfo.md); empty runs only devmod.
+  /// The ServiceInfo modules to run, in order (FDO 1.1 §3.8; docs/service-info.md); empty runs only devmod.
   serviceinfo::Plan service_info;
 };
 
@@ -55,7 +55,7 @@ struct To2OwnerPolicy {
   std::uint16_t max_owner_message_size = 65535;
   /// maxDeviceServiceInfoSz of TO2.OwnerServiceInfoReady: the largest ServiceInfo the owner receives.
   std::uint16_t max_device_service_info_sz = 8192;
-  /// A TO2 run's wall-clock limit in seconds (docs/serviceinfo.md "loop rules": 1 h).
+  /// A TO2 run's wall-clock limit in seconds (docs/service-info.md "loop rules": 1 h).
   std::int64_t max_run_seconds = 3600;
 };
 

@@ -1,6 +1,6 @@
 #pragma once
 // The device side of the TO2 ServiceInfo loop, TO2.DeviceServiceInfo (68) → TO2.OwnerServiceInfo (69):
-// devmod first, then module replies, with the loop rules of docs/serviceinfo.md "The 68/69 loop" (FDO 1.1 §5.5.10,
+// devmod first, then module replies, with the loop rules of docs/service-info.md "The 68/69 loop" (FDO 1.1 §5.5.10,
 // §5.5.11, §3.8).
 
 #include <chrono>
@@ -21,7 +21,7 @@ namespace fdo::serviceinfo {
 
 /// Round trips either side allows in one TO2 run (go-fdo and the C SDK use the same cap).
 inline constexpr std::uint64_t kMaxRounds = 1'000'000;
-/// The device's pause before an empty poll that follows an empty 69 (docs/serviceinfo.md "The 68/69 loop", L5).
+/// The device's pause before an empty poll that follows an empty 69 (docs/service-info.md "The 68/69 loop", L5).
 inline constexpr std::chrono::seconds kPollDelay{1};
 
 /// Device engine settings.

@@ -1,6 +1,6 @@
 #pragma once
 // The device half of a ServiceInfo module and the registry the device builds its module list from
-// (FDO 1.1 §3.8; docs/serviceinfo.md "Writing a module").
+// (FDO 1.1 §3.8; docs/service-info.md "Writing a module").
 
 #include <deque>
 #include <functional>

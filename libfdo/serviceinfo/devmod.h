@@ -1,6 +1,6 @@
 #pragma once
 // devmod, the one mandatory ServiceInfo module (FDO 1.1 §3.8 devmod table): the device describes itself in its
-// first TO2.DeviceServiceInfo messages; the owner collects it (docs/serviceinfo.md "The 68/69 loop").
+// first TO2.DeviceServiceInfo messages; the owner collects it (docs/service-info.md "The 68/69 loop").
 
 #include <cstddef>
 #include <cstdint>
@@ -52,7 +52,7 @@ struct DevmodInfo {
 ServiceInfo devmod_kvs(const DevmodInfo& info, std::size_t max_kv_size);
 
 /// Owner: merges one devmod message into `info`. devmod:modules names are appended in arrival order; `start` is only
-/// checked and logged (docs/serviceinfo.md "The 68/69 loop"). A wrong value type is Error(MessageBodyError); an unknown
+/// checked and logged (docs/service-info.md "The 68/69 loop"). A wrong value type is Error(MessageBodyError); an unknown
 /// devmod message is logged and ignored.
 void merge_devmod(DevmodInfo& info, std::string_view message, ByteView value);
 /// Names of the required devmod keys that `info` lacks (the owner logs them and carries on).

@@ -44,7 +44,7 @@ ServiceInfo decode_service_info(cbor::Reader& in) {
   if (count == 1 && in.peek_type() == cbor::MajorType::Array) {
     cbor::Reader probe = in;
     if (probe.read_array("ServiceInfo[0]") == 0) {
-      // FDO 1.1 §3.8 has no empty KV; an old C SDK sent [[]] for "nothing" (docs/serviceinfo.md "Interop").
+      // FDO 1.1 §3.8 has no empty KV; an old C SDK sent [[]] for "nothing" (docs/service-info.md "Interop").
       log::warn("ServiceInfo [[]] (an empty KV) read as the empty list");
       in = probe;
       return {};

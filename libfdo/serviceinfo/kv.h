@@ -1,6 +1,6 @@
 #pragma once
 // The ServiceInfo key/value codec of FDO 1.1 §3.8, carried by TO2.DeviceServiceInfo (68) and
-// TO2.OwnerServiceInfo (69), and the helpers modules use to build and read values (docs/serviceinfo.md).
+// TO2.OwnerServiceInfo (69), and the helpers modules use to build and read values (docs/service-info.md).
 
 #include <cstddef>
 #include <cstdint>
@@ -35,7 +35,7 @@ void encode_service_info(cbor::Writer& out, const ServiceInfo& kvs);
 /// The encoding of `[* [tstr, bstr]]` alone.
 Bytes encode_service_info(const ServiceInfo& kvs);
 /// Reads `[* [tstr, bstr]]` strictly: Error(MessageBodyError) for a wrong shape or a key without a colon.
-/// `[[]]` (an old C SDK form) is accepted as the empty list with a warning (docs/serviceinfo.md "Interop").
+/// `[[]]` (an old C SDK form) is accepted as the empty list with a warning (docs/service-info.md "Interop").
 /// The values are not decoded here; modules do that.
 ServiceInfo decode_service_info(cbor::Reader& in);
 
@@ -55,12 +55,12 @@ std::pair<std::string_view, std::string_view> split_key(std::string_view key);
 ServiceInfoKv make_kv(std::string_view module, std::string_view message, ByteView cbor_value);
 
 /// Joins runs of consecutive same-key KVs whose values are fragments of one CBOR item into that item (go-fdo's
-/// sender may cut one value across KVs, docs/serviceinfo.md "Interop"); logged. KVs that are complete
+/// sender may cut one value across KVs, docs/service-info.md "Interop"); logged. KVs that are complete
 /// items, or that no join completes, are left as they are.
 ServiceInfo join_fragments(ServiceInfo kvs);
 /// The KVs of one received message ready to process, in order: `fragment` (a value split at the end of the previous
 /// message) first, then `kvs`, split values joined (join_fragments). When `is_more` and the last value is still
-/// incomplete, it is kept back in `fragment` for the next message (go-fdo split value, docs/serviceinfo.md "Interop").
+/// incomplete, it is kept back in `fragment` for the next message (go-fdo split value, docs/service-info.md "Interop").
 ServiceInfo take_complete(std::optional<ServiceInfoKv>& fragment, const ServiceInfo& kvs, bool is_more);
 /// Whether `value` is exactly one well-formed CBOR item (what every ServiceInfoVal must be).
 [[nodiscard]] bool is_complete_value(ByteView value);

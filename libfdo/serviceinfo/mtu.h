@@ -1,6 +1,6 @@
 #pragma once
 // ServiceInfo size limits and the packing of KVs into TO2.DeviceServiceInfo (68) and TO2.OwnerServiceInfo (69)
-// bodies (FDO 1.1 §3.8, §5.5.8-§5.5.11; our rules in docs/serviceinfo.md "MTU and packing").
+// bodies (FDO 1.1 §3.8, §5.5.8-§5.5.11; our rules in docs/service-info.md "MTU and packing").
 
 #include <cstddef>
 #include <cstdint>

@@ -20,7 +20,7 @@ constexpr std::size_t kStepItems = 7;
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
-// docs/serviceinfo.md "Interop": fdo-rs aborts on a 69 with IsMoreServiceInfo; it lists only its own modules.
+// docs/service-info.md "Interop": fdo-rs aborts on a 69 with IsMoreServiceInfo; it lists only its own modules.
 bool is_fdo_rs(const DevmodInfo& devmod) {
   const auto& m = devmod.modules;
   const bool standard = std::any_of(m.begin(), m.end(), [](const std::string& n) { return starts_with(n, "fdo."); });
@@ -204,7 +204,7 @@ void OwnerEngine::complete_devmod() {
     if (step.state != ModuleState::Pending) {
       continue;
     }
-    // Only modules the device listed get activated (docs/serviceinfo.md "Activation").
+    // Only modules the device listed get activated (docs/service-info.md "Activation").
     if (std::find(listed.begin(), listed.end(), step.plan.module) == listed.end()) {
       mark_unsupported(step, "not in devmod:modules");
       continue;

@@ -1,7 +1,7 @@
 #pragma once
 // The owner side of the TO2 ServiceInfo loop: answers each TO2.DeviceServiceInfo (68) with a
 // TO2.OwnerServiceInfo (69), collecting devmod and running the plan's modules one at a time
-// (FDO 1.1 §5.5.10, §5.5.11, §3.8; docs/serviceinfo.md "The 68/69 loop").
+// (FDO 1.1 §5.5.10, §5.5.11, §3.8; docs/service-info.md "The 68/69 loop").
 
 #include <cstddef>
 #include <cstdint>

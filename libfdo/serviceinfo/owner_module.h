@@ -1,6 +1,6 @@
 #pragma once
 // The owner half of a ServiceInfo module, the factory registry that rebuilds modules from stored state in any
-// server process, and the plan of modules an owner runs for a device (FDO 1.1 §3.8; docs/serviceinfo.md).
+// server process, and the plan of modules an owner runs for a device (FDO 1.1 §3.8; docs/service-info.md).
 
 #include <functional>
 #include <map>

@@ -1,6 +1,6 @@
 #pragma once
 // A plain HTTP(S) GET of one resource, for ServiceInfo modules that fetch over the device's own network (fdo.wget,
-// docs/serviceinfo.md "fdo.wget"). cpp-httplib stays in this layer.
+// docs/service-info.md "fdo.wget"). cpp-httplib stays in this layer.
 
 #include <chrono>
 #include <cstddef>
