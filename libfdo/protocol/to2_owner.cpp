@@ -81,20 +81,20 @@ const serviceinfo::OwnerRegistry kNoModules;
 
 Bytes To2Session::encode() const {
   cbor::Writer w;
-  w.array(20).uint(static_cast<std::uint8_t>(next)).bstr(guid.view()).int_(started_at);
+  w.array(23).uint(static_cast<std::uint8_t>(next)).bstr(guid.view()).int_(started_at);
   ea_sig_info.encode(w);
   w.uint(static_cast<std::uint8_t>(kex)).int_(crypto::cipher_suite_id(cipher)).uint(num_ov_entries);
   w.bstr(entries_sent).bstr(nonce_to2_prove_dv.view()).bstr(nonce_to2_setup_dv.view());
   w.bstr(kex_state.view()).bstr(cipher_state.view()).bstr(setup_payload).boolean(reuse_offered);
   w.bstr(replacement_hmac).uint(owner_send_mtu).bstr(engine_state).boolean(done_sent);
-  w.bstr(device_key).bstr(replaces);
+  w.bstr(device_key).bstr(replaces).bstr(owner_key).bstr(rv_info).tstr(device_info);
   return std::move(w).take();
 }
 
 To2Session To2Session::decode(ByteView state) {
   try {
     cbor::Reader r(state, "To2Session");
-    r.read_array_of("", 20);
+    r.read_array_of("", 23);
     To2Session s;
     s.next = static_cast<MessageType>(r.read_uint_max("next", 0xFF));
     s.guid = Guid::from(r.read_bstr_size("guid", Guid::kSize));
@@ -120,6 +120,9 @@ To2Session To2Session::decode(ByteView state) {
     s.done_sent = r.read_bool("done_sent");
     s.device_key = r.read_bstr("device_key");
     s.replaces = r.read_bstr("replaces");
+    s.owner_key = r.read_bstr("owner_key");
+    s.rv_info = r.read_bstr("rv_info");
+    s.device_info = r.read_tstr("device_info");
     r.expect_end();
     return s;
   } catch (const Error& e) {
@@ -258,6 +261,9 @@ Answer To2Owner::hello_device(ByteView body, Bytes& state, storage::Store& store
   session.nonce_to2_prove_dv = Nonce::random();
   session.kex_state = exchange.save();
   session.device_key = device_key.spki_der();
+  session.owner_key = ov.owner_key().encode();
+  session.rv_info = header_rv_info_bytes(ov.header_bytes());
+  session.device_info = ov.header().ov_device_info;
   const std::optional<storage::OwnerDeviceRecord> status =
       storage::read_only(store, [&](storage::Transaction& tx) { return tx.get_owner_device(hello.guid); });
   if (status && status->replaces.size() == 2 * Guid::kSize) {
@@ -330,8 +336,13 @@ Answer To2Owner::prove_device(ByteView body, To2Session& session, storage::Store
   const Bytes xb = to2::decode_eat_fdo_claim(*claims.fdo);
 
   // Check 6: complete the key exchange (101 for a bad xB) and derive the session keys (FDO 1.1 §3.6.4).
-  const voucher::OwnershipVoucher ov = load_voucher(store, session.guid, m_policy.leniency);
-  const crypto::PrivateKey* owner_key = m_policy.owner_key_for ? m_policy.owner_key_for(ov.owner_key()) : nullptr;
+  // The voucher must still be held (not exported meanwhile); what this step needs of it was kept at HelloDevice, so it
+  // is not decoded again.
+  if (!storage::read_only(store, [&](storage::Transaction& tx) { return tx.get_voucher(session.guid).has_value(); })) {
+    throw Error(ErrorCode::ResourceNotFound, "TO2.ProveDevice: the voucher is gone");
+  }
+  const PublicKey voucher_owner = PublicKey::decode(session.owner_key, m_policy.leniency, "stored owner key");
+  const crypto::PrivateKey* owner_key = m_policy.owner_key_for ? m_policy.owner_key_for(voucher_owner) : nullptr;
   if (owner_key == nullptr) {
     throw Error(ErrorCode::ResourceNotFound, "TO2.ProveDevice: the owner key of the voucher is gone");
   }
@@ -343,9 +354,9 @@ Answer To2Owner::prove_device(ByteView body, To2Session& session, storage::Store
 
   // FDO 1.1 §5.5.7: reuse re-sends the GUID, RendezvousInfo and owner key unchanged; replacement picks a new GUID
   // and (optionally) new rendezvous info. Owner2Key stays this owner's key, so the owner signs with it.
-  const DevicePlan plan = m_policy.plan_for ? m_policy.plan_for(session.guid, ov.header().ov_device_info) : DevicePlan{};
+  const DevicePlan plan = m_policy.plan_for ? m_policy.plan_for(session.guid, session.device_info) : DevicePlan{};
   session.reuse_offered = plan.reuse;
-  Bytes rv_bytes = header_rv_info_bytes(ov.header_bytes());
+  Bytes rv_bytes = session.rv_info;
   if (!session.reuse_offered && plan.rendezvous_info) {
     rv_bytes = plan.rendezvous_info->encode();
   }
@@ -360,11 +371,11 @@ Answer To2Owner::prove_device(ByteView body, To2Session& session, storage::Store
       .rendezvous_info_bytes = rv_bytes,
       .guid = session.reuse_offered ? session.guid : Guid::random(),
       .nonce_to2_setup_dv = session.nonce_to2_setup_dv,
-      .owner2_key = ov.owner_key(),
+      .owner2_key = voucher_owner,
   };
   session.setup_payload = setup.encode();
   session.next = MessageType::To2DeviceServiceInfoReady;
-  const to2::SetupDevice message = to2::SetupDevice::sign(*owner_key, ov.owner_key().sig_alg(), setup);
+  const to2::SetupDevice message = to2::SetupDevice::sign(*owner_key, voucher_owner.sig_alg(), setup);
   const Guid guid = session.guid;
   const std::int64_t now = ctx.now;
   const Bytes replaces = session.replaces;

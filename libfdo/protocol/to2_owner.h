@@ -94,6 +94,11 @@ struct To2Session {
   /// When the voucher is a replacement voucher: the GUID of the voucher it replaced, dropped once the device has
   /// proven itself under the new GUID (TO2.ProveDevice). Empty otherwise.
   Bytes replaces;
+  /// From the voucher, read once at TO2.HelloDevice for TO2.ProveDevice: the CBOR of its current owner key, the
+  /// RendezvousInfo of its header as stored, and its OVDeviceInfo (the plan's model).
+  Bytes owner_key;
+  Bytes rv_info;
+  std::string device_info;
 
   [[nodiscard]] Bytes encode() const;
   /// Error(InternalServerError) if the stored state does not decode (our own bytes).
