@@ -75,29 +75,6 @@ bool set_rsa_oaep_padding(EVP_PKEY_CTX* pctx) {
          EVP_PKEY_CTX_set_rsa_oaep_md(pctx, EVP_sha256()) > 0 && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) > 0;
 }
 
-// COSE ECDSA signature r‖s (RFC 9053 §2.1) to the DER ECDSA-Sig-Value OpenSSL verifies;
-// nullopt if OpenSSL cannot represent it.
-std::optional<Bytes> ecdsa_raw_to_der(ByteView raw) {
-  const std::size_t half = raw.size() / 2;
-  EcdsaSigPtr sig(ECDSA_SIG_new());
-  BignumPtr r(BN_bin2bn(raw.data(), static_cast<int>(half), nullptr));
-  BignumPtr s(BN_bin2bn(raw.data() + half, static_cast<int>(half), nullptr));
-  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
-    return std::nullopt;
-  }
-  // ECDSA_SIG_set0 took ownership of r and s.
-  static_cast<void>(r.release());
-  static_cast<void>(s.release());
-  unsigned char* buf = nullptr;
-  const int len = i2d_ECDSA_SIG(sig.get(), &buf);
-  if (len <= 0 || buf == nullptr) {
-    return std::nullopt;
-  }
-  Bytes out(buf, buf + len);
-  OPENSSL_free(buf);
-  return out;
-}
-
 // DER ECDSA-Sig-Value from OpenSSL to COSE r‖s, each left-padded to the field size.
 Bytes ecdsa_der_to_raw(ByteView der, std::size_t field_size) {
   const unsigned char* p = der.data();
@@ -200,6 +177,30 @@ PrivateKey private_key_from_traditional(int evp_type, ByteView der, std::string_
 }
 
 }  // namespace
+
+// COSE ECDSA signature r‖s (RFC 9053 §2.1) to the DER ECDSA-Sig-Value OpenSSL verifies;
+// nullopt if OpenSSL cannot represent it.
+std::optional<Bytes> internal::ecdsa_raw_to_der(ByteView raw) {
+  const std::size_t half = raw.size() / 2;
+  EcdsaSigPtr sig(ECDSA_SIG_new());
+  BignumPtr r(BN_bin2bn(raw.data(), static_cast<int>(half), nullptr));
+  BignumPtr s(BN_bin2bn(raw.data() + half, static_cast<int>(half), nullptr));
+  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
+    return std::nullopt;
+  }
+  // ECDSA_SIG_set0 took ownership of r and s.
+  static_cast<void>(r.release());
+  static_cast<void>(s.release());
+  unsigned char* buf = nullptr;
+  const int len = i2d_ECDSA_SIG(sig.get(), &buf);
+  if (len <= 0 || buf == nullptr) {
+    return std::nullopt;
+  }
+  Bytes out(buf, buf + len);
+  OPENSSL_free(buf);
+  return out;
+}
+
 
 // ---- Key and algorithm tables (FDO 1.1 §3.3) ----
 
@@ -620,7 +621,7 @@ bool PublicKey::verify(SigAlg alg, ByteView message, ByteView signature) const {
     if (signature.size() != 2 * ec_field_size(type())) {
       return false;
     }
-    std::optional<Bytes> der = ecdsa_raw_to_der(signature);
+    std::optional<Bytes> der = internal::ecdsa_raw_to_der(signature);
     if (!der) {
       ERR_clear_error();
       return false;

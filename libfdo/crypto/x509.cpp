@@ -254,6 +254,54 @@ Bytes make_csr(const PrivateKey& key, std::string_view common_name) {
   return der;
 }
 
+Bytes make_csr_signed_by(const PublicKey& key, std::string_view common_name, SigAlg alg,
+                         const std::function<Bytes(ByteView tbs)>& sign) {
+  if ((alg != SigAlg::ES256 && alg != SigAlg::ES384) || !sig_alg_suits(alg, key.type())) {
+    throw_internal("make_csr_signed_by: an external signer signs ES256 or ES384 with its own curve");
+  }
+  const X509ReqPtr req(internal::check_ptr(X509_REQ_new(), "X509_REQ_new"));
+  internal::check(X509_REQ_set_version(req.get(), X509_REQ_VERSION_1), "X509_REQ_set_version");
+  const X509NamePtr name = make_name(common_name, "");
+  internal::check(X509_REQ_set_subject_name(req.get(), name.get()), "X509_REQ_set_subject_name");
+  internal::check(X509_REQ_set_pubkey(req.get(), key.impl().pkey.get()), "X509_REQ_set_pubkey");
+  // RFC 5758 §3.2: ecdsa-with-SHA256 / -SHA384, parameters absent.
+  X509_ALGOR* algor = internal::check_ptr(X509_ALGOR_new(), "X509_ALGOR_new");
+  const int nid = alg == SigAlg::ES256 ? NID_ecdsa_with_SHA256 : NID_ecdsa_with_SHA384;
+  if (X509_ALGOR_set0(algor, OBJ_nid2obj(nid), V_ASN1_UNDEF, nullptr) != 1 ||
+      X509_REQ_set1_signature_algo(req.get(), algor) != 1) {
+    X509_ALGOR_free(algor);
+    internal::fail("X509_REQ_set1_signature_algo");
+  }
+  X509_ALGOR_free(algor);
+  unsigned char* tbs = nullptr;
+  const int tbs_len = i2d_re_X509_REQ_tbs(req.get(), &tbs);
+  if (tbs_len <= 0 || tbs == nullptr) {
+    internal::fail("i2d_re_X509_REQ_tbs");
+  }
+  const Bytes tbs_bytes(tbs, tbs + tbs_len);
+  OPENSSL_free(tbs);
+  std::optional<Bytes> der_sig = internal::ecdsa_raw_to_der(sign(tbs_bytes));
+  if (!der_sig) {
+    throw_internal("make_csr_signed_by: the signer returned a malformed signature");
+  }
+  ASN1_BIT_STRING* bits = internal::check_ptr(ASN1_BIT_STRING_new(), "ASN1_BIT_STRING_new");
+  if (ASN1_BIT_STRING_set(bits, der_sig->data(), static_cast<int>(der_sig->size())) != 1) {
+    ASN1_BIT_STRING_free(bits);
+    internal::fail("ASN1_BIT_STRING_set");
+  }
+  // No unused bits: without the flag DER encoding would strip trailing zero bits of the signature.
+  bits->flags = ASN1_STRING_FLAG_BITS_LEFT;
+  X509_REQ_set0_signature(req.get(), bits);
+  unsigned char* buf = nullptr;
+  const int len = i2d_X509_REQ(req.get(), &buf);
+  if (len <= 0 || buf == nullptr) {
+    internal::fail("i2d_X509_REQ");
+  }
+  Bytes der(buf, buf + len);
+  OPENSSL_free(buf);
+  return der;
+}
+
 CertificateRequest parse_csr(ByteView der) {
   const unsigned char* p = der.data();
   const X509ReqPtr req(d2i_X509_REQ(nullptr, &p, der_length(der, "CSR")));

@@ -1,6 +1,7 @@
 #pragma once
 // X.509 certificates, chains, CSRs (PKCS#10) and a small CA for device certificates.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,10 @@ struct CertificateRequest {
 
 /// Makes a DER PKCS#10 CSR for `key` with subject CN=`common_name` (signed with default alg).
 Bytes make_csr(const PrivateKey& key, std::string_view common_name);
+/// The same CSR for a key whose private part is elsewhere (a TPM): `sign` returns the COSE-form signature
+/// (ECDSA r‖s) of the request's to-be-signed bytes under `alg`, an ES256 or ES384 that suits `key`.
+Bytes make_csr_signed_by(const PublicKey& key, std::string_view common_name, SigAlg alg,
+                         const std::function<Bytes(ByteView tbs)>& sign);
 /// Parses a DER CSR; throws Error(MessageBodyError) if it is not a CSR or its key type is not one
 /// of the four supported. The signature is reported, not thrown.
 CertificateRequest parse_csr(ByteView der);

@@ -76,6 +76,10 @@ class CredentialStore {
   virtual void save(const DeviceCredential& credential) = 0;
   /// A human name for messages ("file /path/cred.bin").
   [[nodiscard]] virtual std::string describe() const = 0;
+  /// For a store that renews the HMAC secret at credential replacement (the TPM store, FDO-in-TPM §6): the HMAC
+  /// of the next secret, for TO2's ReplacementHMac; the next save() commits that secret with the credential.
+  /// nullptr (the file store): the current secret stays, as go-fdo does (docs/protocols/to2.md).
+  [[nodiscard]] virtual std::unique_ptr<DeviceHmac> next_hmac() { return nullptr; }
 };
 
 /// The credential in one CBOR file (types/device_credential.h layout).

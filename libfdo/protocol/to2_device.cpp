@@ -224,9 +224,11 @@ To2Result run_to2(transport::MessageTransport& transport, const DeviceCredential
       to2::DeviceServiceInfoReady ready{.replacement_hmac = std::nullopt,
                                         .max_owner_service_info_sz = options.max_owner_service_info_sz};
       if (!reuse) {
-        // The replacement header's HMAC with the same secret and the family of the current header HMAC.
+        // The replacement header's HMAC with the family of the current header HMAC, under the next secret when the
+        // device renews it, else the current one.
         const Bytes new_header = to2::replacement_header(header, setup.payload);
-        ready.replacement_hmac = Hash(p.hmac.type(), hmac.hmac(hash_alg_of(p.hmac.type()), new_header));
+        const DeviceHmac& next = options.replacement_hmac != nullptr ? *options.replacement_hmac : hmac;
+        ready.replacement_hmac = Hash(p.hmac.type(), next.hmac(hash_alg_of(p.hmac.type()), new_header));
       }
       auto send = [&](MessageType type, const Bytes& plaintext, MessageType expected) {
         return cipher.decrypt(run.exchange(type, cipher.encrypt(plaintext), expected), options.leniency);

@@ -41,6 +41,9 @@ struct To2DeviceOptions {
   /// The to1d of TO1.RVRedirect when the device came through TO1: verified with the owner key once the voucher is
   /// proven (FDO 1.1 §5.5.3 check 11). nullopt after RVBypass or `--owner-url`.
   std::optional<Bytes> to1d;
+  /// The HMAC for ReplacementHMac when the device renews its HMAC secret (CredentialStore::next_hmac); nullptr
+  /// uses the current secret.
+  const DeviceHmac* replacement_hmac = nullptr;
   /// The device's ServiceInfo modules and devmod values (docs/service-info.md).
   std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
   serviceinfo::DevmodInfo devmod;

@@ -52,6 +52,10 @@ std::optional<KeyType> key_type_of(const EVP_PKEY* pkey);
 /// Throws Error(MessageBodyError) naming `what` if the key is not one of the four types.
 PublicKey make_public_key(const EVP_PKEY* pkey, std::string_view what);
 
+/// COSE ECDSA r‖s (RFC 9053 §2.1) as the DER ECDSA-Sig-Value of X.509 and OpenSSL; nullopt if OpenSSL cannot
+/// represent it.
+std::optional<Bytes> ecdsa_raw_to_der(ByteView raw);
+
 /// Prepares `ctx` to sign with `key` under `alg` (the PKCS#1 v1.5 / PSS padding for RSA).
 /// Used for COSE signatures and for certificate and CSR signatures.
 void digest_sign_init(EVP_MD_CTX* ctx, const PrivateKey& key, SigAlg alg);
