@@ -44,4 +44,44 @@ DeviceCredential load_credential(const std::filesystem::path& path) {
   return std::move(*credential);
 }
 
+void add_credential_options(CLI::App& cmd, std::filesystem::path& credential, std::string& tcti,
+                            const std::string& credential_help) {
+  cmd.add_option("--credential", credential, credential_help + " (with --tpm: a copy of the public parts)");
+  cmd.add_option("--tpm", tcti,
+                 "Keep the credential and its keys in the TPM behind this TCTI (swtpm:host=127.0.0.1,port=2321, "
+                 "device:/dev/tpmrm0; docs/tpm.md)");
+  cmd.parse_complete_callback([&credential, &tcti] {
+    if (credential.empty() && tcti.empty()) {
+      throw CLI::RequiredError("--credential or --tpm");
+    }
+  });
+}
+
+DeviceState open_device(const std::filesystem::path& credential, const std::string& tcti) {
+  DeviceState state;
+  if (tcti.empty()) {
+    state.credential = load_credential(credential);
+    state.store = std::make_unique<protocol::FileCredentialStore>(credential);
+    state.signer = protocol::software_signer(state.credential);
+    state.hmac = protocol::software_hmac(state.credential);
+    return state;
+  }
+  state.tpm = tpm::TpmDevice::open(tcti);
+  std::optional<std::filesystem::path> cache;
+  if (!credential.empty()) {
+    cache = credential;
+  }
+  state.store = std::make_unique<tpm::TpmCredentialStore>(state.tpm->fdo(), tcti, cache);
+  std::optional<DeviceCredential> loaded = state.store->load();
+  if (!loaded) {
+    throw_internal("no FDO credential in the TPM at " + tcti + (state.tpm->fdo().provisioned()
+                                                                    ? " (it is provisioned; run `fdo-device di --tpm …`)"
+                                                                    : " (run `fdo-device di --tpm …` first)"));
+  }
+  state.credential = std::move(*loaded);
+  state.signer = std::make_unique<tpm::TpmSigner>(state.tpm->fdo());
+  state.hmac = std::make_unique<tpm::TpmHmac>(state.tpm->fdo());
+  return state;
+}
+
 }  // namespace fdo::device_tool

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "device/commands.h"
@@ -21,7 +22,8 @@ namespace {
 struct DiConfig {
   std::string url;
   std::filesystem::path credential;
-  std::string key_type = "p256";
+  std::string tpm;
+  std::string key_type;
   std::string serial;
   std::string model = "fdo-cpp-device";
   std::string key_enc = "x509";
@@ -40,8 +42,69 @@ PkEnc parse_key_enc(const std::string& name) {
   return PkEnc::CoseKey;
 }
 
+protocol::DiDeviceOptions di_options(const DiConfig& config) {
+  protocol::DiDeviceOptions options;
+  options.serial_no = config.serial.empty() ? "fdo-" + to_hex(random_bytes(6)) : config.serial;
+  options.device_info = config.model;
+  options.key_enc = parse_key_enc(config.key_enc);
+  return options;
+}
+
+protocol::DiResult run_di_over_http(const DiConfig& config, const protocol::DiDeviceOptions& options,
+                                    const protocol::DeviceSigner& signer, const protocol::DeviceHmac& hmac) {
+  transport::HttpClientOptions http;
+  http.insecure_tls = config.insecure_tls;
+  http.ca_file = config.ca_file;
+  transport::HttpTransport transport(config.url, http);
+  return protocol::run_di(transport, options, signer, hmac);
+}
+
+// DI with the keys in a TPM (docs/tpm.md "DI"): an empty TPM is provisioned first; a TPM provisioned in advance
+// (fdo-tpm-provisioner) keeps its keys. The credential goes into the TPM's NV through the journal after DI.Done.
+int run_di_tpm(const DiConfig& config) {
+  const std::unique_ptr<tpm::TpmDevice> device = tpm::TpmDevice::open(config.tpm);
+  tpm::FdoTpm& fdo = device->fdo();
+  if (!fdo.provisioned()) {
+    const crypto::KeyType curve = *crypto::parse_key_type(config.key_type.empty() ? "p256" : config.key_type);
+    fdo.provision({.curve = curve, .device_info = config.model});
+    std::cout << "provisioned the TPM at " << config.tpm << ": " << crypto::key_type_name(curve)
+              << " device key and HMAC key created inside it\n";
+  } else if (!config.key_type.empty() && *crypto::parse_key_type(config.key_type) != fdo.key_type()) {
+    throw_internal("the TPM's device key is " + std::string(crypto::key_type_name(fdo.key_type())) + ", not " +
+                   config.key_type + " (fdo-tpm-provisioner clear, or leave out --key-type)");
+  }
+  if (const std::optional<DeviceCredential> existing = fdo.load()) {
+    if (!config.force) {
+      throw_internal("the TPM at " + config.tpm + " already holds the credential of GUID " + existing->dc_guid.hex() +
+                     "; pass --force to replace it (only once DI succeeds)");
+    }
+    log::warn("the TPM holds a credential (GUID " + existing->dc_guid.hex() + "); it is replaced only if DI succeeds");
+  }
+  const protocol::DiDeviceOptions options = di_options(config);
+  const tpm::TpmSigner signer(fdo);
+  const tpm::TpmHmac hmac(fdo);
+  protocol::DiResult result = run_di_over_http(config, options, signer, hmac);
+  DeviceCredential credential = std::move(result.credential);
+  credential.key_type = signer.key_type();
+  credential.storage = CredentialStorage::Tpm;
+  credential.tpm = TpmKeyRef{.device_key_handle = tpm::handle::kDeviceKey, .hmac_key_handle = tpm::handle::kHmacKey};
+  std::optional<std::filesystem::path> cache;
+  if (!config.credential.empty()) {
+    cache = config.credential;
+  }
+  tpm::TpmCredentialStore(fdo, config.tpm, cache).save(credential);
+  std::cout << "device initialized: guid " << credential.dc_guid.hex() << ", serial " << options.serial_no
+            << ", credential in the TPM at " << config.tpm
+            << (config.credential.empty() ? std::string() : " (public copy " + config.credential.string() + ")")
+            << "\n";
+  return 0;
+}
+
 int run_di_command(const DiConfig& config) {
-  const crypto::KeyType key_type = *crypto::parse_key_type(config.key_type);
+  if (!config.tpm.empty()) {
+    return run_di_tpm(config);
+  }
+  const crypto::KeyType key_type = *crypto::parse_key_type(config.key_type.empty() ? "p256" : config.key_type);
   // Checked before the run: a manufacturer must not store a voucher for a credential we cannot write.
   const std::filesystem::path parent = std::filesystem::absolute(config.credential).parent_path();
   if (!std::filesystem::is_directory(parent)) {
@@ -56,17 +119,9 @@ int run_di_command(const DiConfig& config) {
     log::warn("a credential exists at " + config.credential.string() + "; it is replaced only if DI succeeds");
   }
 
-  protocol::DiDeviceOptions options;
-  options.serial_no = config.serial.empty() ? "fdo-" + to_hex(random_bytes(6)) : config.serial;
-  options.device_info = config.model;
-  options.key_enc = parse_key_enc(config.key_enc);
-
+  const protocol::DiDeviceOptions options = di_options(config);
   const protocol::SoftwareDeviceIdentity identity = protocol::SoftwareDeviceIdentity::generate(key_type);
-  transport::HttpClientOptions http;
-  http.insecure_tls = config.insecure_tls;
-  http.ca_file = config.ca_file;
-  transport::HttpTransport transport(config.url, http);
-  protocol::DiResult result = protocol::run_di(transport, options, identity.signer(), identity.hmac());
+  protocol::DiResult result = run_di_over_http(config, options, identity.signer(), identity.hmac());
   const std::string guid = result.credential.dc_guid.hex();
   // FDO 1.1 §5.2.4: DI is done only when DI.Done arrives, so the credential is written after it.
   store.save(identity.credential(std::move(result)));
@@ -82,9 +137,9 @@ void register_di(Commands& commands) {
   CLI::App& cmd = commands.add("di", "Device Initialize against a manufacturer; writes the credential (0600)",
                                [config] { return run_di_command(*config); });
   cmd.add_option("--url", config->url, "The manufacturer's base URL, http(s)://HOST:PORT")->required();
-  cmd.add_option("--credential", config->credential, "Where to write the device credential")->required();
-  cmd.add_option("--key-type", config->key_type, "Device attestation key: p256|p384|rsa2048|rsa3072")
-      ->capture_default_str()
+  add_credential_options(cmd, config->credential, config->tpm, "Where to write the device credential");
+  cmd.add_option("--key-type", config->key_type,
+                 "Device attestation key: p256|p384|rsa2048|rsa3072 (default p256; a TPM holds p256 or p384)")
       ->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa3072"}));
   cmd.add_option("--serial", config->serial, "Serial number sent to the manufacturer (default: random)");
   cmd.add_option("--model", config->model, "Model (MfgInfo deviceInfo, becomes OVDeviceInfo)")->capture_default_str();
@@ -94,7 +149,8 @@ void register_di(Commands& commands) {
   cmd.add_flag("--insecure-tls", config->insecure_tls, "https: skip certificate verification (labs only)");
   cmd.add_option("--ca-file", config->ca_file, "https: PEM file of trusted CA certificates");
   cmd.add_flag("--force", config->force, "Replace an existing credential file (once DI succeeds)");
-  cmd.footer("Example: fdo-device di --url http://127.0.0.1:8038 --credential cred.bin --key-type p384 --serial SN1");
+  cmd.footer("Example: fdo-device di --url http://127.0.0.1:8038 --credential cred.bin --key-type p384 --serial SN1\n"
+             "         fdo-device di --url http://127.0.0.1:8038 --tpm swtpm:host=127.0.0.1,port=2321");
 }
 
 }  // namespace fdo::device_tool

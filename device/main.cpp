@@ -5,7 +5,7 @@
 #include "device/commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"fdo-device: an FDO device with a file-backed credential", "fdo-device"};
+  CLI::App app{"fdo-device: an FDO device with its credential in a file or in a TPM", "fdo-device"};
   fdo::tool::setup_app(app, "fdo-device");
   app.footer("Example: fdo-device di --url http://127.0.0.1:8038 --credential cred.bin && "
              "fdo-device show --credential cred.bin");

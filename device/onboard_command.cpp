@@ -28,6 +28,7 @@ namespace {
 
 struct OnboardConfig {
   std::filesystem::path credential;
+  std::string tpm;
   std::string owner_url;
   std::string kex;
   std::string cipher;
@@ -97,13 +98,14 @@ void print_json(const OnboardConfig& config, const DeviceCredential& before, con
 }
 
 int run_onboard(const OnboardConfig& config) {
-  const DeviceCredential credential = load_credential(config.credential);
+  DeviceState device = open_device(config.credential, config.tpm);
+  const DeviceCredential& credential = device.credential;
   if (!credential.dc_active && !config.reactivate) {
     throw_invalid("the credential is not active (DCActive is false): this device has completed onboarding; "
                   "--reactivate onboards it again (a resale)");
   }
-  const std::unique_ptr<protocol::DeviceSigner> signer = protocol::software_signer(credential);
-  const std::unique_ptr<protocol::DeviceHmac> hmac = protocol::software_hmac(credential);
+  const std::unique_ptr<protocol::DeviceSigner>& signer = device.signer;
+  const std::unique_ptr<protocol::DeviceHmac>& hmac = device.hmac;
   std::ostream& out = progress_stream(config);
 
   // The owner's address: --owner-url, or TO1 through the credential's rendezvous servers (FDO 1.1 §3.7, §5.4).
@@ -181,15 +183,22 @@ int run_onboard(const OnboardConfig& config) {
     options.devmod = serviceinfo::devmod_from_os();
     options.devmod.device = credential.dc_device_info;
     options.progress = [&out](std::string_view line) { out << line << std::endl; };
+    // A TPM renews the HMAC secret in every replacement (FDO-in-TPM §6); the file keeps it.
+    const std::unique_ptr<protocol::DeviceHmac> next_hmac = device.store->next_hmac();
+    options.replacement_hmac = next_hmac.get();
     transport::HttpTransport transport(url);
     try {
       out << "TO2: onboarding to " << url << std::endl;
       protocol::To2Result result = protocol::run_to2(transport, credential, *signer, *hmac, std::move(options));
       // FDO 1.1 §5.5.13: the new credential replaces the old one only now, after a verified TO2.Done2, atomically.
-      protocol::FileCredentialStore(config.credential).save(result.credential);
-      out << "onboarded: " << (result.reused ? "credential reuse, GUID " + credential.dc_guid.hex() + " kept"
-                                             : "new GUID " + result.credential.dc_guid.hex())
-          << "; credential saved to " << config.credential.string() << std::endl;
+      // Credential reuse leaves it as it is.
+      if (!result.reused) {
+        device.store->save(result.credential);
+      }
+      out << "onboarded: "
+          << (result.reused ? "credential reuse, GUID " + credential.dc_guid.hex() + " kept; credential unchanged in "
+                            : "new GUID " + result.credential.dc_guid.hex() + "; credential saved to ")
+          << device.store->describe() << std::endl;
       if (config.json) {
         print_json(config, credential, &result, url, rendezvous, {});
       }
@@ -216,8 +225,7 @@ void register_onboard(Commands& commands) {
   const auto config = std::make_shared<OnboardConfig>();
   CLI::App& cmd = commands.add("onboard", "Find the owner (TO1) and onboard to it (TO2, FDO 1.1 §5.5)",
                                [config] { return run_onboard(*config); });
-  cmd.add_option("--credential", config->credential, "The credential file (replaced atomically on success)")
-      ->required();
+  add_credential_options(cmd, config->credential, config->tpm, "The credential file (replaced atomically on success)");
   cmd.add_option("--owner-url", config->owner_url, "Skip TO1: run TO2 at this owner, http(s)://HOST:PORT");
   cmd.add_option("--kex", config->kex, "Key exchange: ECDH256, ECDH384, DHKEXid14, DHKEXid15, ASYMKEX2048, ASYMKEX3072")
       ->check(CLI::IsMember({"ECDH256", "ECDH384", "DHKEXid14", "DHKEXid15", "ASYMKEX2048", "ASYMKEX3072"}));
@@ -247,6 +255,7 @@ void register_onboard(Commands& commands) {
       ->capture_default_str();
   cmd.footer(
       "Example: fdo-device onboard --credential cred.bin\n"
+      "         fdo-device onboard --tpm swtpm:host=127.0.0.1,port=2321 --root /\n"
       "         fdo-device onboard --credential cred.bin --owner-url http://127.0.0.1:8042 --kex ECDH384 --json");
 }
 

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "device/commands.h"
@@ -17,6 +18,7 @@ namespace {
 
 struct ShowConfig {
   std::filesystem::path credential;
+  std::string tpm;
   bool json = false;
   bool reveal = false;
 };
@@ -38,7 +40,45 @@ void print_text(const DeviceCredential& c, bool reveal) {
   }
 }
 
+// With --tpm: what the TPM holds (public parts only, docs/tpm.md), then the credential if DI has run.
+int run_show_tpm(const ShowConfig& config) {
+  const std::unique_ptr<tpm::TpmDevice> device = tpm::TpmDevice::open(config.tpm);
+  const tpm::TpmStatus status = device->fdo().status();
+  std::optional<DeviceCredential> credential;
+  std::string credential_error;
+  try {
+    credential = device->fdo().load();
+  } catch (const Error& e) {
+    credential_error = e.what();
+  }
+  if (config.json) {
+    JsonWriter j(true);
+    j.begin_object().key("format").integer(tool::kJsonFormat);
+    if (credential) {
+      credential->to_json_fields(j, false);
+    } else {
+      j.key("credential").null();
+    }
+    j.key("tpm");
+    status.to_json(j);
+    j.end_object();
+    std::cout << j.str() << "\n";
+  } else {
+    if (credential) {
+      print_text(*credential, false);
+    } else {
+      std::cout << "credential:            none in this TPM"
+                << (credential_error.empty() ? std::string() : " (" + credential_error + ")") << "\n";
+    }
+    std::cout << status.text();
+  }
+  return credential ? 0 : kFailure;
+}
+
 int run_show_command(const ShowConfig& config) {
+  if (!config.tpm.empty()) {
+    return run_show_tpm(config);
+  }
   const DeviceCredential credential = load_credential(config.credential);
   if (config.json) {
     JsonWriter j(true);
@@ -57,10 +97,11 @@ int run_show_command(const ShowConfig& config) {
 void register_show(Commands& commands) {
   const auto config = std::make_shared<ShowConfig>();
   CLI::App& cmd = commands.add("show", "Show the device credential", [config] { return run_show_command(*config); });
-  cmd.add_option("--credential", config->credential, "The credential file")->required();
+  add_credential_options(cmd, config->credential, config->tpm, "The credential file");
   cmd.add_flag("--json", config->json, "One JSON document on stdout");
   cmd.add_flag("--reveal", config->reveal, "Also print the HMAC secret (file-backed credentials only)");
-  cmd.footer("Example: fdo-device show --credential cred.bin --json");
+  cmd.footer("Example: fdo-device show --credential cred.bin --json\n"
+             "         fdo-device show --tpm swtpm:host=127.0.0.1,port=2321");
 }
 
 }  // namespace fdo::device_tool

@@ -19,6 +19,7 @@ namespace {
 
 struct To1Config {
   std::filesystem::path credential;
+  std::string tpm;
   bool json = false;
   std::size_t rounds = 1;
   std::uint32_t retry_delay = kRvRetryDelaySec;
@@ -104,11 +105,12 @@ void print_json(const protocol::FindOwnerResult& r, const DeviceCredential& cred
 }
 
 int run_to1_command(const To1Config& config) {
-  const std::optional<DeviceCredential> credential = load_credential(config.credential);
+  const DeviceState device = open_device(config.credential, config.tpm);
+  const DeviceCredential* credential = &device.credential;
   if (!credential->dc_active) {
     throw_invalid("the credential is not active (DCActive is false): this device has completed onboarding");
   }
-  const std::unique_ptr<protocol::DeviceSigner> signer = protocol::software_signer(*credential);
+  const std::unique_ptr<protocol::DeviceSigner>& signer = device.signer;
   protocol::FindOwnerOptions options;
   options.max_rounds = config.rounds;
   options.retry_delay_sec = config.retry_delay;
@@ -142,7 +144,7 @@ void register_to1(Commands& commands) {
   const auto config = std::make_shared<To1Config>();
   CLI::App& cmd = commands.add("to1", "Find the owner through the rendezvous server (TO1, FDO 1.1 §5.4)",
                                [config] { return run_to1_command(*config); });
-  cmd.add_option("--credential", config->credential, "The credential file")->required();
+  add_credential_options(cmd, config->credential, config->tpm, "The credential file");
   cmd.add_flag("--json", config->json, "One JSON document on stdout (to2_urls, rendezvous, attempts)");
   cmd.add_option("--rounds", config->rounds, "Walks of the RendezvousInfo list before giving up (0: forever)")
       ->capture_default_str();

@@ -1,0 +1,220 @@
+// The supply chain with a TPM-backed device (docs/tpm.md), every role a real process on loopback and the TPM a
+// private swtpm per test: DI into the TPM → extend → import (automatic TO0) → TO1 → TO2 with a credential
+// replacement committed into the TPM; the rescue case (device files wiped); a TPM provisioned in advance with
+// fdo-tpm-provisioner; and tpm2-tools as the independent check of what lives in the TPM.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "integration-tests/harness.h"
+#include "integration-tests/supply_chain.h"
+#include "libfdo/core/file.h"
+#include "libfdo/tpm/swtpm_test_support.h"
+
+namespace fdo::integration {
+namespace {
+
+class TpmSupplyChain : public SupplyChain {
+ protected:
+  void SetUp() override {
+    std::string why;
+    m_swtpm = tpm::testing::Swtpm::start(&why);
+    if (!m_swtpm) {
+      GTEST_SKIP() << "swtpm cannot start: " << why;
+    }
+    SupplyChain::SetUp();
+  }
+
+  [[nodiscard]] std::string tcti() const { return m_swtpm->tcti(); }
+
+  /// DI into the TPM; returns the GUID.
+  std::string tpm_device(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"di", "--url", m_mfg->url(), "--tpm", tcti(), "--model", "IT-TPM", "--serial",
+                                     "SN-TPM"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const RunResult di = run_tool("fdo-device", args);
+    EXPECT_EQ(di.exit_code, 0) << di.describe();
+    EXPECT_NE(di.out.find("credential in the TPM"), std::string::npos) << di.out;
+    return show_tpm()["guid"].str();
+  }
+
+  Json show_tpm() {
+    const RunResult r = run_tool("fdo-device", {"show", "--tpm", tcti(), "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    return Json::parse(r.out);
+  }
+
+  /// A tpm2-tools command against our swtpm (an independent reader of the TPM, never used to do our work).
+  RunResult tpm2(std::vector<std::string> argv) {
+    argv.insert(argv.begin() + 1, {"-T", tcti()});
+    return run_command(argv);
+  }
+
+  std::unique_ptr<tpm::testing::Swtpm> m_swtpm;
+};
+
+TEST_F(TpmSupplyChain, TpmDeviceOnboardsAndItsNewCredentialLivesInTheTpm) {
+  const std::string guid = tpm_device();
+  const Json before = show_tpm();
+  EXPECT_EQ(before["storage"].str(), "tpm");
+  EXPECT_TRUE(before["active"].boolean());
+  EXPECT_EQ(before["key_type"].str(), "p256");
+  const std::string owner_dir = owner_with(guid, "p256");
+  const auto owner = serve(owner_dir);
+  await_registered(owner_dir, guid);
+
+  const RunResult first = run_tool("fdo-device", {"onboard", "--tpm", tcti(), "--json", "--root", path("root")});
+  ASSERT_EQ(first.exit_code, 0) << first.describe() << owner->log();
+  const Json out = Json::parse(first.out);
+  EXPECT_TRUE(out["onboarded"].boolean());
+  const std::string new_guid = out["new_guid"].str();
+  EXPECT_NE(new_guid, guid);
+  EXPECT_EQ(out["rendezvous"].str(), m_rv->url());
+  EXPECT_NE(first.err.find("credential saved to TPM at " + tcti()), std::string::npos) << first.err;
+
+  const Json after = show_tpm();
+  EXPECT_EQ(after["guid"].str(), new_guid);
+  EXPECT_FALSE(after["active"].boolean());
+  EXPECT_EQ(after["tpm"]["journal"].str(), "clear");
+  EXPECT_EQ(status(owner_dir, guid)["state"].str(), "onboarded");
+
+  // The renewed HMAC secret is the one the owner's replacement voucher holds: a second onboarding proves it
+  // (TO2.ProveOVHdr checks the voucher header's HMAC inside the TPM).
+  await_registered(owner_dir, new_guid);
+  const RunResult again =
+      run_tool("fdo-device", {"onboard", "--tpm", tcti(), "--json", "--reactivate", "--root", path("root")});
+  ASSERT_EQ(again.exit_code, 0) << again.describe() << owner->log();
+  EXPECT_NE(Json::parse(again.out)["new_guid"].str(), new_guid);
+}
+
+TEST_F(TpmSupplyChain, KeysAreNonExportableAndNoSecretReachesAFile) {
+  const std::string cache = path("tpm-cred.bin");
+  const std::string guid = tpm_device({"--credential", cache});
+  // The cache file holds the public parts only: storage tpm, the handles, an empty DCHmacSecret.
+  const RunResult reveal = run_tool("fdo-device", {"show", "--credential", cache, "--json", "--reveal"});
+  ASSERT_EQ(reveal.exit_code, 0) << reveal.describe();
+  const Json cached = Json::parse(reveal.out);
+  EXPECT_EQ(cached["guid"].str(), guid);
+  EXPECT_EQ(cached["storage"].str(), "tpm");
+  EXPECT_FALSE(cached.has("hmac_secret"));
+  EXPECT_EQ(cached["tpm_hmac_key_handle"].str(), "0x81020003");
+
+  // tpm2-tools, independently: both keys are fixedTPM | fixedParent | sensitiveDataOrigin (made in the TPM, never
+  // duplicable), usable only through their policy (no userWithAuth).
+  for (const std::string handle : {"0x81020002", "0x81020003"}) {
+    SCOPED_TRACE(handle);
+    const RunResult pub = tpm2({"tpm2_readpublic", "-c", handle});
+    ASSERT_EQ(pub.exit_code, 0) << pub.describe();
+    EXPECT_NE(pub.out.find("fixedtpm|fixedparent|sensitivedataorigin|sign"), std::string::npos) << pub.out;
+    EXPECT_EQ(pub.out.find("userwithauth"), std::string::npos) << pub.out;
+    // Reading the private part out: TPM2_Duplicate is refused for a fixedTPM/fixedParent object.
+    const RunResult dup = tpm2({"tpm2_duplicate", "-C", "null", "-c", handle, "-G", "null", "-r", path("dup.priv"),
+                                "-u", path("dup.pub")});
+    EXPECT_NE(dup.exit_code, 0) << dup.describe();
+    EXPECT_FALSE(std::filesystem::exists(path("dup.priv")));
+  }
+  // The credential indices, as tpm2-tools reads them: ours (docs/tpm.md "What we write").
+  const RunResult nv = tpm2({"tpm2_nvreadpublic", "0x1d10001"});
+  ASSERT_EQ(nv.exit_code, 0) << nv.describe();
+  EXPECT_NE(nv.out.find("ownerwrite|authwrite|ownerread|authread|no_da|written"), std::string::npos) << nv.out;
+  EXPECT_NE(nv.out.find("size: 512"), std::string::npos) << nv.out;
+}
+
+// FDO-in-TPM §6 / the whitepaper's rescue case: the device's disk is wiped after DI; the TPM alone onboards it.
+TEST_F(TpmSupplyChain, WipedDeviceStorageOnboardsFromTheTpmAlone) {
+  const std::string device_dir = path("device");
+  std::filesystem::create_directories(device_dir);
+  const std::string cache = device_dir + "/cred.bin";
+  const std::string guid = tpm_device({"--credential", cache});
+  ASSERT_TRUE(std::filesystem::exists(cache));
+  const std::string owner_dir = owner_with(guid, "p256");
+  const auto owner = serve(owner_dir);
+  await_registered(owner_dir, guid);
+
+  std::filesystem::remove_all(device_dir);  // the wipe
+  const RunResult r = run_tool("fdo-device", {"onboard", "--tpm", tcti(), "--json", "--root", path("root")});
+  ASSERT_EQ(r.exit_code, 0) << r.describe() << owner->log();
+  EXPECT_TRUE(Json::parse(r.out)["onboarded"].boolean());
+  EXPECT_EQ(show_tpm()["guid"].str(), Json::parse(r.out)["new_guid"].str());
+}
+
+TEST_F(TpmSupplyChain, ProvisionedInAdvanceThenDiUsesTheTpmsKeys) {
+  const RunResult empty = run_tool("fdo-tpm-provisioner", {"show", "--tcti", tcti(), "--json"});
+  ASSERT_EQ(empty.exit_code, 0) << empty.describe();
+  EXPECT_FALSE(Json::parse(empty.out)["provisioned"].boolean());
+
+  const RunResult prov = run_tool("fdo-tpm-provisioner", {"provision", "--tcti", tcti(), "--curve", "p384"});
+  ASSERT_EQ(prov.exit_code, 0) << prov.describe();
+  const std::size_t pem_at = prov.out.find("-----BEGIN PUBLIC KEY-----");
+  ASSERT_NE(pem_at, std::string::npos) << prov.out;
+  const std::string provisioned_pem = prov.out.substr(pem_at);
+
+  const RunResult shown = run_tool("fdo-tpm-provisioner", {"show", "--tcti", tcti(), "--json"});
+  const Json s = Json::parse(shown.out);
+  EXPECT_TRUE(s["provisioned"].boolean());
+  EXPECT_FALSE(s["active"].boolean());
+  EXPECT_FALSE(s["dctpm"]["has_credential"].boolean());
+  EXPECT_EQ(s["hmac_us_bytes"].integer(), 48);
+
+  // Provisioning twice is refused, naming what is there; nothing changes.
+  const RunResult twice = run_tool("fdo-tpm-provisioner", {"provision", "--tcti", tcti()});
+  EXPECT_EQ(twice.exit_code, 1) << twice.describe();
+  EXPECT_NE(twice.err.find("already"), std::string::npos) << twice.err;
+
+  // DI keeps the provisioned P-384 key: the device's public key is the one printed at provisioning.
+  const std::string guid = tpm_device();
+  const Json after = show_tpm();
+  EXPECT_EQ(after["key_type"].str(), "p384");
+  EXPECT_TRUE(after["active"].boolean());
+  EXPECT_EQ(after["tpm"]["device_public_key_pem"].str(), provisioned_pem);
+  // A P-384 device onboards over its SHA-384 HMAC key.
+  const std::string owner_dir = owner_with(guid, "p384");
+  const auto owner = serve(owner_dir);
+  await_registered(owner_dir, guid);
+  const RunResult r = run_tool("fdo-device", {"onboard", "--tpm", tcti(), "--json", "--root", path("root")});
+  ASSERT_EQ(r.exit_code, 0) << r.describe() << owner->log();
+  EXPECT_EQ(Json::parse(r.out)["kex"].str(), "ECDH384");
+
+  // DI again without --force is refused; the credential stays.
+  const RunResult again = run_tool("fdo-device", {"di", "--url", m_mfg->url(), "--tpm", tcti()});
+  EXPECT_EQ(again.exit_code, 1) << again.describe();
+  EXPECT_NE(again.err.find("--force"), std::string::npos) << again.err;
+}
+
+TEST_F(TpmSupplyChain, ProvisionerClearAsksThenRemovesEverything) {
+  ASSERT_EQ(run_tool("fdo-tpm-provisioner", {"provision", "--tcti", tcti()}).exit_code, 0);
+  const RunResult unconfirmed = run_tool("fdo-tpm-provisioner", {"clear", "--tcti", tcti()});
+  EXPECT_EQ(unconfirmed.exit_code, 1) << unconfirmed.describe();
+  EXPECT_NE(unconfirmed.err.find("--yes"), std::string::npos) << unconfirmed.err;
+  EXPECT_TRUE(Json::parse(run_tool("fdo-tpm-provisioner", {"show", "--tcti", tcti(), "--json"}).out)["provisioned"]
+                  .boolean());
+  const RunResult cleared = run_tool("fdo-tpm-provisioner", {"clear", "--tcti", tcti(), "--yes"});
+  ASSERT_EQ(cleared.exit_code, 0) << cleared.describe();
+  EXPECT_FALSE(Json::parse(run_tool("fdo-tpm-provisioner", {"show", "--tcti", tcti(), "--json"}).out)["provisioned"]
+                   .boolean());
+  const RunResult nv = tpm2({"tpm2_getcap", "handles-nv-index"});
+  EXPECT_EQ(nv.out.find("0x1D1"), std::string::npos) << nv.out;
+  EXPECT_EQ(nv.out.find("0x1d1"), std::string::npos) << nv.out;
+}
+
+TEST_F(TpmSupplyChain, NoTpmIsAClearErrorNotACrash) {
+  const std::string absent = "swtpm:host=127.0.0.1,port=1";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"fdo-device", "show", "--tpm", absent},
+        std::vector<std::string>{"fdo-device", "di", "--url", m_mfg->url(), "--tpm", absent},
+        std::vector<std::string>{"fdo-tpm-provisioner", "show", "--tcti", absent}}) {
+    const RunResult r = run_tool(args[0], std::vector<std::string>(args.begin() + 1, args.end()));
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    EXPECT_NE(r.err.find("cannot reach a TPM at '" + absent + "'"), std::string::npos) << r.err;
+  }
+  // A TPM that holds no credential names what to do.
+  const RunResult none = run_tool("fdo-device", {"onboard", "--tpm", tcti()});
+  EXPECT_EQ(none.exit_code, 1) << none.describe();
+  EXPECT_NE(none.err.find("fdo-device di --tpm"), std::string::npos) << none.err;
+}
+
+}  // namespace
+}  // namespace fdo::integration
