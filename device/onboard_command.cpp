@@ -17,6 +17,7 @@
 #include "libfdo/protocol/to1_device.h"
 #include "libfdo/protocol/to2_device.h"
 #include "libfdo/fsim/registry.h"
+#include "libfdo/tpm/tpm_attest.h"
 #include "libfdo/serviceinfo/devmod.h"
 #include "libfdo/transport/http_transport.h"
 #include "libfdo/types/device_credential.h"
@@ -46,6 +47,9 @@ struct OnboardConfig {
   std::vector<std::string> modules;
   std::uint32_t command_timeout = 600;
 };
+
+// Where TPM-Attest keeps the owner's verdict, under --root (docs/tpm.md "Attestation").
+constexpr std::string_view kAttestationVerdict = "var/lib/fdo/attestation";
 
 // Progress goes to stdout, or to stderr when stdout carries the JSON document.
 std::ostream& progress_stream(const OnboardConfig& config) { return config.json ? std::cerr : std::cout; }
@@ -179,6 +183,10 @@ int run_onboard(const OnboardConfig& config) {
     options.leniency = Leniency::from_names(config.lenient);
     // The ServiceInfo modules this device runs (docs/service-info.md "Device configuration"): all by default.
     fsim::register_device_modules(registry, module_context);
+    if (device.tpm) {
+      // TPM-Attest answers with the TPM's quote; the owner's verdict is kept for the management agent.
+      tpm::register_tpm_attest_device(registry, device.tpm->tpm(), module_context.root / kAttestationVerdict);
+    }
     options.modules = config.modules.empty() ? registry.create_all() : registry.create(config.modules);
     options.devmod = serviceinfo::devmod_from_os();
     options.devmod.device = credential.dc_device_info;

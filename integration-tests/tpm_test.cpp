@@ -11,7 +11,9 @@
 
 #include "integration-tests/harness.h"
 #include "integration-tests/supply_chain.h"
+#include "libfdo/core/bytes.h"
 #include "libfdo/core/file.h"
+#include "libfdo/core/hex.h"
 #include "libfdo/tpm/swtpm_test_support.h"
 
 namespace fdo::integration {
@@ -198,6 +200,64 @@ TEST_F(TpmSupplyChain, ProvisionerClearAsksThenRemovesEverything) {
   const RunResult nv = tpm2({"tpm2_getcap", "handles-nv-index"});
   EXPECT_EQ(nv.out.find("0x1D1"), std::string::npos) << nv.out;
   EXPECT_EQ(nv.out.find("0x1d1"), std::string::npos) << nv.out;
+}
+
+// TPM-Attest in a real onboarding: the owner's policy holds the TPM's PCR 7; a match runs the whole plan, a changed
+// PCR onboards the device with only its quarantine plan and shows it as quarantined.
+TEST_F(TpmSupplyChain, AttestationMatchRunsThePlanAndAMismatchQuarantines) {
+  const std::string guid = tpm_device();
+  const RunResult pcr = tpm2({"tpm2_pcrread", "sha256:7", "-o", path("pcr7.bin")});
+  ASSERT_EQ(pcr.exit_code, 0) << pcr.describe();
+  const std::string pcr7 = to_hex(read_file(path("pcr7.bin")));
+  ASSERT_EQ(pcr7.size(), 64U);
+  const std::string plan_dir = path("plan");
+  std::filesystem::create_directories(plan_dir);
+  write_file_atomic(plan_dir + "/setup.sh", to_bytes("echo installed > marker.txt\n"), 0644);
+  write_file_atomic(plan_dir + "/plan.toml", to_bytes(R"(modules = ["TPM-Attest", "fdo_sys", "fido_alliance"]
+[params."TPM-Attest"]
+pcrs = ["0", "7"]
+expect = ["7=)" + pcr7 + R"("]
+quarantine = ["fido_alliance"]
+[params.fdo_sys]
+files = ["setup.sh"]
+exec = ["sh", "setup.sh"]
+)"), 0644);
+  const std::string owner_dir = owner_with(guid, "p256");
+  const auto owner = serve(owner_dir, {"--plan", plan_dir + "/plan.toml"});
+  await_registered(owner_dir, guid);
+
+  const std::string root = path("root");
+  const RunResult first = run_tool("fdo-device", {"onboard", "--tpm", tcti(), "--json", "--root", root});
+  ASSERT_EQ(first.exit_code, 0) << first.describe() << owner->log();
+  EXPECT_EQ(to_string(read_file(root + "/var/lib/fdo/attestation")), "normal: PCRs match the policy\n");
+  EXPECT_TRUE(std::filesystem::exists(root + "/marker.txt"));
+  const Json normal = status(owner_dir, guid);
+  EXPECT_EQ(normal["state"].str(), "onboarded");
+  std::string lines;
+  for (std::size_t i = 0; i < normal["modules"].size(); ++i) {
+    lines += normal["modules"].at(i).str() + "\n";
+  }
+  EXPECT_NE(lines.find("TPM-Attest: done: verdict normal"), std::string::npos) << lines;
+
+  // Something else booted: PCR 7 changes (extended by tpm2-tools, as firmware would), the device onboards again.
+  const std::string new_guid = Json::parse(first.out)["new_guid"].str();
+  ASSERT_EQ(tpm2({"tpm2_pcrextend", "7:sha256=" + std::string(64, 'a')}).exit_code, 0);
+  std::filesystem::remove(root + "/marker.txt");
+  await_registered(owner_dir, new_guid);
+  const RunResult second =
+      run_tool("fdo-device", {"onboard", "--tpm", tcti(), "--json", "--reactivate", "--root", root});
+  ASSERT_EQ(second.exit_code, 0) << second.describe() << owner->log();
+  EXPECT_EQ(to_string(read_file(root + "/var/lib/fdo/attestation")).rfind("quarantine: PCR 7 is ", 0), 0U);
+  EXPECT_FALSE(std::filesystem::exists(root + "/marker.txt")) << "fdo_sys ran in quarantine";
+  const Json quarantined = status(owner_dir, new_guid);
+  EXPECT_EQ(quarantined["state"].str(), "quarantined");
+  lines.clear();
+  for (std::size_t i = 0; i < quarantined["modules"].size(); ++i) {
+    lines += quarantined["modules"].at(i).str() + "\n";
+  }
+  EXPECT_NE(lines.find("TPM-Attest: done: verdict quarantine: PCR 7"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("fdo_sys: skipped (quarantine)"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("fido_alliance: done"), std::string::npos) << lines;
 }
 
 TEST_F(TpmSupplyChain, NoTpmIsAClearErrorNotACrash) {

@@ -17,6 +17,7 @@
 #include "libfdo/core/file.h"
 #include "libfdo/crypto/x509.h"
 #include "libfdo/fsim/registry.h"
+#include "libfdo/tpm/tpm_attest.h"
 #include "libfdo/protocol/dispatcher.h"
 #include "libfdo/protocol/to2_owner.h"
 #include "libfdo/storage/sqlite_store.h"
@@ -111,6 +112,7 @@ std::unique_ptr<ServeSettings> settings_from(const ServeConfig& config) {
   }
   s->module_context.plan_dir = config.plan.empty() ? s->dir.dir : config.plan.parent_path();
   fsim::register_owner_modules(s->modules, s->module_context);
+  tpm::register_tpm_attest_owner(s->modules, s->module_context.plan_dir);
   if (!config.plan.empty()) {
     s->plans = OwnerPlans::load(config.plan, s->modules);
   }

@@ -480,11 +480,19 @@ Answer To2Owner::done(ByteView body, To2Session& session, storage::Store& store,
   }
   const Guid old_guid = session.guid;
   const std::int64_t now = ctx.now;
+  // A device that TPM-Attest quarantined is onboarded all the same, with only the quarantine plan
+  // (docs/owner.md "Device status").
+  const bool quarantined =
+      !session.engine_state.empty() &&
+      serviceinfo::OwnerEngine::restore(session.engine_state,
+                                        m_policy.modules != nullptr ? *m_policy.modules : kNoModules)
+          .quarantined();
+  const std::string final_state = quarantined ? "quarantined" : "onboarded";
   std::function<void(storage::Transaction&)> apply;
   if (session.replacement_hmac.empty()) {
     // Credential reuse: the voucher stays as it is (FDO 1.1 §5.5.8).
-    apply = [old_guid, now](storage::Transaction& tx) {
-      set_status(tx, old_guid, now, "onboarded", "TO2.Done2");
+    apply = [old_guid, now, final_state](storage::Transaction& tx) {
+      set_status(tx, old_guid, now, final_state, "TO2.Done2");
       if (std::optional<storage::OwnerDeviceRecord> r = tx.get_owner_device(old_guid)) {
         ++r->onboard_count;
         r->new_guid.clear();
@@ -514,14 +522,14 @@ Answer To2Owner::done(ByteView body, To2Session& session, storage::Store& store,
                                   .created_at = now,
                                   .owner_key_id = {}};
     const Guid new_guid = setup.guid;
-    apply = [record = std::move(record), old_guid, new_guid, now](storage::Transaction& tx) {
+    apply = [record = std::move(record), old_guid, new_guid, now, final_state](storage::Transaction& tx) {
       storage::VoucherRecord stored = record;
       if (std::optional<storage::VoucherRecord> old = tx.get_voucher(old_guid)) {
         stored.serial = old->serial;
         stored.owner_key_id = old->owner_key_id;
       }
       tx.put_voucher(stored);
-      set_status(tx, old_guid, now, "onboarded", "TO2.Done2");
+      set_status(tx, old_guid, now, final_state, "TO2.Done2");
       if (std::optional<storage::OwnerDeviceRecord> r = tx.get_owner_device(old_guid)) {
         ++r->onboard_count;
         r->new_guid = new_guid.hex();

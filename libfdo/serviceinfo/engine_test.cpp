@@ -108,13 +108,41 @@ class MissingOwner : public OwnerModule {
  public:
   std::string_view name() const override { return kMissing; }
   void on_message(std::string_view, ByteView) override {}
-  Produced produce(std::size_t) override { return Produced{.kvs = {}, .done = true, .block_device = false}; }
+  Produced produce(std::size_t) override {
+    Produced out;
+    out.done = true;
+    return out;
+  }
   Bytes save() const override { return bool_value(true); }
   void restore(ByteView) override {}
 };
 
+// test.gate quarantines the device on its first output, keeping only test.missing of the later steps (the shape of
+// TPM-Attest on a PCR mismatch).
+constexpr std::string_view kGate = "test.gate";
+class GateOwner : public OwnerModule {
+ public:
+  std::string_view name() const override { return kGate; }
+  void on_message(std::string_view, ByteView) override {}
+  Produced produce(std::size_t) override {
+    Produced out;
+    out.kvs.push_back(make_kv(kGate, "verdict", uint_value(1)));
+    out.done = true;
+    out.quarantine = std::vector<std::string>{std::string(kMissing)};
+    return out;
+  }
+  Bytes save() const override { return bool_value(true); }
+  void restore(ByteView) override {}
+};
+class GateDevice : public DeviceModule {
+ public:
+  std::string_view name() const override { return kGate; }
+  void on_message(std::string_view, ByteView, Outbox&) override {}
+};
+
 OwnerRegistry make_registry() {
   OwnerRegistry r;
+  r.add(std::string(kGate), [](ByteView) { return std::make_unique<GateOwner>(); });
   r.add(std::string(kEcho), [](ByteView params) { return std::make_unique<EchoOwner>(params); });
   r.add(std::string(kMissing), [](ByteView) { return std::make_unique<MissingOwner>(); });
   return r;
@@ -279,6 +307,39 @@ TEST(ServiceInfoLoop, OwnerOutcomesAndDevmodAfterTheRun) {
   EXPECT_EQ(owner.on_device_message(false, {make_kv("other", kActive, bool_value(false))}, 1300),
             (OwnerReply{.is_more = false, .is_done = true, .kvs = {}}));
   test::expect_error([&] { owner.on_device_message(true, {}, 1300); }, ErrorCode::InvalidMessageError);
+}
+
+TEST(ServiceInfoLoop, QuarantineSkipsTheLaterModulesOutsideTheQuarantinePlan) {
+  const auto record = std::make_shared<EchoRecord>();
+  std::vector<std::unique_ptr<DeviceModule>> modules = echo_modules(record);
+  modules.push_back(std::make_unique<GateDevice>());
+  DeviceEngine device(std::move(modules), devmod());
+  const OwnerRegistry& reg = registry();
+  const Plan plan{.steps = {{.module = std::string(kGate), .params = {}, .required = false},
+                            {.module = std::string(kEcho), .params = echo_params(2, 10), .required = false},
+                            {.module = std::string(kMissing), .params = {}, .required = false}}};
+  Bytes saved = OwnerEngine(plan, reg).save();
+  for (int round = 0; !device.done() && round < 50; ++round) {
+    DeviceSend send = device.next_message(1300);
+    list_extra(send, std::string(kMissing));
+    OwnerEngine owner = OwnerEngine::restore(saved, reg);  // any server process continues the run
+    const OwnerReply reply = owner.on_device_message(send.is_more, send.kvs, 1300);
+    saved = owner.save();
+    device.on_owner_message(reply.is_more, reply.is_done, reply.kvs);
+  }
+  ASSERT_TRUE(device.done());
+  const OwnerEngine owner = OwnerEngine::restore(saved, reg);
+  EXPECT_TRUE(owner.quarantined());
+  const std::vector<ModuleOutcome> outcomes = owner.outcomes();
+  ASSERT_EQ(outcomes.size(), 3U);
+  EXPECT_EQ(outcomes[0].state, ModuleState::Done);
+  EXPECT_EQ(outcomes[1].state, ModuleState::Skipped);
+  EXPECT_EQ(module_state_name(outcomes[1].state), "skipped (quarantine)");
+  // test.missing is in the quarantine plan, so it still ran (the device lists it and then refuses it).
+  EXPECT_EQ(outcomes[2].state, ModuleState::Unsupported);
+  EXPECT_TRUE(record->data.empty());
+  EXPECT_TRUE(record->activations.empty());
+  EXPECT_FALSE(OwnerEngine(plan, reg).quarantined());
 }
 
 TEST(ServiceInfoLoop, ModuleNotListedIsUnsupportedAndFailsOnlyIfRequired) {

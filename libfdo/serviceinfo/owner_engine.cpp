@@ -14,8 +14,8 @@ namespace fdo::serviceinfo {
 namespace {
 
 constexpr std::string_view k68 = "TO2.DeviceServiceInfo";
-constexpr std::uint64_t kStateVersion = 1;
-constexpr std::size_t kStateItems = 12;
+constexpr std::uint64_t kStateVersion = 2;
+constexpr std::size_t kStateItems = 13;
 constexpr std::size_t kStepItems = 7;
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
@@ -45,6 +45,8 @@ std::string_view module_state_name(ModuleState state) {
       return "declined";
     case ModuleState::Failed:
       return "failed";
+    case ModuleState::Skipped:
+      return "skipped (quarantine)";
   }
   return "unknown";
 }
@@ -162,7 +164,8 @@ void OwnerEngine::dispatch(const ServiceInfoKv& kv) {
     return;
   }
   if (step == nullptr || !step->module || step->state == ModuleState::Unsupported ||
-      step->state == ModuleState::Declined || step->state == ModuleState::Failed) {
+      step->state == ModuleState::Declined || step->state == ModuleState::Failed ||
+      step->state == ModuleState::Skipped) {
     log::warn("ServiceInfo " + kv.key + " from the device skipped: module not running");
     return;
   }
@@ -269,6 +272,20 @@ OwnerReply OwnerEngine::produce(std::size_t send_mtu) {
       m_queue.push_back(std::move(kv));
     }
     block = block || out.block_device;
+    if (out.quarantine) {
+      // Only the quarantine plan's modules run after this step (docs/service-info.md "TPM-Attest").
+      m_quarantined = true;
+      for (std::size_t i = m_current + 1; i < m_steps.size(); ++i) {
+        Step& later = m_steps[i];
+        const auto& keep = *out.quarantine;
+        if (later.state == ModuleState::Pending &&
+            std::find(keep.begin(), keep.end(), later.plan.module) == keep.end()) {
+          later.state = ModuleState::Skipped;
+          later.module.reset();
+        }
+      }
+      log::warn("ServiceInfo: " + step.plan.module + " quarantined the device; only the quarantine plan runs");
+    }
     if (out.done) {
       step.state = ModuleState::Done;
       ++m_current;
@@ -306,7 +323,7 @@ std::vector<ModuleOutcome> OwnerEngine::outcomes() const {
 
 // Stored state (ours, not a wire format):
 //   [version, [receive_mtu, max_rounds], [* Step], devmod: bstr, queue: ServiceInfo, fragment: ServiceInfo,
-//    current, rounds, devmod_complete, owner_more, done_sent, never_more]
+//    current, rounds, devmod_complete, owner_more, done_sent, never_more, quarantined]
 //   Step = [module, params: bstr, required, state, active_sent, error, module_state: bstr / null]
 Bytes OwnerEngine::save() const {
   cbor::Writer w;
@@ -327,6 +344,7 @@ Bytes OwnerEngine::save() const {
   encode_service_info(w, m_fragment ? ServiceInfo{*m_fragment} : ServiceInfo{});
   w.uint(m_current).uint(m_rounds);
   w.boolean(m_devmod_complete).boolean(m_owner_more).boolean(m_done_sent).boolean(m_never_more);
+  w.boolean(m_quarantined);
   return std::move(w).take();
 }
 
@@ -350,7 +368,7 @@ OwnerEngine OwnerEngine::restore(ByteView state, const OwnerRegistry& registry) 
       step.plan.params = r.read_bstr("params");
       step.plan.required = r.read_bool("required");
       step.state = static_cast<ModuleState>(
-          r.read_uint_max("state", static_cast<std::uint64_t>(ModuleState::Failed)));
+          r.read_uint_max("state", static_cast<std::uint64_t>(ModuleState::Skipped)));
       step.active_sent = r.read_bool("active_sent");
       step.error = r.read_tstr("error");
       if (!r.try_read_null()) {
@@ -374,6 +392,7 @@ OwnerEngine OwnerEngine::restore(ByteView state, const OwnerRegistry& registry) 
     engine.m_owner_more = r.read_bool("owner_more");
     engine.m_done_sent = r.read_bool("done_sent");
     engine.m_never_more = r.read_bool("never_more");
+    engine.m_quarantined = r.read_bool("quarantined");
     r.expect_end();
     return engine;
   } catch (const Error& e) {

@@ -44,6 +44,7 @@ enum class ModuleState : std::uint8_t {
   Unsupported = 3,  ///< not in devmod:modules, or the device answered active = false
   Declined = 4,     ///< the module's on_devmod() opted out for this device
   Failed = 5,       ///< raised an error; the run failed
+  Skipped = 6,      ///< not run: an earlier module quarantined the device and this one is not in its plan
 };
 
 /// The spec-free name of a state for logs and JSON ("pending", "running", ...).
@@ -89,6 +90,8 @@ class OwnerEngine {
   /// Whether the owner has sent IsDone.
   [[nodiscard]] bool done() const { return m_done_sent; }
   [[nodiscard]] std::uint64_t rounds() const { return m_rounds; }
+  /// Whether a module quarantined the device in this run (Produced::quarantine).
+  [[nodiscard]] bool quarantined() const { return m_quarantined; }
   /// One entry per plan step, in plan order.
   [[nodiscard]] std::vector<ModuleOutcome> outcomes() const;
 
@@ -121,6 +124,7 @@ class OwnerEngine {
   bool m_owner_more = false;  // our last 69 had IsMoreServiceInfo
   bool m_done_sent = false;
   bool m_never_more = false;  // the device cannot take IsMoreServiceInfo (fdo-rs)
+  bool m_quarantined = false;
 };
 
 }  // namespace fdo::serviceinfo

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,10 @@ struct Produced {
   bool done = false;
   /// Keep the floor: set IsMoreServiceInfo so the device answers [false, []] (go-fdo's "block the peer").
   bool block_device = false;
+  /// The module quarantines the device (TPM-Attest on a PCR mismatch, docs/service-info.md "TPM-Attest"): of the
+  /// plan's later steps only these modules still run (the quarantine plan); the others are skipped and the device
+  /// status says "quarantined".
+  std::optional<std::vector<std::string>> quarantine;
 };
 
 /// An owner ServiceInfo module. The engine sends `module:active = true` before its first KV, routes the device's

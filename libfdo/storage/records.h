@@ -73,7 +73,8 @@ struct RvRegistration {
 /// What the owner knows about one device it holds a voucher for (docs/owner.md), keyed by the voucher's GUID.
 struct OwnerDeviceRecord {
   Guid guid;
-  /// "imported", "registered", "onboarding", "onboarded", "failed" or "exported".
+  /// "imported", "registered", "onboarding", "onboarded", "quarantined" (onboarded with the quarantine plan),
+  /// "failed" or "exported".
   std::string state;
   /// The protocol step reached, or the step that failed ("TO0 http://127.0.0.1:8041", "TO2.ProveDevice").
   std::string step;

@@ -621,6 +621,97 @@ Bytes Tpm::hmac_key_name(crypto::HashAlg alg, ByteView unique, ByteView auth_pol
 
 void Tpm::evict(std::uint32_t persistent) { m_impl->evict(persistent); }
 
+Bytes Tpm::marshalled_public(std::uint32_t persistent) {
+  const Impl::Handle object = m_impl->from_public(persistent);
+  EsysPtr<TPM2B_PUBLIC> pub;
+  EsysPtr<TPM2B_NAME> name;
+  EsysPtr<TPM2B_NAME> qualified;
+  check("ReadPublic " + handle_text(persistent),
+        Esys_ReadPublic(m_impl->esys, object.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, pub.out(), name.out(),
+                        qualified.out()));
+  Bytes out(sizeof(TPMT_PUBLIC));
+  size_t offset = 0;
+  check("marshalling TPMT_PUBLIC", Tss2_MU_TPMT_PUBLIC_Marshal(&pub->publicArea, out.data(), out.size(), &offset));
+  out.resize(offset);
+  return out;
+}
+
+ObjectPublic Tpm::ensure_attestation_key(std::uint32_t persistent) {
+  if (std::optional<ObjectPublic> existing = read_public(persistent)) {
+    return *existing;
+  }
+  TPM2B_PUBLIC pub{};
+  TPMT_PUBLIC& t = pub.publicArea;
+  t.type = TPM2_ALG_ECC;
+  t.nameAlg = TPM2_ALG_SHA256;
+  t.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+                       TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
+  t.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+  t.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+  t.parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+  t.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+  t.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+  return m_impl->persist(pub, persistent);
+}
+
+AttestQuote decode_quote(ByteView attest) {
+  TPMS_ATTEST a{};
+  size_t offset = 0;
+  if (Tss2_MU_TPMS_ATTEST_Unmarshal(attest.data(), attest.size(), &offset, &a) != TSS2_RC_SUCCESS ||
+      offset != attest.size()) {
+    throw_body_error("TPMS_ATTEST: does not unmarshal");
+  }
+  AttestQuote q;
+  q.magic = a.magic;
+  q.type = a.type;
+  q.qualified_signer.assign(a.qualifiedSigner.name, a.qualifiedSigner.name + a.qualifiedSigner.size);
+  q.extra_data.assign(a.extraData.buffer, a.extraData.buffer + a.extraData.size);
+  q.clock = a.clockInfo.clock;
+  q.reset_count = a.clockInfo.resetCount;
+  q.restart_count = a.clockInfo.restartCount;
+  if (a.type != TPM2_ST_ATTEST_QUOTE) {
+    return q;
+  }
+  const TPMS_QUOTE_INFO& info = a.attested.quote;
+  if (info.pcrSelect.count != 1) {
+    throw_body_error("TPMS_ATTEST: the quote selects " + std::to_string(info.pcrSelect.count) + " banks, not one");
+  }
+  const TPMS_PCR_SELECTION& sel = info.pcrSelect.pcrSelections[0];
+  q.bank = sel.hash;
+  for (unsigned i = 0; i < static_cast<unsigned>(sel.sizeofSelect) * 8; ++i) {
+    if ((sel.pcrSelect[i / 8] & (1U << (i % 8))) != 0) {
+      q.pcrs.push_back(i);
+    }
+  }
+  q.pcr_digest.assign(info.pcrDigest.buffer, info.pcrDigest.buffer + info.pcrDigest.size);
+  return q;
+}
+
+ObjectPublic decode_public(ByteView tpmt_public) {
+  TPMT_PUBLIC t{};
+  size_t offset = 0;
+  if (Tss2_MU_TPMT_PUBLIC_Unmarshal(tpmt_public.data(), tpmt_public.size(), &offset, &t) != TSS2_RC_SUCCESS ||
+      offset != tpmt_public.size()) {
+    throw_body_error("TPMT_PUBLIC: does not unmarshal");
+  }
+  return to_object_public(t, TPM2B_NAME{});
+}
+
+Bytes decode_ecdsa_signature(ByteView tpmt_signature, std::size_t field_size) {
+  TPMT_SIGNATURE sig{};
+  size_t offset = 0;
+  if (Tss2_MU_TPMT_SIGNATURE_Unmarshal(tpmt_signature.data(), tpmt_signature.size(), &offset, &sig) !=
+          TSS2_RC_SUCCESS ||
+      offset != tpmt_signature.size() || sig.sigAlg != TPM2_ALG_ECDSA) {
+    throw_body_error("TPMT_SIGNATURE: not a marshalled ECDSA signature");
+  }
+  try {
+    return signature_bytes(sig, field_size);
+  } catch (const Error&) {
+    throw_body_error("TPMT_SIGNATURE: r or s longer than the curve's field");
+  }
+}
+
 Bytes Tpm::us_policy_digest(std::uint32_t index, crypto::HashAlg alg) {
   const Impl::Handle trial = m_impl->start_session(TPM2_SE_TRIAL, alg);
   m_impl->run_us_policy(trial.get(), index);
@@ -688,8 +779,14 @@ Quote Tpm::quote(std::uint32_t persistent, const KeyAuth& auth, ByteView nonce, 
   EsysPtr<TPMT_SIGNATURE> sig;
   check("Quote", Esys_Quote(m_impl->esys, key.get(), session ? session->get() : ESYS_TR_PASSWORD, ESYS_TR_NONE,
                             ESYS_TR_NONE, &qualifying, &scheme, &selection, attest.out(), sig.out()));
+  Bytes marshalled(sizeof(TPMT_SIGNATURE));
+  size_t offset = 0;
+  check("marshalling TPMT_SIGNATURE", Tss2_MU_TPMT_SIGNATURE_Marshal(sig.p, marshalled.data(), marshalled.size(),
+                                                                     &offset));
+  marshalled.resize(offset);
   return Quote{.attest = Bytes(attest->attestationData, attest->attestationData + attest->size),
-               .signature = signature_bytes(*sig.p, field_size)};
+               .signature = signature_bytes(*sig.p, field_size),
+               .signature_tpm = std::move(marshalled)};
 }
 
 std::vector<Bytes> Tpm::pcr_read(const std::vector<unsigned>& pcrs) {

@@ -83,11 +83,39 @@ struct KeyAuth {
   crypto::HashAlg policy_hash = crypto::HashAlg::Sha256;
 };
 
-/// The quote of TPM2_Quote: the marshalled TPMS_ATTEST and the signature (COSE-form r‖s for ECDSA).
+/// The quote of TPM2_Quote: the marshalled TPMS_ATTEST and the signature (COSE-form r‖s for ECDSA, and the
+/// marshalled TPMT_SIGNATURE).
 struct Quote {
   Bytes attest;
   Bytes signature;
+  Bytes signature_tpm;
 };
+
+/// A TPMS_ATTEST of type TPM_ST_ATTEST_QUOTE (TPM 2.0 Part 2 §10.12), decoded.
+struct AttestQuote {
+  std::uint32_t magic = 0;
+  std::uint16_t type = 0;
+  Bytes qualified_signer;
+  Bytes extra_data;
+  std::uint64_t clock = 0;
+  std::uint32_t reset_count = 0;
+  std::uint32_t restart_count = 0;
+  /// The one PCR bank quoted (TPM_ALG_ID) and its PCRs in ascending order.
+  std::uint16_t bank = 0;
+  std::vector<unsigned> pcrs;
+  Bytes pcr_digest;
+};
+/// TPM_GENERATED_VALUE and TPM_ST_ATTEST_QUOTE.
+constexpr std::uint32_t kTpmGenerated = 0xFF544347;
+constexpr std::uint16_t kStAttestQuote = 0x8018;
+constexpr std::uint16_t kAlgSha256 = 0x000B;
+
+/// Decodes a marshalled TPMS_ATTEST; Error(MessageBodyError) when it is not one, or quotes several banks.
+AttestQuote decode_quote(ByteView attest);
+/// Decodes a marshalled TPMT_PUBLIC; Error(MessageBodyError) when it is not one.
+ObjectPublic decode_public(ByteView tpmt_public);
+/// A marshalled ECDSA TPMT_SIGNATURE as COSE r‖s of `field_size` halves; Error(MessageBodyError) otherwise.
+Bytes decode_ecdsa_signature(ByteView tpmt_signature, std::size_t field_size);
 
 /// A connection to one TPM. Not thread-safe: one per thread.
 class Tpm {
@@ -136,6 +164,12 @@ class Tpm {
                                       ByteView auth_policy);
   /// The Name the HMAC key of `unique` would have, without persisting it (a transient object, flushed).
   Bytes hmac_key_name(crypto::HashAlg alg, ByteView unique, ByteView auth_policy);
+  /// The marshalled TPMT_PUBLIC of a persistent object (what a verifier decodes with decode_public()).
+  Bytes marshalled_public(std::uint32_t persistent);
+  /// The attestation key at `persistent`, created when absent: a restricted ECC P-256 ECDSA-SHA256 signing key,
+  /// Endorsement primary with an empty unique (the same key for the same EPS), fixedTPM, fixedParent,
+  /// sensitiveDataOrigin, userWithAuth with an empty password.
+  ObjectPublic ensure_attestation_key(std::uint32_t persistent);
   /// Removes a persistent object (Owner authorisation). No-op when the handle is empty.
   void evict(std::uint32_t persistent);
 
