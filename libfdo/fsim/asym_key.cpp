@@ -290,7 +290,8 @@ void AsymKeyDevice::on_end(bool success) {
 
 AsymKeyOwner::AsymKeyOwner(ByteView params, const OwnerContext& context) : m_context(context) {
   const serviceinfo::ModuleParams p = serviceinfo::ModuleParams::decode(kAsymKey, params);
-  p.expect_only({"slot", "curve", "subject", "send_chain", "sign_command", "validity_days", "sign_timeout"});
+  p.expect_only(
+      {"slot", "curve", "subject", "send_chain", "sign_command", "validity_days", "sign_timeout", "timeout"});
   m_slot = static_cast<std::uint64_t>(p.integer("slot", 0, 0, static_cast<std::int64_t>(kMaxAsymKeySlot)));
   const std::string curve = p.get("curve", "secp256r1");
   const std::optional<crypto::KeyType> type = parse_curve(curve);
@@ -304,6 +305,13 @@ AsymKeyOwner::AsymKeyOwner(ByteView params, const OwnerContext& context) : m_con
   }
   m_send_chain = p.flag("send_chain", true);
   m_signer = CsrSigner::from_params(p, context);
+  m_deadline = transfer::OwnerDeadline(p.integer("timeout", transfer::kDefaultTimeout, 0, transfer::kMaxTimeout));
+}
+
+void AsymKeyOwner::fail_wait(std::string_view awaited) {
+  m_error = "no " + std::string(awaited) + " from the device " + m_deadline.within();
+  m_stage = Stage::Done;
+  throw_internal("AsymKey: slot " + std::to_string(m_slot) + ": " + m_error);
 }
 
 void AsymKeyOwner::on_csr(ByteView value) {
@@ -381,19 +389,27 @@ serviceinfo::Produced AsymKeyOwner::produce(std::size_t budget) {
     }
     out.kvs.push_back(serviceinfo::make_kv(kAsymKey, kGen, std::move(w).take()));
     m_stage = Stage::AwaitCsr;
+    m_deadline.start();
   } else if (m_stage == Stage::SendCert) {
     out.kvs = std::move(m_out);
     m_out.clear();
     m_stage = Stage::AwaitStatus;
+    m_deadline.start();
+  } else if (m_stage == Stage::AwaitCsr && m_deadline.expired()) {
+    fail_wait("csr");
+  } else if (m_stage == Stage::AwaitStatus && m_deadline.expired()) {
+    fail_wait("status");
   }
   out.done = m_stage == Stage::Done;
   return out;
 }
 
+// State = [stage, deadline_ms, csr, next, parts, [* [key, value]], issued, subject, code, error]
 Bytes AsymKeyOwner::save() const {
   cbor::Writer w;
-  w.array(9)
+  w.array(10)
       .uint(static_cast<std::uint8_t>(m_stage))
+      .int_(m_deadline.saved())
       .bstr(m_csr.data())
       .uint(m_csr.next())
       .uint(m_csr.parts());
@@ -407,8 +423,9 @@ Bytes AsymKeyOwner::save() const {
 
 void AsymKeyOwner::restore(ByteView state) {
   cbor::Reader r(state, "AsymKey state");
-  r.read_array_of("", 9);
+  r.read_array_of("", 10);
   m_stage = static_cast<Stage>(r.read_uint_max("stage", static_cast<std::uint64_t>(Stage::Done)));
+  m_deadline.restore(r.read_int("deadline"));
   Bytes csr = r.read_bstr("csr");
   const std::uint64_t next = r.read_uint("next");
   const std::uint64_t parts = r.read_uint("parts");

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include "libfdo/cbor/reader.h"
 #include "libfdo/cbor/writer.h"
@@ -14,6 +15,7 @@
 #include "libfdo/core/internal/expect_error.h"
 #include "libfdo/core/random.h"
 #include "libfdo/fsim/fsim_test_support.h"
+#include "libfdo/fsim/transfer_test_support.h"
 
 namespace fdo::fsim {
 namespace {
@@ -44,6 +46,15 @@ class AsymKeyTest : public ::testing::Test {
     modules.push_back(std::make_unique<AsymKeyDevice>(m_device));
     const serviceinfo::Plan plan{{testing::step(std::string(kAsymKey), std::move(params))}};
     return testing::exchange(std::move(modules), registry, plan, mtu, mtu);
+  }
+  /// A run against `device` that must fail.
+  testing::Failure fail_with(std::unique_ptr<serviceinfo::DeviceModule> device, serviceinfo::ModuleParams::Values params) {
+    serviceinfo::OwnerRegistry registry;
+    register_owner_modules(registry, m_owner);
+    std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
+    modules.push_back(std::move(device));
+    const serviceinfo::Plan plan{{testing::step(std::string(kAsymKey), std::move(params))}};
+    return testing::failed_exchange(std::move(modules), registry, plan);
   }
   [[nodiscard]] std::string text(const fs::path& p) const {
     const Bytes b = read_file(p);
@@ -114,6 +125,62 @@ TEST_F(AsymKeyTest, LargeRsaCsrCertificateAndChainTravelInPartsAtBothMtus) {
     EXPECT_GT(certs.at(0).der().size(), kMaxPart);  // so the cert did cross in parts
     EXPECT_GT(m_owner.ca_cert->der().size(), kMaxPart);
   }
+}
+
+/// Answers gen with a good CSR of a key of its own and never answers the certificate.
+class CsrOnlyDevice final : public serviceinfo::DeviceModule {
+ public:
+  [[nodiscard]] std::string_view name() const override { return kAsymKey; }
+  void on_message(std::string_view message, ByteView value, serviceinfo::Outbox& out) override {
+    (void)value;
+    if (message == "gen") {
+      cbor::Writer w;
+      w.array(3).uint(0).tstr("secp256r1").bstr(crypto::make_csr(m_key, "silent"));
+      out.send("csr", std::move(w).take());
+    }
+  }
+
+ private:
+  crypto::PrivateKey m_key = crypto::PrivateKey::generate(crypto::KeyType::P256);
+};
+
+TEST_F(AsymKeyTest, ADeviceThatNeverSendsItsCsrFailsTheOwnerAtItsDeadline) {
+  const testing::Failure f =
+      fail_with(std::make_unique<testing::ScriptedDevice>(std::string(kAsymKey), std::vector<std::pair<std::string, Bytes>>{}),
+                {{"timeout", {"0"}}});
+  EXPECT_EQ(f.code, ErrorCode::InternalServerError);
+  EXPECT_NE(f.what.find("AsymKey: slot 0: no csr from the device within 0 s"), std::string::npos) << f.what;
+  const serviceinfo::ModuleOutcome o = testing::outcome_of(f.exchange, kAsymKey);
+  EXPECT_EQ(o.state, serviceinfo::ModuleState::Failed);
+  EXPECT_NE(o.error.find("no csr from the device within 0 s"), std::string::npos) << o.error;
+  EXPECT_EQ(o.summary, "slot 0: no csr from the device within 0 s");
+}
+
+TEST_F(AsymKeyTest, ADeviceThatNeverAnswersTheCertificateFailsTheOwnerAtItsDeadline) {
+  const testing::Failure f = fail_with(std::make_unique<CsrOnlyDevice>(), {{"timeout", {"0"}}});
+  EXPECT_EQ(f.code, ErrorCode::InternalServerError);
+  const serviceinfo::ModuleOutcome o = testing::outcome_of(f.exchange, kAsymKey);
+  EXPECT_EQ(o.state, serviceinfo::ModuleState::Failed);
+  EXPECT_NE(o.error.find("no status from the device within 0 s"), std::string::npos) << o.error;
+}
+
+TEST_F(AsymKeyTest, TheDeadlineTravelsInTheSavedStateAndIsCheckedByAnotherProcess) {
+  const serviceinfo::ModuleParams p("AsymKey", {{"timeout", {"0"}}});
+  AsymKeyOwner first(p.encode(), m_owner);
+  ASSERT_EQ(first.produce(1000).kvs.size(), 1U);  // gen: the wait starts
+  AsymKeyOwner other(p.encode(), m_owner);
+  other.restore(first.save());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  fdo::test::expect_error([&] { (void)other.produce(1000); }, ErrorCode::InternalServerError);
+  // With the default timeout the restored module goes on waiting.
+  const serviceinfo::ModuleParams patient("AsymKey", {});
+  AsymKeyOwner waiting(patient.encode(), m_owner);
+  (void)waiting.produce(1000);
+  AsymKeyOwner later(patient.encode(), m_owner);
+  later.restore(waiting.save());
+  const serviceinfo::Produced out = later.produce(1000);
+  EXPECT_FALSE(out.done);
+  EXPECT_TRUE(out.kvs.empty());
 }
 
 TEST_F(AsymKeyTest, AnExternalSignCommandIssuesTheCertificate) {
@@ -198,6 +265,7 @@ TEST_F(AsymKeyTest, TheOwnerRefusesBadParametersAtLoad) {
   refused({{"subject", {"O=no-cn"}}});
   refused({{"sign_command", {"./missing.sh"}}});
   refused({{"colour", {"blue"}}});
+  refused({{"timeout", {"-1"}}});
   m_owner.ca_key = nullptr;
   EXPECT_NE(refused({}).find("no device-application CA"), std::string::npos);
 }

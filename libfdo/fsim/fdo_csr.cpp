@@ -106,8 +106,9 @@ void FdoCsrDevice::on_end(bool success) {
 
 FdoCsrOwner::FdoCsrOwner(ByteView params, const OwnerContext& context) : m_context(context) {
   const serviceinfo::ModuleParams p = serviceinfo::ModuleParams::decode(kFdoCsr, params);
-  p.expect_only({"sign_command", "cacerts_file", "validity_days", "sign_timeout"});
+  p.expect_only({"sign_command", "cacerts_file", "validity_days", "sign_timeout", "timeout"});
   m_signer = CsrSigner::from_params(p, context);
+  m_deadline = transfer::OwnerDeadline(p.integer("timeout", transfer::kDefaultTimeout, 0, transfer::kMaxTimeout));
   if (p.has("cacerts_file")) {
     std::filesystem::path file(p.required("cacerts_file"));
     if (file.is_relative()) {
@@ -192,14 +193,22 @@ serviceinfo::Produced FdoCsrOwner::produce(std::size_t budget) {
   serviceinfo::Produced out;
   out.kvs = std::move(m_out);
   m_out.clear();
-  // Done once the enrolment request is answered; until then the device polls.
+  // Done once the enrolment request is answered; until then the device polls, up to the deadline.
   out.done = m_enrol_answered;
+  if (!m_waiting) {
+    m_waiting = true;
+    m_deadline.start();
+  } else if (!out.done && m_deadline.expired()) {
+    m_notes.push_back("no enrolment request from the device " + m_deadline.within());
+    throw_internal("fdo.csr: " + m_notes.back());
+  }
   return out;
 }
 
+// State = [answered, waiting, deadline_ms, [* [key, value]], [* note]]
 Bytes FdoCsrOwner::save() const {
   cbor::Writer w;
-  w.array(3).boolean(m_enrol_answered).array(m_out.size());
+  w.array(5).boolean(m_enrol_answered).boolean(m_waiting).int_(m_deadline.saved()).array(m_out.size());
   for (const serviceinfo::ServiceInfoKv& kv : m_out) {
     w.array(2).tstr(kv.key).bstr(kv.value);
   }
@@ -212,8 +221,10 @@ Bytes FdoCsrOwner::save() const {
 
 void FdoCsrOwner::restore(ByteView state) {
   cbor::Reader r(state, "fdo.csr state");
-  r.read_array_of("", 3);
+  r.read_array_of("", 5);
   m_enrol_answered = r.read_bool("answered");
+  m_waiting = r.read_bool("waiting");
+  m_deadline.restore(r.read_int("deadline"));
   m_out.clear();
   const std::size_t n = r.read_array("out");
   for (std::size_t i = 0; i < n; ++i) {

@@ -13,6 +13,7 @@
 #include "libfdo/core/internal/expect_error.h"
 #include "libfdo/core/random.h"
 #include "libfdo/fsim/fsim_test_support.h"
+#include "libfdo/fsim/transfer_test_support.h"
 
 namespace fdo::fsim {
 namespace {
@@ -160,6 +161,21 @@ TEST_F(FdoCsrTest, TheDeviceIgnoresBadAnswersAndWritesNothing) {
   EXPECT_FALSE(fs::exists(m_device.root / "fdo.csr"));
 }
 
+TEST_F(FdoCsrTest, ADeviceThatNeverAsksFailsTheOwnerAtItsDeadline) {
+  serviceinfo::OwnerRegistry registry;
+  register_owner_modules(registry, m_owner);
+  std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
+  modules.push_back(
+      std::make_unique<testing::ScriptedDevice>(std::string(kFdoCsr), std::vector<std::pair<std::string, Bytes>>{}));
+  const serviceinfo::Plan plan{{testing::step(std::string(kFdoCsr), {{"timeout", {"0"}}})}};
+  const testing::Failure f = testing::failed_exchange(std::move(modules), registry, plan);
+  EXPECT_EQ(f.code, ErrorCode::InternalServerError);
+  const serviceinfo::ModuleOutcome o = testing::outcome_of(f.exchange, kFdoCsr);
+  EXPECT_EQ(o.state, serviceinfo::ModuleState::Failed);
+  EXPECT_NE(o.error.find("fdo.csr: no enrolment request from the device within 0 s"), std::string::npos) << o.error;
+  EXPECT_EQ(o.summary, "no enrolment request from the device within 0 s");
+}
+
 TEST_F(FdoCsrTest, TheOwnerRefusesBadParametersAtLoad) {
   const auto refused = [&](serviceinfo::ModuleParams::Values v) {
     const serviceinfo::ModuleParams p("fdo.csr", std::move(v));
@@ -168,6 +184,7 @@ TEST_F(FdoCsrTest, TheOwnerRefusesBadParametersAtLoad) {
   refused({{"cacerts_file", {"missing.pem"}}});
   refused({{"sign_command", {"./missing.sh"}}});
   refused({{"ca", {"x"}}});
+  refused({{"timeout", {"-5"}}});
   m_owner.ca_key = nullptr;
   refused({});
 }
