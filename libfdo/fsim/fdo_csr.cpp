@@ -1,5 +1,6 @@
 #include "libfdo/fsim/fdo_csr.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "libfdo/cbor/reader.h"
@@ -10,6 +11,7 @@
 #include "libfdo/core/log.h"
 #include "libfdo/fsim/device_io.h"
 #include "libfdo/serviceinfo/kv.h"
+#include "libfdo/serviceinfo/mtu.h"
 #include "libfdo/serviceinfo/params.h"
 
 namespace fdo::fsim {
@@ -189,9 +191,17 @@ void FdoCsrOwner::on_message(std::string_view message, ByteView value) {
 }
 
 serviceinfo::Produced FdoCsrOwner::produce(std::size_t budget) {
-  (void)budget;
   serviceinfo::Produced out;
-  out.kvs = std::move(m_out);
+  // fdo.csr values are whole tstrs with no parts of their own: a large one (an RSA chain) goes as fragments that
+  // fill each 69, joined by the receiver (docs/service-info.md "MTU and packing"). Every fragment fits any 69.
+  const std::size_t kv_budget =
+      std::max(budget, serviceinfo::max_single_kv(serviceinfo::kMinMtu, serviceinfo::kOwnerFlags));
+  for (const serviceinfo::ServiceInfoKv& kv : m_out) {
+    const auto [module, message] = serviceinfo::split_key(kv.key);
+    for (serviceinfo::ServiceInfoKv& part : serviceinfo::split_value(module, message, kv.value, kv_budget)) {
+      out.kvs.push_back(std::move(part));
+    }
+  }
   m_out.clear();
   // Done once the enrolment request is answered; until then the device polls, up to the deadline.
   out.done = m_enrol_answered;

@@ -83,6 +83,36 @@ TEST_F(FdoCsrTest, TheDeviceEnrolsAKeyUnderTheOwnersCaAtBothMtus) {
   }
 }
 
+TEST_F(FdoCsrTest, AnRsa3072ChainLargerThanA69CrossesMtus1300And8192AsFragments) {
+  const testing::RsaChain chain = testing::rsa_chain(7);
+  m_owner.ca_key = &chain.key;
+  m_owner.ca_cert = chain.certs.front();
+  std::string pem;
+  for (const crypto::Certificate& c : chain.certs) {
+    pem += c.to_pem();
+  }
+  write_file_atomic(m_dir / "chain.pem", ByteView(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size()));
+  // The cacerts-res value does not fit one 69 even at 8192.
+  ASSERT_GT(serviceinfo::tstr_value(base64_encode(pkcs7_certs_only(chain.certs))).size(), std::size_t{8192});
+  for (const std::size_t mtu : {std::size_t{1300}, std::size_t{8192}}) {
+    SCOPED_TRACE(mtu);
+    const testing::Exchange e = run({{"cacerts_file", {"chain.pem"}}}, mtu);
+    const serviceinfo::ModuleOutcome o = testing::outcome_of(e, kFdoCsr);
+    EXPECT_EQ(o.state, serviceinfo::ModuleState::Done) << o.error;
+    EXPECT_EQ(o.summary, "cacerts sent, certificate issued (CN=fdo-device)");
+    const fs::path dir = m_device.root / "fdo.csr";
+    const std::vector<crypto::Certificate> cas = crypto::Certificate::from_pem_all(text(dir / "cacerts.pem"));
+    ASSERT_EQ(cas.size(), chain.certs.size());
+    for (std::size_t i = 0; i < cas.size(); ++i) {
+      EXPECT_EQ(cas[i].der(), chain.certs[i].der()) << i;
+    }
+    const crypto::Certificate leaf = crypto::Certificate::from_pem_all(text(dir / "cert.pem")).at(0);
+    std::vector<crypto::Certificate> path{leaf};
+    path.insert(path.end(), cas.begin(), cas.end() - 1);
+    EXPECT_TRUE(crypto::verify_chain(path, {cas.back()}).ok);
+  }
+}
+
 TEST_F(FdoCsrTest, CacertsComeAsPkcs7CertsOnlyThatOpensslReadsOrAsOneCertificate) {
   const Bytes p7 = pkcs7_certs_only({*m_owner.ca_cert, *m_owner.ca_cert});
   const std::vector<crypto::Certificate> back = parse_pkcs7_certs(p7);

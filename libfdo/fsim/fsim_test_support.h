@@ -117,6 +117,28 @@ inline Failure failed_exchange(std::vector<std::unique_ptr<serviceinfo::DeviceMo
   return out;
 }
 
+/// A CA chain of `n` RSA-3072 certificates, each above 1 KiB: `certs[0]` issues device certificates with `key`,
+/// `certs[i]` is signed by `certs[i + 1]`, the last is self-signed. Two keys take turns, as key generation is slow.
+struct RsaChain {
+  std::vector<crypto::Certificate> certs;
+  crypto::PrivateKey key;
+};
+inline RsaChain rsa_chain(std::size_t n) {
+  std::vector<crypto::PrivateKey> keys;
+  keys.push_back(crypto::PrivateKey::generate(crypto::KeyType::Rsa3072));
+  keys.push_back(crypto::PrivateKey::generate(crypto::KeyType::Rsa3072));
+  const auto profile = [](std::size_t i) {
+    return crypto::CertificateProfile{
+        .common_name = "Test RSA CA " + std::to_string(i), .organization = "fsim test", .is_ca = true};
+  };
+  std::vector<crypto::Certificate> root_first{crypto::make_self_signed(keys[0], profile(n - 1))};
+  for (std::size_t i = 1; i < n; ++i) {
+    root_first.push_back(
+        crypto::issue_certificate(keys[(i - 1) % 2], root_first.back(), keys[i % 2].public_key(), profile(n - 1 - i)));
+  }
+  return RsaChain{.certs = {root_first.rbegin(), root_first.rend()}, .key = std::move(keys[(n - 1) % 2])};
+}
+
 /// The owner outcome of `module`, or a failure.
 inline serviceinfo::ModuleOutcome outcome_of(const Exchange& e, std::string_view module) {
   for (const serviceinfo::ModuleOutcome& o : e.owner) {
