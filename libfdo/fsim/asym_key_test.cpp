@@ -183,6 +183,53 @@ TEST_F(AsymKeyTest, TheDeadlineTravelsInTheSavedStateAndIsCheckedByAnotherProces
   EXPECT_TRUE(out.kvs.empty());
 }
 
+TEST_F(AsymKeyTest, AnRsa3072CsrAndAChainOfSeveralRsa3072CertificatesCrossMtus1300And8192) {
+  // An external CA whose chain has five RSA-3072 certificates, the issuing one first: openssl signs the CSR with it.
+  const testing::RsaChain chain = testing::rsa_chain(5);
+  std::string chain_pem;
+  for (const crypto::Certificate& c : chain.certs) {
+    chain_pem += c.to_pem();
+  }
+  const std::string issuing_pem = chain.certs.front().to_pem();
+  write_file_atomic(m_dir / "issuing.pem",
+                    ByteView(reinterpret_cast<const std::uint8_t*>(issuing_pem.data()), issuing_pem.size()));
+  write_file_atomic(m_dir / "issuing.key", chain.key.to_pem().view());
+  write_file_atomic(m_dir / "chain.pem",
+                    ByteView(reinterpret_cast<const std::uint8_t*>(chain_pem.data()), chain_pem.size()));
+  std::ofstream(m_dir / "sign.sh") << "#!/bin/sh\nset -e\nd=$(dirname \"$0\")\n"
+                                      "openssl req -inform DER -outform PEM > \"$d/req.pem\"\n"
+                                      "openssl x509 -req -in \"$d/req.pem\" -CA \"$d/issuing.pem\" -CAkey "
+                                      "\"$d/issuing.key\" -set_serial 9 -days 30 2>/dev/null\ncat \"$d/chain.pem\"\n";
+  fs::permissions(m_dir / "sign.sh", fs::perms::owner_all);
+  std::size_t chain_bytes = 0;
+  for (const crypto::Certificate& c : chain.certs) {
+    EXPECT_GT(c.der().size(), kMaxPart);  // every certificate crosses in parts
+    chain_bytes += c.der().size();
+  }
+  EXPECT_GT(chain_bytes, std::size_t{5000});
+  for (const std::size_t mtu : {std::size_t{1300}, std::size_t{8192}}) {
+    SCOPED_TRACE(mtu);
+    const std::uint64_t slot = mtu == 1300 ? 5 : 6;
+    const testing::Exchange e =
+        run({{"curve", {"rsa3072"}}, {"slot", {std::to_string(slot)}}, {"sign_command", {"./sign.sh"}}}, mtu);
+    const serviceinfo::ModuleOutcome o = testing::outcome_of(e, kAsymKey);
+    EXPECT_EQ(o.state, serviceinfo::ModuleState::Done) << o.error;
+    EXPECT_NE(o.summary.find("certificate installed"), std::string::npos) << o.summary;
+    const fs::path dir = m_device.root / AsymKeyDevice::slot_dir(slot);
+    const crypto::Certificate leaf = crypto::Certificate::from_pem_all(text(dir / "cert.pem")).at(0);
+    EXPECT_TRUE(leaf.public_key().same_key(crypto::PrivateKey::from_pem(text(dir / "key.pem")).public_key()));
+    EXPECT_EQ(leaf.public_key().type(), crypto::KeyType::Rsa3072);
+    const std::vector<crypto::Certificate> stored = crypto::Certificate::from_pem_all(text(dir / "chain.pem"));
+    ASSERT_EQ(stored.size(), chain.certs.size());
+    std::vector<crypto::Certificate> path{leaf};
+    for (std::size_t i = 0; i < stored.size(); ++i) {
+      EXPECT_EQ(stored[i].der(), chain.certs[i].der()) << i;
+      path.push_back(stored[i]);
+    }
+    EXPECT_TRUE(crypto::verify_chain(path).ok);
+  }
+}
+
 TEST_F(AsymKeyTest, AnExternalSignCommandIssuesTheCertificate) {
   // openssl as the external CA: CSR DER on stdin, certificate PEM on stdout.
   const std::string ca_pem = m_owner.ca_cert->to_pem();
