@@ -46,8 +46,12 @@ void FdoCsrDevice::on_poll(serviceinfo::Outbox& out) {
   try {
     m_key = crypto::PrivateKey::generate(crypto::KeyType::P256);
     const Bytes csr = crypto::make_csr(*m_key, "fdo-device");
-    // fdo.csr values are tstr: DER travels base64-encoded, as in EST's HTTP bodies (RFC 7030 §4.2).
-    out.send(kEnrollReq, serviceinfo::tstr_value(base64_encode(csr)));
+    // fdo.csr values are tstr: DER travels base64-encoded, as in EST's HTTP bodies (RFC 7030 §4.2); one too large
+    // for a 68 goes as fragments (docs/service-info.md "MTU and packing").
+    for (const serviceinfo::ServiceInfoKv& kv :
+         serviceinfo::split_value(kFdoCsr, kEnrollReq, serviceinfo::tstr_value(base64_encode(csr)), out.kv_budget())) {
+      out.send(kEnrollReq, kv.value);
+    }
   } catch (const Error& e) {
     m_key.reset();
     fail(std::string("key generation failed: ") + e.what());

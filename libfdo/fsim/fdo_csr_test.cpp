@@ -113,6 +113,57 @@ TEST_F(FdoCsrTest, AnRsa3072ChainLargerThanA69CrossesMtus1300And8192AsFragments)
   }
 }
 
+/// A device of another stack that enrols an RSA-3072 key and cuts its request where a 68 fills (go-fdo cuts a value
+/// so): the CSR arrives as fragments in three 68s chained with IsMoreServiceInfo.
+class SplittingCsrDevice final : public serviceinfo::DeviceModule {
+ public:
+  struct Seen {
+    crypto::PrivateKey key = crypto::PrivateKey::generate(crypto::KeyType::Rsa3072);
+    std::optional<crypto::Certificate> cert;
+  };
+  explicit SplittingCsrDevice(Seen& seen) : m_seen(seen) {}
+  [[nodiscard]] std::string_view name() const override { return kFdoCsr; }
+  void on_active(bool active) override { m_active = active; }
+  void on_poll(serviceinfo::Outbox& out) override {
+    if (!m_active || m_sent) {
+      return;
+    }
+    m_sent = true;
+    const Bytes value = serviceinfo::tstr_value(base64_encode(crypto::make_csr(m_seen.key, "rsa-device")));
+    const serviceinfo::ServiceInfo parts = serviceinfo::split_value(kFdoCsr, "simpleenroll-req", value, 500);
+    EXPECT_EQ(parts.size(), 3U);
+    for (const serviceinfo::ServiceInfoKv& kv : parts) {
+      out.yield();
+      out.send("simpleenroll-req", kv.value);
+    }
+  }
+  void on_message(std::string_view message, ByteView value, serviceinfo::Outbox& out) override {
+    (void)out;
+    if (message == "simpleenroll-res") {
+      m_seen.cert = crypto::Certificate::from_der(base64_decode(serviceinfo::read_tstr_value(value, "res")));
+    }
+  }
+
+ private:
+  Seen& m_seen;
+  bool m_active = false;
+  bool m_sent = false;
+};
+
+TEST_F(FdoCsrTest, ACsrCutAcrossSeveral68sIsJoinedAndSigned) {
+  serviceinfo::OwnerRegistry registry;
+  register_owner_modules(registry, m_owner);
+  SplittingCsrDevice::Seen seen;
+  std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
+  modules.push_back(std::make_unique<SplittingCsrDevice>(seen));
+  const serviceinfo::Plan plan{{testing::step(std::string(kFdoCsr), {})}};
+  const testing::Exchange e = testing::exchange(std::move(modules), registry, plan);
+  EXPECT_EQ(testing::outcome_of(e, kFdoCsr).summary, "certificate issued (CN=rsa-device)");
+  ASSERT_TRUE(seen.cert.has_value());
+  EXPECT_TRUE(seen.cert->public_key().same_key(seen.key.public_key()));
+  EXPECT_TRUE(seen.cert->is_signed_by(*m_owner.ca_cert));
+}
+
 TEST_F(FdoCsrTest, CacertsComeAsPkcs7CertsOnlyThatOpensslReadsOrAsOneCertificate) {
   const Bytes p7 = pkcs7_certs_only({*m_owner.ca_cert, *m_owner.ca_cert});
   const std::vector<crypto::Certificate> back = parse_pkcs7_certs(p7);

@@ -17,6 +17,7 @@
 #include "libfdo/fsim/registry.h"
 #include "libfdo/serviceinfo/device_module.h"
 #include "libfdo/serviceinfo/kv.h"
+#include "libfdo/serviceinfo/mtu.h"
 
 namespace fdo::fsim::testing {
 
@@ -70,11 +71,13 @@ inline Bytes test_bytes(std::size_t n, std::uint32_t seed = 1) {
   return out;
 }
 
-/// Feeds `module` the owner messages (message, value) in order and returns what it queued, keys without module.
+/// Feeds `module` the owner messages (message, value) in order and returns what it queued, keys without module;
+/// `send_mtu` is the owner's maxDeviceServiceInfoSz the module sees (Outbox::kv_budget()).
 inline std::vector<std::pair<std::string, Bytes>> drive(serviceinfo::DeviceModule& module,
-                                                        const std::vector<std::pair<std::string, Bytes>>& in) {
+                                                        const std::vector<std::pair<std::string, Bytes>>& in,
+                                                        std::size_t send_mtu = serviceinfo::kMinMtu) {
   std::deque<serviceinfo::OutboxEntry> queue;
-  serviceinfo::Outbox out(module.name(), queue);
+  serviceinfo::Outbox out(module.name(), queue, serviceinfo::max_single_kv(send_mtu, serviceinfo::kDeviceFlags));
   for (const auto& [message, value] : in) {
     module.on_message(message, value, out);
   }

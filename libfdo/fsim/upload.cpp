@@ -37,10 +37,9 @@ void UploadDevice::on_active(bool active) {
 }
 
 void UploadDevice::send_file(const Bytes& content, serviceinfo::Outbox& out) const {
-  // A device module does not see the owner's maxDeviceServiceInfoSz, so blocks are cut for the 1300-byte minimum
-  // every owner takes (docs/service-info.md "MTU and packing"); a larger MTU packs several into one 68.
-  const std::size_t block = serviceinfo::max_bstr_chunk(
-      serviceinfo::max_single_kv(serviceinfo::kMinMtu, serviceinfo::kDeviceFlags), kDataKey);
+  // Each block fills a 68 at the owner's maxDeviceServiceInfoSz (docs/service-info.md "fdo.upload"); the FSIM's
+  // "up to 1014 bytes" is its 1300-byte example, not a limit.
+  const std::size_t block = serviceinfo::max_bstr_chunk(out.kv_budget(), kDataKey);
   out.send(kLength, serviceinfo::uint_value(content.size()));
   std::size_t offset = 0;
   do {
