@@ -16,37 +16,15 @@ using serviceinfo::ModuleState;
 using Kvs = std::vector<std::pair<std::string, Bytes>>;
 
 // A device root holding logs/big.bin and a plan directory, owner and device halves ready.
-struct UploadRig {
-  testing::TempDir plan_dir{"ul-plan"};
-  testing::TempDir root{"ul-root"};
-  OwnerContext owner_context;
-  DeviceContext device_context;
-  serviceinfo::OwnerRegistry registry;
-  Bytes content;
-
-  explicit UploadRig(std::size_t size) : content(testing::test_bytes(size, 7)) {
-    owner_context.plan_dir = plan_dir.path();
-    device_context.root = root.path();
-    register_owner_modules(registry, owner_context);
+struct UploadRig : testing::TransferRig<UploadDevice> {
+  explicit UploadRig(std::size_t size) : TransferRig("ul", testing::test_bytes(size, 7)) {
     std::filesystem::create_directories(root.path() / "logs");
     write_file_atomic(root.path() / "logs" / "big.bin", content);
   }
-  [[nodiscard]] static serviceinfo::Plan plan(serviceinfo::ModuleParams::Values extra = {}) {
-    serviceinfo::ModuleParams::Values p{{"name", {"logs/big.bin"}}};
-    for (auto& [k, v] : extra) {
-      p[k] = v;
-    }
-    return serviceinfo::Plan{{testing::step(std::string(kUpload), p)}};
+  [[nodiscard]] static serviceinfo::Plan plan(const serviceinfo::ModuleParams::Values& extra = {}) {
+    return plan_of(kUpload, {{"name", {"logs/big.bin"}}}, extra);
   }
-  [[nodiscard]] testing::Exchange run(std::unique_ptr<serviceinfo::DeviceModule> device, const serviceinfo::Plan& p,
-                                      std::size_t device_mtu = 1300, std::size_t owner_mtu = 1300) const {
-    std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
-    modules.push_back(std::move(device));
-    return testing::exchange(std::move(modules), registry, p, device_mtu, owner_mtu);
-  }
-  [[nodiscard]] std::unique_ptr<serviceinfo::DeviceModule> device() const {
-    return std::make_unique<UploadDevice>(device_context);
-  }
+  /// The summary the owner records for a device that answers `answers` (the module not required).
   [[nodiscard]] std::string failure(const Kvs& answers) const {
     const testing::Exchange e =
         run(std::make_unique<testing::ScriptedDevice>(std::string(kUpload), answers), plan({{"required", {"false"}}}));
