@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "libfdo/core/bytes.h"
@@ -63,6 +64,17 @@ class AsymKeyDevice final : public serviceinfo::DeviceModule {
     PartCollector chain_part;
     PartCollector cert_part;
   };
+  /// One `chain` or `cert` value: [slot, fields…, x509, ? part, ? parts].
+  struct X509Part {
+    std::uint64_t slot = 0;
+    std::vector<std::uint64_t> fields;  // chain: index, total; cert: none
+    Bytes data;
+    std::pair<std::uint64_t, std::uint64_t> part{0, 1};
+  };
+  /// Reads a `chain` or `cert` part (`fields` uints after the slot; a cert may be text) into `got` and finds the
+  /// slot's pending key; nullptr once the failure's status is sent (1 bad request, 5 no pending key).
+  Pending* read_part_for(std::string_view message, ByteView value, std::size_t fields, X509Part& got,
+                         serviceinfo::Outbox& out);
   void gen(ByteView value, serviceinfo::Outbox& out);
   void chain(ByteView value, serviceinfo::Outbox& out);
   void cert(ByteView value, serviceinfo::Outbox& out);
