@@ -284,8 +284,7 @@ void AsymKeyDevice::on_end(bool success) {
 
 AsymKeyOwner::AsymKeyOwner(ByteView params, const OwnerContext& context) : m_context(context) {
   const serviceinfo::ModuleParams p = serviceinfo::ModuleParams::decode(kAsymKey, params);
-  p.expect_only(
-      {"slot", "curve", "subject", "send_chain", "sign_command", "validity_days", "sign_timeout", "timeout"});
+  p.expect_only({"slot", "curve", "subject", "send_chain", "sign_command", "validity_days", "sign_timeout", "timeout"});
   m_slot = static_cast<std::uint64_t>(p.integer("slot", 0, 0, static_cast<std::int64_t>(kMaxAsymKeySlot)));
   const std::string curve = p.get("curve", "secp256r1");
   const std::optional<crypto::KeyType> type = parse_curve(curve);

@@ -48,7 +48,8 @@ class AsymKeyTest : public ::testing::Test {
     return testing::exchange(std::move(modules), registry, plan, mtu, mtu);
   }
   /// A run against `device` that must fail.
-  testing::Failure fail_with(std::unique_ptr<serviceinfo::DeviceModule> device, serviceinfo::ModuleParams::Values params) {
+  testing::Failure fail_with(std::unique_ptr<serviceinfo::DeviceModule> device,
+                             serviceinfo::ModuleParams::Values params) {
     serviceinfo::OwnerRegistry registry;
     register_owner_modules(registry, m_owner);
     std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
@@ -145,9 +146,9 @@ class CsrOnlyDevice final : public serviceinfo::DeviceModule {
 };
 
 TEST_F(AsymKeyTest, ADeviceThatNeverSendsItsCsrFailsTheOwnerAtItsDeadline) {
-  const testing::Failure f =
-      fail_with(std::make_unique<testing::ScriptedDevice>(std::string(kAsymKey), std::vector<std::pair<std::string, Bytes>>{}),
-                {{"timeout", {"0"}}});
+  const testing::Failure f = fail_with(
+      std::make_unique<testing::ScriptedDevice>(std::string(kAsymKey), std::vector<std::pair<std::string, Bytes>>{}),
+      {{"timeout", {"0"}}});
   EXPECT_EQ(f.code, ErrorCode::InternalServerError);
   EXPECT_NE(f.what.find("AsymKey: slot 0: no csr from the device within 0 s"), std::string::npos) << f.what;
   const serviceinfo::ModuleOutcome o = testing::outcome_of(f.exchange, kAsymKey);

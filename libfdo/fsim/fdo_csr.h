@@ -86,7 +86,7 @@ class FdoCsrOwner final : public serviceinfo::OwnerModule {
   std::vector<crypto::Certificate> m_cacerts;
   serviceinfo::ServiceInfo m_out;
   bool m_enrol_answered = false;
-  bool m_waiting = false;              // the wait for the enrolment request started (our first 69)
+  bool m_waiting = false;  // the wait for the enrolment request started (our first 69)
   transfer::OwnerDeadline m_deadline;
   std::vector<std::string> m_notes;
 };

@@ -281,7 +281,9 @@ FdoSysOwner::FdoSysOwner(ByteView params, const OwnerContext& context) {
   }
 }
 
-void FdoSysOwner::start_wait() { m_deadline.start(); }
+void FdoSysOwner::start_wait() {
+  m_deadline.start();
+}
 
 void FdoSysOwner::check_deadline() {
   // docs/service-info.md "Owner deadlines".

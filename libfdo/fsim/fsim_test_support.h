@@ -53,8 +53,8 @@ inline void run_exchange(std::vector<std::unique_ptr<serviceinfo::DeviceModule>>
                                    serviceinfo::DeviceOptions{.strict = false, .receive_mtu = owner_mtu,
                                                               .max_rounds = serviceinfo::kMaxRounds});
   Bytes saved =
-      serviceinfo::OwnerEngine(plan, registry,
-                               serviceinfo::OwnerOptions{.receive_mtu = device_mtu, .max_rounds = serviceinfo::kMaxRounds})
+      serviceinfo::OwnerEngine(
+          plan, registry, serviceinfo::OwnerOptions{.receive_mtu = device_mtu, .max_rounds = serviceinfo::kMaxRounds})
           .save();
   bool success = false;
   try {

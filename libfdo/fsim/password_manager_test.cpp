@@ -11,9 +11,9 @@
 
 #include "libfdo/cbor/reader.h"
 #include "libfdo/cbor/writer.h"
+#include "libfdo/core/hex.h"
 #include "libfdo/core/internal/expect_error.h"
 #include "libfdo/core/random.h"
-#include "libfdo/core/hex.h"
 #include "libfdo/fsim/fsim_test_support.h"
 #include "libfdo/fsim/transfer_test_support.h"
 
@@ -193,9 +193,9 @@ TEST_F(PasswordManagerTest, ADeviceThatDoesNotAnswerEveryRequestFailsTheOwnerAtI
     register_owner_modules(registry, m_owner);
     std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
     modules.push_back(std::make_unique<testing::ScriptedDevice>(std::string(kPasswordManager), std::move(answers)));
-    const serviceinfo::Plan plan{{testing::step(std::string(kPasswordManager),
-                                                {{"user", {"operator"}}, {"password", {"hunter2-x"}}, {"disable", {"root"}},
-                                                 {"timeout", {"0"}}})}};
+    const serviceinfo::Plan plan{{testing::step(
+        std::string(kPasswordManager),
+        {{"user", {"operator"}}, {"password", {"hunter2-x"}}, {"disable", {"root"}}, {"timeout", {"0"}}})}};
     return testing::failed_exchange(std::move(modules), registry, plan);
   };
   const testing::Failure silent = fail_with({});

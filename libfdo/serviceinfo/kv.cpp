@@ -166,7 +166,9 @@ ServiceInfo join_runs(ServiceInfo kvs, std::optional<ServiceInfoKv>* tail) {
 
 }  // namespace
 
-ServiceInfo join_fragments(ServiceInfo kvs) { return join_runs(std::move(kvs), nullptr); }
+ServiceInfo join_fragments(ServiceInfo kvs) {
+  return join_runs(std::move(kvs), nullptr);
+}
 
 ServiceInfo split_value(std::string_view module, std::string_view message, ByteView value, std::size_t kv_budget) {
   ServiceInfo out;
