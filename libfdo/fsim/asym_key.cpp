@@ -166,70 +166,64 @@ void AsymKeyDevice::gen(ByteView value, serviceinfo::Outbox& out) {
             std::to_string(csr.size()) + " bytes)");
 }
 
-void AsymKeyDevice::chain(ByteView value, serviceinfo::Outbox& out) {
-  std::uint64_t slot = 0;
-  std::uint64_t index = 0;
-  std::uint64_t total = 0;
-  Bytes data;
-  std::pair<std::uint64_t, std::uint64_t> part;
+AsymKeyDevice::Pending* AsymKeyDevice::read_part_for(std::string_view message, ByteView value, std::size_t fields,
+                                                     X509Part& got, serviceinfo::Outbox& out) {
   try {
-    cbor::Reader r(value, key(kChain));
-    const std::size_t n = r.read_array("chain");
-    slot = r.read_uint("slot");
-    index = r.read_uint("index");
-    total = r.read_uint("total");
-    data = r.read_bstr("x509");
-    part = read_part(r, n, 4);
+    cbor::Reader r(value, key(message));
+    const std::size_t n = r.read_array(message);
+    got.slot = r.read_uint("slot");
+    for (std::size_t i = 0; i < fields; ++i) {
+      got.fields.push_back(r.read_uint(i == 0 ? "index" : "total"));
+    }
+    got.data = message == kCert ? read_cert_bytes(r) : r.read_bstr("x509");
+    got.part = read_part(r, n, fields + 2);
     r.expect_end();
   } catch (const Error& e) {
-    send_status(out, slot, AsymKeyStatus::BadRequest, e.what());
-    return;
+    send_status(out, got.slot, AsymKeyStatus::BadRequest, e.what());
+    return nullptr;
   }
-  const auto it = m_pending.find(slot);
+  const auto it = m_pending.find(got.slot);
   if (it == m_pending.end()) {
-    send_status(out, slot, AsymKeyStatus::NoPendingKey, "chain for a slot without a pending key");
+    send_status(out, got.slot, AsymKeyStatus::NoPendingKey, std::string(message) + " for a slot without a pending key");
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void AsymKeyDevice::chain(ByteView value, serviceinfo::Outbox& out) {
+  X509Part got;
+  Pending* const p = read_part_for(kChain, value, 2, got, out);
+  if (p == nullptr) {
     return;
   }
-  Pending& p = it->second;
-  if (total == 0 || index >= total || (p.chain_total != 0 && total != p.chain_total) ||
-      !p.chain_part.add(part.first, part.second, data)) {
-    send_status(out, slot, AsymKeyStatus::ChainInvalid, "chain part out of order");
-    p.chain.clear();
+  const std::uint64_t index = got.fields[0];
+  const std::uint64_t total = got.fields[1];
+  if (total == 0 || index >= total || (p->chain_total != 0 && total != p->chain_total) ||
+      !p->chain_part.add(got.part.first, got.part.second, got.data)) {
+    send_status(out, got.slot, AsymKeyStatus::ChainInvalid, "chain part out of order");
+    p->chain.clear();
     return;
   }
-  p.chain_total = total;
-  if (p.chain_part.complete()) {
+  p->chain_total = total;
+  if (p->chain_part.complete()) {
     try {
-      p.chain.insert_or_assign(index, crypto::Certificate::from_der(p.chain_part.data()));
+      p->chain.insert_or_assign(index, crypto::Certificate::from_der(p->chain_part.data()));
     } catch (const Error& e) {
-      send_status(out, slot, AsymKeyStatus::ChainInvalid, e.what());
+      send_status(out, got.slot, AsymKeyStatus::ChainInvalid, e.what());
     }
-    p.chain_part.reset();
+    p->chain_part.reset();
   }
 }
 
 void AsymKeyDevice::cert(ByteView value, serviceinfo::Outbox& out) {
-  std::uint64_t slot = 0;
-  Bytes data;
-  std::pair<std::uint64_t, std::uint64_t> part;
-  try {
-    cbor::Reader r(value, key(kCert));
-    const std::size_t n = r.read_array("cert");
-    slot = r.read_uint("slot");
-    data = read_cert_bytes(r);
-    part = read_part(r, n, 2);
-    r.expect_end();
-  } catch (const Error& e) {
-    send_status(out, slot, AsymKeyStatus::BadRequest, e.what());
+  X509Part got;
+  Pending* const found = read_part_for(kCert, value, 0, got, out);
+  if (found == nullptr) {
     return;
   }
-  const auto it = m_pending.find(slot);
-  if (it == m_pending.end()) {
-    send_status(out, slot, AsymKeyStatus::NoPendingKey, "certificate for a slot without a pending key");
-    return;
-  }
-  Pending& p = it->second;
-  if (!p.cert_part.add(part.first, part.second, data)) {
+  Pending& p = *found;
+  const std::uint64_t slot = got.slot;
+  if (!p.cert_part.add(got.part.first, got.part.second, got.data)) {
     send_status(out, slot, AsymKeyStatus::BadRequest, "certificate part out of order");
     return;
   }
@@ -276,7 +270,7 @@ void AsymKeyDevice::cert(ByteView value, serviceinfo::Outbox& out) {
     return;
   }
   log::info("AsymKey: slot " + std::to_string(slot) + ": certificate installed (" + leaf->subject() + ")");
-  m_pending.erase(it);
+  m_pending.erase(slot);
   send_status(out, slot, AsymKeyStatus::Installed);
 }
 
@@ -290,7 +284,7 @@ void AsymKeyDevice::on_end(bool success) {
 
 AsymKeyOwner::AsymKeyOwner(ByteView params, const OwnerContext& context) : m_context(context) {
   const serviceinfo::ModuleParams p = serviceinfo::ModuleParams::decode(kAsymKey, params);
-  p.expect_only({"slot", "curve", "subject", "send_chain", "sign_command", "validity_days", "sign_timeout"});
+  p.expect_only({"slot", "curve", "subject", "send_chain", "sign_command", "validity_days", "sign_timeout", "timeout"});
   m_slot = static_cast<std::uint64_t>(p.integer("slot", 0, 0, static_cast<std::int64_t>(kMaxAsymKeySlot)));
   const std::string curve = p.get("curve", "secp256r1");
   const std::optional<crypto::KeyType> type = parse_curve(curve);
@@ -304,6 +298,13 @@ AsymKeyOwner::AsymKeyOwner(ByteView params, const OwnerContext& context) : m_con
   }
   m_send_chain = p.flag("send_chain", true);
   m_signer = CsrSigner::from_params(p, context);
+  m_deadline = transfer::OwnerDeadline(p.integer("timeout", transfer::kDefaultTimeout, 0, transfer::kMaxTimeout));
+}
+
+void AsymKeyOwner::fail_wait(std::string_view awaited) {
+  m_error = "no " + std::string(awaited) + " from the device " + m_deadline.within();
+  m_stage = Stage::Done;
+  throw_internal("AsymKey: slot " + std::to_string(m_slot) + ": " + m_error);
 }
 
 void AsymKeyOwner::on_csr(ByteView value) {
@@ -381,19 +382,27 @@ serviceinfo::Produced AsymKeyOwner::produce(std::size_t budget) {
     }
     out.kvs.push_back(serviceinfo::make_kv(kAsymKey, kGen, std::move(w).take()));
     m_stage = Stage::AwaitCsr;
+    m_deadline.start();
   } else if (m_stage == Stage::SendCert) {
     out.kvs = std::move(m_out);
     m_out.clear();
     m_stage = Stage::AwaitStatus;
+    m_deadline.start();
+  } else if (m_stage == Stage::AwaitCsr && m_deadline.expired()) {
+    fail_wait("csr");
+  } else if (m_stage == Stage::AwaitStatus && m_deadline.expired()) {
+    fail_wait("status");
   }
   out.done = m_stage == Stage::Done;
   return out;
 }
 
+// State = [stage, deadline_ms, csr, next, parts, [* [key, value]], issued, subject, code, error]
 Bytes AsymKeyOwner::save() const {
   cbor::Writer w;
-  w.array(9)
+  w.array(10)
       .uint(static_cast<std::uint8_t>(m_stage))
+      .int_(m_deadline.saved())
       .bstr(m_csr.data())
       .uint(m_csr.next())
       .uint(m_csr.parts());
@@ -407,8 +416,9 @@ Bytes AsymKeyOwner::save() const {
 
 void AsymKeyOwner::restore(ByteView state) {
   cbor::Reader r(state, "AsymKey state");
-  r.read_array_of("", 9);
+  r.read_array_of("", 10);
   m_stage = static_cast<Stage>(r.read_uint_max("stage", static_cast<std::uint64_t>(Stage::Done)));
+  m_deadline.restore(r.read_int("deadline"));
   Bytes csr = r.read_bstr("csr");
   const std::uint64_t next = r.read_uint("next");
   const std::uint64_t parts = r.read_uint("parts");

@@ -7,13 +7,15 @@
 // Objects over 1 KiB travel in parts: the message's form with `part, parts` appended.
 //
 // Plan parameters: slot = "0"; curve = "secp256r1" (secp384r1, rsa2048, rsa3072); subject = "CN=…";
-// send_chain = "true"; sign_command = ["prog", "arg"…]; validity_days = "365"; sign_timeout = "60".
+// send_chain = "true"; sign_command = ["prog", "arg"…]; validity_days = "365"; sign_timeout = "60"; timeout = seconds
+// the owner waits for the device's csr and then its status (600).
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "libfdo/core/bytes.h"
@@ -21,6 +23,7 @@
 #include "libfdo/crypto/x509.h"
 #include "libfdo/fsim/cert_enrol.h"
 #include "libfdo/fsim/registry.h"
+#include "libfdo/fsim/transfer_util.h"
 #include "libfdo/serviceinfo/device_module.h"
 #include "libfdo/serviceinfo/owner_module.h"
 
@@ -61,6 +64,17 @@ class AsymKeyDevice final : public serviceinfo::DeviceModule {
     PartCollector chain_part;
     PartCollector cert_part;
   };
+  /// One `chain` or `cert` value: [slot, fields…, x509, ? part, ? parts].
+  struct X509Part {
+    std::uint64_t slot = 0;
+    std::vector<std::uint64_t> fields;  // chain: index, total; cert: none
+    Bytes data;
+    std::pair<std::uint64_t, std::uint64_t> part{0, 1};
+  };
+  /// Reads a `chain` or `cert` part (`fields` uints after the slot; a cert may be text) into `got` and finds the
+  /// slot's pending key; nullptr once the failure's status is sent (1 bad request, 5 no pending key).
+  Pending* read_part_for(std::string_view message, ByteView value, std::size_t fields, X509Part& got,
+                         serviceinfo::Outbox& out);
   void gen(ByteView value, serviceinfo::Outbox& out);
   void chain(ByteView value, serviceinfo::Outbox& out);
   void cert(ByteView value, serviceinfo::Outbox& out);
@@ -87,6 +101,8 @@ class AsymKeyOwner final : public serviceinfo::OwnerModule {
  private:
   enum class Stage : std::uint8_t { Gen = 0, AwaitCsr = 1, SendCert = 2, AwaitStatus = 3, Done = 4 };
   void on_csr(ByteView value);
+  /// Records why the wait failed and throws Error(InternalServerError) (docs/service-info.md "Owner deadlines").
+  [[noreturn]] void fail_wait(std::string_view awaited);
   const OwnerContext& m_context;
   CsrSigner m_signer;
   std::uint64_t m_slot = 0;
@@ -94,6 +110,7 @@ class AsymKeyOwner final : public serviceinfo::OwnerModule {
   std::string m_subject;
   bool m_send_chain = true;
   Stage m_stage = Stage::Gen;
+  transfer::OwnerDeadline m_deadline;  // for csr after gen, for status after cert
   PartCollector m_csr;
   serviceinfo::ServiceInfo m_out;  // chain and cert KVs waiting for produce()
   Bytes m_issued;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include "libfdo/cbor/reader.h"
 #include "libfdo/cbor/writer.h"
@@ -14,6 +15,7 @@
 #include "libfdo/core/internal/expect_error.h"
 #include "libfdo/core/random.h"
 #include "libfdo/fsim/fsim_test_support.h"
+#include "libfdo/fsim/transfer_test_support.h"
 
 namespace fdo::fsim {
 namespace {
@@ -44,6 +46,16 @@ class AsymKeyTest : public ::testing::Test {
     modules.push_back(std::make_unique<AsymKeyDevice>(m_device));
     const serviceinfo::Plan plan{{testing::step(std::string(kAsymKey), std::move(params))}};
     return testing::exchange(std::move(modules), registry, plan, mtu, mtu);
+  }
+  /// A run against `device` that must fail.
+  testing::Failure fail_with(std::unique_ptr<serviceinfo::DeviceModule> device,
+                             serviceinfo::ModuleParams::Values params) {
+    serviceinfo::OwnerRegistry registry;
+    register_owner_modules(registry, m_owner);
+    std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
+    modules.push_back(std::move(device));
+    const serviceinfo::Plan plan{{testing::step(std::string(kAsymKey), std::move(params))}};
+    return testing::failed_exchange(std::move(modules), registry, plan);
   }
   [[nodiscard]] std::string text(const fs::path& p) const {
     const Bytes b = read_file(p);
@@ -113,6 +125,109 @@ TEST_F(AsymKeyTest, LargeRsaCsrCertificateAndChainTravelInPartsAtBothMtus) {
         crypto::Certificate::from_pem_all(text(m_device.root / "asymkey/3/cert.pem"));
     EXPECT_GT(certs.at(0).der().size(), kMaxPart);  // so the cert did cross in parts
     EXPECT_GT(m_owner.ca_cert->der().size(), kMaxPart);
+  }
+}
+
+/// Answers gen with a good CSR of a key of its own and never answers the certificate.
+class CsrOnlyDevice final : public serviceinfo::DeviceModule {
+ public:
+  [[nodiscard]] std::string_view name() const override { return kAsymKey; }
+  void on_message(std::string_view message, ByteView value, serviceinfo::Outbox& out) override {
+    (void)value;
+    if (message == "gen") {
+      cbor::Writer w;
+      w.array(3).uint(0).tstr("secp256r1").bstr(crypto::make_csr(m_key, "silent"));
+      out.send("csr", std::move(w).take());
+    }
+  }
+
+ private:
+  crypto::PrivateKey m_key = crypto::PrivateKey::generate(crypto::KeyType::P256);
+};
+
+TEST_F(AsymKeyTest, ADeviceThatNeverSendsItsCsrFailsTheOwnerAtItsDeadline) {
+  const testing::Failure f = fail_with(
+      std::make_unique<testing::ScriptedDevice>(std::string(kAsymKey), std::vector<std::pair<std::string, Bytes>>{}),
+      {{"timeout", {"0"}}});
+  EXPECT_EQ(f.code, ErrorCode::InternalServerError);
+  EXPECT_NE(f.what.find("AsymKey: slot 0: no csr from the device within 0 s"), std::string::npos) << f.what;
+  const serviceinfo::ModuleOutcome o = testing::outcome_of(f.exchange, kAsymKey);
+  EXPECT_EQ(o.state, serviceinfo::ModuleState::Failed);
+  EXPECT_NE(o.error.find("no csr from the device within 0 s"), std::string::npos) << o.error;
+  EXPECT_EQ(o.summary, "slot 0: no csr from the device within 0 s");
+}
+
+TEST_F(AsymKeyTest, ADeviceThatNeverAnswersTheCertificateFailsTheOwnerAtItsDeadline) {
+  const testing::Failure f = fail_with(std::make_unique<CsrOnlyDevice>(), {{"timeout", {"0"}}});
+  EXPECT_EQ(f.code, ErrorCode::InternalServerError);
+  const serviceinfo::ModuleOutcome o = testing::outcome_of(f.exchange, kAsymKey);
+  EXPECT_EQ(o.state, serviceinfo::ModuleState::Failed);
+  EXPECT_NE(o.error.find("no status from the device within 0 s"), std::string::npos) << o.error;
+}
+
+TEST_F(AsymKeyTest, TheDeadlineTravelsInTheSavedStateAndIsCheckedByAnotherProcess) {
+  const serviceinfo::ModuleParams p("AsymKey", {{"timeout", {"0"}}});
+  AsymKeyOwner first(p.encode(), m_owner);
+  ASSERT_EQ(first.produce(1000).kvs.size(), 1U);  // gen: the wait starts
+  AsymKeyOwner other(p.encode(), m_owner);
+  other.restore(first.save());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  fdo::test::expect_error([&] { (void)other.produce(1000); }, ErrorCode::InternalServerError);
+  // With the default timeout the restored module goes on waiting.
+  const serviceinfo::ModuleParams patient("AsymKey", {});
+  AsymKeyOwner waiting(patient.encode(), m_owner);
+  (void)waiting.produce(1000);
+  AsymKeyOwner later(patient.encode(), m_owner);
+  later.restore(waiting.save());
+  const serviceinfo::Produced out = later.produce(1000);
+  EXPECT_FALSE(out.done);
+  EXPECT_TRUE(out.kvs.empty());
+}
+
+TEST_F(AsymKeyTest, AnRsa3072CsrAndAChainOfSeveralRsa3072CertificatesCrossMtus1300And8192) {
+  // An external CA whose chain has five RSA-3072 certificates, the issuing one first: openssl signs the CSR with it.
+  const testing::RsaChain chain = testing::rsa_chain(5);
+  std::string chain_pem;
+  for (const crypto::Certificate& c : chain.certs) {
+    chain_pem += c.to_pem();
+  }
+  const std::string issuing_pem = chain.certs.front().to_pem();
+  write_file_atomic(m_dir / "issuing.pem",
+                    ByteView(reinterpret_cast<const std::uint8_t*>(issuing_pem.data()), issuing_pem.size()));
+  write_file_atomic(m_dir / "issuing.key", chain.key.to_pem().view());
+  write_file_atomic(m_dir / "chain.pem",
+                    ByteView(reinterpret_cast<const std::uint8_t*>(chain_pem.data()), chain_pem.size()));
+  std::ofstream(m_dir / "sign.sh") << "#!/bin/sh\nset -e\nd=$(dirname \"$0\")\n"
+                                      "openssl req -inform DER -outform PEM > \"$d/req.pem\"\n"
+                                      "openssl x509 -req -in \"$d/req.pem\" -CA \"$d/issuing.pem\" -CAkey "
+                                      "\"$d/issuing.key\" -set_serial 9 -days 30 2>/dev/null\ncat \"$d/chain.pem\"\n";
+  fs::permissions(m_dir / "sign.sh", fs::perms::owner_all);
+  std::size_t chain_bytes = 0;
+  for (const crypto::Certificate& c : chain.certs) {
+    EXPECT_GT(c.der().size(), kMaxPart);  // every certificate crosses in parts
+    chain_bytes += c.der().size();
+  }
+  EXPECT_GT(chain_bytes, std::size_t{5000});
+  for (const std::size_t mtu : {std::size_t{1300}, std::size_t{8192}}) {
+    SCOPED_TRACE(mtu);
+    const std::uint64_t slot = mtu == 1300 ? 5 : 6;
+    const testing::Exchange e =
+        run({{"curve", {"rsa3072"}}, {"slot", {std::to_string(slot)}}, {"sign_command", {"./sign.sh"}}}, mtu);
+    const serviceinfo::ModuleOutcome o = testing::outcome_of(e, kAsymKey);
+    EXPECT_EQ(o.state, serviceinfo::ModuleState::Done) << o.error;
+    EXPECT_NE(o.summary.find("certificate installed"), std::string::npos) << o.summary;
+    const fs::path dir = m_device.root / AsymKeyDevice::slot_dir(slot);
+    const crypto::Certificate leaf = crypto::Certificate::from_pem_all(text(dir / "cert.pem")).at(0);
+    EXPECT_TRUE(leaf.public_key().same_key(crypto::PrivateKey::from_pem(text(dir / "key.pem")).public_key()));
+    EXPECT_EQ(leaf.public_key().type(), crypto::KeyType::Rsa3072);
+    const std::vector<crypto::Certificate> stored = crypto::Certificate::from_pem_all(text(dir / "chain.pem"));
+    ASSERT_EQ(stored.size(), chain.certs.size());
+    std::vector<crypto::Certificate> path{leaf};
+    for (std::size_t i = 0; i < stored.size(); ++i) {
+      EXPECT_EQ(stored[i].der(), chain.certs[i].der()) << i;
+      path.push_back(stored[i]);
+    }
+    EXPECT_TRUE(crypto::verify_chain(path).ok);
   }
 }
 
@@ -198,6 +313,7 @@ TEST_F(AsymKeyTest, TheOwnerRefusesBadParametersAtLoad) {
   refused({{"subject", {"O=no-cn"}}});
   refused({{"sign_command", {"./missing.sh"}}});
   refused({{"colour", {"blue"}}});
+  refused({{"timeout", {"-1"}}});
   m_owner.ca_key = nullptr;
   EXPECT_NE(refused({}).find("no device-application CA"), std::string::npos);
 }

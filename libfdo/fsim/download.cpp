@@ -169,7 +169,7 @@ DownloadOwner::DownloadOwner(ByteView params, const OwnerContext& context) {
     throw_body_error("fdo.download: name is empty");
   }
   m_required = p.flag("required", true);
-  m_timeout_s = p.integer("timeout", transfer::kDefaultTimeout, 0, 7 * 24 * 3600);
+  m_deadline = transfer::OwnerDeadline(p.integer("timeout", transfer::kDefaultTimeout, 0, transfer::kMaxTimeout));
 }
 
 void DownloadOwner::fail(const std::string& why, ErrorCode code) {
@@ -220,8 +220,7 @@ serviceinfo::Produced DownloadOwner::produce(std::size_t budget) {
   };
   const auto start_wait = [&] {
     m_phase = Phase::Waiting;
-    m_deadline_ms = transfer::now_ms() + m_timeout_s * 1000;
-    m_wait_started_now = true;
+    m_deadline.start();
   };
   if (m_phase == Phase::Start) {
     // Order: name, length, sha-384, then data (FSIM fdo.download); length and sha-384 always (the C SDK needs both).
@@ -260,8 +259,8 @@ serviceinfo::Produced DownloadOwner::produce(std::size_t budget) {
     }
     return out;
   }
-  if (m_phase == Phase::Waiting && !m_wait_started_now && transfer::now_ms() > m_deadline_ms) {
-    fail("no done from the device within " + std::to_string(m_timeout_s) + " s");
+  if (m_phase == Phase::Waiting && m_deadline.expired()) {
+    fail("no done from the device " + m_deadline.within());
   }
   out.done = m_phase == Phase::Done;
   return out;
@@ -275,7 +274,7 @@ Bytes DownloadOwner::save() const {
       .uint(m_length)
       .uint(m_offset)
       .bstr(m_sha384)
-      .int_(m_deadline_ms)
+      .int_(m_deadline.saved())
       .int_(m_done)
       .tstr(m_error);
   return std::move(w).take();
@@ -288,7 +287,7 @@ void DownloadOwner::restore(ByteView state) {
   m_length = r.read_uint("length");
   m_offset = r.read_uint("offset");
   m_sha384 = r.read_bstr("sha384");
-  m_deadline_ms = r.read_int("deadline");
+  m_deadline.restore(r.read_int("deadline"));
   m_done = r.read_int("done");
   m_error = r.read_tstr("error");
   r.expect_end();

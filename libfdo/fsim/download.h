@@ -22,6 +22,7 @@
 #include "libfdo/core/bytes.h"
 #include "libfdo/core/error.h"
 #include "libfdo/fsim/registry.h"
+#include "libfdo/fsim/transfer_util.h"
 #include "libfdo/serviceinfo/device_module.h"
 #include "libfdo/serviceinfo/owner_module.h"
 
@@ -77,17 +78,14 @@ class DownloadOwner final : public serviceinfo::OwnerModule {
   std::filesystem::path m_file;
   std::string m_target;
   bool m_required = true;
-  std::int64_t m_timeout_s = 0;
   // State (save()/restore()).
   Phase m_phase = Phase::Start;
   std::uint64_t m_length = 0;
   std::uint64_t m_offset = 0;
   Bytes m_sha384;
-  std::int64_t m_deadline_ms = 0;
+  transfer::OwnerDeadline m_deadline;
   std::int64_t m_done = 0;
   std::string m_error;
-  // Not saved: the deadline is not checked in the 69 that started the wait.
-  bool m_wait_started_now = false;
 };
 
 }  // namespace fdo::fsim

@@ -14,36 +14,13 @@ namespace {
 using serviceinfo::ModuleState;
 using Kvs = std::vector<std::pair<std::string, Bytes>>;
 
-// A plan directory with one file and a device root, owner and device halves ready.
-struct DownloadRig {
-  testing::TempDir plan_dir{"dl-plan"};
-  testing::TempDir root{"dl-root"};
-  OwnerContext owner_context;
-  DeviceContext device_context;
-  serviceinfo::OwnerRegistry registry;
-  Bytes content;
-
-  explicit DownloadRig(std::size_t size) : content(testing::test_bytes(size)) {
-    owner_context.plan_dir = plan_dir.path();
-    device_context.root = root.path();
-    register_owner_modules(registry, owner_context);
+// A plan directory with firmware.bin and a device root, owner and device halves ready.
+struct DownloadRig : testing::TransferRig<DownloadDevice> {
+  explicit DownloadRig(std::size_t size) : TransferRig("dl", testing::test_bytes(size)) {
     write_file_atomic(plan_dir.path() / "firmware.bin", content);
   }
-  [[nodiscard]] serviceinfo::Plan plan(serviceinfo::ModuleParams::Values extra = {}) const {
-    serviceinfo::ModuleParams::Values p{{"file", {"firmware.bin"}}, {"name", {"fw/firmware.bin"}}};
-    for (auto& [k, v] : extra) {
-      p[k] = v;
-    }
-    return serviceinfo::Plan{{testing::step(std::string(kDownload), p)}};
-  }
-  [[nodiscard]] testing::Exchange run(std::unique_ptr<serviceinfo::DeviceModule> device, const serviceinfo::Plan& p,
-                                      std::size_t device_mtu = 1300, std::size_t owner_mtu = 1300) const {
-    std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
-    modules.push_back(std::move(device));
-    return testing::exchange(std::move(modules), registry, p, device_mtu, owner_mtu);
-  }
-  [[nodiscard]] std::unique_ptr<serviceinfo::DeviceModule> device() const {
-    return std::make_unique<DownloadDevice>(device_context);
+  [[nodiscard]] static serviceinfo::Plan plan(const serviceinfo::ModuleParams::Values& extra = {}) {
+    return plan_of(kDownload, {{"file", {"firmware.bin"}}, {"name", {"fw/firmware.bin"}}}, extra);
   }
 };
 

@@ -61,11 +61,6 @@ std::vector<std::string> read_tstr_array(cbor::Reader& r) {
   return out;
 }
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 bool failed(const CommandResult& r) { return r.exit_code != 0 || r.timed_out || !r.error.empty(); }
 
 }  // namespace
@@ -222,7 +217,7 @@ FdoCommandOwner::FdoCommandOwner(ByteView params) {
     throw_body_error("fdo.command: args_form is auto, bstr or plain, not " + m_args_form);
   }
   m_plain_args = m_args_form == "plain";
-  m_timeout = p.integer("timeout", 600, 1, 86400);
+  m_deadline = transfer::OwnerDeadline(p.integer("timeout", transfer::kDefaultTimeout, 1, 86400));
   if (args_value(m_args, false).size() > kMaxArgsValue) {
     throw_body_error("fdo.command: args take more than " + std::to_string(kMaxArgsValue) + " bytes");
   }
@@ -271,24 +266,24 @@ si::Produced FdoCommandOwner::produce(std::size_t budget) {
     null.null();
     out.kvs.push_back(si::make_kv(kFdoCommand, kExecute, std::move(null).take()));
     m_sent = true;
-    m_sent_at = unix_now();
+    m_deadline.start();
     return out;
   }
   if (m_exit) {
     out.done = true;
     return out;
   }
-  // docs/service-info.md "fdo.command": the owner waits for exitcode up to its deadline.
-  if (unix_now() - m_sent_at > m_timeout) {
-    throw_internal("fdo.command: no exitcode from the device within " + std::to_string(m_timeout) + " s");
+  // docs/service-info.md "Owner deadlines": the owner waits for exitcode up to its deadline.
+  if (m_deadline.expired()) {
+    throw_internal("fdo.command: no exitcode from the device " + m_deadline.within());
   }
   return out;
 }
 
-// Stored state: [plain_args, sent, sent_at, stdout bytes, stderr bytes, exit / null]
+// Stored state: [plain_args, sent, deadline_ms, stdout bytes, stderr bytes, exit / null]
 Bytes FdoCommandOwner::save() const {
   cbor::Writer w;
-  w.array(6).boolean(m_plain_args).boolean(m_sent).int_(m_sent_at).uint(m_stdout).uint(m_stderr);
+  w.array(6).boolean(m_plain_args).boolean(m_sent).int_(m_deadline.saved()).uint(m_stdout).uint(m_stderr);
   if (m_exit) {
     w.int_(*m_exit);
   } else {
@@ -302,7 +297,7 @@ void FdoCommandOwner::restore(ByteView state) {
   r.read_array_of("", 6);
   m_plain_args = r.read_bool("plain_args");
   m_sent = r.read_bool("sent");
-  m_sent_at = r.read_int("sent_at");
+  m_deadline.restore(r.read_int("deadline"));
   m_stdout = r.read_uint("stdout");
   m_stderr = r.read_uint("stderr");
   m_exit.reset();

@@ -18,6 +18,7 @@
 #include "libfdo/fsim/async_command.h"
 #include "libfdo/fsim/device_failure.h"
 #include "libfdo/fsim/registry.h"
+#include "libfdo/fsim/transfer_util.h"
 #include "libfdo/serviceinfo/device_module.h"
 #include "libfdo/serviceinfo/owner_module.h"
 
@@ -77,11 +78,10 @@ class FdoCommandOwner final : public serviceinfo::OwnerModule {
   bool m_return_stdout = false;
   bool m_return_stderr = false;
   std::string m_args_form;
-  std::int64_t m_timeout = 600;
   // State (save/restore).
   bool m_plain_args = false;
   bool m_sent = false;
-  std::int64_t m_sent_at = 0;  // unix seconds
+  transfer::OwnerDeadline m_deadline;
   std::uint64_t m_stdout = 0;
   std::uint64_t m_stderr = 0;
   std::optional<std::int64_t> m_exit;

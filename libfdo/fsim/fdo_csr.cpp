@@ -1,5 +1,6 @@
 #include "libfdo/fsim/fdo_csr.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "libfdo/cbor/reader.h"
@@ -10,6 +11,7 @@
 #include "libfdo/core/log.h"
 #include "libfdo/fsim/device_io.h"
 #include "libfdo/serviceinfo/kv.h"
+#include "libfdo/serviceinfo/mtu.h"
 #include "libfdo/serviceinfo/params.h"
 
 namespace fdo::fsim {
@@ -44,8 +46,12 @@ void FdoCsrDevice::on_poll(serviceinfo::Outbox& out) {
   try {
     m_key = crypto::PrivateKey::generate(crypto::KeyType::P256);
     const Bytes csr = crypto::make_csr(*m_key, "fdo-device");
-    // fdo.csr values are tstr: DER travels base64-encoded, as in EST's HTTP bodies (RFC 7030 §4.2).
-    out.send(kEnrollReq, serviceinfo::tstr_value(base64_encode(csr)));
+    // fdo.csr values are tstr: DER travels base64-encoded, as in EST's HTTP bodies (RFC 7030 §4.2); one too large
+    // for a 68 goes as fragments (docs/service-info.md "MTU and packing").
+    for (const serviceinfo::ServiceInfoKv& kv :
+         serviceinfo::split_value(kFdoCsr, kEnrollReq, serviceinfo::tstr_value(base64_encode(csr)), out.kv_budget())) {
+      out.send(kEnrollReq, kv.value);
+    }
   } catch (const Error& e) {
     m_key.reset();
     fail(std::string("key generation failed: ") + e.what());
@@ -106,8 +112,9 @@ void FdoCsrDevice::on_end(bool success) {
 
 FdoCsrOwner::FdoCsrOwner(ByteView params, const OwnerContext& context) : m_context(context) {
   const serviceinfo::ModuleParams p = serviceinfo::ModuleParams::decode(kFdoCsr, params);
-  p.expect_only({"sign_command", "cacerts_file", "validity_days", "sign_timeout"});
+  p.expect_only({"sign_command", "cacerts_file", "validity_days", "sign_timeout", "timeout"});
   m_signer = CsrSigner::from_params(p, context);
+  m_deadline = transfer::OwnerDeadline(p.integer("timeout", transfer::kDefaultTimeout, 0, transfer::kMaxTimeout));
   if (p.has("cacerts_file")) {
     std::filesystem::path file(p.required("cacerts_file"));
     if (file.is_relative()) {
@@ -188,18 +195,34 @@ void FdoCsrOwner::on_message(std::string_view message, ByteView value) {
 }
 
 serviceinfo::Produced FdoCsrOwner::produce(std::size_t budget) {
-  (void)budget;
   serviceinfo::Produced out;
-  out.kvs = std::move(m_out);
+  // fdo.csr values are whole tstrs with no parts of their own: a large one (an RSA chain) goes as fragments that
+  // fill each 69, joined by the receiver (docs/service-info.md "MTU and packing"). Every fragment fits any 69.
+  const std::size_t kv_budget =
+      std::max(budget, serviceinfo::max_single_kv(serviceinfo::kMinMtu, serviceinfo::kOwnerFlags));
+  for (const serviceinfo::ServiceInfoKv& kv : m_out) {
+    const auto [module, message] = serviceinfo::split_key(kv.key);
+    for (serviceinfo::ServiceInfoKv& part : serviceinfo::split_value(module, message, kv.value, kv_budget)) {
+      out.kvs.push_back(std::move(part));
+    }
+  }
   m_out.clear();
-  // Done once the enrolment request is answered; until then the device polls.
+  // Done once the enrolment request is answered; until then the device polls, up to the deadline.
   out.done = m_enrol_answered;
+  if (!m_waiting) {
+    m_waiting = true;
+    m_deadline.start();
+  } else if (!out.done && m_deadline.expired()) {
+    m_notes.push_back("no enrolment request from the device " + m_deadline.within());
+    throw_internal("fdo.csr: " + m_notes.back());
+  }
   return out;
 }
 
+// State = [answered, waiting, deadline_ms, [* [key, value]], [* note]]
 Bytes FdoCsrOwner::save() const {
   cbor::Writer w;
-  w.array(3).boolean(m_enrol_answered).array(m_out.size());
+  w.array(5).boolean(m_enrol_answered).boolean(m_waiting).int_(m_deadline.saved()).array(m_out.size());
   for (const serviceinfo::ServiceInfoKv& kv : m_out) {
     w.array(2).tstr(kv.key).bstr(kv.value);
   }
@@ -212,8 +235,10 @@ Bytes FdoCsrOwner::save() const {
 
 void FdoCsrOwner::restore(ByteView state) {
   cbor::Reader r(state, "fdo.csr state");
-  r.read_array_of("", 3);
+  r.read_array_of("", 5);
   m_enrol_answered = r.read_bool("answered");
+  m_waiting = r.read_bool("waiting");
+  m_deadline.restore(r.read_int("deadline"));
   m_out.clear();
   const std::size_t n = r.read_array("out");
   for (std::size_t i = 0; i < n; ++i) {

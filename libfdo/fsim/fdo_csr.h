@@ -6,7 +6,8 @@
 // device keeps key, certificate and CA certificates in <root>/fdo.csr/. Signing as AsymKey's (cert_enrol.h).
 //
 // Plan parameters: sign_command = ["prog", …]; cacerts_file = "ca.pem" (the CA certificates cacerts-res gives
-// when sign_command is used); validity_days = "365"; sign_timeout = "60".
+// when sign_command is used); validity_days = "365"; sign_timeout = "60"; timeout = seconds the owner waits, from
+// activation, for the device's enrolment request (600).
 
 #include <cstdint>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "libfdo/crypto/x509.h"
 #include "libfdo/fsim/cert_enrol.h"
 #include "libfdo/fsim/registry.h"
+#include "libfdo/fsim/transfer_util.h"
 #include "libfdo/serviceinfo/device_module.h"
 #include "libfdo/serviceinfo/owner_module.h"
 
@@ -84,6 +86,8 @@ class FdoCsrOwner final : public serviceinfo::OwnerModule {
   std::vector<crypto::Certificate> m_cacerts;
   serviceinfo::ServiceInfo m_out;
   bool m_enrol_answered = false;
+  bool m_waiting = false;  // the wait for the enrolment request started (our first 69)
+  transfer::OwnerDeadline m_deadline;
   std::vector<std::string> m_notes;
 };
 

@@ -13,6 +13,7 @@
 #include "libfdo/core/internal/expect_error.h"
 #include "libfdo/core/random.h"
 #include "libfdo/fsim/fsim_test_support.h"
+#include "libfdo/fsim/transfer_test_support.h"
 
 namespace fdo::fsim {
 namespace {
@@ -80,6 +81,87 @@ TEST_F(FdoCsrTest, TheDeviceEnrolsAKeyUnderTheOwnersCaAtBothMtus) {
     ASSERT_EQ(::stat((dir / "key.pem").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600U);
   }
+}
+
+TEST_F(FdoCsrTest, AnRsa3072ChainLargerThanA69CrossesMtus1300And8192AsFragments) {
+  const testing::RsaChain chain = testing::rsa_chain(7);
+  m_owner.ca_key = &chain.key;
+  m_owner.ca_cert = chain.certs.front();
+  std::string pem;
+  for (const crypto::Certificate& c : chain.certs) {
+    pem += c.to_pem();
+  }
+  write_file_atomic(m_dir / "chain.pem", ByteView(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size()));
+  // The cacerts-res value does not fit one 69 even at 8192.
+  ASSERT_GT(serviceinfo::tstr_value(base64_encode(pkcs7_certs_only(chain.certs))).size(), std::size_t{8192});
+  for (const std::size_t mtu : {std::size_t{1300}, std::size_t{8192}}) {
+    SCOPED_TRACE(mtu);
+    const testing::Exchange e = run({{"cacerts_file", {"chain.pem"}}}, mtu);
+    const serviceinfo::ModuleOutcome o = testing::outcome_of(e, kFdoCsr);
+    EXPECT_EQ(o.state, serviceinfo::ModuleState::Done) << o.error;
+    EXPECT_EQ(o.summary, "cacerts sent, certificate issued (CN=fdo-device)");
+    const fs::path dir = m_device.root / "fdo.csr";
+    const std::vector<crypto::Certificate> cas = crypto::Certificate::from_pem_all(text(dir / "cacerts.pem"));
+    ASSERT_EQ(cas.size(), chain.certs.size());
+    for (std::size_t i = 0; i < cas.size(); ++i) {
+      EXPECT_EQ(cas[i].der(), chain.certs[i].der()) << i;
+    }
+    const crypto::Certificate leaf = crypto::Certificate::from_pem_all(text(dir / "cert.pem")).at(0);
+    std::vector<crypto::Certificate> path{leaf};
+    path.insert(path.end(), cas.begin(), cas.end() - 1);
+    EXPECT_TRUE(crypto::verify_chain(path, {cas.back()}).ok);
+  }
+}
+
+/// A device of another stack that enrols an RSA-3072 key and cuts its request where a 68 fills (go-fdo cuts a value
+/// so): the CSR arrives as fragments in three 68s chained with IsMoreServiceInfo.
+class SplittingCsrDevice final : public serviceinfo::DeviceModule {
+ public:
+  struct Seen {
+    crypto::PrivateKey key = crypto::PrivateKey::generate(crypto::KeyType::Rsa3072);
+    std::optional<crypto::Certificate> cert;
+  };
+  explicit SplittingCsrDevice(Seen& seen) : m_seen(seen) {}
+  [[nodiscard]] std::string_view name() const override { return kFdoCsr; }
+  void on_active(bool active) override { m_active = active; }
+  void on_poll(serviceinfo::Outbox& out) override {
+    if (!m_active || m_sent) {
+      return;
+    }
+    m_sent = true;
+    const Bytes value = serviceinfo::tstr_value(base64_encode(crypto::make_csr(m_seen.key, "rsa-device")));
+    const serviceinfo::ServiceInfo parts = serviceinfo::split_value(kFdoCsr, "simpleenroll-req", value, 500);
+    EXPECT_EQ(parts.size(), 3U);
+    for (const serviceinfo::ServiceInfoKv& kv : parts) {
+      out.yield();
+      out.send("simpleenroll-req", kv.value);
+    }
+  }
+  void on_message(std::string_view message, ByteView value, serviceinfo::Outbox& out) override {
+    (void)out;
+    if (message == "simpleenroll-res") {
+      m_seen.cert = crypto::Certificate::from_der(base64_decode(serviceinfo::read_tstr_value(value, "res")));
+    }
+  }
+
+ private:
+  Seen& m_seen;
+  bool m_active = false;
+  bool m_sent = false;
+};
+
+TEST_F(FdoCsrTest, ACsrCutAcrossSeveral68sIsJoinedAndSigned) {
+  serviceinfo::OwnerRegistry registry;
+  register_owner_modules(registry, m_owner);
+  SplittingCsrDevice::Seen seen;
+  std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
+  modules.push_back(std::make_unique<SplittingCsrDevice>(seen));
+  const serviceinfo::Plan plan{{testing::step(std::string(kFdoCsr), {})}};
+  const testing::Exchange e = testing::exchange(std::move(modules), registry, plan);
+  EXPECT_EQ(testing::outcome_of(e, kFdoCsr).summary, "certificate issued (CN=rsa-device)");
+  ASSERT_TRUE(seen.cert.has_value());
+  EXPECT_TRUE(seen.cert->public_key().same_key(seen.key.public_key()));
+  EXPECT_TRUE(seen.cert->is_signed_by(*m_owner.ca_cert));
 }
 
 TEST_F(FdoCsrTest, CacertsComeAsPkcs7CertsOnlyThatOpensslReadsOrAsOneCertificate) {
@@ -160,6 +242,21 @@ TEST_F(FdoCsrTest, TheDeviceIgnoresBadAnswersAndWritesNothing) {
   EXPECT_FALSE(fs::exists(m_device.root / "fdo.csr"));
 }
 
+TEST_F(FdoCsrTest, ADeviceThatNeverAsksFailsTheOwnerAtItsDeadline) {
+  serviceinfo::OwnerRegistry registry;
+  register_owner_modules(registry, m_owner);
+  std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
+  modules.push_back(
+      std::make_unique<testing::ScriptedDevice>(std::string(kFdoCsr), std::vector<std::pair<std::string, Bytes>>{}));
+  const serviceinfo::Plan plan{{testing::step(std::string(kFdoCsr), {{"timeout", {"0"}}})}};
+  const testing::Failure f = testing::failed_exchange(std::move(modules), registry, plan);
+  EXPECT_EQ(f.code, ErrorCode::InternalServerError);
+  const serviceinfo::ModuleOutcome o = testing::outcome_of(f.exchange, kFdoCsr);
+  EXPECT_EQ(o.state, serviceinfo::ModuleState::Failed);
+  EXPECT_NE(o.error.find("fdo.csr: no enrolment request from the device within 0 s"), std::string::npos) << o.error;
+  EXPECT_EQ(o.summary, "no enrolment request from the device within 0 s");
+}
+
 TEST_F(FdoCsrTest, TheOwnerRefusesBadParametersAtLoad) {
   const auto refused = [&](serviceinfo::ModuleParams::Values v) {
     const serviceinfo::ModuleParams p("fdo.csr", std::move(v));
@@ -168,6 +265,7 @@ TEST_F(FdoCsrTest, TheOwnerRefusesBadParametersAtLoad) {
   refused({{"cacerts_file", {"missing.pem"}}});
   refused({{"sign_command", {"./missing.sh"}}});
   refused({{"ca", {"x"}}});
+  refused({{"timeout", {"-5"}}});
   m_owner.ca_key = nullptr;
   refused({});
 }

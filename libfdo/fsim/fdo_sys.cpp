@@ -97,11 +97,6 @@ Bytes eot_value(std::int64_t status) {
   return std::move(w).take();
 }
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 // ---- device ----
@@ -277,7 +272,7 @@ FdoSysOwner::FdoSysOwner(ByteView params, const OwnerContext& context) {
   m_exec_cb = p.flag("exec_cb", false);
   m_wait_sec = static_cast<std::uint64_t>(p.integer("wait_sec", 5, 1, static_cast<std::int64_t>(kMaxWaitSec)));
   m_fetch = p.list("fetch");
-  m_timeout = p.integer("timeout", 600, 1, 86400);
+  m_deadline = transfer::OwnerDeadline(p.integer("timeout", transfer::kDefaultTimeout, 1, 86400));
   if (m_exec_cb && m_exec.empty()) {
     throw_body_error("fdo_sys: exec_cb = true needs exec = [command, arguments...]");
   }
@@ -286,12 +281,14 @@ FdoSysOwner::FdoSysOwner(ByteView params, const OwnerContext& context) {
   }
 }
 
-void FdoSysOwner::start_wait() { m_wait_since = unix_now(); }
+void FdoSysOwner::start_wait() {
+  m_deadline.start();
+}
 
-void FdoSysOwner::check_deadline() const {
-  // docs/service-info.md "fdo_sys": an owner module waiting on the device has a deadline.
-  if (unix_now() - m_wait_since > m_timeout) {
-    throw_internal("fdo_sys: no answer from the device within " + std::to_string(m_timeout) + " s");
+void FdoSysOwner::check_deadline() {
+  // docs/service-info.md "Owner deadlines".
+  if (m_deadline.expired()) {
+    throw_internal("fdo_sys: no answer from the device " + m_deadline.within());
   }
 }
 
@@ -424,7 +421,7 @@ si::Produced FdoSysOwner::produce(std::size_t budget) {
   }
 }
 
-// Stored state: [phase, index, offset (-1: filedesc to go), poll_due, exit / null, wait_since, fetched,
+// Stored state: [phase, index, offset (-1: filedesc to go), poll_due, exit / null, deadline_ms, fetched,
 //                fetch_report, [* file size]]
 Bytes FdoSysOwner::save() const {
   cbor::Writer w;
@@ -440,7 +437,7 @@ Bytes FdoSysOwner::save() const {
   } else {
     w.null();
   }
-  w.int_(m_wait_since).uint(m_fetched).tstr(m_fetch_report);
+  w.int_(m_deadline.saved()).uint(m_fetched).tstr(m_fetch_report);
   w.array(m_files.size());
   for (const File& f : m_files) {
     w.uint(f.data.size());
@@ -460,7 +457,7 @@ void FdoSysOwner::restore(ByteView state) {
   if (!r.try_read_null()) {
     m_exit = r.read_int("exit");
   }
-  m_wait_since = r.read_int("wait_since");
+  m_deadline.restore(r.read_int("deadline"));
   m_fetched = r.read_uint("fetched");
   m_fetch_report = r.read_tstr("fetch_report");
   const std::size_t n = r.read_array("file sizes");

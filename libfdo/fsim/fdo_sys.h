@@ -19,6 +19,7 @@
 #include "libfdo/fsim/async_command.h"
 #include "libfdo/fsim/device_failure.h"
 #include "libfdo/fsim/registry.h"
+#include "libfdo/fsim/transfer_util.h"
 #include "libfdo/serviceinfo/device_module.h"
 #include "libfdo/serviceinfo/owner_module.h"
 
@@ -75,7 +76,7 @@ class FdoSysOwner final : public serviceinfo::OwnerModule {
     Bytes data;
   };
   void start_wait();
-  void check_deadline() const;
+  void check_deadline();
 
   // From the parameters.
   std::vector<File> m_files;
@@ -83,14 +84,13 @@ class FdoSysOwner final : public serviceinfo::OwnerModule {
   bool m_exec_cb = false;
   std::uint64_t m_wait_sec = 5;
   std::vector<std::string> m_fetch;
-  std::int64_t m_timeout = 600;
   // State (save/restore).
   Phase m_phase = Phase::Files;
   std::size_t m_index = 0;    // file or fetch being sent
   std::size_t m_offset = std::numeric_limits<std::size_t>::max();  // bytes of that file sent; max: filedesc to go
   bool m_poll_due = false;    // the device sent status_cb [false, ...]: echo it
   std::optional<std::int64_t> m_exit;
-  std::int64_t m_wait_since = 0;  // unix seconds
+  transfer::OwnerDeadline m_deadline;
   std::uint64_t m_fetched = 0;    // bytes of the current fetch
   std::string m_fetch_report;
 };

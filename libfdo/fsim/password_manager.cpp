@@ -289,7 +289,7 @@ void PasswordManagerDevice::on_message(std::string_view message, ByteView value,
 
 PasswordManagerOwner::PasswordManagerOwner(ByteView params, const OwnerContext& context) {
   const serviceinfo::ModuleParams p = serviceinfo::ModuleParams::decode(kPasswordManager, params);
-  p.expect_only({"user", "password", "password_file", "pass_hash", "disable"});
+  p.expect_only({"user", "password", "password_file", "pass_hash", "disable", "timeout"});
   const int secrets = (p.has("password") ? 1 : 0) + (p.has("password_file") ? 1 : 0) + (p.has("pass_hash") ? 1 : 0);
   if (secrets > 1) {
     throw_body_error("Password-Manager: give one of password, password_file, pass_hash");
@@ -342,6 +342,7 @@ PasswordManagerOwner::PasswordManagerOwner(ByteView params, const OwnerContext& 
     throw_body_error("Password-Manager: nothing to do (give user with password, password_file or pass_hash, or "
                      "disable)");
   }
+  m_deadline = transfer::OwnerDeadline(p.integer("timeout", transfer::kDefaultTimeout, 0, transfer::kMaxTimeout));
 }
 
 std::size_t PasswordManagerOwner::expected() const {
@@ -392,6 +393,7 @@ serviceinfo::Produced PasswordManagerOwner::produce(std::size_t budget) {
       out.kvs.push_back(serviceinfo::make_kv(kPasswordManager, kLoginDisable, serviceinfo::bool_value(true)));
     }
     m_sent = true;
+    m_deadline.start();
   }
   // Every request gets one status (docs/service-info.md "Password-Manager"); a bad `user` adds one more.
   std::size_t answers = 0;
@@ -399,13 +401,18 @@ serviceinfo::Produced PasswordManagerOwner::produce(std::size_t budget) {
     answers += r.op == kUser ? 0 : 1;
   }
   out.done = answers >= expected();
+  if (!out.done && m_deadline.expired()) {
+    throw_internal("Password-Manager: " + std::to_string(answers) + " of " + std::to_string(expected()) +
+                   " statuses from the device " + m_deadline.within());
+  }
   return out;
 }
 
 Bytes PasswordManagerOwner::save() const {
   // The password is not state: it comes back from the plan parameters.
+  // State = [sent, deadline_ms, [* [user, op, code, text]]]
   cbor::Writer w;
-  w.array(2).boolean(m_sent).array(m_results.size());
+  w.array(3).boolean(m_sent).int_(m_deadline.saved()).array(m_results.size());
   for (const Result& r : m_results) {
     w.array(4).tstr(r.user).tstr(r.op).int_(r.code).tstr(r.text);
   }
@@ -414,8 +421,9 @@ Bytes PasswordManagerOwner::save() const {
 
 void PasswordManagerOwner::restore(ByteView state) {
   cbor::Reader r(state, "Password-Manager state");
-  r.read_array_of("", 2);
+  r.read_array_of("", 3);
   m_sent = r.read_bool("sent");
+  m_deadline.restore(r.read_int("deadline"));
   const std::size_t n = r.read_array("results");
   m_results.clear();
   for (std::size_t i = 0; i < n; ++i) {

@@ -6,7 +6,7 @@
 // `status = [user, op, code, ? text]`. Plaintext is wiped after hashing and never logged.
 //
 // Plan parameters: user = "operator"; password = "…" or password_file = "path" or pass_hash = "$6$…";
-// disable = ["root", …].
+// disable = ["root", …]; timeout = seconds the owner waits for every status (600).
 
 #include <cstdint>
 #include <optional>
@@ -17,6 +17,7 @@
 #include "libfdo/core/bytes.h"
 #include "libfdo/core/secret_bytes.h"
 #include "libfdo/fsim/registry.h"
+#include "libfdo/fsim/transfer_util.h"
 #include "libfdo/serviceinfo/device_module.h"
 #include "libfdo/serviceinfo/owner_module.h"
 
@@ -78,6 +79,7 @@ class PasswordManagerOwner final : public serviceinfo::OwnerModule {
   std::string m_pass_hash;
   std::vector<std::string> m_disable;
   bool m_sent = false;
+  transfer::OwnerDeadline m_deadline;  // for the statuses, from the 69 that carries the requests
   std::vector<Result> m_results;
 };
 

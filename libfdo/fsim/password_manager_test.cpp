@@ -10,10 +10,12 @@
 #include <sstream>
 
 #include "libfdo/cbor/reader.h"
+#include "libfdo/cbor/writer.h"
+#include "libfdo/core/hex.h"
 #include "libfdo/core/internal/expect_error.h"
 #include "libfdo/core/random.h"
-#include "libfdo/core/hex.h"
 #include "libfdo/fsim/fsim_test_support.h"
+#include "libfdo/fsim/transfer_test_support.h"
 
 namespace fdo::fsim {
 namespace {
@@ -185,6 +187,33 @@ TEST_F(PasswordManagerTest, AnUnknownAccountIsRecordedByTheOwner) {
   EXPECT_EQ(summary.find("pw-123"), std::string::npos);
 }
 
+TEST_F(PasswordManagerTest, ADeviceThatDoesNotAnswerEveryRequestFailsTheOwnerAtItsDeadline) {
+  const auto fail_with = [&](std::vector<std::pair<std::string, Bytes>> answers) {
+    serviceinfo::OwnerRegistry registry;
+    register_owner_modules(registry, m_owner);
+    std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
+    modules.push_back(std::make_unique<testing::ScriptedDevice>(std::string(kPasswordManager), std::move(answers)));
+    const serviceinfo::Plan plan{{testing::step(
+        std::string(kPasswordManager),
+        {{"user", {"operator"}}, {"password", {"hunter2-x"}}, {"disable", {"root"}}, {"timeout", {"0"}}})}};
+    return testing::failed_exchange(std::move(modules), registry, plan);
+  };
+  const testing::Failure silent = fail_with({});
+  EXPECT_EQ(silent.code, ErrorCode::InternalServerError);
+  const serviceinfo::ModuleOutcome o = testing::outcome_of(silent.exchange, kPasswordManager);
+  EXPECT_EQ(o.state, serviceinfo::ModuleState::Failed);
+  EXPECT_NE(o.error.find("Password-Manager: 0 of 2 statuses from the device within 0 s"), std::string::npos) << o.error;
+  EXPECT_EQ(silent.what.find("hunter2"), std::string::npos);
+  // One status of two is not enough.
+  cbor::Writer w;
+  w.array(3).tstr("operator").tstr("pass").int_(0);
+  const testing::Failure half = fail_with({{"status", std::move(w).take()}});
+  const serviceinfo::ModuleOutcome h = testing::outcome_of(half.exchange, kPasswordManager);
+  EXPECT_EQ(h.state, serviceinfo::ModuleState::Failed);
+  EXPECT_NE(h.error.find("1 of 2 statuses from the device within 0 s"), std::string::npos) << h.error;
+  EXPECT_EQ(h.summary, "user operator set");
+}
+
 TEST_F(PasswordManagerTest, TheOwnerRefusesBadParametersAtLoad) {
   const auto refused = [&](serviceinfo::ModuleParams::Values v) {
     const serviceinfo::ModuleParams p("Password-Manager", std::move(v));
@@ -198,6 +227,7 @@ TEST_F(PasswordManagerTest, TheOwnerRefusesBadParametersAtLoad) {
   refused({{"user", {"a"}}, {"password", {""}}});
   refused({{"user", {"a"}}, {"password_file", {"/nonexistent/pw"}}});
   refused({});
+  refused({{"disable", {"root"}}, {"timeout", {"soon"}}});
   const std::string what = refused({{"user", {"a:b"}}, {"password", {"hunter2"}}});
   EXPECT_EQ(what.find("hunter2"), std::string::npos);
 }

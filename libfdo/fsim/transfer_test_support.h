@@ -1,6 +1,7 @@
 #pragma once
-// Test-only helpers for the fdo.download, fdo.upload and fdo.wget tests: a temporary directory, seeded test data, a
-// device module driven directly, and scripted or silent stand-ins for a misbehaving device.
+// Test-only helpers for the fdo.download, fdo.upload and fdo.wget tests (and other modules' tests that want them): a
+// temporary directory, seeded test data, the rig of a file-transfer module, a device module driven directly, and
+// scripted or silent stand-ins for a misbehaving device.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,9 +15,11 @@
 #include <vector>
 
 #include "libfdo/core/bytes.h"
+#include "libfdo/fsim/fsim_test_support.h"
 #include "libfdo/fsim/registry.h"
 #include "libfdo/serviceinfo/device_module.h"
 #include "libfdo/serviceinfo/kv.h"
+#include "libfdo/serviceinfo/mtu.h"
 
 namespace fdo::fsim::testing {
 
@@ -70,11 +73,49 @@ inline Bytes test_bytes(std::size_t n, std::uint32_t seed = 1) {
   return out;
 }
 
-/// Feeds `module` the owner messages (message, value) in order and returns what it queued, keys without module.
+/// A plan directory and a device root, with the owner registry and the contexts of both halves of the file-transfer
+/// module `Device` is the device half of; `content` is the test file (where it lives is the test's choice).
+template <typename Device>
+struct TransferRig {
+  TempDir plan_dir;
+  TempDir root;
+  OwnerContext owner_context;
+  DeviceContext device_context;
+  serviceinfo::OwnerRegistry registry;
+  Bytes content;
+
+  TransferRig(const std::string& tag, Bytes data)
+      : plan_dir(tag + "-plan"), root(tag + "-root"), content(std::move(data)) {
+    owner_context.plan_dir = plan_dir.path();
+    device_context.root = root.path();
+    register_owner_modules(registry, owner_context);
+  }
+  /// A one-step plan for `module` with `params`, each of `extra` added or replacing one.
+  [[nodiscard]] static serviceinfo::Plan plan_of(std::string_view module, serviceinfo::ModuleParams::Values params,
+                                                 const serviceinfo::ModuleParams::Values& extra) {
+    for (const auto& [k, v] : extra) {
+      params[k] = v;
+    }
+    return serviceinfo::Plan{{step(std::string(module), std::move(params))}};
+  }
+  [[nodiscard]] Exchange run(std::unique_ptr<serviceinfo::DeviceModule> device, const serviceinfo::Plan& p,
+                             std::size_t device_mtu = 1300, std::size_t owner_mtu = 1300) const {
+    std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
+    modules.push_back(std::move(device));
+    return exchange(std::move(modules), registry, p, device_mtu, owner_mtu);
+  }
+  [[nodiscard]] std::unique_ptr<serviceinfo::DeviceModule> device() const {
+    return std::make_unique<Device>(device_context);
+  }
+};
+
+/// Feeds `module` the owner messages (message, value) in order and returns what it queued, keys without module;
+/// `send_mtu` is the owner's maxDeviceServiceInfoSz the module sees (Outbox::kv_budget()).
 inline std::vector<std::pair<std::string, Bytes>> drive(serviceinfo::DeviceModule& module,
-                                                        const std::vector<std::pair<std::string, Bytes>>& in) {
+                                                        const std::vector<std::pair<std::string, Bytes>>& in,
+                                                        std::size_t send_mtu = serviceinfo::kMinMtu) {
   std::deque<serviceinfo::OutboxEntry> queue;
-  serviceinfo::Outbox out(module.name(), queue);
+  serviceinfo::Outbox out(module.name(), queue, serviceinfo::max_single_kv(send_mtu, serviceinfo::kDeviceFlags));
   for (const auto& [message, value] : in) {
     module.on_message(message, value, out);
   }

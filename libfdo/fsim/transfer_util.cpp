@@ -14,6 +14,19 @@ std::int64_t now_ms() {
       .count();
 }
 
+void OwnerDeadline::start() {
+  m_deadline_ms = now_ms() + m_timeout_s * 1000;
+  m_started_here = true;
+}
+
+bool OwnerDeadline::expired() {
+  if (m_started_here) {
+    m_started_here = false;
+    return false;
+  }
+  return now_ms() > m_deadline_ms;
+}
+
 Bytes sha384_file(const std::filesystem::path& path, std::uint64_t& length) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

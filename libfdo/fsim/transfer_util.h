@@ -1,6 +1,7 @@
 #pragma once
-// Shared by the file-transfer modules fdo.download, fdo.upload and fdo.wget (docs/service-info.md "fdo.download",
-// "fdo.upload", "fdo.wget"): the owner's deadline clock, the owner's failure rule and the SHA-384 helpers.
+// Shared by the owner modules that wait on the device (docs/service-info.md "Owner deadlines"): the deadline kept in
+// saved owner state; and by the file-transfer modules fdo.download, fdo.upload and fdo.wget: the owner's failure rule
+// and the SHA-384 helpers.
 
 #include <cstdint>
 #include <filesystem>
@@ -21,6 +22,36 @@ inline constexpr std::int64_t kDefaultTimeout = 600;
 
 /// Wall-clock milliseconds since 1970, for deadlines kept in owner state (any server process may check them).
 [[nodiscard]] std::int64_t now_ms();
+
+/// Largest `timeout` parameter an owner module takes: one week.
+inline constexpr std::int64_t kMaxTimeout = 7 * 24 * 3600;
+
+/// An owner module's wait for the device's answer (docs/service-info.md "Owner deadlines"). start() when the request
+/// goes out; expired() in later produce() calls. The deadline is wall-clock time, so it goes into the module's save()
+/// (saved()/restore()) and any server process can check it.
+class OwnerDeadline {
+ public:
+  explicit OwnerDeadline(std::int64_t timeout_s = kDefaultTimeout) : m_timeout_s(timeout_s) {}
+  /// The deadline is now + the timeout.
+  void start();
+  /// Whether the deadline has passed. The first call after start() says false: the engine may ask the module again
+  /// for the 69 that carries the request, and a timeout of 0 must still give the device one round.
+  [[nodiscard]] bool expired();
+  [[nodiscard]] std::int64_t timeout_s() const { return m_timeout_s; }
+  /// "within N s", for the failure text.
+  [[nodiscard]] std::string within() const { return "within " + std::to_string(m_timeout_s) + " s"; }
+  /// The deadline in ms since 1970 (0 before start()), for save().
+  [[nodiscard]] std::int64_t saved() const { return m_deadline_ms; }
+  void restore(std::int64_t deadline_ms) {
+    m_deadline_ms = deadline_ms;
+    m_started_here = false;
+  }
+
+ private:
+  std::int64_t m_timeout_s;
+  std::int64_t m_deadline_ms = 0;
+  bool m_started_here = false;  // not saved: set by start() until the next expired()
+};
 
 /// SHA-384 of the whole file at `path`, reading it in blocks; its length in `length`. Error(InternalServerError).
 Bytes sha384_file(const std::filesystem::path& path, std::uint64_t& length);

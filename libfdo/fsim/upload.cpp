@@ -37,10 +37,9 @@ void UploadDevice::on_active(bool active) {
 }
 
 void UploadDevice::send_file(const Bytes& content, serviceinfo::Outbox& out) const {
-  // A device module does not see the owner's maxDeviceServiceInfoSz, so blocks are cut for the 1300-byte minimum
-  // every owner takes (docs/service-info.md "MTU and packing"); a larger MTU packs several into one 68.
-  const std::size_t block = serviceinfo::max_bstr_chunk(
-      serviceinfo::max_single_kv(serviceinfo::kMinMtu, serviceinfo::kDeviceFlags), kDataKey);
+  // Each block fills a 68 at the owner's maxDeviceServiceInfoSz (docs/service-info.md "fdo.upload"); the FSIM's
+  // "up to 1014 bytes" is its 1300-byte example, not a limit.
+  const std::size_t block = serviceinfo::max_bstr_chunk(out.kv_budget(), kDataKey);
   out.send(kLength, serviceinfo::uint_value(content.size()));
   std::size_t offset = 0;
   do {
@@ -102,7 +101,7 @@ UploadOwner::UploadOwner(ByteView params, const OwnerContext& context) {
   m_max_length = static_cast<std::uint64_t>(
       p.integer("max_length", std::int64_t{16} << 20, 0, static_cast<std::int64_t>(transfer::kMaxDeviceFile)));
   m_required = p.flag("required", true);
-  m_timeout_s = p.integer("timeout", transfer::kDefaultTimeout, 0, 7 * 24 * 3600);
+  m_deadline = transfer::OwnerDeadline(p.integer("timeout", transfer::kDefaultTimeout, 0, transfer::kMaxTimeout));
 }
 
 void UploadOwner::fail(const std::string& why, ErrorCode code) {
@@ -209,12 +208,11 @@ serviceinfo::Produced UploadOwner::produce(std::size_t budget) {
     out.kvs.push_back(serviceinfo::make_kv(kUpload, kNeedSha, serviceinfo::bool_value(m_need_sha)));
     out.kvs.push_back(serviceinfo::make_kv(kUpload, kName, serviceinfo::tstr_value(m_source)));
     m_phase = Phase::Waiting;
-    m_deadline_ms = transfer::now_ms() + m_timeout_s * 1000;
-    m_wait_started_now = true;
+    m_deadline.start();
     return out;
   }
-  if (m_phase == Phase::Waiting && !m_wait_started_now && transfer::now_ms() > m_deadline_ms) {
-    fail("no complete file from the device within " + std::to_string(m_timeout_s) + " s");
+  if (m_phase == Phase::Waiting && m_deadline.expired()) {
+    fail("no complete file from the device " + m_deadline.within());
   }
   out.done = m_phase == Phase::Done;
   return out;
@@ -229,7 +227,7 @@ Bytes UploadOwner::save() const {
   } else {
     w.null();
   }
-  w.boolean(m_data_seen).bstr(m_data).bstr(m_sha384).int_(m_deadline_ms).tstr(m_stored).tstr(m_error);
+  w.boolean(m_data_seen).bstr(m_data).bstr(m_sha384).int_(m_deadline.saved()).tstr(m_stored).tstr(m_error);
   return std::move(w).take();
 }
 
@@ -241,7 +239,7 @@ void UploadOwner::restore(ByteView state) {
   m_data_seen = r.read_bool("data_seen");
   m_data = r.read_bstr("data");
   m_sha384 = r.read_bstr("sha384");
-  m_deadline_ms = r.read_int("deadline");
+  m_deadline.restore(r.read_int("deadline"));
   m_stored = r.read_tstr("stored");
   m_error = r.read_tstr("error");
   r.expect_end();

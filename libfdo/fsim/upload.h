@@ -22,6 +22,7 @@
 #include "libfdo/core/bytes.h"
 #include "libfdo/core/error.h"
 #include "libfdo/fsim/registry.h"
+#include "libfdo/fsim/transfer_util.h"
 #include "libfdo/serviceinfo/device_module.h"
 #include "libfdo/serviceinfo/owner_module.h"
 
@@ -74,18 +75,15 @@ class UploadOwner final : public serviceinfo::OwnerModule {
   bool m_allow_empty = false;
   std::uint64_t m_max_length = 0;
   bool m_required = true;
-  std::int64_t m_timeout_s = 0;
   // State (save()/restore()).
   Phase m_phase = Phase::Start;
   std::optional<std::uint64_t> m_length;
   bool m_data_seen = false;
   Bytes m_data;
   Bytes m_sha384;
-  std::int64_t m_deadline_ms = 0;
+  transfer::OwnerDeadline m_deadline;
   std::string m_stored;
   std::string m_error;
-  // Not saved: the deadline is not checked in the 69 that started the wait.
-  bool m_wait_started_now = false;
 };
 
 }  // namespace fdo::fsim

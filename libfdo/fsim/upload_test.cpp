@@ -16,37 +16,15 @@ using serviceinfo::ModuleState;
 using Kvs = std::vector<std::pair<std::string, Bytes>>;
 
 // A device root holding logs/big.bin and a plan directory, owner and device halves ready.
-struct UploadRig {
-  testing::TempDir plan_dir{"ul-plan"};
-  testing::TempDir root{"ul-root"};
-  OwnerContext owner_context;
-  DeviceContext device_context;
-  serviceinfo::OwnerRegistry registry;
-  Bytes content;
-
-  explicit UploadRig(std::size_t size) : content(testing::test_bytes(size, 7)) {
-    owner_context.plan_dir = plan_dir.path();
-    device_context.root = root.path();
-    register_owner_modules(registry, owner_context);
+struct UploadRig : testing::TransferRig<UploadDevice> {
+  explicit UploadRig(std::size_t size) : TransferRig("ul", testing::test_bytes(size, 7)) {
     std::filesystem::create_directories(root.path() / "logs");
     write_file_atomic(root.path() / "logs" / "big.bin", content);
   }
-  [[nodiscard]] static serviceinfo::Plan plan(serviceinfo::ModuleParams::Values extra = {}) {
-    serviceinfo::ModuleParams::Values p{{"name", {"logs/big.bin"}}};
-    for (auto& [k, v] : extra) {
-      p[k] = v;
-    }
-    return serviceinfo::Plan{{testing::step(std::string(kUpload), p)}};
+  [[nodiscard]] static serviceinfo::Plan plan(const serviceinfo::ModuleParams::Values& extra = {}) {
+    return plan_of(kUpload, {{"name", {"logs/big.bin"}}}, extra);
   }
-  [[nodiscard]] testing::Exchange run(std::unique_ptr<serviceinfo::DeviceModule> device, const serviceinfo::Plan& p,
-                                      std::size_t device_mtu = 1300, std::size_t owner_mtu = 1300) const {
-    std::vector<std::unique_ptr<serviceinfo::DeviceModule>> modules;
-    modules.push_back(std::move(device));
-    return testing::exchange(std::move(modules), registry, p, device_mtu, owner_mtu);
-  }
-  [[nodiscard]] std::unique_ptr<serviceinfo::DeviceModule> device() const {
-    return std::make_unique<UploadDevice>(device_context);
-  }
+  /// The summary the owner records for a device that answers `answers` (the module not required).
   [[nodiscard]] std::string failure(const Kvs& answers) const {
     const testing::Exchange e =
         run(std::make_unique<testing::ScriptedDevice>(std::string(kUpload), answers), plan({{"required", {"false"}}}));
@@ -68,8 +46,39 @@ TEST(Upload, OneMebibyteCrossesMtus1300And8192WithMatchingChecksums) {
     EXPECT_NE(o.summary.find("1048576 bytes, sha-384 " + sha + " (matches the device's), stored in"), std::string::npos)
         << o.summary;
     EXPECT_EQ(read_file(rig.plan_dir.path() / "uploads" / "big.bin"), rig.content);
-    // Several blocks go in one 68 when the MTU allows.
-    EXPECT_LT(e.rounds, static_cast<int>((std::size_t{1} << 20) / (device_mtu - 60) * 11 / 10 + 10));
+    // One block fills each 68: 1 MiB takes about 1 MiB / block rounds, plus a few (1300-byte blocks packed six to a
+    // 8192-byte 68 would take 138).
+    EXPECT_LE(e.rounds, static_cast<int>((std::size_t{1} << 20) / (device_mtu - 30) + 8));
+  }
+}
+
+TEST(Upload, TheDeviceCutsBlocksThatFillA68AtTheNegotiatedMtu) {
+  const testing::TempDir root("ul-mtu");
+  write_file_atomic(root.path() / "f", testing::test_bytes(20000));
+  const DeviceContext context = testing::root_context(root.path());
+  for (const std::size_t mtu : {std::size_t{1300}, std::size_t{8192}}) {
+    SCOPED_TRACE(mtu);
+    UploadDevice device(context);
+    const Kvs out = testing::drive(device, {{"name", serviceinfo::tstr_value("f")}}, mtu);
+    const std::size_t limit = serviceinfo::max_single_kv(mtu, serviceinfo::kDeviceFlags);
+    std::size_t blocks = 0;
+    std::size_t bytes = 0;
+    for (const auto& [message, value] : out) {
+      if (message != "data") {
+        continue;
+      }
+      const serviceinfo::ServiceInfoKv kv = serviceinfo::make_kv(kUpload, "data", value);
+      EXPECT_LE(serviceinfo::encoded_size(kv), limit);
+      const std::size_t n = serviceinfo::read_bstr_value(value, "data").size();
+      // Every block but the last fills its 68.
+      if (bytes + n < 20000) {
+        EXPECT_EQ(n, serviceinfo::max_bstr_chunk(limit, "fdo.upload:data"));
+      }
+      bytes += n;
+      ++blocks;
+    }
+    EXPECT_EQ(bytes, 20000U);
+    EXPECT_EQ(blocks, mtu == 1300 ? 16U : 3U);  // 1274 and 8166 bytes a block
   }
 }
 

@@ -119,7 +119,7 @@ WgetOwner::WgetOwner(ByteView params) {
     }
   }
   m_required = p.flag("required", true);
-  m_timeout_s = p.integer("timeout", transfer::kDefaultTimeout, 0, 7 * 24 * 3600);
+  m_deadline = transfer::OwnerDeadline(p.integer("timeout", transfer::kDefaultTimeout, 0, transfer::kMaxTimeout));
 }
 
 void WgetOwner::fail(const std::string& why, ErrorCode code) {
@@ -167,12 +167,11 @@ serviceinfo::Produced WgetOwner::produce(std::size_t budget) {
     }
     out.kvs.push_back(serviceinfo::make_kv(kWget, kUrl, serviceinfo::tstr_value(m_url)));
     m_phase = Phase::Waiting;
-    m_deadline_ms = transfer::now_ms() + m_timeout_s * 1000;
-    m_wait_started_now = true;
+    m_deadline.start();
     return out;
   }
-  if (m_phase == Phase::Waiting && !m_wait_started_now && transfer::now_ms() > m_deadline_ms) {
-    fail("no done or error from the device within " + std::to_string(m_timeout_s) + " s");
+  if (m_phase == Phase::Waiting && m_deadline.expired()) {
+    fail("no done or error from the device " + m_deadline.within());
   }
   out.done = m_phase == Phase::Done;
   return out;
@@ -181,7 +180,7 @@ serviceinfo::Produced WgetOwner::produce(std::size_t budget) {
 // State = [phase, deadline_ms, done, error]
 Bytes WgetOwner::save() const {
   cbor::Writer w;
-  w.array(4).uint(static_cast<std::uint64_t>(m_phase)).int_(m_deadline_ms).int_(m_done).tstr(m_error);
+  w.array(4).uint(static_cast<std::uint64_t>(m_phase)).int_(m_deadline.saved()).int_(m_done).tstr(m_error);
   return std::move(w).take();
 }
 
@@ -189,7 +188,7 @@ void WgetOwner::restore(ByteView state) {
   cbor::Reader r(state, "fdo.wget state");
   r.read_array_of("", 4);
   m_phase = static_cast<Phase>(r.read_uint_max("phase", static_cast<std::uint64_t>(Phase::Done)));
-  m_deadline_ms = r.read_int("deadline");
+  m_deadline.restore(r.read_int("deadline"));
   m_done = r.read_int("done");
   m_error = r.read_tstr("error");
   r.expect_end();

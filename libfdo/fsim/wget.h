@@ -22,6 +22,7 @@
 #include "libfdo/core/bytes.h"
 #include "libfdo/core/error.h"
 #include "libfdo/fsim/registry.h"
+#include "libfdo/fsim/transfer_util.h"
 #include "libfdo/serviceinfo/device_module.h"
 #include "libfdo/serviceinfo/owner_module.h"
 
@@ -72,14 +73,11 @@ class WgetOwner final : public serviceinfo::OwnerModule {
   std::optional<std::string> m_target;
   Bytes m_sha384;
   bool m_required = true;
-  std::int64_t m_timeout_s = 0;
   // State (save()/restore()).
   Phase m_phase = Phase::Start;
-  std::int64_t m_deadline_ms = 0;
+  transfer::OwnerDeadline m_deadline;
   std::int64_t m_done = 0;
   std::string m_error;
-  // Not saved: the deadline is not checked in the 69 that started the wait.
-  bool m_wait_started_now = false;
 };
 
 }  // namespace fdo::fsim

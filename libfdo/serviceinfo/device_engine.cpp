@@ -87,6 +87,7 @@ DeviceSend DeviceEngine::next_message(std::size_t send_mtu) {
     throw_invalid("ServiceInfo: more than " + std::to_string(m_options.max_rounds) + " round trips");
   }
   m_awaiting_69 = true;
+  m_send_mtu = send_mtu;
   // L3: while the owner holds the floor the device only pulls, with [false, []].
   if (m_owner_more) {
     m_sent_more = false;
@@ -104,7 +105,7 @@ DeviceSend DeviceEngine::next_message(std::size_t send_mtu) {
   } else if (!m_sent_more) {
     for (Slot& slot : m_modules) {
       if (slot.active && !slot.failed) {
-        Outbox out(slot.name, m_queue);
+        Outbox out(slot.name, m_queue, max_single_kv(m_send_mtu, kDeviceFlags));
         call(slot, "poll", [&] { slot.module->on_poll(out); });
       }
     }
@@ -181,7 +182,7 @@ void DeviceEngine::dispatch(const ServiceInfoKv& kv) {
     log::warn("ServiceInfo " + kv.key + " skipped: " + why);
     return;
   }
-  Outbox out(slot->name, m_queue);
+  Outbox out(slot->name, m_queue, max_single_kv(m_send_mtu, kDeviceFlags));
   const std::string_view name = message;  // clang 14 cannot capture a structured binding in a lambda
   call(*slot, name, [&] { slot->module->on_message(name, kv.value, out); });
 }

@@ -103,6 +103,7 @@ class DeviceEngine {
   std::deque<OutboxEntry> m_queue;
   std::optional<ServiceInfoKv> m_fragment;  // a split value's first part, when the owner sent IsMore
   std::uint64_t m_rounds = 0;
+  std::size_t m_send_mtu = kMinMtu;  // the last next_message()'s, for Outbox::kv_budget()
   bool m_devmod_queued = false;
   bool m_awaiting_69 = false;  // a 68 went out and its 69 has not come back
   bool m_sent_more = false;    // our last 68 had IsMoreServiceInfo

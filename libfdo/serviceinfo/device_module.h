@@ -12,6 +12,7 @@
 
 #include "libfdo/core/bytes.h"
 #include "libfdo/serviceinfo/kv.h"
+#include "libfdo/serviceinfo/mtu.h"
 
 namespace fdo::serviceinfo {
 
@@ -24,15 +25,22 @@ struct OutboxEntry {
 /// Where a device module puts its messages for the owner; the engine packs them into 68s in order.
 class Outbox {
  public:
-  Outbox(std::string_view module, std::deque<OutboxEntry>& queue) : m_module(module), m_queue(queue) {}
+  /// `kv_budget`: kv_budget() below; the engine gives the one of the MTU it sends at, the default is 1300's.
+  Outbox(std::string_view module, std::deque<OutboxEntry>& queue,
+         std::size_t kv_budget = max_single_kv(kMinMtu, kDeviceFlags))
+      : m_module(module), m_queue(queue), m_kv_budget(kv_budget) {}
   /// Queues "<module>:<message>" with `cbor_value` (one encoded CBOR item, e.g. from tstr_value()).
   void send(std::string_view message, ByteView cbor_value);
   /// The next message sent starts a new 68 (go-fdo's "yield").
   void yield() { m_break = true; }
+  /// The largest encoded_size() of a KV that fits a 68 alone at the owner's maxDeviceServiceInfoSz (FDO 1.1 §5.5.9,
+  /// as effective_mtu() reads it); modules cut data into blocks of that size (max_bstr_chunk()).
+  [[nodiscard]] std::size_t kv_budget() const { return m_kv_budget; }
 
  private:
   std::string m_module;
   std::deque<OutboxEntry>& m_queue;
+  std::size_t m_kv_budget;
   bool m_break = false;
 };
 

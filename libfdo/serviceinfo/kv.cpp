@@ -1,5 +1,6 @@
 #include "libfdo/serviceinfo/kv.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -115,7 +116,11 @@ ServiceInfoKv make_kv(std::string_view module, std::string_view message, ByteVie
 
 bool is_complete_value(ByteView value) { return cbor::is_single_item(value); }
 
-ServiceInfo join_fragments(ServiceInfo kvs) {
+namespace {
+
+// join_fragments() and take_complete(): when `tail` is given, a run of fragments that reaches the end of `kvs`
+// without completing is kept there, joined, for the next message (a value cut across several messages).
+ServiceInfo join_runs(ServiceInfo kvs, std::optional<ServiceInfoKv>* tail) {
   ServiceInfo out;
   out.reserve(kvs.size());
   std::size_t i = 0;
@@ -129,8 +134,12 @@ ServiceInfo join_fragments(ServiceInfo kvs) {
     Bytes joined = kvs[i].value;
     std::size_t end = i + 1;
     bool complete = false;
-    while (end < kvs.size() && kvs[end].key == kvs[i].key && end - i < kMaxJoinedKvs &&
-           joined.size() + kvs[end].value.size() <= kMaxJoinedBytes) {
+    bool capped = false;
+    while (end < kvs.size() && kvs[end].key == kvs[i].key) {
+      if (end - i >= kMaxJoinedKvs || joined.size() + kvs[end].value.size() > kMaxJoinedBytes) {
+        capped = true;
+        break;
+      }
       append(joined, kvs[end].value);
       ++end;
       if (is_complete_value(joined)) {
@@ -138,15 +147,48 @@ ServiceInfo join_fragments(ServiceInfo kvs) {
         break;
       }
     }
+    if (!complete && tail != nullptr && end == kvs.size() && !capped) {
+      *tail = ServiceInfoKv{.key = std::move(kvs[i].key), .value = std::move(joined)};
+      return out;
+    }
     if (!complete) {
       out.push_back(std::move(kvs[i]));
       ++i;
       continue;
     }
-    log::warn("ServiceInfo " + kvs[i].key + ": joined " + std::to_string(end - i) +
-              " fragments into one value (go-fdo split value)");
+    log::info("ServiceInfo " + kvs[i].key + ": joined " + std::to_string(end - i) +
+              " fragments into one value (split value)");
     out.push_back(ServiceInfoKv{.key = std::move(kvs[i].key), .value = std::move(joined)});
     i = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+ServiceInfo join_fragments(ServiceInfo kvs) {
+  return join_runs(std::move(kvs), nullptr);
+}
+
+ServiceInfo split_value(std::string_view module, std::string_view message, ByteView value, std::size_t kv_budget) {
+  ServiceInfo out;
+  ServiceInfoKv whole = make_kv(module, message, value);
+  if (encoded_size(whole) <= kv_budget) {
+    out.push_back(std::move(whole));
+    return out;
+  }
+  // A fragment KV is [key, bstr(n)]: the array head, the key and the bstr head around n bytes of the value.
+  const std::size_t fixed = 1 + encoded_head_size(whole.key.size()) + whole.key.size();
+  if (kv_budget < fixed + 2) {
+    throw_internal("ServiceInfo " + whole.key + ": a budget of " + std::to_string(kv_budget) +
+                   " bytes leaves no room for a fragment");
+  }
+  std::size_t n = kv_budget - fixed - 1;
+  while (n > 0 && fixed + encoded_head_size(n) + n > kv_budget) {
+    --n;
+  }
+  for (std::size_t offset = 0; offset < value.size(); offset += n) {
+    out.push_back(make_kv(module, message, value.subspan(offset, std::min(n, value.size() - offset))));
   }
   return out;
 }
@@ -192,12 +234,7 @@ ServiceInfo take_complete(std::optional<ServiceInfoKv>& fragment, const ServiceI
     fragment.reset();
   }
   in.insert(in.end(), kvs.begin(), kvs.end());
-  in = join_fragments(std::move(in));
-  if (is_more && !in.empty() && !is_complete_value(in.back().value)) {
-    fragment = std::move(in.back());
-    in.pop_back();
-  }
-  return in;
+  return join_runs(std::move(in), is_more ? &fragment : nullptr);
 }
 
 }  // namespace fdo::serviceinfo

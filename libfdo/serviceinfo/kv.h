@@ -59,9 +59,15 @@ ServiceInfoKv make_kv(std::string_view module, std::string_view message, ByteVie
 /// items, or that no join completes, are left as they are.
 ServiceInfo join_fragments(ServiceInfo kvs);
 /// The KVs of one received message ready to process, in order: `fragment` (a value split at the end of the previous
-/// message) first, then `kvs`, split values joined (join_fragments). When `is_more` and the last value is still
-/// incomplete, it is kept back in `fragment` for the next message (go-fdo split value, docs/service-info.md "Interop").
+/// messages) first, then `kvs`, split values joined (join_fragments). When `is_more` and the last value is still
+/// incomplete, it is kept back, joined so far, in `fragment` for the next message, so a value may span any number of
+/// messages chained with IsMoreServiceInfo (split value, docs/service-info.md "MTU and packing").
 ServiceInfo take_complete(std::optional<ServiceInfoKv>& fragment, const ServiceInfo& kvs, bool is_more);
+/// `value` (one encoded CBOR item) as the KVs "module:message" that carry it, each of encoded_size() <= `kv_budget`:
+/// one KV when it fits, else consecutive fragments of its bytes, which the receiver's take_complete() joins back,
+/// also across messages chained with IsMoreServiceInfo (docs/service-info.md "MTU and packing"). For values that
+/// their FSIM gives no parts of their own (fdo.csr). Error(InternalServerError) if `kv_budget` fits no fragment.
+ServiceInfo split_value(std::string_view module, std::string_view message, ByteView value, std::size_t kv_budget);
 /// Whether `value` is exactly one well-formed CBOR item (what every ServiceInfoVal must be).
 [[nodiscard]] bool is_complete_value(ByteView value);
 

@@ -103,5 +103,45 @@ TEST(ServiceInfoKv, JoinsSplitValuesOnly) {
   EXPECT_EQ(join_fragments(lone), lone);
 }
 
+TEST(ServiceInfoKv, ASplitValueComesBackWholeAcrossAnyNumberOfMessages) {
+  const Bytes whole = tstr_value(std::string(5000, 'A'));
+  const ServiceInfo parts = split_value("fdo.csr", "cacerts-res", whole, 1000);
+  ASSERT_EQ(parts.size(), 6U);
+  for (const ServiceInfoKv& kv : parts) {
+    EXPECT_EQ(kv.key, "fdo.csr:cacerts-res");
+    EXPECT_LE(encoded_size(kv), 1000U);
+  }
+  EXPECT_EQ(encoded_size(parts[0]), 1000U);  // each fragment fills its budget
+  // One fragment per message, the sender setting IsMore until the last: the receiver keeps the joined prefix.
+  std::optional<ServiceInfoKv> fragment;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    EXPECT_TRUE(take_complete(fragment, {parts[i]}, true).empty()) << i;
+    ASSERT_TRUE(fragment.has_value());
+  }
+  const ServiceInfo last = take_complete(fragment, {parts.back(), {.key = "m:x", .value = bool_value(true)}}, false);
+  ASSERT_EQ(last.size(), 2U);
+  EXPECT_EQ(last[0].value, whole);
+  EXPECT_FALSE(fragment.has_value());
+  // Two fragments per message, and the next value after it in the same message.
+  const ServiceInfo in1{parts[0], parts[1]};
+  const ServiceInfo in2{parts[2], parts[3], parts[4]};
+  ServiceInfo in3{parts[5], {.key = "m:x", .value = bool_value(false)}};
+  EXPECT_TRUE(take_complete(fragment, in1, true).empty());
+  EXPECT_TRUE(take_complete(fragment, in2, true).empty());
+  EXPECT_EQ(take_complete(fragment, in3, false).at(0).value, whole);
+  // A value that fits is one KV as it is.
+  EXPECT_EQ(split_value("m", "x", bool_value(true), 20), (ServiceInfo{make_kv("m", "x", bool_value(true))}));
+  test::expect_error([&] { (void)split_value("fdo.csr", "cacerts-res", whole, 22); }, ErrorCode::InternalServerError);
+}
+
+TEST(ServiceInfoKv, WithoutIsMoreAnIncompleteValueIsPassedOnForItsReaderToRefuse) {
+  const ServiceInfo parts = split_value("m", "x", tstr_value(std::string(100, 'z')), 40);
+  std::optional<ServiceInfoKv> fragment;
+  const ServiceInfo out = take_complete(fragment, {parts[0], parts[1]}, false);
+  EXPECT_EQ(out.size(), 2U);
+  EXPECT_FALSE(fragment.has_value());
+  test::expect_error([&] { (void)read_tstr_value(out[0].value, "m:x"); }, ErrorCode::MessageBodyError);
+}
+
 }  // namespace
 }  // namespace fdo::serviceinfo
