@@ -17,6 +17,7 @@
 #include "libfdo/protocol/to1_device.h"
 #include "libfdo/protocol/to2_device.h"
 #include "libfdo/fsim/registry.h"
+#include "libfdo/tpm/tpm_app_key.h"
 #include "libfdo/tpm/tpm_attest.h"
 #include "libfdo/serviceinfo/devmod.h"
 #include "libfdo/transport/http_transport.h"
@@ -162,6 +163,12 @@ int run_onboard(const OnboardConfig& config) {
   }
 
   fsim::DeviceContext module_context;
+  // With a TPM, AsymKey and fdo.csr make their keys inside it (docs/tpm.md "Application keys").
+  std::optional<tpm::TpmAppKeys> tpm_app_keys;
+  if (device.tpm) {
+    tpm_app_keys.emplace(device.tpm->tpm());
+    module_context.app_keys = &*tpm_app_keys;
+  }
   module_context.root = config.root.empty() ? std::filesystem::current_path() : std::filesystem::absolute(config.root);
   std::filesystem::create_directories(module_context.root);
   if (!config.run_as.empty()) {

@@ -202,9 +202,10 @@ TEST_F(TpmSupplyChain, ProvisionerClearAsksThenRemovesEverything) {
   EXPECT_EQ(nv.out.find("0x1d1"), std::string::npos) << nv.out;
 }
 
-// TPM-Attest in a real onboarding: the owner's policy holds the TPM's PCR 7; a match runs the whole plan, a changed
-// PCR onboards the device with only its quarantine plan and shows it as quarantined.
-TEST_F(TpmSupplyChain, AttestationMatchRunsThePlanAndAMismatchQuarantines) {
+// TPM-Attest and AsymKey in a real onboarding: the owner's policy holds the TPM's PCR 7; a match runs the whole plan,
+// AsymKey enrols a key made in the TPM; a changed PCR onboards the device with only its quarantine plan and shows it
+// as quarantined.
+TEST_F(TpmSupplyChain, AttestationMatchRunsThePlanWithATpmAsymKeyAndAMismatchQuarantines) {
   const std::string guid = tpm_device();
   const RunResult pcr = tpm2({"tpm2_pcrread", "sha256:7", "-o", path("pcr7.bin")});
   ASSERT_EQ(pcr.exit_code, 0) << pcr.describe();
@@ -213,7 +214,7 @@ TEST_F(TpmSupplyChain, AttestationMatchRunsThePlanAndAMismatchQuarantines) {
   const std::string plan_dir = path("plan");
   std::filesystem::create_directories(plan_dir);
   write_file_atomic(plan_dir + "/setup.sh", to_bytes("echo installed > marker.txt\n"), 0644);
-  write_file_atomic(plan_dir + "/plan.toml", to_bytes(R"(modules = ["TPM-Attest", "fdo_sys", "fido_alliance"]
+  write_file_atomic(plan_dir + "/plan.toml", to_bytes(R"(modules = ["TPM-Attest", "fdo_sys", "AsymKey", "fido_alliance"]
 [params."TPM-Attest"]
 pcrs = ["0", "7"]
 expect = ["7=)" + pcr7 + R"("]
@@ -238,6 +239,25 @@ exec = ["sh", "setup.sh"]
     lines += normal["modules"].at(i).str() + "\n";
   }
   EXPECT_NE(lines.find("TPM-Attest: done: verdict normal"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("AsymKey: done"), std::string::npos) << lines;
+
+  // AsymKey's key lives in the TPM: the slot keeps its handle, no private key file; the certificate chains to the
+  // owner's CA and is for the key tpm2-tools reads at that handle.
+  const std::string slot = root + "/asymkey/0";
+  EXPECT_FALSE(std::filesystem::exists(slot + "/key.pem"));
+  const std::string key_tpm = to_string(read_file(slot + "/key.tpm"));
+  ASSERT_EQ(key_tpm.rfind("tpm-persistent-handle: 0x810201", 0), 0U) << key_tpm;
+  const std::string handle = key_tpm.substr(23, 10);
+  const RunResult verify =
+      run_command({"openssl", "verify", "-CAfile", owner_dir + "/device-app-ca.cert.pem", slot + "/cert.pem"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.describe();
+  ASSERT_EQ(tpm2({"tpm2_readpublic", "-c", handle, "-f", "pem", "-o", path("app.pub.pem")}).exit_code, 0);
+  const RunResult tpm_pub = run_command({"openssl", "pkey", "-pubin", "-in", path("app.pub.pem")});
+  const RunResult cert_pub = run_command({"openssl", "x509", "-in", slot + "/cert.pem", "-noout", "-pubkey"});
+  EXPECT_EQ(cert_pub.out, tpm_pub.out) << "the certificate is not for the TPM's key";
+  const RunResult app_attrs = tpm2({"tpm2_readpublic", "-c", handle});
+  EXPECT_NE(app_attrs.out.find("fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign"), std::string::npos)
+      << app_attrs.out;
 
   // Something else booted: PCR 7 changes (extended by tpm2-tools, as firmware would), the device onboards again.
   const std::string new_guid = Json::parse(first.out)["new_guid"].str();

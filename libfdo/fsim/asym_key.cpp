@@ -140,18 +140,18 @@ void AsymKeyDevice::gen(ByteView value, serviceinfo::Outbox& out) {
     send_status(out, slot, AsymKeyStatus::Storage, e.what());
     return;
   }
-  std::optional<crypto::PrivateKey> made;
+  std::unique_ptr<PendingAppKey> made;
   Bytes csr;
   try {
-    made = crypto::PrivateKey::generate(*type);
-    csr = crypto::make_csr(*made, cn);
+    made = app_keys_of(m_context).generate(*type);
+    csr = made->csr(cn);
   } catch (const Error& e) {
     send_status(out, slot, AsymKeyStatus::KeyGenFailed, e.what());
     return;
   }
   // A new gen for a slot replaces its pending key; the installed one stays until a certificate comes.
   m_pending.erase(slot);
-  m_pending.emplace(slot, Pending{.key = std::move(*made), .chain = {}, .chain_total = 0, .chain_part = {},
+  m_pending.emplace(slot, Pending{.key = std::move(made), .chain = {}, .chain_total = 0, .chain_part = {},
                                   .cert_part = {}});
   const std::vector<Bytes> parts = split_parts(csr);
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -162,7 +162,8 @@ void AsymKeyDevice::gen(ByteView value, serviceinfo::Outbox& out) {
     }
     out.send(kCsr, std::move(w).take());
   }
-  log::info("AsymKey: slot " + std::to_string(slot) + ": " + curve + " key made, CSR sent (" +
+  log::info("AsymKey: slot " + std::to_string(slot) + ": " + curve + " key made (" + app_keys_of(m_context).where() +
+            "), CSR sent (" +
             std::to_string(csr.size()) + " bytes)");
 }
 
@@ -239,7 +240,7 @@ void AsymKeyDevice::cert(ByteView value, serviceinfo::Outbox& out) {
     return;
   }
   p.cert_part.reset();
-  if (!leaf->public_key().same_key(p.key.public_key())) {
+  if (!leaf->public_key().same_key(p.key->public_key())) {
     send_status(out, slot, AsymKeyStatus::CertMismatch, "the certificate is not for this slot's key");
     return;
   }
@@ -264,7 +265,17 @@ void AsymKeyDevice::cert(ByteView value, serviceinfo::Outbox& out) {
     }
   }
   try {
-    store_enrolled(m_context, slot_dir(slot), p.key, *leaf, chain);
+    const StoredKey stored = p.key->install(slot);
+    std::optional<StoredKey> replaced;
+    try {
+      replaced = store_enrolled(m_context, slot_dir(slot), stored, *leaf, chain);
+    } catch (const Error&) {
+      p.key->discard();
+      throw;
+    }
+    if (replaced) {
+      app_keys_of(m_context).release(*replaced);
+    }
   } catch (const Error& e) {
     send_status(out, slot, AsymKeyStatus::Storage, e.what());
     return;

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,7 +59,7 @@ class AsymKeyDevice final : public serviceinfo::DeviceModule {
 
  private:
   struct Pending {
-    crypto::PrivateKey key;
+    std::unique_ptr<PendingAppKey> key;
     std::map<std::uint64_t, crypto::Certificate> chain;
     std::uint64_t chain_total = 0;
     PartCollector chain_part;

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "libfdo/core/error.h"
+#include "libfdo/core/file.h"
 #include "libfdo/core/hex.h"
 #include "libfdo/core/log.h"
 #include "libfdo/core/random.h"
@@ -436,8 +437,13 @@ std::vector<crypto::Certificate> parse_pkcs7_certs(ByteView der) {
   return certs;
 }
 
-void store_enrolled(const DeviceContext& context, std::string_view dir, const crypto::PrivateKey& key,
-                    const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& chain) {
+AppKeyFactory& app_keys_of(const DeviceContext& context) {
+  static SoftwareAppKeys software;
+  return context.app_keys != nullptr ? *context.app_keys : software;
+}
+
+std::optional<StoredKey> store_enrolled(const DeviceContext& context, std::string_view dir, const StoredKey& key,
+                                        const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& chain) {
   // One unit (docs/service-info.md "AsymKey"): key, certificate and chain go into a new generation directory, then the
   // slot's name, a symlink, is switched to it with one rename, so a reader sees the old set or the new one, never a
   // mix. The previous generation is removed afterwards.
@@ -449,7 +455,7 @@ void store_enrolled(const DeviceContext& context, std::string_view dir, const cr
   for (const crypto::Certificate& c : chain) {
     chain_pem += c.to_pem();
   }
-  write_in_root(next / "key.pem", key.to_pem().view(), 0600);
+  write_in_root(next / key.file, key.data.view(), key.mode);
   write_in_root(next / "cert.pem", ByteView(reinterpret_cast<const std::uint8_t*>(leaf_pem.data()), leaf_pem.size()),
                 0644);
   if (!chain.empty()) {
@@ -461,7 +467,8 @@ void store_enrolled(const DeviceContext& context, std::string_view dir, const cr
   if (std::filesystem::is_directory(slot, ec)) {
     for (const auto& entry : std::filesystem::directory_iterator(slot, ec)) {
       const std::string name = entry.path().filename().string();
-      if (entry.is_regular_file() && name != "key.pem" && name != "cert.pem" && name != "chain.pem") {
+      if (entry.is_regular_file() && name != "key.pem" && name != "key.tpm" && name != "cert.pem" &&
+          name != "chain.pem") {
         std::filesystem::copy_file(entry.path(), next / name, std::filesystem::copy_options::overwrite_existing, ec);
       }
     }
@@ -482,9 +489,15 @@ void store_enrolled(const DeviceContext& context, std::string_view dir, const cr
     std::filesystem::remove(link);
     throw_internal("cannot install " + slot.string() + ": " + ec.message());
   }
+  std::optional<StoredKey> replaced;
   if (previous && *previous != next) {
+    // A TPM key's file names its handle: the caller releases it (app_key.h).
+    if (std::optional<Bytes> tpm_key = read_file_if_exists(*previous / "key.tpm")) {
+      replaced = StoredKey{.file = "key.tpm", .data = SecretBytes(std::move(*tpm_key)), .mode = 0644};
+    }
     std::filesystem::remove_all(*previous, ec);
   }
+  return replaced;
 }
 
 }  // namespace fdo::fsim

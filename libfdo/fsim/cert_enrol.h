@@ -86,11 +86,15 @@ Bytes pkcs7_certs_only(const std::vector<crypto::Certificate>& certs);
 /// The certificates of a PKCS#7 certs-only structure; Error(MessageBodyError) if it is not one.
 std::vector<crypto::Certificate> parse_pkcs7_certs(ByteView der);
 
-/// Stores an enrolled key under the device root: `dir`/key.pem (0600, PKCS#8), `dir`/cert.pem (the leaf) and,
-/// when `chain` is not empty, `dir`/chain.pem, as one unit: they are written into a new generation directory and
-/// `dir`, a symlink to it, is switched with one rename (other files of the slot move along).
-/// Error(InvalidMessageError) when `dir` leads outside the root, Error(InternalServerError) when a write fails.
-void store_enrolled(const DeviceContext& context, std::string_view dir, const crypto::PrivateKey& key,
-                    const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& chain);
+/// Stores an enrolled key under the device root: `dir`/key.pem (0600, PKCS#8) or key.tpm (app_key.h), `dir`/cert.pem
+/// (the leaf) and, when `chain` is not empty, `dir`/chain.pem, as one unit: they are written into a new generation
+/// directory and `dir`, a symlink to it, is switched with one rename (other files of the slot move along).
+/// Returns the key file of the generation it replaced, if any. Error(InvalidMessageError) when `dir` leads outside
+/// the root, Error(InternalServerError) when a write fails.
+std::optional<StoredKey> store_enrolled(const DeviceContext& context, std::string_view dir, const StoredKey& key,
+                                        const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& chain);
+
+/// The factory of `context` (software when it names none).
+AppKeyFactory& app_keys_of(const DeviceContext& context);
 
 }  // namespace fdo::fsim

@@ -9,6 +9,8 @@
 namespace fdo::fsim {
 namespace {
 
+StoredKey pem_of(const crypto::PrivateKey& key) { return StoredKey{.file = "key.pem", .data = key.to_pem(), .mode = 0600}; }
+
 crypto::Certificate self_signed(const crypto::PrivateKey& key, const std::string& cn) {
   return crypto::make_self_signed(
       key, crypto::CertificateProfile{.common_name = cn, .organization = "test", .validity_days = 1, .is_ca = false});
@@ -19,10 +21,10 @@ TEST(StoreEnrolled, ASecondInstallReplacesKeyCertificateAndChainTogetherAndKeeps
   DeviceContext context;
   context.root = root.path();
   const crypto::PrivateKey first = crypto::PrivateKey::generate(crypto::KeyType::P256);
-  store_enrolled(context, "asymkey/0", first, self_signed(first, "one"), {self_signed(first, "ca")});
+  store_enrolled(context, "asymkey/0", pem_of(first), self_signed(first, "one"), {self_signed(first, "ca")});
   write_in_root(path_in_root(context, "asymkey/0/extra.txt"), to_bytes("kept"), 0644);
   const crypto::PrivateKey second = crypto::PrivateKey::generate(crypto::KeyType::P256);
-  store_enrolled(context, "asymkey/0", second, self_signed(second, "two"), {});
+  store_enrolled(context, "asymkey/0", pem_of(second), self_signed(second, "two"), {});
 
   const std::filesystem::path slot = root.path() / "asymkey/0";
   EXPECT_TRUE(std::filesystem::is_symlink(slot));

@@ -44,8 +44,8 @@ void FdoCsrDevice::on_poll(serviceinfo::Outbox& out) {
   // fdo.csr is device-initiated: CA certificates first (281 is the format every owner must give), then enrolment.
   out.send(kCacertsReq, serviceinfo::uint_value(kPkcs7CertsOnly));
   try {
-    m_key = crypto::PrivateKey::generate(crypto::KeyType::P256);
-    const Bytes csr = crypto::make_csr(*m_key, "fdo-device");
+    m_key = app_keys_of(m_context).generate(crypto::KeyType::P256);
+    const Bytes csr = m_key->csr("fdo-device");
     // fdo.csr values are tstr: DER travels base64-encoded, as in EST's HTTP bodies (RFC 7030 §4.2); one too large
     // for a 68 goes as fragments (docs/service-info.md "MTU and packing").
     for (const serviceinfo::ServiceInfoKv& kv :
@@ -87,7 +87,17 @@ void FdoCsrDevice::on_message(std::string_view message, ByteView value, servicei
         fail(std::string(message) + ": the certificate is not for our key");
         return;
       }
-      store_enrolled(m_context, kDir, *m_key, leaf, {});
+      const StoredKey stored = m_key->install(0);
+      std::optional<StoredKey> replaced;
+      try {
+        replaced = store_enrolled(m_context, kDir, stored, leaf, {});
+      } catch (const Error&) {
+        m_key->discard();
+        throw;
+      }
+      if (replaced) {
+        app_keys_of(m_context).release(*replaced);
+      }
       m_enrolled = true;
       m_key.reset();
       log::info("fdo.csr: certificate installed (" + leaf.subject() + ")");

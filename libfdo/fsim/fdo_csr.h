@@ -10,6 +10,7 @@
 // activation, for the device's enrolment request (600).
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,7 +63,7 @@ class FdoCsrDevice final : public serviceinfo::DeviceModule {
   bool m_active = false;
   bool m_requested = false;
   bool m_enrolled = false;
-  std::optional<crypto::PrivateKey> m_key;
+  std::unique_ptr<PendingAppKey> m_key;
   std::vector<crypto::Certificate> m_cacerts;
   std::string m_error;
 };

@@ -11,6 +11,7 @@
 
 #include "libfdo/crypto/keys.h"
 #include "libfdo/crypto/x509.h"
+#include "libfdo/fsim/app_key.h"
 #include "libfdo/serviceinfo/device_module.h"
 #include "libfdo/serviceinfo/owner_module.h"
 
@@ -27,6 +28,8 @@ struct DeviceContext {
   std::filesystem::path shadow_file = "/etc/shadow";
   /// How long a command may run before it is killed and reported as failed.
   std::chrono::seconds command_timeout{600};
+  /// Where AsymKey and fdo.csr make their keys (the TPM's with `fdo-device --tpm`); nullptr: in software.
+  AppKeyFactory* app_keys = nullptr;
 };
 
 /// What owner modules need from the owner (docs/owner.md "Plans").

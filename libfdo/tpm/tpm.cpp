@@ -128,6 +128,12 @@ TPM2B_PUBLIC hmac_template(crypto::HashAlg alg, ByteView unique, ByteView auth_p
   return pub;
 }
 
+TPM2B_PUBLIC app_template(crypto::KeyType curve, ByteView unique) {
+  TPM2B_PUBLIC pub = ecc_template(curve, unique, {});
+  pub.publicArea.objectAttributes = kFdoKeyAttributes | TPMA_OBJECT_USERWITHAUTH;
+  return pub;
+}
+
 ObjectPublic to_object_public(const TPMT_PUBLIC& t, const TPM2B_NAME& name) {
   ObjectPublic out;
   out.attributes = t.objectAttributes;
@@ -620,6 +626,32 @@ Bytes Tpm::hmac_key_name(crypto::HashAlg alg, ByteView unique, ByteView auth_pol
 }
 
 void Tpm::evict(std::uint32_t persistent) { m_impl->evict(persistent); }
+
+ObjectPublic Tpm::app_key_public(crypto::KeyType curve, ByteView unique) {
+  EsysPtr<TPM2B_PUBLIC> out_public;
+  const Impl::Handle key = m_impl->create_primary(app_template(curve, unique), out_public.out());
+  return to_object_public(out_public->publicArea, TPM2B_NAME{});
+}
+
+Bytes Tpm::app_key_sign(crypto::KeyType curve, ByteView unique, ByteView digest) {
+  EsysPtr<TPM2B_PUBLIC> out_public;
+  const Impl::Handle key = m_impl->create_primary(app_template(curve, unique), out_public.out());
+  TPM2B_DIGEST in{};
+  fill(in, digest, "digest");
+  TPMT_SIG_SCHEME scheme{};
+  scheme.scheme = TPM2_ALG_NULL;
+  TPMT_TK_HASHCHECK validation{};
+  validation.tag = TPM2_ST_HASHCHECK;
+  validation.hierarchy = TPM2_RH_NULL;
+  EsysPtr<TPMT_SIGNATURE> sig;
+  check("Sign", Esys_Sign(m_impl->esys, key.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &in, &scheme,
+                          &validation, sig.out()));
+  return signature_bytes(*sig.p, curve == crypto::KeyType::P384 ? 48 : 32);
+}
+
+ObjectPublic Tpm::persist_app_key(std::uint32_t persistent, crypto::KeyType curve, ByteView unique) {
+  return m_impl->persist(app_template(curve, unique), persistent);
+}
 
 Bytes Tpm::marshalled_public(std::uint32_t persistent) {
   const Impl::Handle object = m_impl->from_public(persistent);

@@ -170,6 +170,14 @@ class Tpm {
   /// Endorsement primary with an empty unique (the same key for the same EPS), fixedTPM, fixedParent,
   /// sensitiveDataOrigin, userWithAuth with an empty password.
   ObjectPublic ensure_attestation_key(std::uint32_t persistent);
+  /// An application key (AsymKey): an ECC signing key, Endorsement primary from `unique`, fixedTPM, fixedParent,
+  /// sensitiveDataOrigin, userWithAuth with an empty password. The same `unique` gives the same key, so a pending
+  /// key is only its `unique` until persist_app_key().
+  ObjectPublic app_key_public(crypto::KeyType curve, ByteView unique);
+  /// ES256/ES384 signature (COSE r‖s) of `digest` with the application key of `unique`, made transient and flushed.
+  Bytes app_key_sign(crypto::KeyType curve, ByteView unique, ByteView digest);
+  /// Persists the application key of `unique` at `persistent` (evicting what was there).
+  ObjectPublic persist_app_key(std::uint32_t persistent, crypto::KeyType curve, ByteView unique);
   /// Removes a persistent object (Owner authorisation). No-op when the handle is empty.
   void evict(std::uint32_t persistent);
 

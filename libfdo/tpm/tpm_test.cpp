@@ -11,6 +11,7 @@
 #include "libfdo/tpm/fdo_tpm.h"
 #include "libfdo/tpm/swtpm_test_support.h"
 #include "libfdo/tpm/tpm.h"
+#include "libfdo/tpm/tpm_app_key.h"
 #include "libfdo/tpm/tpm_identity.h"
 
 namespace fdo::tpm {
@@ -236,6 +237,33 @@ TEST_F(TpmTest, AnotherStacksLayoutIsNamedNotMisread) {
     EXPECT_NE(std::string(e.what()).find("draft B"), std::string::npos) << e.what();
   }
   EXPECT_NE(fdo.status().dctpm_error.find("draft B"), std::string::npos);
+}
+
+TEST_F(TpmTest, AppKeysAreMadeInTheTpmPersistedAtInstallAndEvictedOnRelease) {
+  TpmAppKeys keys(*m_tpm);
+  std::unique_ptr<fsim::PendingAppKey> key = keys.generate(crypto::KeyType::P384);
+  const crypto::CertificateRequest req = crypto::parse_csr(key->csr("app"));
+  EXPECT_TRUE(req.signature_valid);
+  EXPECT_TRUE(req.public_key.same_key(key->public_key()));
+  EXPECT_TRUE(m_tpm->handles(kAppKeyFirst, kAppKeyCount).empty());  // pending: nothing persisted yet
+
+  const fsim::StoredKey stored = key->install(3);
+  EXPECT_EQ(stored.file, "key.tpm");
+  ASSERT_EQ(TpmAppKeys::handle_of(stored), kAppKeyFirst);
+  const std::optional<ObjectPublic> pub = m_tpm->read_public(kAppKeyFirst);
+  ASSERT_TRUE(pub);
+  EXPECT_EQ(pub->curve, crypto::KeyType::P384);
+  EXPECT_NE(pub->attributes & obj_attr::kFixedTpm, 0U);
+  EXPECT_NE(pub->attributes & obj_attr::kFixedParent, 0U);
+
+  // A second key takes the next handle; releasing the first evicts it, discarding the second undoes its install.
+  std::unique_ptr<fsim::PendingAppKey> second = keys.generate(crypto::KeyType::P256);
+  EXPECT_EQ(TpmAppKeys::handle_of(second->install(4)), kAppKeyFirst + 1);
+  keys.release(stored);
+  EXPECT_FALSE(m_tpm->read_public(kAppKeyFirst));
+  second->discard();
+  EXPECT_TRUE(m_tpm->handles(kAppKeyFirst, kAppKeyCount).empty());
+  EXPECT_THROW(static_cast<void>(keys.generate(crypto::KeyType::Rsa2048)), Error);
 }
 
 TEST(TpmOpen, NoTpmAtTheAddressIsAClearError) {
