@@ -3,7 +3,7 @@
 // test assertions, docs/style.md §9; docs/performance.md).
 //
 //   fdo-loadgen di --url URL --devices N --concurrency C [--key-type T] --json
-//   fdo-loadgen to2 --url OWNER_URL --owner-dir DIR --devices N --concurrency C [--kex S] [--reuse]
+//   fdo-loadgen to2 --url OWNER_URL --owner-dir DIR --devices N --concurrency C [--kex S] [--reuse] [--tpm TCTI]
 //     [--server-pid PID] --json
 //   → {"protocol":"di","devices":N,"concurrency":C,"runs":…,"ops_per_s":…,"p50_ms":…,"p99_ms":…,"errors":…,"cores":…,
 //      "pk_ops_per_run":{"sign_p256":2,…},"pk_op_cpu_us":{…},"pk_cpu_ms_per_run":…,"ceiling_ops_per_s":…,
@@ -401,6 +401,8 @@ int main(int argc, char** argv) {
   to2_cmd->add_option("--cipher", to2_cipher, "Cipher suite the devices ask for (default: A128GCM/A256GCM)");
   to2_cmd->add_flag("--reuse", to2.reuse,
                     "The owner runs with --reuse (credential reuse: no replacement voucher, one signature less)");
+  to2_cmd->add_option("--tpm", to2.tpm,
+                      "Every device signs and MACs in this TPM (TCTI; provisioned when empty); needs --concurrency 1");
   to2_cmd
       ->add_option("--to0-wait", to0_wait,
                    "Seconds to wait for the owner's automatic TO0 to try the new vouchers before the clock (0: none)")
@@ -434,6 +436,10 @@ int main(int argc, char** argv) {
       to2.url = options.url;
       to2.devices = options.devices;
       to2.to0_wait = std::chrono::seconds(to0_wait);
+      if (!to2.tpm.empty() && options.concurrency != 1) {
+        std::cerr << "fdo-loadgen: --tpm needs --concurrency 1 (one TPM serves one run at a time)\n";
+        return 2;
+      }
       if (!to2_kex.empty()) {
         to2.kex = fdo::crypto::parse_kex_suite(to2_kex);
       }

@@ -21,6 +21,8 @@
 #include "libfdo/protocol/to2_device.h"
 #include "libfdo/serviceinfo/devmod.h"
 #include "libfdo/storage/sqlite_store.h"
+#include "libfdo/tpm/fdo_tpm.h"
+#include "libfdo/tpm/tpm_identity.h"
 #include "libfdo/transport/http_transport.h"
 #include "libfdo/types/device_credential.h"
 #include "libfdo/types/hash.h"
@@ -83,18 +85,42 @@ struct To2Authority {
 
 /// One simulated device: what DI would have left in it, and the voucher a reseller would have extended to the owner.
 struct To2Device {
-  protocol::SoftwareSigner signer;
-  protocol::SoftwareHmac hmac;
+  std::shared_ptr<protocol::DeviceSigner> signer;
+  std::shared_ptr<protocol::DeviceHmac> hmac;
   DeviceCredential credential;
   storage::VoucherRecord record;
 };
 
+/// With --tpm: the one TPM whose keys every device uses.
+struct TpmDevices {
+  std::unique_ptr<tpm::TpmDevice> device;
+  std::shared_ptr<tpm::TpmSigner> signer;
+  std::shared_ptr<tpm::TpmHmac> hmac;
+
+  static std::shared_ptr<TpmDevices> open(const std::string& tcti, crypto::KeyType type) {
+    auto t = std::make_shared<TpmDevices>();
+    t->device = tpm::TpmDevice::open(tcti);
+    if (!t->device->fdo().provisioned()) {
+      t->device->fdo().provision({.curve = type, .device_info = "fdo-loadgen"});
+    } else if (t->device->fdo().key_type() != type) {
+      throw_body_error("--tpm: the TPM's device key is " +
+                       std::string(crypto::key_type_name(t->device->fdo().key_type())) + ", not --key-type's");
+    }
+    t->signer = std::make_shared<tpm::TpmSigner>(t->device->fdo());
+    t->hmac = std::make_shared<tpm::TpmHmac>(t->device->fdo());
+    return t;
+  }
+};
+
 // DI in-process (FDO 1.1 §5.2): device key, HMAC secret, certificate, header, HMAC; then one extension to the owner
 // (§3.4.2), as `fdo-reseller extend` would.
-To2Device make_device(const To2Authority& a) {
-  crypto::PrivateKey key = crypto::PrivateKey::generate(a.device_type);
+To2Device make_device(const To2Authority& a, const TpmDevices* tpm_devices) {
+  std::optional<crypto::PrivateKey> key;
+  if (tpm_devices == nullptr) {
+    key = crypto::PrivateKey::generate(a.device_type);
+  }
   const crypto::Certificate leaf = crypto::issue_certificate(
-      a.device_ca_key, a.device_ca, key.public_key(),
+      a.device_ca_key, a.device_ca, key ? key->public_key() : tpm_devices->signer->public_key(),
       {.common_name = "fdo-loadgen device", .organization = "fdo-loadgen", .validity_days = 365, .is_ca = false});
   const std::vector<Bytes> chain = {leaf.der(), a.device_ca.der()};
   const Guid guid = Guid::random();
@@ -105,23 +131,39 @@ To2Device make_device(const To2Authority& a) {
                                                               .manufacturer_key = manufacturer,
                                                               .dev_cert_chain = chain});
   SecretBytes secret(random_bytes(crypto::digest_size(header.hash_family)));
-  const voucher::OwnershipVoucher fresh = voucher::assemble_voucher(
-      header.header_bytes, voucher::header_hmac(header.hash_family, secret, header.header_bytes), chain);
+  // DI.SetHMAC's HMAC (FDO 1.1 §5.2.3): the TPM's HMAC key computes it for a TPM device.
+  const Hash header_hmac =
+      tpm_devices == nullptr
+          ? voucher::header_hmac(header.hash_family, secret, header.header_bytes)
+          : Hash(header.hash_family == crypto::HashAlg::Sha384 ? HashType::HmacSha384 : HashType::HmacSha256,
+                 tpm_devices->hmac->hmac(header.hash_family, header.header_bytes));
+  const voucher::OwnershipVoucher fresh = voucher::assemble_voucher(header.header_bytes, header_hmac, chain);
   const voucher::OwnershipVoucher owned =
       voucher::extend(fresh, a.manufacturer, voucher::next_owner_key(fresh, a.owner));
   DeviceCredential credential;
-  credential.dc_hmac_secret = secret.clone();
   credential.dc_device_info = "fdo-loadgen";
   credential.dc_guid = guid;
   credential.dc_rv_info = a.rv_info;
   // DCPubKeyHash over OVPubKey's CBOR with the voucher's hash family, as run_di computes it.
   credential.dc_pub_key_hash = Hash::compute(hash_type_for(header.hash_family), manufacturer.raw());
   credential.key_type = a.device_type;
-  credential.device_key_pkcs8 = key.to_pkcs8_der();
+  std::shared_ptr<protocol::DeviceSigner> signer;
+  std::shared_ptr<protocol::DeviceHmac> hmac;
+  if (tpm_devices == nullptr) {
+    credential.dc_hmac_secret = secret.clone();
+    credential.device_key_pkcs8 = key->to_pkcs8_der();
+    signer = std::make_shared<protocol::SoftwareSigner>(std::move(*key));
+    hmac = std::make_shared<protocol::SoftwareHmac>(std::move(secret));
+  } else {
+    credential.storage = CredentialStorage::Tpm;
+    credential.tpm = TpmKeyRef{.device_key_handle = tpm::handle::kDeviceKey, .hmac_key_handle = tpm::handle::kHmacKey};
+    signer = tpm_devices->signer;
+    hmac = tpm_devices->hmac;
+  }
   const std::int64_t now = unix_now();
   return To2Device{
-      .signer = protocol::SoftwareSigner(std::move(key)),
-      .hmac = protocol::SoftwareHmac(std::move(secret)),
+      .signer = std::move(signer),
+      .hmac = std::move(hmac),
       .credential = std::move(credential),
       // As `fdo-owner vouchers import` stores it (docs/owner.md "Importing vouchers").
       .record = storage::VoucherRecord{.guid = guid,
@@ -211,8 +253,14 @@ RvRuns to2_runs(const To2Load& load) {
   const std::shared_ptr<const To2Authority> authority = To2Authority::make(load);
   auto devices = std::make_shared<Devices>(load.devices);
   const std::filesystem::path db = load.db.empty() ? load.owner_dir / "owner.db" : load.db;
+  std::shared_ptr<TpmDevices> tpm_devices;
+  if (!load.tpm.empty()) {
+    tpm_devices = TpmDevices::open(load.tpm, authority->device_type);
+  }
   RvRuns runs;
-  runs.prepare = [authority, devices](std::size_t i) { (*devices)[i].emplace(make_device(*authority)); };
+  runs.prepare = [authority, devices, tpm_devices](std::size_t i) {
+    (*devices)[i].emplace(make_device(*authority, tpm_devices.get()));
+  };
   runs.after_prepare = [devices, db, wait = load.to0_wait] {
     const std::unique_ptr<storage::Store> store = storage::open_sqlite_store(db);
     const auto start = std::chrono::steady_clock::now();
@@ -225,14 +273,15 @@ RvRuns to2_runs(const To2Load& load) {
                 << " s (is it running on this store?); its pass may fall inside the measured phase\n";
     }
   };
-  runs.run = [authority, devices, load](std::size_t i) {
+  runs.run = [authority, devices, load, tpm_devices](std::size_t i) {
     const To2Device& d = *(*devices)[i];
     protocol::To2DeviceOptions options;
     options.kex = load.kex;
     options.cipher = load.cipher;
     options.devmod = authority->devmod;
     transport::HttpTransport transport(load.url);
-    const protocol::To2Result result = protocol::run_to2(transport, d.credential, d.signer, d.hmac, std::move(options));
+    const protocol::To2Result result =
+        protocol::run_to2(transport, d.credential, *d.signer, *d.hmac, std::move(options));
     if (result.reused != load.reuse) {
       throw_internal(std::string("TO2 ended with credential ") + (result.reused ? "reuse" : "replacement") +
                      ": the owner's plan and --reuse disagree");

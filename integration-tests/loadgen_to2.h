@@ -35,6 +35,9 @@ struct To2Load {
   /// After writing the vouchers, wait up to this long for the owner's automatic TO0 to have tried each once, so
   /// that its pass is not inside the measured phase (0: do not wait).
   std::chrono::seconds to0_wait{30};
+  /// A TCTI: every device's key and HMAC secret are the ones of this TPM (provisioned here when empty), so each run
+  /// signs and MACs in the TPM (docs/performance.md "TPM"). Needs concurrency 1: one TPM serves one run at a time.
+  std::string tpm;
 };
 
 /// `to2`: prepare(i) makes device i in-process (key, HMAC secret, certificate from a throwaway device CA, a voucher

@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev sqlite3        # storage layer
   libcrypt-dev                  # fsim layer: SHA-512 crypt (Password-Manager)
   libtss2-dev swtpm swtpm-tools # TPM layer and its simulator
+  tpm2-tools                    # TPM tests: an independent reader of what the TPM holds (never our code path)
   libcli11-dev                  # executables
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and bench
   clang libclang-rt-14-dev      # libFuzzer targets

@@ -62,7 +62,7 @@ if [ "$sanitize" = 0 ]; then
     | grep -vE 'integration|_cli_test' | sort -u)
   ninja -C build-asan -j "$jobs" "${asan_targets[@]}"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$jobs" -L 'unit|fuzz|interop' --timeout 600
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" -L 'unit|fuzz|interop|tpm' --timeout 600
 fi
 
 if [ "$fuzz" = 0 ]; then

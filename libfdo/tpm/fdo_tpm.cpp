@@ -163,6 +163,7 @@ void FdoTpm::provision(const ProvisionOptions& options) {
                      " is already in use: this TPM already holds FDO state (fdo-tpm-provisioner show; clear)");
     }
   }
+  forget_keys();
   const crypto::HashAlg alg = hash_of(options.curve);
   const Bytes device_us = random_bytes(2 * field_size(options.curve));
   const SecretBytes hmac_us(random_bytes(crypto::digest_size(alg)));
@@ -190,6 +191,7 @@ void FdoTpm::provision(const ProvisionOptions& options) {
 }
 
 void FdoTpm::clear() {
+  forget_keys();
   m_tpm.evict(handle::kDeviceKey);
   m_tpm.evict(handle::kHmacKey);
   for (const std::uint32_t h : {handle::kDcActive, handle::kDcTpm, handle::kDcOv, handle::kHmacUs, handle::kDeviceKeyUs,
@@ -198,8 +200,27 @@ void FdoTpm::clear() {
   }
 }
 
+const ObjectPublic* FdoTpm::device_key() {
+  if (!m_device_key) {
+    m_device_key = m_tpm.read_public(handle::kDeviceKey);
+  }
+  return m_device_key ? &*m_device_key : nullptr;
+}
+
+const ObjectPublic* FdoTpm::hmac_key() {
+  if (!m_hmac_key) {
+    m_hmac_key = m_tpm.read_public(handle::kHmacKey);
+  }
+  return m_hmac_key ? &*m_hmac_key : nullptr;
+}
+
+void FdoTpm::forget_keys() {
+  m_device_key.reset();
+  m_hmac_key.reset();
+}
+
 KeyAuth FdoTpm::device_key_auth() {
-  const std::optional<ObjectPublic> pub = m_tpm.read_public(handle::kDeviceKey);
+  const ObjectPublic* pub = device_key();
   if (!pub) {
     throw_internal("TPM: no device key at " + handle_text(handle::kDeviceKey) + " (fdo-tpm-provisioner provision)");
   }
@@ -210,7 +231,7 @@ KeyAuth FdoTpm::device_key_auth() {
 }
 
 KeyAuth FdoTpm::hmac_key_auth() {
-  const std::optional<ObjectPublic> pub = m_tpm.read_public(handle::kHmacKey);
+  const ObjectPublic* pub = hmac_key();
   if (!pub) {
     throw_internal("TPM: no HMAC key at " + handle_text(handle::kHmacKey) + " (fdo-tpm-provisioner provision)");
   }
@@ -221,7 +242,7 @@ KeyAuth FdoTpm::hmac_key_auth() {
 }
 
 crypto::KeyType FdoTpm::key_type() {
-  const std::optional<ObjectPublic> pub = m_tpm.read_public(handle::kDeviceKey);
+  const ObjectPublic* pub = device_key();
   if (!pub || pub->kind != ObjectPublic::Kind::Ecc || !pub->curve) {
     throw_internal("TPM: no ECC P-256/P-384 device key at " + handle_text(handle::kDeviceKey));
   }
@@ -229,7 +250,7 @@ crypto::KeyType FdoTpm::key_type() {
 }
 
 crypto::PublicKey FdoTpm::public_key() {
-  const std::optional<ObjectPublic> pub = m_tpm.read_public(handle::kDeviceKey);
+  const ObjectPublic* pub = device_key();
   if (!pub || pub->kind != ObjectPublic::Kind::Ecc || !pub->curve) {
     throw_internal("TPM: no ECC P-256/P-384 device key at " + handle_text(handle::kDeviceKey));
   }
@@ -237,7 +258,7 @@ crypto::PublicKey FdoTpm::public_key() {
 }
 
 crypto::HashAlg FdoTpm::hmac_alg() {
-  const std::optional<ObjectPublic> pub = m_tpm.read_public(handle::kHmacKey);
+  const ObjectPublic* pub = hmac_key();
   if (!pub || pub->kind != ObjectPublic::Kind::KeyedHash || !pub->scheme_hash) {
     throw_internal("TPM: no HMAC-SHA256/384 key at " + handle_text(handle::kHmacKey));
   }
@@ -357,6 +378,7 @@ void FdoTpm::apply(ByteView staging_item) {
     const Bytes name = m_tpm.hmac_key_name(alg, s.hmac_us->view(), policy);
     const std::optional<ObjectPublic> current = m_tpm.read_public(handle::kHmacKey);
     if (!current || current->name != name) {
+      forget_keys();
       m_tpm.create_persistent_hmac(handle::kHmacKey, alg, s.hmac_us->view(), policy);
     }
   }

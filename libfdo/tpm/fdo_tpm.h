@@ -147,8 +147,14 @@ class FdoTpm {
   KeyAuth device_key_auth();
   KeyAuth hmac_key_auth();
   void apply(ByteView staging);
+  // The keys' public areas, read once (each read is two TPM commands) and dropped when the keys change.
+  const ObjectPublic* device_key();
+  const ObjectPublic* hmac_key();
+  void forget_keys();
 
   Tpm& m_tpm;
+  std::optional<ObjectPublic> m_device_key;
+  std::optional<ObjectPublic> m_hmac_key;
 };
 
 }  // namespace fdo::tpm
