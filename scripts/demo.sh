@@ -29,7 +29,7 @@ if [ "$clean" = 1 ]; then
 fi
 
 fail() { echo "FAILED: $*" >&2; exit 1; }
-tools=(fdo-manufacturer fdo-reseller fdo-rendezvous fdo-owner fdo-device)
+tools=(fdo-manufacturer fdo-reseller fdo-rendezvous fdo-owner fdo-device fdo-tpm-provisioner)
 
 if [ -z "$bin" ]; then
   echo "== setup: Debian packages (scripts/setup.sh)"
@@ -56,6 +56,7 @@ for t in "${tools[@]}"; do
   [ -x "$bin/$t" ] || fail "$bin/$t is missing"
 done
 command -v python3 >/dev/null || fail "python3 is needed to read the tools' JSON (scripts/setup.sh installs it)"
+command -v swtpm >/dev/null || fail "swtpm is needed for the TPM-backed device (scripts/setup.sh installs it)"
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -198,7 +199,9 @@ echo "setup.sh ran in $(pwd)"
 SH
 echo "server=https://mgmt.example" >"$work/plan/agent.conf"
 cat >"$work/plan/plan.toml" <<'TOML'
-modules = ["fdo.download", "fdo_sys", "Password-Manager", "AsymKey"]
+modules = ["TPM-Attest", "fdo.download", "fdo_sys", "Password-Manager", "AsymKey"]
+[params."TPM-Attest"]
+pcrs = ["0", "7"]
 [params."fdo.download"]
 file = "agent.conf"
 name = "etc/agent.conf"
@@ -260,11 +263,85 @@ openssl verify -CAfile "$work/owner/device-app-ca.cert.pem" "$root_dir/asymkey/0
 say "what the owner installed under $root_dir: etc/agent.conf (fdo.download), etc/motd (fdo_sys ran setup.sh), an operator password with root locked in etc/shadow (Password-Manager), a device key with a certificate from the owner's CA in asymkey/0 (AsymKey)"
 
 echo
-echo "demo finished: every step passed, from DI to a device onboarded by its owner (DI, TO0, TO1, TO2)."
+echo "== A second device whose credential lives in a TPM 2.0 (swtpm, the simulator, on loopback; docs/tpm.md)"
+# Two consecutive free loopback ports: the TPM's command port and its control port (the swtpm TCTI uses P and P + 1).
+tpm_port=$(python3 - <<'PY'
+import random, socket
+for _ in range(50):
+    p = random.randint(20000, 59000)
+    try:
+        for port in (p, p + 1):
+            s = socket.socket(); s.bind(("127.0.0.1", port)); s.close()
+        print(p); break
+    except OSError:
+        pass
+PY
+)
+[ -n "$tpm_port" ] || fail "no free port pair for swtpm"
+mkdir -p "$work/tpm-state"
+swtpm socket --tpm2 --server "type=tcp,port=$tpm_port,bindaddr=127.0.0.1" \
+  --ctrl "type=tcp,port=$((tpm_port + 1)),bindaddr=127.0.0.1" --flags not-need-init,startup-clear \
+  --tpmstate "dir=$work/tpm-state" >"$work/swtpm.log" 2>&1 &
+pids+=($!)
+tcti="swtpm:host=127.0.0.1,port=$tpm_port"
+for _ in $(seq 1 50); do
+  "$bin/fdo-tpm-provisioner" show --tcti "$tcti" --json >/dev/null 2>&1 && break
+  sleep 0.1
+done
+say "swtpm: a factory-new TPM at $tcti (state in $work/tpm-state)"
+"$bin/fdo-tpm-provisioner" provision --tcti "$tcti" >"$work/tpm-provision.log" 2>&1 \
+  || { cat "$work/tpm-provision.log" >&2; fail "fdo-tpm-provisioner provision"; }
+say "fdo-tpm-provisioner provision: device key (0x81020002) and HMAC key (0x81020003) made inside the TPM, never to leave it; DCActive and DCTPM in NV, before the device exists"
+"$bin/fdo-device" di --url "$mfg_url" --tpm "$tcti" --serial DEMO-TPM-0002 --model demo-sensor >/dev/null \
+  2>"$work/tpm-di.log" || { cat "$work/tpm-di.log" >&2; fail "fdo-device di --tpm"; }
+"$bin/fdo-device" show --tpm "$tcti" --json >"$work/tpm-device.json" 2>/dev/null || fail "fdo-device show --tpm"
+tpm_guid=$(json "$work/tpm-device.json" guid) || fail "fdo-device show --tpm --json: no guid"
+say "fdo-device di --tpm: DI signed the CSR and MACed the voucher header inside the TPM; GUID $tpm_guid, credential in TPM NV (no file)"
+"$bin/fdo-manufacturer" vouchers export --dir "$work/mfg" "$tpm_guid" -o "$work/tpm.voucher.pem" 2>/dev/null \
+  || fail "voucher export (TPM device)"
+"$bin/fdo-reseller" extend "$work/tpm.voucher.pem" --owner-key "$work/mfg/manufacturer-p256.key.pem" \
+  --next-owner "$work/reseller.pub.pem" -o "$work/tpm-reseller.voucher.pem" 2>/dev/null || fail "extend (TPM device)"
+"$bin/fdo-reseller" extend "$work/tpm-reseller.voucher.pem" --owner-key "$work/reseller.key.pem" \
+  --next-owner "$work/owner.pub.pem" -o "$work/tpm-owned.voucher.pem" 2>/dev/null || fail "extend (TPM device)"
+"$bin/fdo-owner" vouchers import --dir "$work/owner" "$work/tpm-owned.voucher.pem" >/dev/null 2>&1 \
+  || fail "fdo-owner vouchers import (TPM device)"
+say "its voucher: exported, extended to the reseller and on to the owner, imported into the running owner"
+for _ in $(seq 1 200); do
+  "$bin/fdo-owner" devices show "$tpm_guid" --dir "$work/owner" --json >"$work/tpm-status.json" 2>/dev/null || true
+  [ "$(json "$work/tpm-status.json" device.state 2>/dev/null)" = registered ] && break
+  sleep 0.1
+done
+[ "$(json "$work/tpm-status.json" device.state)" = registered ] || fail "automatic TO0 (TPM device)"
+mkdir -p "$work/tpm-root/etc"
+printf 'root:$6$demo$oldhash:19000:0:99999:7:::\noperator:*:19000:0:99999:7:::\n' >"$work/tpm-root/etc/shadow"
+"$bin/fdo-device" onboard --tpm "$tcti" --root "$work/tpm-root" --shadow-file "$work/tpm-root/etc/shadow" --json \
+  >"$work/tpm-onboard.json" 2>"$work/tpm-onboard.log" || { cat "$work/tpm-onboard.log" >&2; fail "fdo-device onboard --tpm"; }
+sed 's/^/      /' "$work/tpm-onboard.log"
+tpm_new_guid=$(json "$work/tpm-onboard.json" new_guid) || fail "fdo-device onboard --tpm --json: no new_guid"
+"$bin/fdo-device" show --tpm "$tcti" --json >"$work/tpm-device-after.json" 2>/dev/null || fail "fdo-device show --tpm"
+[ "$(json "$work/tpm-device-after.json" guid)" = "$tpm_new_guid" ] || fail "the TPM does not hold the new credential"
+say "fdo-device onboard --tpm: TO1 and TO2 with every signature and HMAC in the TPM; the new credential (GUID $tpm_new_guid) and a renewed HMAC key were committed into the TPM through its journal"
+"$bin/fdo-owner" devices show "$tpm_guid" --dir "$work/owner" --json >"$work/tpm-status.json" 2>/dev/null \
+  || fail "fdo-owner devices show (TPM device)"
+python3 - "$work/tpm-status.json" <<'PY'
+import json, sys
+for line in json.load(open(sys.argv[1]))["device"]["modules"]:
+    print("      owner's record: " + line)
+PY
+grep -q '^tpm-persistent-handle: 0x810201' "$work/tpm-root/asymkey/0/key.tpm" && [ ! -e "$work/tpm-root/asymkey/0/key.pem" ] \
+  || fail "AsymKey's key is not in the TPM"
+openssl verify -CAfile "$work/owner/device-app-ca.cert.pem" "$work/tpm-root/asymkey/0/cert.pem" >/dev/null 2>&1 \
+  || fail "the TPM device's AsymKey certificate does not verify under the owner's CA"
+say "what the owner got: a TPM quote of PCRs 0 and 7 it verified (TPM-Attest: $(cut -d: -f1 "$work/tpm-root/var/lib/fdo/attestation")), and an AsymKey certificate for a key made in the TPM ($(head -n1 "$work/tpm-root/asymkey/0/key.tpm"); no private key file)"
+
+echo
+echo "demo finished: every step passed, from DI to a device onboarded by its owner (DI, TO0, TO1, TO2), with its credential in a file and in a TPM."
 echo "The demo's files are in $work (servers' logs: $work/*.log). To try next:"
 echo "  $bin/fdo-reseller show $work/owned.voucher.pem"
 echo "  $bin/fdo-reseller verify $work/owned.voucher.pem"
 echo "  $bin/fdo-device show --credential $work/device.cred"
+echo "  swtpm socket --tpm2 --server type=tcp,port=$tpm_port,bindaddr=127.0.0.1 --ctrl type=tcp,port=$((tpm_port + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear --tpmstate dir=$work/tpm-state &"
+echo "  $bin/fdo-tpm-provisioner show --tcti $tcti     # the TPM's FDO state, public parts only"
 echo "  $bin/fdo-manufacturer vouchers list --dir $work/mfg"
 echo "  $bin/fdo-owner devices list --dir $work/owner"
 echo "  $bin/fdo-owner vouchers list --dir $work/owner"
