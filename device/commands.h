@@ -22,7 +22,7 @@ using tool::kFailure;
 DeviceCredential load_credential(const std::filesystem::path& path);
 
 /// A device's credential and secrets as a command uses them: the credential file, or the TPM with `--tpm TCTI`
-/// (docs/tpm.md), behind the same interfaces.
+/// (docs/tpm-credentials.md), behind the same interfaces.
 struct DeviceState {
   /// With --tpm: the TPM connection and its FDO state.
   std::unique_ptr<tpm::TpmDevice> tpm;

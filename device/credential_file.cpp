@@ -49,7 +49,7 @@ void add_credential_options(CLI::App& cmd, std::filesystem::path& credential, st
   cmd.add_option("--credential", credential, credential_help + " (with --tpm: a copy of the public parts)");
   cmd.add_option("--tpm", tcti,
                  "Keep the credential and its keys in the TPM behind this TCTI (swtpm:host=127.0.0.1,port=2321, "
-                 "device:/dev/tpmrm0; docs/tpm.md)");
+                 "device:/dev/tpmrm0; docs/tpm-credentials.md)");
   cmd.parse_complete_callback([&credential, &tcti] {
     if (credential.empty() && tcti.empty()) {
       throw CLI::RequiredError("--credential or --tpm");

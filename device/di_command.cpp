@@ -59,7 +59,7 @@ protocol::DiResult run_di_over_http(const DiConfig& config, const protocol::DiDe
   return protocol::run_di(transport, options, signer, hmac);
 }
 
-// DI with the keys in a TPM (docs/tpm.md "DI"): an empty TPM is provisioned first; a TPM provisioned in advance
+// DI with the keys in a TPM (docs/tpm-credentials.md "DI"): an empty TPM is provisioned first; a TPM provisioned in advance
 // (fdo-tpm-provisioner) keeps its keys. The credential goes into the TPM's NV through the journal after DI.Done.
 int run_di_tpm(const DiConfig& config) {
   const std::unique_ptr<tpm::TpmDevice> device = tpm::TpmDevice::open(config.tpm);

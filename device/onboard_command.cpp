@@ -49,7 +49,7 @@ struct OnboardConfig {
   std::uint32_t command_timeout = 600;
 };
 
-// Where TPM-Attest keeps the owner's verdict, under --root (docs/tpm.md "Attestation").
+// Where TPM-Attest keeps the owner's verdict, under --root (docs/tpm-credentials.md "Attestation").
 constexpr std::string_view kAttestationVerdict = "var/lib/fdo/attestation";
 
 // Progress goes to stdout, or to stderr when stdout carries the JSON document.
@@ -163,7 +163,7 @@ int run_onboard(const OnboardConfig& config) {
   }
 
   fsim::DeviceContext module_context;
-  // With a TPM, AsymKey and fdo.csr make their keys inside it (docs/tpm.md "Application keys").
+  // With a TPM, AsymKey and fdo.csr make their keys inside it (docs/tpm-credentials.md "Application keys").
   std::optional<tpm::TpmAppKeys> tpm_app_keys;
   if (device.tpm) {
     tpm_app_keys.emplace(device.tpm->tpm());

@@ -40,7 +40,7 @@ void print_text(const DeviceCredential& c, bool reveal) {
   }
 }
 
-// With --tpm: what the TPM holds (public parts only, docs/tpm.md), then the credential if DI has run.
+// With --tpm: what the TPM holds (public parts only, docs/tpm-credentials.md), then the credential if DI has run.
 int run_show_tpm(const ShowConfig& config) {
   const std::unique_ptr<tpm::TpmDevice> device = tpm::TpmDevice::open(config.tpm);
   const tpm::TpmStatus status = device->fdo().status();

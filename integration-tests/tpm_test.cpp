@@ -1,4 +1,4 @@
-// The supply chain with a TPM-backed device (docs/tpm.md), every role a real process on loopback and the TPM a
+// The supply chain with a TPM-backed device (docs/tpm-credentials.md), every role a real process on loopback and the TPM a
 // private swtpm per test: DI into the TPM → extend → import (automatic TO0) → TO1 → TO2 with a credential
 // replacement committed into the TPM; the rescue case (device files wiped); a TPM provisioned in advance with
 // fdo-tpm-provisioner; and tpm2-tools as the independent check of what lives in the TPM.
@@ -118,7 +118,7 @@ TEST_F(TpmSupplyChain, KeysAreNonExportableAndNoSecretReachesAFile) {
     EXPECT_NE(dup.exit_code, 0) << dup.describe();
     EXPECT_FALSE(std::filesystem::exists(path("dup.priv")));
   }
-  // The credential indices, as tpm2-tools reads them: ours (docs/tpm.md "What we write").
+  // The credential indices, as tpm2-tools reads them: ours (docs/tpm-credentials.md "What we write").
   const RunResult nv = tpm2({"tpm2_nvreadpublic", "0x1d10001"});
   ASSERT_EQ(nv.exit_code, 0) << nv.describe();
   EXPECT_NE(nv.out.find("ownerwrite|authwrite|ownerread|authread|no_da|written"), std::string::npos) << nv.out;

@@ -263,7 +263,7 @@ openssl verify -CAfile "$work/owner/device-app-ca.cert.pem" "$root_dir/asymkey/0
 say "what the owner installed under $root_dir: etc/agent.conf (fdo.download), etc/motd (fdo_sys ran setup.sh), an operator password with root locked in etc/shadow (Password-Manager), a device key with a certificate from the owner's CA in asymkey/0 (AsymKey)"
 
 echo
-echo "== A second device whose credential lives in a TPM 2.0 (swtpm, the simulator, on loopback; docs/tpm.md)"
+echo "== A second device whose credential lives in a TPM 2.0 (swtpm, the simulator, on loopback; docs/tpm-credentials.md)"
 # Two consecutive free loopback ports: the TPM's command port and its control port (the swtpm TCTI uses P and P + 1).
 tpm_port=$(python3 - <<'PY'
 import random, socket

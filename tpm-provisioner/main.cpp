@@ -1,4 +1,4 @@
-// fdo-tpm-provisioner: the TPM maker's and board maker's tool (docs/tpm.md "Provisioning"): puts the FDO keys
+// fdo-tpm-provisioner: the TPM maker's and board maker's tool (docs/tpm-credentials.md "Provisioning"): puts the FDO keys
 // and NV indices into a TPM before the device exists, shows what FDO state a TPM holds, and removes it.
 
 #include <unistd.h>

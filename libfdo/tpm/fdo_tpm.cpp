@@ -13,7 +13,7 @@ namespace fdo::tpm {
 namespace {
 
 constexpr std::uint64_t kProtVer = 101;
-// Draft B's DCTPM magic "FDO1" (docs/tpm.md "Other layouts").
+// Draft B's DCTPM magic "FDO1" (docs/tpm-credentials.md "Other layouts").
 constexpr std::uint64_t kDraftBMagic = 0x46444F31;
 
 crypto::HashAlg hash_of(crypto::KeyType curve) {
@@ -27,7 +27,7 @@ struct Staging {
   bool active = false;
 };
 
-// Staging record (docs/tpm.md): u16 length ‖ CBOR [bstr DCTPM, bstr HMAC U/S / null, bool DCActive].
+// Staging record (docs/tpm-credentials.md): u16 length ‖ CBOR [bstr DCTPM, bstr HMAC U/S / null, bool DCActive].
 Bytes encode_staging(ByteView dctpm, const std::optional<SecretBytes>& us, bool active) {
   cbor::Writer w;
   w.array(3).bstr(dctpm);
@@ -71,7 +71,7 @@ Bytes DcTpm::encode() const {
   cbor::Writer w;
   w.array(7).uint(prot_ver).tstr(device_info).bstr(guid.view());
   if (rv_info.directives().empty()) {
-    w.array(0);  // before DI (docs/tpm.md "Provisioning")
+    w.array(0);  // before DI (docs/tpm-credentials.md "Provisioning")
   } else {
     rv_info.encode(w);
   }
@@ -343,7 +343,7 @@ void FdoTpm::commit(const DeviceCredential& credential, const std::optional<Secr
       on_commit_step(name);
     }
   };
-  // docs/tpm.md "Atomic replacement": 1 staging, 2 journal, 3 apply, 4 clear the journal.
+  // docs/tpm-credentials.md "Atomic replacement": 1 staging, 2 journal, 3 apply, 4 clear the journal.
   step("staging");
   m_tpm.nv_write(handle::kStaging, staging);
   step("journal");

@@ -1,6 +1,6 @@
 #pragma once
 // FDO credentials in a TPM, as "Securing FDO Credentials in the TPM" (FDO-in-TPM, review draft 2023-10-10) lays
-// them out (docs/tpm.md): DCActive and DCTPM in NV, the device key and the HMAC key as Endorsement primaries made
+// them out (docs/tpm-credentials.md): DCActive and DCTPM in NV, the device key and the HMAC key as Endorsement primaries made
 // from Unique Strings (U/S) kept in NV and used only through the Table 12 policy, plus our journal that makes a
 // credential replacement atomic.
 
@@ -20,7 +20,7 @@
 
 namespace fdo::tpm {
 
-/// Handles of FDO-in-TPM Tables 4 and 5 (values the draft gives for testing) and of our journal (docs/tpm.md).
+/// Handles of FDO-in-TPM Tables 4 and 5 (values the draft gives for testing) and of our journal (docs/tpm-credentials.md).
 namespace handle {
 constexpr std::uint32_t kDcActive = 0x01D10000;
 constexpr std::uint32_t kDcTpm = 0x01D10001;
@@ -34,7 +34,7 @@ constexpr std::uint32_t kJournal = 0x018FD000;
 constexpr std::uint32_t kStaging = 0x018FD001;
 }  // namespace handle
 
-/// Our NV attributes for every FDO index: OWNERWRITE, AUTHWRITE, OWNERREAD, AUTHREAD, NO_DA (docs/tpm.md).
+/// Our NV attributes for every FDO index: OWNERWRITE, AUTHWRITE, OWNERREAD, AUTHREAD, NO_DA (docs/tpm-credentials.md).
 constexpr std::uint32_t kFdoNvAttributes = nv_attr::kOwnerWrite | nv_attr::kAuthWrite | nv_attr::kOwnerRead |
                                           nv_attr::kAuthRead | nv_attr::kNoDa;
 /// DCTPM's fixed index size (FDO-in-TPM §4.3: at least 384, 512 recommended).
@@ -102,7 +102,7 @@ struct TpmStatus {
 /// The FDO state of one TPM. Not thread-safe.
 class FdoTpm {
  public:
-  /// Uses `tpm` and finishes an interrupted replacement (our journal, docs/tpm.md "Atomic replacement").
+  /// Uses `tpm` and finishes an interrupted replacement (our journal, docs/tpm-credentials.md "Atomic replacement").
   explicit FdoTpm(Tpm& tpm);
 
   /// Whether DCTPM and both U/S indices exist.

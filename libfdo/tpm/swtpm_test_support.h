@@ -1,6 +1,6 @@
 #pragma once
 // Tests only: a private swtpm (the libtpms TPM 2.0 simulator) on a free loopback port pair, its state in a
-// temporary directory (a factory-new TPM) or a given one, stopped on destruction (docs/tpm.md "Testing").
+// temporary directory (a factory-new TPM) or a given one, stopped on destruction (docs/tpm-credentials.md "Testing").
 // The swtpm TCTI talks to port P and its control channel at P + 1.
 
 #include <netinet/in.h>

@@ -1,5 +1,5 @@
 #pragma once
-// A TPM 2.0 reached through tpm2-tss ESAPI (docs/tpm.md): the connection, RAII handles and the few commands FDO
+// A TPM 2.0 reached through tpm2-tss ESAPI (docs/tpm-credentials.md): the connection, RAII handles and the few commands FDO
 // needs (NV storage, primary keys, policy sessions, signing, HMAC, quotes). Every TPM failure is an fdo::Error with
 // the TSS's decoded response code; no ESAPI type leaks out of this layer except through tpm/internal.
 
@@ -75,7 +75,7 @@ struct ObjectPublic {
   [[nodiscard]] bool user_with_auth() const { return (attributes & obj_attr::kUserWithAuth) != 0; }
 };
 
-/// How a key is authorised (FDO-in-TPM Table 12, docs/tpm.md "Keys").
+/// How a key is authorised (FDO-in-TPM Table 12, docs/tpm-credentials.md "Keys").
 struct KeyAuth {
   /// nullopt: empty password (userWithAuth keys of other stacks). Otherwise the U/S index whose PolicyNV and
   /// PolicySecret make the key's policy.
@@ -148,7 +148,7 @@ class Tpm {
   void nv_undefine(std::uint32_t index);
   /// Reads `size` bytes at `offset` with the index's own (empty) authValue, in TPM_PT_NV_BUFFER_MAX chunks.
   Bytes nv_read(std::uint32_t index, std::uint16_t size, std::uint16_t offset = 0);
-  /// Writes `data` at `offset`, chunked like nv_read. A write in several chunks is not atomic (docs/tpm.md).
+  /// Writes `data` at `offset`, chunked like nv_read. A write in several chunks is not atomic (docs/tpm-credentials.md).
   void nv_write(std::uint32_t index, ByteView data, std::uint16_t offset = 0);
 
   // ---- Objects ----

@@ -1,5 +1,5 @@
 #pragma once
-// AsymKey's and fdo.csr's application keys in the TPM (docs/tpm.md "Application keys"): made inside it,
+// AsymKey's and fdo.csr's application keys in the TPM (docs/tpm-credentials.md "Application keys"): made inside it,
 // non-exportable (fixedTPM, fixedParent), persisted at 0x81020100-0x810201FF once their certificate is installed; the
 // slot directory keeps key.tpm (the handle and the public key) instead of key.pem.
 

@@ -74,7 +74,7 @@ void TpmAttestDevice::on_message(std::string_view message, ByteView value, servi
     const std::uint64_t plan = n >= 1 ? r.read_uint_max("[0] plan", 2) : 0;
     const std::string reason = n >= 2 ? r.read_tstr("[1] reason") : std::string();
     const std::string text = plan == 0 ? "normal" : (plan == 1 ? "quarantine" : "rejected");
-    // The device's management agent starts dormant unless the verdict says normal (docs/tpm.md "Attestation").
+    // The device's management agent starts dormant unless the verdict says normal (docs/tpm-credentials.md "Attestation").
     std::filesystem::create_directories(m_verdict_file.parent_path());
     write_file_atomic(m_verdict_file, to_bytes(text + (reason.empty() ? "" : ": " + reason) + "\n"), 0644);
     const std::string line = "TPM-Attest: the owner's verdict is " + text + (reason.empty() ? "" : " (" + reason + ")");

@@ -31,7 +31,7 @@
 namespace fdo::tpm {
 
 inline constexpr std::string_view kTpmAttest = "TPM-Attest";
-/// Our persistent handle of the attestation key (docs/tpm.md "What we write").
+/// Our persistent handle of the attestation key (docs/tpm-credentials.md "What we write").
 inline constexpr std::uint32_t kAttestKeyHandle = 0x81020010;
 
 /// Device half: quotes with the TPM's attestation key and keeps the owner's verdict in `verdict_file` (the

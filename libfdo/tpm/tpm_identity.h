@@ -1,5 +1,5 @@
 #pragma once
-// The device's identity when its secrets live in a TPM (docs/tpm.md): the same DeviceSigner, DeviceHmac and
+// The device's identity when its secrets live in a TPM (docs/tpm-credentials.md): the same DeviceSigner, DeviceHmac and
 // CredentialStore interfaces as the file credential (protocol/device_identity.h), so DI, TO1 and TO2 cannot tell
 // the two apart.
 
@@ -56,7 +56,7 @@ class TpmHmac final : public protocol::DeviceHmac {
 
 /// The credential in the TPM's NV indices. save() goes through the journal (FdoTpm::commit). `cache`, when given,
 /// receives a copy of the public parts (the credential file layout with Tpm storage) after each save: the TPM stays
-/// the master copy (docs/tpm.md "Rescue").
+/// the master copy (docs/tpm-credentials.md "Rescue").
 class TpmCredentialStore final : public protocol::CredentialStore {
  public:
   TpmCredentialStore(FdoTpm& fdo, std::string tcti, std::optional<std::filesystem::path> cache = std::nullopt)

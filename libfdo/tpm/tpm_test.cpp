@@ -1,4 +1,4 @@
-// The TPM layer against a private swtpm per test (docs/tpm.md). tpm2-tools is not used here: these tests check our
+// The TPM layer against a private swtpm per test (docs/tpm-credentials.md). tpm2-tools is not used here: these tests check our
 // code through our code and OpenSSL; integration-tests/tpm_test.cpp adds tpm2-tools as the independent check.
 
 #include <gtest/gtest.h>
@@ -153,7 +153,7 @@ TEST_F(TpmTest, CommitThenLoadRoundTripsAndRenewsTheHmacKey) {
   EXPECT_EQ(fdo.hmac(crypto::HashAlg::Sha256, data), expected);
 }
 
-// docs/tpm.md "Atomic replacement": a crash before the journal record leaves the old credential, one after it the
+// docs/tpm-credentials.md "Atomic replacement": a crash before the journal record leaves the old credential, one after it the
 // new one (finished by the next open), at every step.
 TEST_F(TpmTest, CrashAtEveryCommitStepLeavesOneWholeCredential) {
   const Bytes data{9, 9, 9};
