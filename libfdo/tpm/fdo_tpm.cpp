@@ -168,15 +168,20 @@ void FdoTpm::provision(const ProvisionOptions& options) {
   const Bytes device_us = random_bytes(2 * field_size(options.curve));
   const SecretBytes hmac_us(random_bytes(crypto::digest_size(alg)));
   // FDO-in-TPM Table 4: the U/S lengths tell the curve (64/96) and the hash (32/48).
-  m_tpm.nv_define(handle::kDeviceKeyUs, static_cast<std::uint16_t>(device_us.size()), kFdoNvAttributes);
+  // The device key's U/S never changes (the key is FDO's permanent identity): written once, then write-locked for
+  // good (WRITEDEFINE), the "read-only part write-locked" of FDO-in-TPM §4.
+  m_tpm.nv_define(handle::kDeviceKeyUs, static_cast<std::uint16_t>(device_us.size()),
+                  kFdoNvAttributes | nv_attr::kWriteDefine);
   m_tpm.nv_write(handle::kDeviceKeyUs, device_us);
+  m_tpm.nv_write_lock(handle::kDeviceKeyUs);
   m_tpm.nv_define(handle::kHmacUs, static_cast<std::uint16_t>(hmac_us.size()), kFdoNvAttributes);
   m_tpm.nv_write(handle::kHmacUs, hmac_us.view());
   m_tpm.nv_define(handle::kDcActive, 1, kFdoNvAttributes);
   m_tpm.nv_define(handle::kDcTpm, kDcTpmSize, kFdoNvAttributes);
   m_tpm.nv_define(handle::kJournal, kJournalSize, kFdoNvAttributes);
   m_tpm.nv_define(handle::kStaging, kStagingSize, kFdoNvAttributes);
-  // The policy names the U/S index, whose Name changes when it is first written: compute it after the writes.
+  // The policy names the U/S index, whose Name changes when it is first written and when it is locked: compute it
+  // after both.
   m_tpm.create_persistent_ecc(handle::kDeviceKey, options.curve, device_us,
                               m_tpm.us_policy_digest(handle::kDeviceKeyUs, alg));
   m_tpm.create_persistent_hmac(handle::kHmacKey, alg, hmac_us.view(), m_tpm.us_policy_digest(handle::kHmacUs, alg));

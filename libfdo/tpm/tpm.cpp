@@ -589,6 +589,12 @@ void Tpm::nv_write(std::uint32_t index, ByteView data, std::uint16_t offset) {
   }
 }
 
+void Tpm::nv_write_lock(std::uint32_t index) {
+  const Impl::Handle nv = m_impl->from_public(index);
+  check("NV_WriteLock " + handle_text(index),
+        Esys_NV_WriteLock(m_impl->esys, nv.get(), nv.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE));
+}
+
 std::optional<ObjectPublic> Tpm::read_public(std::uint32_t persistent) {
   const std::optional<ESYS_TR> tr = m_impl->try_from_public(persistent);
   if (!tr) {

@@ -22,6 +22,7 @@ constexpr std::uint32_t kOwnerWrite = 0x00000002;
 constexpr std::uint32_t kAuthWrite = 0x00000004;
 constexpr std::uint32_t kPolicyWrite = 0x00000008;
 constexpr std::uint32_t kWriteLocked = 0x00000800;
+constexpr std::uint32_t kWriteDefine = 0x00002000;
 constexpr std::uint32_t kOwnerRead = 0x00020000;
 constexpr std::uint32_t kAuthRead = 0x00040000;
 constexpr std::uint32_t kNoDa = 0x02000000;
@@ -150,6 +151,8 @@ class Tpm {
   Bytes nv_read(std::uint32_t index, std::uint16_t size, std::uint16_t offset = 0);
   /// Writes `data` at `offset`, chunked like nv_read. A write in several chunks is not atomic (docs/tpm-credentials.md).
   void nv_write(std::uint32_t index, ByteView data, std::uint16_t offset = 0);
+  /// TPM2_NV_WriteLock with the index's own authValue: for a WRITEDEFINE index, no write until it is undefined.
+  void nv_write_lock(std::uint32_t index);
 
   // ---- Objects ----
   /// The public area of a persistent object, or nullopt when the handle is empty.

@@ -59,8 +59,12 @@ TEST_F(TpmTest, ProvisionDefinesTheRdIndicesAndPolicyKeys) {
       continue;
     }
     ASSERT_TRUE(i.nv) << i.name;
-    EXPECT_EQ(i.nv->attributes, kFdoNvAttributes | nv_attr::kWritten) << i.name;
+    const std::uint32_t locked =
+        i.handle == handle::kDeviceKeyUs ? nv_attr::kWriteDefine | nv_attr::kWriteLocked : 0;
+    EXPECT_EQ(i.nv->attributes, kFdoNvAttributes | nv_attr::kWritten | locked) << i.name;
   }
+  // The device key's U/S is write-locked for good: the key cannot be changed under the voucher.
+  EXPECT_THROW(m_tpm->nv_write(handle::kDeviceKeyUs, Bytes(64, 0)), Error);
   EXPECT_EQ(*s.hmac_us_size, 32U);
   EXPECT_EQ(*s.device_key_us_size, 64U);
   ASSERT_TRUE(s.keys[0].pub && s.keys[1].pub);
