@@ -214,11 +214,21 @@ TEST_F(TpmSupplyChain, AttestationMatchRunsThePlanWithATpmAsymKeyAndAMismatchQua
   const std::string plan_dir = path("plan");
   std::filesystem::create_directories(plan_dir);
   write_file_atomic(plan_dir + "/setup.sh", to_bytes("echo installed > marker.txt\n"), 0644);
+  // The TPM maker certifies the attestation key; the owner's plan requires that certificate (ak-ca).
+  const RunResult ca = run_command({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                                    "-nodes", "-keyout", path("maker-ca.key.pem"), "-out", plan_dir + "/maker-ca.pem",
+                                    "-subj", "/CN=TPM maker CA", "-days", "30"});
+  ASSERT_EQ(ca.exit_code, 0) << ca.describe();
+  const RunResult certify =
+      run_tool("fdo-tpm-provisioner", {"certify-ak", "--tcti", tcti(), "--ca-key", path("maker-ca.key.pem"),
+                                       "--ca-cert", plan_dir + "/maker-ca.pem", "--subject", "AK of IT-TPM"});
+  ASSERT_EQ(certify.exit_code, 0) << certify.describe();
   write_file_atomic(plan_dir + "/plan.toml", to_bytes(R"(modules = ["TPM-Attest", "fdo_sys", "AsymKey", "fido_alliance"]
 [params."TPM-Attest"]
 pcrs = ["0", "7"]
 expect = ["7=)" + pcr7 + R"("]
 quarantine = ["fido_alliance"]
+ak-ca = ["maker-ca.pem"]
 [params.fdo_sys]
 files = ["setup.sh"]
 exec = ["sh", "setup.sh"]
@@ -239,6 +249,7 @@ exec = ["sh", "setup.sh"]
     lines += normal["modules"].at(i).str() + "\n";
   }
   EXPECT_NE(lines.find("TPM-Attest: done: verdict normal"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("AK certified as CN=AK of IT-TPM"), std::string::npos) << lines;
   EXPECT_NE(lines.find("AsymKey: done"), std::string::npos) << lines;
 
   // AsymKey's key lives in the TPM: the slot keeps its handle, no private key file; the certificate chains to the

@@ -4,16 +4,22 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
+#include <vector>
 #include <memory>
 #include <string>
 
 #include "libfdo/core/error.h"
+#include "libfdo/core/file.h"
+#include "libfdo/crypto/x509.h"
 #include "libfdo/crypto/keys.h"
 #include "libfdo/tpm/fdo_tpm.h"
 #include "libfdo/tpm/tpm.h"
+#include "libfdo/tpm/tpm_attest.h"
 #include "libfdo/types/json.h"
 #include "tools/common/cli.h"
+#include "tools/common/key_files.h"
 #include "tools/common/commands.h"
 
 namespace fdo::tpm_tool {
@@ -25,6 +31,11 @@ struct Config {
   std::string curve = "p256";
   std::string device_info = "TPM";
   bool yes = false;
+  std::filesystem::path ca_key;
+  std::filesystem::path ca_cert;
+  std::string subject = "FDO TPM attestation key";
+  int days = 3650;
+  std::filesystem::path out;
 };
 
 std::unique_ptr<tpm::Tpm> open_tpm(const Config& config) {
@@ -65,6 +76,30 @@ int show(const Config& config) {
   const std::unique_ptr<tpm::Tpm> t = tpm::Tpm::open(config.tcti);
   tpm::FdoTpm fdo(*t);
   print_status(config, fdo);
+  return 0;
+}
+
+// The TPM maker certifies the attestation key TPM-Attest quotes with (docs/tpm-credentials.md "Attestation"): the
+// owner's plan can then require an AK certificate from this CA (ak-ca).
+int certify_ak(const Config& config) {
+  const std::unique_ptr<tpm::Tpm> t = open_tpm(config);
+  const crypto::PrivateKey ca_key = tool::read_private_key(config.ca_key);
+  const std::vector<crypto::Certificate> ca = crypto::Certificate::from_pem_all(to_string(read_file(config.ca_cert)));
+  if (ca.empty()) {
+    throw_internal(config.ca_cert.string() + " holds no certificate");
+  }
+  const tpm::ObjectPublic ak = t->ensure_attestation_key(tpm::kAttestKeyHandle);
+  const crypto::Certificate cert = crypto::issue_certificate(
+      ca_key, ca.front(), crypto::PublicKey::from_ec_point(crypto::KeyType::P256, ak.x, ak.y),
+      crypto::CertificateProfile{.common_name = config.subject, .organization = "", .validity_days = config.days,
+                                 .is_ca = false});
+  tpm::store_ak_certificate(*t, cert.der());
+  if (!config.out.empty()) {
+    write_file_atomic(config.out, to_bytes(cert.to_pem()), 0644);
+  }
+  std::cout << "attestation key at " << tpm::handle_text(tpm::kAttestKeyHandle) << " certified by "
+            << ca.front().subject() << "; certificate in NV " << tpm::handle_text(tpm::kAkCertIndex)
+            << (config.out.empty() ? std::string() : " and " + config.out.string()) << "\n";
   return 0;
 }
 
@@ -118,6 +153,16 @@ int main(int argc, char** argv) {
                                 [config] { return fdo::tpm_tool::show(*config); });
     add_common(sh);
     sh.footer("Example: fdo-tpm-provisioner show --tcti device:/dev/tpmrm0 --json");
+    CLI::App& ak = commands.add("certify-ak", "Certify the TPM's attestation key (TPM-Attest) with a CA, into NV",
+                                [config] { return fdo::tpm_tool::certify_ak(*config); });
+    add_common(ak);
+    ak.add_option("--ca-key", config->ca_key, "The CA's private key (PEM)")->required();
+    ak.add_option("--ca-cert", config->ca_cert, "The CA's certificate (PEM)")->required();
+    ak.add_option("--subject", config->subject, "The certificate's CN")->capture_default_str();
+    ak.add_option("--days", config->days, "Validity in days")->capture_default_str();
+    ak.add_option("-o", config->out, "Also write the certificate (PEM) here");
+    ak.footer("Example: fdo-tpm-provisioner certify-ak --tcti swtpm:host=127.0.0.1,port=2321 --ca-key ca.key.pem "
+              "--ca-cert ca.pem");
     CLI::App& cl = commands.add("clear", "Remove the FDO keys and NV indices (asks unless --yes)",
                                 [config] { return fdo::tpm_tool::clear(*config); });
     add_common(cl);

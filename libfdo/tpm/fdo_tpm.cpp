@@ -199,6 +199,11 @@ void FdoTpm::clear() {
   forget_keys();
   m_tpm.evict(handle::kDeviceKey);
   m_tpm.evict(handle::kHmacKey);
+  m_tpm.evict(handle::kAttestKey);
+  for (const std::uint32_t app : m_tpm.handles(handle::kAppKeyFirst, handle::kAppKeyCount)) {
+    m_tpm.evict(app);
+  }
+  m_tpm.nv_undefine(handle::kAkCert);
   for (const std::uint32_t h : {handle::kDcActive, handle::kDcTpm, handle::kDcOv, handle::kHmacUs, handle::kDeviceKeyUs,
                                 handle::kCertificate, handle::kJournal, handle::kStaging}) {
     m_tpm.nv_undefine(h);
@@ -431,12 +436,18 @@ TpmStatus FdoTpm::status() {
       {handle::kDcActive, "DCActive"},        {handle::kDcTpm, "DCTPM"},
       {handle::kDcOv, "DCOV"},                {handle::kHmacUs, "HMAC U/S"},
       {handle::kDeviceKeyUs, "Device Key U/S"}, {handle::kCertificate, "FDO Certificate"},
-      {handle::kJournal, "journal (ours)"},   {handle::kStaging, "staging (ours)"}};
+      {handle::kJournal, "journal (ours)"},   {handle::kStaging, "staging (ours)"},
+      {handle::kAkCert, "AK certificate (ours)"}};
   for (const auto& [h, name] : indices) {
     s.indices.push_back({.handle = h, .name = name, .nv = m_tpm.nv_public(h)});
   }
   s.keys.push_back({.handle = handle::kDeviceKey, .name = "FDO device key", .pub = m_tpm.read_public(handle::kDeviceKey)});
   s.keys.push_back({.handle = handle::kHmacKey, .name = "FDO HMAC key", .pub = m_tpm.read_public(handle::kHmacKey)});
+  s.keys.push_back(
+      {.handle = handle::kAttestKey, .name = "attestation key (ours)", .pub = m_tpm.read_public(handle::kAttestKey)});
+  for (const std::uint32_t app : m_tpm.handles(handle::kAppKeyFirst, handle::kAppKeyCount)) {
+    s.keys.push_back({.handle = app, .name = "application key (AsymKey)", .pub = m_tpm.read_public(app)});
+  }
   if (m_tpm.nv_public(handle::kDcActive)) {
     const Bytes a = m_tpm.nv_read(handle::kDcActive, 1);
     s.active = !a.empty() && a[0] == 0x01;

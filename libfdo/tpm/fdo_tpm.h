@@ -32,6 +32,11 @@ constexpr std::uint32_t kDeviceKey = 0x81020002;
 constexpr std::uint32_t kHmacKey = 0x81020003;
 constexpr std::uint32_t kJournal = 0x018FD000;
 constexpr std::uint32_t kStaging = 0x018FD001;
+/// TPM-Attest's attestation key and its certificate (tpm_attest.h), and AsymKey's keys (tpm_app_key.h).
+constexpr std::uint32_t kAttestKey = 0x81020010;
+constexpr std::uint32_t kAkCert = 0x018FD002;
+constexpr std::uint32_t kAppKeyFirst = 0x81020100;
+constexpr std::uint32_t kAppKeyCount = 0x100;
 }  // namespace handle
 
 /// Our NV attributes for every FDO index: OWNERWRITE, AUTHWRITE, OWNERREAD, AUTHREAD, NO_DA (docs/tpm-credentials.md).
@@ -111,7 +116,8 @@ class FdoTpm {
   /// empty DCTPM. Error(InternalServerError) when any FDO index or key handle is already in use ("run clear
   /// first"), naming it.
   void provision(const ProvisionOptions& options);
-  /// Removes every FDO index and key, and our journal. Missing parts are skipped.
+  /// Removes every FDO index and key: the RD's, our journal, the attestation key and its certificate, and every
+  /// application key. Missing parts are skipped.
   void clear();
   [[nodiscard]] TpmStatus status();
 

@@ -9,13 +9,14 @@
 #include <string>
 
 #include "libfdo/fsim/app_key.h"
+#include "libfdo/tpm/fdo_tpm.h"
 #include "libfdo/tpm/tpm.h"
 
 namespace fdo::tpm {
 
 /// The persistent handles application keys take, first free first.
-inline constexpr std::uint32_t kAppKeyFirst = 0x81020100;
-inline constexpr std::uint32_t kAppKeyCount = 0x100;
+inline constexpr std::uint32_t kAppKeyFirst = handle::kAppKeyFirst;
+inline constexpr std::uint32_t kAppKeyCount = handle::kAppKeyCount;
 
 class TpmAppKeys final : public fsim::AppKeyFactory {
  public:

@@ -12,6 +12,7 @@
 #include "libfdo/core/log.h"
 #include "libfdo/core/random.h"
 #include "libfdo/crypto/hash.h"
+#include "libfdo/crypto/x509.h"
 #include "libfdo/serviceinfo/kv.h"
 #include "libfdo/serviceinfo/params.h"
 
@@ -125,6 +126,11 @@ void TpmAttestDevice::quote(ByteView value, serviceinfo::Outbox& out) {
     const Quote q = m_tpm.quote(kAttestKeyHandle, KeyAuth{}, nonce, pcrs, 32);
     const std::vector<Bytes> values = m_tpm.pcr_read(pcrs);
     out.send("ak-pub", bstr_value(m_tpm.marshalled_public(kAttestKeyHandle)));
+    if (const std::optional<Bytes> cert = load_ak_certificate(m_tpm)) {
+      cbor::Writer c;
+      c.array(3).uint(0).uint(1).bstr(*cert);
+      out.send("ak-cert", std::move(c).take());
+    }
     cbor::Writer w;
     w.array(3).bstr(q.attest).bstr(q.signature_tpm).array(pcrs.size());
     for (std::size_t i = 0; i < pcrs.size(); ++i) {
@@ -141,7 +147,7 @@ void TpmAttestDevice::quote(ByteView value, serviceinfo::Outbox& out) {
 
 TpmAttestOwner::TpmAttestOwner(ByteView params, const std::filesystem::path& plan_dir) {
   const serviceinfo::ModuleParams p = serviceinfo::ModuleParams::decode(kTpmAttest, params);
-  p.expect_only({"pcrs", "expect", "trusted-ak", "quarantine", "timeout", "required"});
+  p.expect_only({"pcrs", "expect", "trusted-ak", "ak-ca", "quarantine", "timeout", "required"});
   for (const std::string& pcr : p.list("pcrs")) {
     m_pcrs.push_back(parse_pcr(pcr, "pcrs"));
   }
@@ -180,6 +186,21 @@ TpmAttestOwner::TpmAttestOwner(ByteView params, const std::filesystem::path& pla
     }
     m_trusted_ak.push_back(crypto::PublicKey::from_pem(to_string(*pem)).spki_der());
   }
+  for (const std::string& file : p.list("ak-ca")) {
+    std::filesystem::path path(file);
+    if (path.is_relative()) {
+      path = plan_dir / path;
+    }
+    const std::optional<Bytes> pem = read_file_if_exists(path);
+    if (!pem) {
+      throw_body_error("TPM-Attest: ak-ca " + path.string() + " does not exist");
+    }
+    std::vector<crypto::Certificate> certs = crypto::Certificate::from_pem_all(to_string(*pem));
+    if (certs.empty()) {
+      throw_body_error("TPM-Attest: ak-ca " + path.string() + " holds no certificate");
+    }
+    m_ak_ca.insert(m_ak_ca.end(), certs.begin(), certs.end());
+  }
   m_quarantine = p.list("quarantine");
   m_timeout_s = p.integer("timeout", 600, 0, 86400);
   m_required = p.flag("required", true);
@@ -192,6 +213,16 @@ void TpmAttestOwner::on_message(std::string_view message, ByteView value) {
   }
   if (message == "ak-pub") {
     m_ak_pub = serviceinfo::read_bstr_value(value, "TPM-Attest:ak-pub");
+  } else if (message == "ak-cert") {
+    cbor::Reader r(value, "TPM-Attest:ak-cert");
+    r.read_array_of("", 3);
+    const std::uint64_t index = r.read_uint("[0] index");
+    static_cast<void>(r.read_uint("[1] total"));
+    Bytes der = r.read_bstr("[2] x509");
+    r.expect_end();
+    if (index == 0) {
+      m_ak_cert = std::move(der);  // the AK's own certificate; the chain above it is the plan's ak-ca
+    }
   } else if (message == "quote") {
     check_quote(value);
   } else if (message == "error") {
@@ -254,6 +285,29 @@ void TpmAttestOwner::check_quote(ByteView value) {
       std::find(m_trusted_ak.begin(), m_trusted_ak.end(), ak_key.spki_der()) == m_trusted_ak.end()) {
     decide(Verdict::Rejected, "the attestation key is not one of the plan's trusted-ak keys");
     return;
+  }
+  if (!m_ak_ca.empty()) {
+    if (m_ak_cert.empty()) {
+      decide(Verdict::Rejected, "the attestation key came without the certificate the plan's ak-ca requires");
+      return;
+    }
+    std::optional<crypto::Certificate> cert;
+    try {
+      cert = crypto::Certificate::from_der(m_ak_cert);
+    } catch (const Error&) {
+      decide(Verdict::Rejected, "the attestation key's certificate does not parse");
+      return;
+    }
+    if (!cert->public_key().same_key(ak_key)) {
+      decide(Verdict::Rejected, "the certificate sent is not for the attestation key");
+      return;
+    }
+    const crypto::ChainResult chain = crypto::verify_chain({*cert}, m_ak_ca);
+    if (!chain.ok) {
+      decide(Verdict::Rejected, "the attestation key's certificate does not chain to the plan's ak-ca: " + chain.detail);
+      return;
+    }
+    m_ak_subject = cert->subject();
   }
   // 2-4. A quote made by a TPM, for our nonce, over the PCRs we asked for.
   const AttestQuote q = decode_quote(attest);
@@ -351,14 +405,14 @@ serviceinfo::Produced TpmAttestOwner::produce(std::size_t budget) {
 
 Bytes TpmAttestOwner::save() const {
   cbor::Writer w;
-  w.array(7).uint(static_cast<std::uint8_t>(m_step)).bstr(m_nonce).bstr(m_ak_pub).int_(m_deadline_ms);
-  w.uint(static_cast<std::uint8_t>(m_verdict)).tstr(m_reason).tstr(m_values);
+  w.array(9).uint(static_cast<std::uint8_t>(m_step)).bstr(m_nonce).bstr(m_ak_pub).int_(m_deadline_ms);
+  w.uint(static_cast<std::uint8_t>(m_verdict)).tstr(m_reason).tstr(m_values).bstr(m_ak_cert).tstr(m_ak_subject);
   return std::move(w).take();
 }
 
 void TpmAttestOwner::restore(ByteView state) {
   cbor::Reader r(state, "TPM-Attest state");
-  r.read_array_of("", 7);
+  r.read_array_of("", 9);
   m_step = static_cast<Step>(r.read_uint_max("step", static_cast<std::uint8_t>(Step::Failed)));
   m_nonce = r.read_bstr("nonce");
   m_ak_pub = r.read_bstr("ak_pub");
@@ -367,13 +421,16 @@ void TpmAttestOwner::restore(ByteView state) {
   m_verdict = verdict > 2 ? Verdict::None : static_cast<Verdict>(verdict);
   m_reason = r.read_tstr("reason");
   m_values = r.read_tstr("values");
+  m_ak_cert = r.read_bstr("ak_cert");
+  m_ak_subject = r.read_tstr("ak_subject");
   r.expect_end();
 }
 
 std::string TpmAttestOwner::summary() const {
   switch (m_verdict) {
     case Verdict::Normal:
-      return "verdict normal: " + m_reason + " (PCRs " + m_values + ")";
+      return "verdict normal: " + m_reason + " (PCRs " + m_values + ")" +
+             (m_ak_subject.empty() ? std::string() : "; AK certified as " + m_ak_subject);
     case Verdict::Quarantine:
       return "verdict quarantine: " + m_reason;
     case Verdict::Rejected:
@@ -382,6 +439,30 @@ std::string TpmAttestOwner::summary() const {
       break;
   }
   return m_step == Step::Failed ? m_reason : std::string();
+}
+
+void store_ak_certificate(Tpm& tpm, ByteView certificate) {
+  const ObjectPublic ak = tpm.ensure_attestation_key(kAttestKeyHandle);
+  const crypto::Certificate cert = crypto::Certificate::from_der(certificate);
+  if (!ak.curve || !cert.public_key().same_key(crypto::PublicKey::from_ec_point(*ak.curve, ak.x, ak.y))) {
+    throw_internal("TPM: the certificate is not for this TPM's attestation key at " + handle_text(kAttestKeyHandle));
+  }
+  if (certificate.size() > 2048) {
+    throw_internal("TPM: an AK certificate of " + std::to_string(certificate.size()) + " bytes does not fit an index");
+  }
+  tpm.nv_undefine(kAkCertIndex);
+  tpm.nv_define(kAkCertIndex, static_cast<std::uint16_t>(certificate.size()),
+                nv_attr::kOwnerWrite | nv_attr::kAuthWrite | nv_attr::kOwnerRead | nv_attr::kAuthRead |
+                    nv_attr::kNoDa);
+  tpm.nv_write(kAkCertIndex, certificate);
+}
+
+std::optional<Bytes> load_ak_certificate(Tpm& tpm) {
+  const std::optional<NvPublic> nv = tpm.nv_public(kAkCertIndex);
+  if (!nv || !nv->written()) {
+    return std::nullopt;
+  }
+  return tpm.nv_read(kAkCertIndex, nv->size);
 }
 
 void register_tpm_attest_owner(serviceinfo::OwnerRegistry& registry, std::filesystem::path plan_dir) {

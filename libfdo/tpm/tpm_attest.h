@@ -5,34 +5,48 @@
 //
 //   TPM-Attest:quote-req  o→d  [bstr nonce, [+ [uint hashAlg, [+ uint pcr]]]]
 //   TPM-Attest:ak-pub     d→o  bstr (marshalled TPMT_PUBLIC of the attestation key)
+//   TPM-Attest:ak-cert    d→o  [uint index, uint total, bstr x509] (the AK's certificate, when the TPM holds one)
 //   TPM-Attest:quote      d→o  [bstr attest (TPMS_ATTEST), bstr sig (TPMT_SIGNATURE), [+ [uint hashAlg, uint pcr,
 //                               bstr value]]]
 //   TPM-Attest:verdict    o→d  [uint plan (0 normal, 1 quarantine, 2 rejected), ? tstr reason]
 //   TPM-Attest:error      d→o  [int code, ? tstr text]  (1 bad request, 2 no TPM, 3 unsupported bank/PCR, 4 TPM)
 //
 // Owner plan parameters: pcrs = ["0", "7"] (SHA-256 bank; default 0-7), expect = ["7=HEX", …] (the reference values;
-// none: the values are recorded, verdict normal), trusted-ak = [PEM files] (AK public keys; none: the AK is trusted
+// none: the values are recorded, verdict normal), ak-ca = [PEM files] (CA certificates: the AK must come with a
+// certificate that chains to one), trusted-ak = [PEM files] (pinned AK public keys; with neither, the AK is trusted
 // because it arrives in the TO2 tunnel of the device that proved its device key), quarantine = [modules that still
 // run on a mismatch], timeout = seconds to wait for the quote (default 600).
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "libfdo/core/bytes.h"
 #include "libfdo/crypto/keys.h"
+#include "libfdo/crypto/x509.h"
 #include "libfdo/serviceinfo/device_module.h"
 #include "libfdo/serviceinfo/owner_module.h"
+#include "libfdo/tpm/fdo_tpm.h"
 #include "libfdo/tpm/tpm.h"
 
 namespace fdo::tpm {
 
 inline constexpr std::string_view kTpmAttest = "TPM-Attest";
 /// Our persistent handle of the attestation key (docs/tpm-credentials.md "What we write").
-inline constexpr std::uint32_t kAttestKeyHandle = 0x81020010;
+inline constexpr std::uint32_t kAttestKeyHandle = handle::kAttestKey;
+/// Our NV index of the attestation key's certificate (DER), written by `fdo-tpm-provisioner certify-ak`.
+inline constexpr std::uint32_t kAkCertIndex = handle::kAkCert;
+
+/// Makes the attestation key when absent and stores `certificate` (DER, for that key) in kAkCertIndex, replacing a
+/// previous one: the TPM maker's or board maker's certificate of the AK, in the way of an IEEE 802.1AR IAK
+/// certificate. Error(InternalServerError) when the certificate is not for the TPM's attestation key.
+void store_ak_certificate(Tpm& tpm, ByteView certificate);
+/// The stored AK certificate, or nullopt.
+std::optional<Bytes> load_ak_certificate(Tpm& tpm);
 
 /// Device half: quotes with the TPM's attestation key and keeps the owner's verdict in `verdict_file` (the
 /// management agent reads it: "normal", "quarantine: …" or "rejected: …").
@@ -71,6 +85,7 @@ class TpmAttestOwner final : public serviceinfo::OwnerModule {
   std::vector<unsigned> m_pcrs;
   std::vector<std::pair<unsigned, Bytes>> m_expect;
   std::vector<Bytes> m_trusted_ak;  // SPKI DER
+  std::vector<crypto::Certificate> m_ak_ca;
   std::vector<std::string> m_quarantine;
   std::int64_t m_timeout_s = 600;
   bool m_required = false;
@@ -79,6 +94,8 @@ class TpmAttestOwner final : public serviceinfo::OwnerModule {
   Step m_step = Step::Start;
   Bytes m_nonce;
   Bytes m_ak_pub;
+  Bytes m_ak_cert;
+  std::string m_ak_subject;
   std::int64_t m_deadline_ms = 0;
   Verdict m_verdict = Verdict::None;
   std::string m_reason;

@@ -14,6 +14,7 @@
 #include "libfdo/core/file.h"
 #include "libfdo/core/hex.h"
 #include "libfdo/crypto/hash.h"
+#include "libfdo/crypto/x509.h"
 #include "libfdo/serviceinfo/kv.h"
 #include "libfdo/serviceinfo/params.h"
 #include "libfdo/tpm/swtpm_test_support.h"
@@ -154,6 +155,59 @@ TEST_F(TpmAttestTest, UntrustedAttestationKeyIsRejected) {
   deliver(owner, device_answer(owner));
   EXPECT_EQ(verdict(owner).first, 2U);
   EXPECT_NE(owner.summary().find("trusted-ak"), std::string::npos) << owner.summary();
+}
+
+// The AK certificate of the TPM maker (fdo-tpm-provisioner certify-ak): an owner whose plan names ak-ca accepts only
+// an AK that comes with a certificate chaining to it.
+TEST_F(TpmAttestTest, AkCaAcceptsOnlyAnAttestationKeyCertifiedByIt) {
+  const auto make_ca = [](const std::string& cn) {
+    crypto::PrivateKey key = crypto::PrivateKey::generate(crypto::KeyType::P256);
+    crypto::Certificate cert = crypto::make_self_signed(
+        key, crypto::CertificateProfile{.common_name = cn, .organization = "tpm maker", .validity_days = 30,
+                                        .is_ca = true});
+    return std::make_pair(std::move(key), std::move(cert));
+  };
+  const auto [maker_key, maker_ca] = make_ca("TPM maker CA");
+  const auto [other_key, other_ca] = make_ca("someone else");
+  const std::filesystem::path maker_pem = m_swtpm->state_dir() / "maker-ca.pem";
+  const std::filesystem::path other_pem = m_swtpm->state_dir() / "other-ca.pem";
+  write_file_atomic(maker_pem, to_bytes(maker_ca.to_pem()));
+  write_file_atomic(other_pem, to_bytes(other_ca.to_pem()));
+
+  // No certificate in the TPM yet: an ak-ca plan rejects the AK.
+  {
+    TpmAttestOwner owner(params({{"pcrs", {"0"}}, {"ak-ca", {maker_pem.string()}}}), {});
+    deliver(owner, device_answer(owner));
+    EXPECT_EQ(verdict(owner).first, 2U);
+    EXPECT_NE(owner.summary().find("without the certificate"), std::string::npos) << owner.summary();
+  }
+  const ObjectPublic ak = m_tpm->ensure_attestation_key(kAttestKeyHandle);
+  const crypto::Certificate ak_cert = crypto::issue_certificate(
+      maker_key, maker_ca, crypto::PublicKey::from_ec_point(crypto::KeyType::P256, ak.x, ak.y),
+      crypto::CertificateProfile{.common_name = "AK of TPM 1", .organization = "tpm maker", .validity_days = 30,
+                                 .is_ca = false});
+  // A certificate for another key is refused before it reaches the TPM.
+  const crypto::Certificate wrong = crypto::issue_certificate(
+      maker_key, maker_ca, crypto::PrivateKey::generate(crypto::KeyType::P256).public_key(),
+      crypto::CertificateProfile{.common_name = "x", .organization = "x", .validity_days = 30, .is_ca = false});
+  EXPECT_THROW(store_ak_certificate(*m_tpm, wrong.der()), Error);
+  store_ak_certificate(*m_tpm, ak_cert.der());
+  ASSERT_EQ(load_ak_certificate(*m_tpm), ak_cert.der());
+  {
+    TpmAttestOwner owner(params({{"pcrs", {"0"}}, {"ak-ca", {maker_pem.string()}}}), {});
+    const auto answer = device_answer(owner);
+    ASSERT_EQ(answer.size(), 3U);
+    EXPECT_EQ(answer[1].kv.key, "TPM-Attest:ak-cert");
+    deliver(owner, answer);
+    EXPECT_EQ(verdict(owner).first, 0U);
+    EXPECT_NE(owner.summary().find("AK certified as CN=AK of TPM 1"), std::string::npos) << owner.summary();
+  }
+  {
+    TpmAttestOwner owner(params({{"pcrs", {"0"}}, {"ak-ca", {other_pem.string()}}}), {});
+    deliver(owner, device_answer(owner));
+    EXPECT_EQ(verdict(owner).first, 2U);
+    EXPECT_NE(owner.summary().find("does not chain"), std::string::npos) << owner.summary();
+  }
 }
 
 TEST_F(TpmAttestTest, DeviceAnswersAnUnsupportedBankWithError3) {
