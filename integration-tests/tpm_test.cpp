@@ -4,6 +4,7 @@
 // fdo-tpm-provisioner; and tpm2-tools as the independent check of what lives in the TPM.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -289,6 +290,51 @@ exec = ["sh", "setup.sh"]
   EXPECT_NE(lines.find("TPM-Attest: done: verdict quarantine: PCR 7"), std::string::npos) << lines;
   EXPECT_NE(lines.find("fdo_sys: skipped (quarantine)"), std::string::npos) << lines;
   EXPECT_NE(lines.find("fido_alliance: done"), std::string::npos) << lines;
+}
+
+// A TPM in dictionary-attack lockout (made so with tpm2-tools: one allowed failure, then a wrong password) is named,
+// not used; so is one whose NV memory is full.
+TEST_F(TpmSupplyChain, LockoutAndFullNvAreClearErrors) {
+  ASSERT_EQ(run_tool("fdo-tpm-provisioner", {"provision", "--tcti", tcti()}).exit_code, 0);
+  ASSERT_EQ(tpm2({"tpm2_dictionarylockout", "--setup-parameters", "--max-tries=1", "--recovery-time=600",
+                  "--lockout-recovery-time=600"})
+                .exit_code,
+            0);
+  ASSERT_EQ(tpm2({"tpm2_nvdefine", "0x01500010", "-C", "o", "-s", "8", "-a", "ownerread|ownerwrite|authread|authwrite",
+                  "-p", "right"})
+                .exit_code,
+            0);
+  EXPECT_NE(tpm2({"tpm2_nvread", "0x01500010", "-C", "0x01500010", "-P", "wrong"}).exit_code, 0);
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"fdo-device", "show", "--tpm", tcti()},
+                                               std::vector<std::string>{"fdo-tpm-provisioner", "clear", "--tcti",
+                                                                        tcti(), "--yes"}}) {
+    const RunResult r = run_tool(args[0], std::vector<std::string>(args.begin() + 1, args.end()));
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    EXPECT_NE(r.err.find("lockout"), std::string::npos) << r.err;
+  }
+  ASSERT_EQ(tpm2({"tpm2_dictionarylockout", "--clear-lockout"}).exit_code, 0);
+
+  // Fill the TPM's NV with indices of our own, then provisioning (after clear) cannot define its indices.
+  ASSERT_EQ(run_tool("fdo-tpm-provisioner", {"clear", "--tcti", tcti(), "--yes"}).exit_code, 0);
+  int defined = 0;
+  for (int i = 0; i < 400; ++i) {
+    char index[16];
+    std::snprintf(index, sizeof index, "0x%08x", 0x01500100 + i);
+    if (tpm2({"tpm2_nvdefine", index, "-C", "o", "-s", "2048", "-a", "ownerread|ownerwrite"}).exit_code != 0) {
+      break;
+    }
+    ++defined;
+  }
+  ASSERT_GT(defined, 0);
+  const RunResult full = run_tool("fdo-tpm-provisioner", {"provision", "--tcti", tcti()});
+  EXPECT_EQ(full.exit_code, 1) << full.describe();
+  EXPECT_NE(full.err.find("NV memory is full"), std::string::npos) << full.err;
+  EXPECT_NE(full.err.find("nothing of the partial provisioning was kept"), std::string::npos) << full.err;
+  const Json after = Json::parse(run_tool("fdo-tpm-provisioner", {"show", "--tcti", tcti(), "--json"}).out);
+  EXPECT_FALSE(after["provisioned"].boolean());
+  for (std::size_t i = 0; i < after["nv_indices"].size(); ++i) {
+    EXPECT_FALSE(after["nv_indices"].at(i)["present"].boolean()) << after["nv_indices"].at(i)["name"].str();
+  }
 }
 
 TEST_F(TpmSupplyChain, NoTpmIsAClearErrorNotACrash) {

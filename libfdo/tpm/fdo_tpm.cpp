@@ -164,6 +164,19 @@ void FdoTpm::provision(const ProvisionOptions& options) {
     }
   }
   forget_keys();
+  // Every FDO handle was free (checked above): on a failure half-way, remove what this call made.
+  try {
+    provision_fresh(options);
+  } catch (const Error& e) {
+    try {
+      remove_rd_state();
+    } catch (const Error&) {
+    }
+    throw Error(e.code(), std::string(e.what()) + "; nothing of the partial provisioning was kept");
+  }
+}
+
+void FdoTpm::provision_fresh(const ProvisionOptions& options) {
   const crypto::HashAlg alg = hash_of(options.curve);
   const Bytes device_us = random_bytes(2 * field_size(options.curve));
   const SecretBytes hmac_us(random_bytes(crypto::digest_size(alg)));
@@ -195,19 +208,23 @@ void FdoTpm::provision(const ProvisionOptions& options) {
   m_tpm.nv_write(handle::kStaging, Bytes(kStagingSize, 0));
 }
 
-void FdoTpm::clear() {
+void FdoTpm::remove_rd_state() {
   forget_keys();
   m_tpm.evict(handle::kDeviceKey);
   m_tpm.evict(handle::kHmacKey);
+  for (const std::uint32_t h : {handle::kDcActive, handle::kDcTpm, handle::kDcOv, handle::kHmacUs, handle::kDeviceKeyUs,
+                                handle::kCertificate, handle::kJournal, handle::kStaging}) {
+    m_tpm.nv_undefine(h);
+  }
+}
+
+void FdoTpm::clear() {
+  remove_rd_state();
   m_tpm.evict(handle::kAttestKey);
   for (const std::uint32_t app : m_tpm.handles(handle::kAppKeyFirst, handle::kAppKeyCount)) {
     m_tpm.evict(app);
   }
   m_tpm.nv_undefine(handle::kAkCert);
-  for (const std::uint32_t h : {handle::kDcActive, handle::kDcTpm, handle::kDcOv, handle::kHmacUs, handle::kDeviceKeyUs,
-                                handle::kCertificate, handle::kJournal, handle::kStaging}) {
-    m_tpm.nv_undefine(h);
-  }
 }
 
 const ObjectPublic* FdoTpm::device_key() {

@@ -153,6 +153,8 @@ class FdoTpm {
   KeyAuth device_key_auth();
   KeyAuth hmac_key_auth();
   void apply(ByteView staging);
+  void provision_fresh(const ProvisionOptions& options);
+  void remove_rd_state();
   // The keys' public areas, read once (each read is two TPM commands) and dropped when the keys change.
   const ObjectPublic* device_key();
   const ObjectPublic* hmac_key();
