@@ -342,8 +342,10 @@ void TpmAttestOwner::check_quote(ByteView value) {
     return;
   }
   // 7. The policy.
-  for (const auto& [pcr, expected] : m_expect) {
-    const auto it = std::find_if(values.begin(), values.end(), [&](const auto& v) { return v.first == pcr; });
+  for (const auto& entry : m_expect) {
+    const unsigned pcr = entry.first;  // clang 14 cannot capture a structured binding in a lambda
+    const Bytes& expected = entry.second;
+    const auto it = std::find_if(values.begin(), values.end(), [pcr](const auto& v) { return v.first == pcr; });
     if (it->second != expected) {
       decide(Verdict::Quarantine, "PCR " + std::to_string(pcr) + " is " + to_hex(it->second) + ", expected " +
                                       to_hex(expected));
