@@ -111,6 +111,18 @@ start_server() {
   fail "$name did not start (log: $work/$name.log)"
 }
 
+# await_registered GUID FILE: waits (20 s at most) until the owner's automatic TO0 registered GUID; FILE keeps its
+# `fdo-owner devices show --json`.
+await_registered() {
+  for _ in $(seq 1 200); do
+    "$bin/fdo-owner" devices show "$1" --dir "$work/owner" --json >"$2" 2>/dev/null || true
+    [ "$(json "$2" device.state 2>/dev/null)" = registered ] && return 0
+    sleep 0.1
+  done
+  cat "$work/owner.log" >&2
+  fail "automatic TO0 of $1"
+}
+
 echo
 echo "== Ownership vouchers made by other FDO implementations (libfdo/testdata/interop/)"
 for f in fdo-rs-v101-voucher2.pem fdo-rs-v101-voucher1.pem pri-v100-voucher1.pem; do
@@ -220,12 +232,7 @@ start_server owner "$bin/fdo-owner" serve --dir "$work/owner" --listen 127.0.0.1
   --wait-seconds 300 --plan "$work/plan/plan.toml"
 to2_url=$url
 say "fdo-owner serve: owner service (TO2) listening on $to2_url with plan $work/plan/plan.toml; it registers its devices with their rendezvous servers"
-for _ in $(seq 1 100); do
-  "$bin/fdo-owner" devices show "$guid" --dir "$work/owner" --json >"$work/device-status.json" 2>/dev/null || true
-  [ "$(json "$work/device-status.json" device.state 2>/dev/null)" = registered ] && break
-  sleep 0.1
-done
-[ "$(json "$work/device-status.json" device.state)" = registered ] || { cat "$work/owner.log" >&2; fail "automatic TO0"; }
+await_registered "$guid" "$work/device-status.json"
 say "automatic TO0 (20-23): the owner registered $to2_url for the device at $rv_url (fdo-owner devices show)"
 
 "$bin/fdo-device" to1 --credential "$work/device.cred" --json >"$work/to1.json" 2>"$work/to1.log" \
@@ -306,12 +313,7 @@ say "fdo-device di --tpm: DI signed the CSR and MACed the voucher header inside 
 "$bin/fdo-owner" vouchers import --dir "$work/owner" "$work/tpm-owned.voucher.pem" >/dev/null 2>&1 \
   || fail "fdo-owner vouchers import (TPM device)"
 say "its voucher: exported, extended to the reseller and on to the owner, imported into the running owner"
-for _ in $(seq 1 200); do
-  "$bin/fdo-owner" devices show "$tpm_guid" --dir "$work/owner" --json >"$work/tpm-status.json" 2>/dev/null || true
-  [ "$(json "$work/tpm-status.json" device.state 2>/dev/null)" = registered ] && break
-  sleep 0.1
-done
-[ "$(json "$work/tpm-status.json" device.state)" = registered ] || fail "automatic TO0 (TPM device)"
+await_registered "$tpm_guid" "$work/tpm-status.json"
 mkdir -p "$work/tpm-root/etc"
 printf 'root:$6$demo$oldhash:19000:0:99999:7:::\noperator:*:19000:0:99999:7:::\n' >"$work/tpm-root/etc/shadow"
 "$bin/fdo-device" onboard --tpm "$tcti" --root "$work/tpm-root" --shadow-file "$work/tpm-root/etc/shadow" --json \

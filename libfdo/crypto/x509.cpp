@@ -233,19 +233,21 @@ ChainResult verify_chain(const std::vector<Certificate>& chain, const std::vecto
 
 // ---- CSR (PKCS#10) ----
 
-Bytes make_csr(const PrivateKey& key, std::string_view common_name) {
-  const X509ReqPtr req(internal::check_ptr(X509_REQ_new(), "X509_REQ_new"));
+namespace {
+
+// An unsigned PKCS#10 request (RFC 2986) for `pkey` with subject CN=`common_name`.
+X509ReqPtr new_request(EVP_PKEY* pkey, std::string_view common_name) {
+  X509ReqPtr req(internal::check_ptr(X509_REQ_new(), "X509_REQ_new"));
   internal::check(X509_REQ_set_version(req.get(), X509_REQ_VERSION_1), "X509_REQ_set_version");
   const X509NamePtr name = make_name(common_name, "");
   internal::check(X509_REQ_set_subject_name(req.get(), name.get()), "X509_REQ_set_subject_name");
-  internal::check(X509_REQ_set_pubkey(req.get(), key.impl().pkey.get()), "X509_REQ_set_pubkey");
-  const EvpMdCtxPtr ctx(internal::check_ptr(EVP_MD_CTX_new(), "EVP_MD_CTX_new"));
-  internal::digest_sign_init(ctx.get(), key, default_sig_alg(key.type()));
-  if (X509_REQ_sign_ctx(req.get(), ctx.get()) <= 0) {
-    internal::fail("X509_REQ_sign_ctx");
-  }
+  internal::check(X509_REQ_set_pubkey(req.get(), pkey), "X509_REQ_set_pubkey");
+  return req;
+}
+
+Bytes request_der(X509_REQ* req) {
   unsigned char* buf = nullptr;
-  const int len = i2d_X509_REQ(req.get(), &buf);
+  const int len = i2d_X509_REQ(req, &buf);
   if (len <= 0 || buf == nullptr) {
     internal::fail("i2d_X509_REQ");
   }
@@ -254,16 +256,24 @@ Bytes make_csr(const PrivateKey& key, std::string_view common_name) {
   return der;
 }
 
+}  // namespace
+
+Bytes make_csr(const PrivateKey& key, std::string_view common_name) {
+  const X509ReqPtr req = new_request(key.impl().pkey.get(), common_name);
+  const EvpMdCtxPtr ctx(internal::check_ptr(EVP_MD_CTX_new(), "EVP_MD_CTX_new"));
+  internal::digest_sign_init(ctx.get(), key, default_sig_alg(key.type()));
+  if (X509_REQ_sign_ctx(req.get(), ctx.get()) <= 0) {
+    internal::fail("X509_REQ_sign_ctx");
+  }
+  return request_der(req.get());
+}
+
 Bytes make_csr_signed_by(const PublicKey& key, std::string_view common_name, SigAlg alg,
                          const std::function<Bytes(ByteView tbs)>& sign) {
   if ((alg != SigAlg::ES256 && alg != SigAlg::ES384) || !sig_alg_suits(alg, key.type())) {
     throw_internal("make_csr_signed_by: an external signer signs ES256 or ES384 with its own curve");
   }
-  const X509ReqPtr req(internal::check_ptr(X509_REQ_new(), "X509_REQ_new"));
-  internal::check(X509_REQ_set_version(req.get(), X509_REQ_VERSION_1), "X509_REQ_set_version");
-  const X509NamePtr name = make_name(common_name, "");
-  internal::check(X509_REQ_set_subject_name(req.get(), name.get()), "X509_REQ_set_subject_name");
-  internal::check(X509_REQ_set_pubkey(req.get(), key.impl().pkey.get()), "X509_REQ_set_pubkey");
+  const X509ReqPtr req = new_request(key.impl().pkey.get(), common_name);
   // RFC 5758 §3.2: ecdsa-with-SHA256 / -SHA384, parameters absent.
   X509_ALGOR* algor = internal::check_ptr(X509_ALGOR_new(), "X509_ALGOR_new");
   const int nid = alg == SigAlg::ES256 ? NID_ecdsa_with_SHA256 : NID_ecdsa_with_SHA384;
@@ -292,14 +302,7 @@ Bytes make_csr_signed_by(const PublicKey& key, std::string_view common_name, Sig
   // No unused bits: without the flag DER encoding would strip trailing zero bits of the signature.
   bits->flags = ASN1_STRING_FLAG_BITS_LEFT;
   X509_REQ_set0_signature(req.get(), bits);
-  unsigned char* buf = nullptr;
-  const int len = i2d_X509_REQ(req.get(), &buf);
-  if (len <= 0 || buf == nullptr) {
-    internal::fail("i2d_X509_REQ");
-  }
-  Bytes der(buf, buf + len);
-  OPENSSL_free(buf);
-  return der;
+  return request_der(req.get());
 }
 
 CertificateRequest parse_csr(ByteView der) {

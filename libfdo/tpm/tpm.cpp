@@ -240,6 +240,23 @@ struct Tpm::Impl {
     return Handle(*this, *tr, false);
   }
 
+  // ReadPublic of a loaded or persistent object: its public area (and, when asked, marshalled) and Name.
+  ObjectPublic read_object(ESYS_TR object, std::string_view what, Bytes* marshalled = nullptr) {
+    EsysPtr<TPM2B_PUBLIC> pub;
+    EsysPtr<TPM2B_NAME> name;
+    EsysPtr<TPM2B_NAME> qualified;
+    check("ReadPublic " + std::string(what), Esys_ReadPublic(esys, object, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                                             pub.out(), name.out(), qualified.out()));
+    if (marshalled != nullptr) {
+      marshalled->assign(sizeof(TPMT_PUBLIC), 0);
+      size_t offset = 0;
+      check("marshalling TPMT_PUBLIC",
+            Tss2_MU_TPMT_PUBLIC_Marshal(&pub->publicArea, marshalled->data(), marshalled->size(), &offset));
+      marshalled->resize(offset);
+    }
+    return to_object_public(pub->publicArea, *name.p);
+  }
+
   Handle start_session(TPM2_SE type, crypto::HashAlg alg) {
     const TPMT_SYM_DEF symmetric{.algorithm = TPM2_ALG_NULL, .keyBits = {}, .mode = {}};
     ESYS_TR session = ESYS_TR_NONE;
@@ -305,12 +322,7 @@ struct Tpm::Impl {
           Esys_EvictControl(esys, ESYS_TR_RH_OWNER, transient.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                             persistent, &persisted));
     Handle keep(*this, persisted, false);
-    EsysPtr<TPM2B_PUBLIC> pub;
-    EsysPtr<TPM2B_NAME> name;
-    EsysPtr<TPM2B_NAME> qualified;
-    check("ReadPublic", Esys_ReadPublic(esys, persisted, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, pub.out(),
-                                        name.out(), qualified.out()));
-    return to_object_public(pub->publicArea, *name.p);
+    return read_object(persisted, handle_text(persistent));
   }
 
   void evict(std::uint32_t persistent) {
@@ -601,13 +613,7 @@ std::optional<ObjectPublic> Tpm::read_public(std::uint32_t persistent) {
     return std::nullopt;
   }
   const Impl::Handle object(*m_impl, *tr, false);
-  EsysPtr<TPM2B_PUBLIC> pub;
-  EsysPtr<TPM2B_NAME> name;
-  EsysPtr<TPM2B_NAME> qualified;
-  check("ReadPublic " + handle_text(persistent),
-        Esys_ReadPublic(m_impl->esys, object.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, pub.out(), name.out(),
-                        qualified.out()));
-  return to_object_public(pub->publicArea, *name.p);
+  return m_impl->read_object(object.get(), handle_text(persistent));
 }
 
 ObjectPublic Tpm::create_persistent_ecc(std::uint32_t persistent, crypto::KeyType curve, ByteView unique,
@@ -623,12 +629,7 @@ ObjectPublic Tpm::create_persistent_hmac(std::uint32_t persistent, crypto::HashA
 Bytes Tpm::hmac_key_name(crypto::HashAlg alg, ByteView unique, ByteView auth_policy) {
   EsysPtr<TPM2B_PUBLIC> out_public;
   const Impl::Handle transient = m_impl->create_primary(hmac_template(alg, unique, auth_policy), out_public.out());
-  EsysPtr<TPM2B_PUBLIC> pub;
-  EsysPtr<TPM2B_NAME> name;
-  EsysPtr<TPM2B_NAME> qualified;
-  check("ReadPublic", Esys_ReadPublic(m_impl->esys, transient.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                      pub.out(), name.out(), qualified.out()));
-  return Bytes(name->name, name->name + name->size);
+  return m_impl->read_object(transient.get(), "of the next HMAC key").name;
 }
 
 void Tpm::evict(std::uint32_t persistent) { m_impl->evict(persistent); }
@@ -661,16 +662,8 @@ ObjectPublic Tpm::persist_app_key(std::uint32_t persistent, crypto::KeyType curv
 
 Bytes Tpm::marshalled_public(std::uint32_t persistent) {
   const Impl::Handle object = m_impl->from_public(persistent);
-  EsysPtr<TPM2B_PUBLIC> pub;
-  EsysPtr<TPM2B_NAME> name;
-  EsysPtr<TPM2B_NAME> qualified;
-  check("ReadPublic " + handle_text(persistent),
-        Esys_ReadPublic(m_impl->esys, object.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, pub.out(), name.out(),
-                        qualified.out()));
-  Bytes out(sizeof(TPMT_PUBLIC));
-  size_t offset = 0;
-  check("marshalling TPMT_PUBLIC", Tss2_MU_TPMT_PUBLIC_Marshal(&pub->publicArea, out.data(), out.size(), &offset));
-  out.resize(offset);
+  Bytes out;
+  static_cast<void>(m_impl->read_object(object.get(), handle_text(persistent), &out));
   return out;
 }
 

@@ -52,6 +52,19 @@ unsigned parse_pcr(const std::string& text, std::string_view what) {
   throw_body_error("TPM-Attest: " + std::string(what) + " '" + text + "' is not a PCR number 0-23");
 }
 
+// A file a plan parameter names, relative to the plan's directory; Error(MessageBodyError) when it is missing.
+Bytes read_plan_file(const std::filesystem::path& plan_dir, const std::string& file, std::string_view param) {
+  std::filesystem::path path(file);
+  if (path.is_relative()) {
+    path = plan_dir / path;
+  }
+  std::optional<Bytes> data = read_file_if_exists(path);
+  if (!data) {
+    throw_body_error("TPM-Attest: " + std::string(param) + " " + path.string() + " does not exist");
+  }
+  return std::move(*data);
+}
+
 std::string pcr_list(const std::vector<unsigned>& pcrs) {
   std::string out;
   for (const unsigned p : pcrs) {
@@ -176,28 +189,14 @@ TpmAttestOwner::TpmAttestOwner(ByteView params, const std::filesystem::path& pla
   std::sort(m_pcrs.begin(), m_pcrs.end());
   m_pcrs.erase(std::unique(m_pcrs.begin(), m_pcrs.end()), m_pcrs.end());
   for (const std::string& file : p.list("trusted-ak")) {
-    std::filesystem::path path(file);
-    if (path.is_relative()) {
-      path = plan_dir / path;
-    }
-    const std::optional<Bytes> pem = read_file_if_exists(path);
-    if (!pem) {
-      throw_body_error("TPM-Attest: trusted-ak " + path.string() + " does not exist");
-    }
-    m_trusted_ak.push_back(crypto::PublicKey::from_pem(to_string(*pem)).spki_der());
+    m_trusted_ak.push_back(
+        crypto::PublicKey::from_pem(to_string(read_plan_file(plan_dir, file, "trusted-ak"))).spki_der());
   }
   for (const std::string& file : p.list("ak-ca")) {
-    std::filesystem::path path(file);
-    if (path.is_relative()) {
-      path = plan_dir / path;
-    }
-    const std::optional<Bytes> pem = read_file_if_exists(path);
-    if (!pem) {
-      throw_body_error("TPM-Attest: ak-ca " + path.string() + " does not exist");
-    }
-    std::vector<crypto::Certificate> certs = crypto::Certificate::from_pem_all(to_string(*pem));
+    std::vector<crypto::Certificate> certs =
+        crypto::Certificate::from_pem_all(to_string(read_plan_file(plan_dir, file, "ak-ca")));
     if (certs.empty()) {
-      throw_body_error("TPM-Attest: ak-ca " + path.string() + " holds no certificate");
+      throw_body_error("TPM-Attest: ak-ca " + file + " holds no certificate");
     }
     m_ak_ca.insert(m_ak_ca.end(), certs.begin(), certs.end());
   }
