@@ -4,8 +4,16 @@
 // fdo-tpm-provisioner; and tpm2-tools as the independent check of what lives in the TPM.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <set>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -290,6 +298,68 @@ exec = ["sh", "setup.sh"]
   EXPECT_NE(lines.find("TPM-Attest: done: verdict quarantine: PCR 7"), std::string::npos) << lines;
   EXPECT_NE(lines.find("fdo_sys: skipped (quarantine)"), std::string::npos) << lines;
   EXPECT_NE(lines.find("fido_alliance: done"), std::string::npos) << lines;
+}
+
+// A power cut during onboarding: swtpm is killed at a sweep of instants while `fdo-device onboard --tpm` runs (every
+// step of TO2 and of the journalled commit falls in one of them), then started again. Each time the device tool ends
+// with a clear error (never a signal), the TPM holds one whole credential, old or new, its journal clear, and the
+// next onboarding succeeds (FDO-in-TPM §6; docs/tpm-credentials.md "Atomic replacement").
+TEST_F(TpmSupplyChain, PowerCutAtAnyInstantOfOnboardingLeavesOneWholeCredential) {
+  std::string guid = tpm_device();
+  const std::string owner_dir = owner_with(guid, "p256");
+  const auto owner = serve(owner_dir);
+  const std::string root = path("root");
+  // How long one whole onboarding takes here: the sweep covers it in 14 steps and ends after it.
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(run_tool("fdo-device", {"onboard", "--tpm", tcti(), "--owner-url", owner->url(), "--root", root}).exit_code,
+            0);
+  const int whole_ms = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+  const int step_ms = std::max(1, whole_ms / 12);
+  std::vector<int> delays;
+  for (int d = 0; d <= whole_ms + 2 * step_ms; d += step_ms) {
+    delays.push_back(d);
+  }
+  delays.push_back(4 * whole_ms + 200);  // surely after the commit, however slow this run is
+  std::set<std::string> outcomes;
+  for (const int delay_ms : delays) {
+    SCOPED_TRACE("swtpm killed after " + std::to_string(delay_ms) + " ms");
+    const std::string before = show_tpm()["guid"].str();
+    std::vector<std::string> argv = {binary("fdo-device").string(), "onboard", "--tpm", tcti(), "--owner-url",
+                                     owner->url(), "--reactivate", "--root", root, "--log-level", "error"};
+    std::vector<char*> args;
+    for (std::string& a : argv) {
+      args.push_back(a.data());
+    }
+    args.push_back(nullptr);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      const int null = open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      dup2(null, 2);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    m_swtpm->kill();
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << "fdo-device ended by signal " << WTERMSIG(status);
+    ASSERT_TRUE(WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 1) << WEXITSTATUS(status);
+    ASSERT_TRUE(m_swtpm->restart());
+    const Json after = show_tpm();
+    const std::string now = after["guid"].str();
+    EXPECT_EQ(after["tpm"]["journal"].str(), "clear");
+    outcomes.insert(now == before ? "old" : "new");
+    // Whatever the cut left, the device onboards on its next try.
+    const RunResult next = run_tool("fdo-device", {"onboard", "--tpm", tcti(), "--owner-url", owner->url(),
+                                                   "--reactivate", "--root", root, "--json"});
+    ASSERT_EQ(next.exit_code, 0) << next.describe() << owner->log();
+    EXPECT_EQ(Json::parse(next.out)["guid"].str(), now);
+  }
+  // The sweep saw cuts before the commit (old credential kept) and after it (new credential).
+  EXPECT_EQ(outcomes, (std::set<std::string>{"new", "old"}));
 }
 
 // A TPM in dictionary-attack lockout (made so with tpm2-tools: one allowed failure, then a wrong password) is named,
