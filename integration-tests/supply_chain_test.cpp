@@ -1,0 +1,254 @@
+// The supply chain's scenario matrix, every role a real process on loopback (swtpm for the TPM-backed devices): a
+// file-backed and a TPM-backed device, P-256 and P-384, with 0, 1 and 2 resellers between the manufacturer and the
+// owner; each scenario checks every artifact: the voucher's chain, the credential before and after, the owner's
+// device status and what the owner's plan installed on the device. Then a resale to a second owner and many devices
+// onboarding at once.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "integration-tests/harness.h"
+#include "integration-tests/supply_chain.h"
+#include "libfdo/core/bytes.h"
+#include "libfdo/core/file.h"
+#include "libfdo/tpm/swtpm_test_support.h"
+
+namespace fdo::integration {
+namespace {
+
+struct Scenario {
+  bool tpm;
+  std::string curve;
+  int resellers;
+};
+
+std::string scenario_name(const ::testing::TestParamInfo<Scenario>& info) {
+  return std::string(info.param.tpm ? "Tpm" : "File") + (info.param.curve == "p256" ? "P256" : "P384") +
+         std::to_string(info.param.resellers) + "Resellers";
+}
+
+class SupplyChainMatrix : public SupplyChain, public ::testing::WithParamInterface<Scenario> {
+ protected:
+  void SetUp() override {
+    if (GetParam().tpm) {
+      std::string why;
+      m_swtpm = tpm::testing::Swtpm::start(&why);
+      if (!m_swtpm) {
+        GTEST_SKIP() << "swtpm cannot start: " << why;
+      }
+    }
+    SupplyChain::SetUp();
+  }
+
+  /// `--tpm TCTI` or `--credential FILE`.
+  [[nodiscard]] std::vector<std::string> device_args() const {
+    if (m_swtpm) {
+      return {"--tpm", m_swtpm->tcti()};
+    }
+    return {"--credential", path("device.cred")};
+  }
+
+  Json show_device() {
+    std::vector<std::string> args = {"show", "--json"};
+    const std::vector<std::string> d = device_args();
+    args.insert(args.end(), d.begin(), d.end());
+    const RunResult r = run_tool("fdo-device", args);
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    return Json::parse(r.out);
+  }
+
+  /// The manufacturer's voucher of `guid` extended through `resellers` resellers to the owner of `owner_dir`.
+  std::string extend_chain(const std::string& guid, const std::string& curve, int resellers,
+                           const std::string& owner_dir) {
+    std::string voucher = path(guid + ".0.pem");
+    EXPECT_EQ(run_tool("fdo-manufacturer", {"vouchers", "export", "--dir", path("mfg"), guid, "-o", voucher}).exit_code,
+              0);
+    std::string key = path("mfg/manufacturer-" + curve + ".key.pem");
+    for (int i = 1; i <= resellers + 1; ++i) {
+      std::string next_pub;
+      std::string next_key;
+      if (i <= resellers) {
+        next_key = path("reseller-" + std::to_string(i) + ".key.pem");
+        next_pub = path("reseller-" + std::to_string(i) + ".pub.pem");
+        EXPECT_EQ(run_tool("fdo-reseller", {"keygen", "--key-type", curve, "-o", next_key, "--pub", next_pub}).exit_code,
+                  0);
+      } else {
+        next_pub = path("owner.pub.pem");
+        EXPECT_EQ(run_tool("fdo-owner", {"pubkey", "--dir", owner_dir, "-o", next_pub}).exit_code, 0);
+      }
+      const std::string out = path(guid + "." + std::to_string(i) + ".pem");
+      const RunResult r = run_tool("fdo-reseller", {"extend", voucher, "--owner-key", key, "--next-owner", next_pub,
+                                                    "-o", out});
+      EXPECT_EQ(r.exit_code, 0) << r.describe();
+      voucher = out;
+      key = next_key;
+    }
+    return voucher;
+  }
+
+  std::unique_ptr<tpm::testing::Swtpm> m_swtpm;
+};
+
+TEST_P(SupplyChainMatrix, TheDeviceOnboardsAndEveryArtifactIsAsTheStorySays) {
+  const Scenario& s = GetParam();
+  // DI at the factory.
+  std::vector<std::string> di = {"di", "--url", m_mfg->url(), "--key-type", s.curve, "--serial", "SN-MATRIX",
+                                 "--model", "matrix-sensor"};
+  const std::vector<std::string> dev = device_args();
+  di.insert(di.end(), dev.begin(), dev.end());
+  const RunResult made = run_tool("fdo-device", di);
+  ASSERT_EQ(made.exit_code, 0) << made.describe();
+  const Json before = show_device();
+  const std::string guid = before["guid"].str();
+  EXPECT_EQ(before["storage"].str(), s.tpm ? "tpm" : "file");
+  EXPECT_EQ(before["key_type"].str(), s.curve);
+  EXPECT_TRUE(before["active"].boolean());
+
+  // The voucher leaves the factory and crosses the resellers to the owner.
+  const std::string owner_dir = path("owner");
+  ASSERT_EQ(run_tool("fdo-owner", {"init", "--dir", owner_dir, "--key-type", s.curve}).exit_code, 0);
+  const std::string voucher = extend_chain(guid, s.curve, s.resellers, owner_dir);
+  const RunResult shown = run_tool("fdo-reseller", {"show", voucher, "--json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.describe();
+  const Json v = Json::parse(shown.out)["vouchers"].at(0);
+  EXPECT_EQ(v["guid"].str(), guid);
+  EXPECT_EQ(v["device_info"].str(), "matrix-sensor");
+  ASSERT_EQ(v["entry_count"].integer(), s.resellers + 1);
+  for (std::size_t i = 0; i < v["entries"].size(); ++i) {
+    EXPECT_EQ(v["entries"].at(i)["next_owner_key"]["key_type"].str(), s.curve) << "entry " << i;
+  }
+  EXPECT_EQ(v["device_certificates"].at(0)["key_type"].str(), s.curve);
+  EXPECT_EQ(run_tool("fdo-reseller", {"verify", voucher}).exit_code, 0);
+  const RunResult imported = run_tool("fdo-owner", {"vouchers", "import", "--dir", owner_dir, voucher});
+  ASSERT_EQ(imported.exit_code, 0) << imported.describe();
+
+  // The owner's plan installs a file and runs a script on the device.
+  const std::string plan_dir = path("plan");
+  std::filesystem::create_directories(plan_dir);
+  write_file_atomic(plan_dir + "/setup.sh", to_bytes("echo configured > etc/configured\n"), 0644);
+  write_file_atomic(plan_dir + "/plan.toml", to_bytes(R"(modules = ["fdo_sys"]
+[params.fdo_sys]
+files = ["setup.sh"]
+exec = ["sh", "setup.sh"]
+)"), 0644);
+  const auto owner = serve(owner_dir, {"--plan", plan_dir + "/plan.toml"});
+  await_registered(owner_dir, guid);
+
+  // The device powers on: TO1 finds the owner, TO2 onboards it.
+  const std::string root = path("root");
+  std::filesystem::create_directories(root + "/etc");
+  std::vector<std::string> onboard = {"onboard", "--json", "--root", root};
+  onboard.insert(onboard.end(), dev.begin(), dev.end());
+  const RunResult r = run_tool("fdo-device", onboard);
+  ASSERT_EQ(r.exit_code, 0) << r.describe() << owner->log();
+  const Json out = Json::parse(r.out);
+  EXPECT_TRUE(out["onboarded"].boolean());
+  EXPECT_EQ(out["rendezvous"].str(), m_rv->url());
+  EXPECT_EQ(out["owner_url"].str(), owner->url());
+  EXPECT_EQ(out["kex"].str(), s.curve == "p256" ? "ECDH256" : "ECDH384");
+  const std::string new_guid = out["new_guid"].str();
+  EXPECT_NE(new_guid, guid);
+
+  // The credential after: the new GUID, dormant, same key, same storage.
+  const Json after = show_device();
+  EXPECT_EQ(after["guid"].str(), new_guid);
+  EXPECT_FALSE(after["active"].boolean());
+  EXPECT_EQ(after["key_type"].str(), s.curve);
+  EXPECT_EQ(after["storage"].str(), s.tpm ? "tpm" : "file");
+  // The owner's records and what it installed.
+  const Json st = status(owner_dir, guid);
+  EXPECT_EQ(st["state"].str(), "onboarded");
+  EXPECT_EQ(st["new_guid"].str(), new_guid);
+  EXPECT_NE(st["modules"].at(0).str().find("fdo_sys: done"), std::string::npos) << st["modules"].at(0).str();
+  EXPECT_EQ(to_string(read_file(root + "/etc/configured")), "configured\n");
+  EXPECT_EQ(status(owner_dir, new_guid)["state"].str(), "imported");
+}
+
+INSTANTIATE_TEST_SUITE_P(Matrix, SupplyChainMatrix,
+                         ::testing::Values(Scenario{false, "p256", 0}, Scenario{false, "p256", 1},
+                                           Scenario{false, "p256", 2}, Scenario{false, "p384", 0},
+                                           Scenario{false, "p384", 1}, Scenario{false, "p384", 2},
+                                           Scenario{true, "p256", 0}, Scenario{true, "p256", 1},
+                                           Scenario{true, "p256", 2}, Scenario{true, "p384", 0},
+                                           Scenario{true, "p384", 1}, Scenario{true, "p384", 2}),
+                         scenario_name);
+
+// A resale: the first owner onboards the device, then exports its replacement voucher to a second owner, who imports
+// it; the device, reactivated, finds the second owner through the rendezvous server and onboards there.
+TEST_F(SupplyChain, AResoldDeviceOnboardsToItsNextOwner) {
+  const std::string credential = path("resold.cred");
+  const std::string guid = device(credential, "p256");
+  const std::string first_dir = owner_with(guid, "p256");
+  std::string second_guid;
+  {
+    const auto first = serve(first_dir);
+    await_registered(first_dir, guid);
+    const RunResult r = onboard(credential);
+    ASSERT_EQ(r.exit_code, 0) << r.describe() << first->log();
+    second_guid = Json::parse(r.out)["new_guid"].str();
+  }
+  // The first owner sells the device: its voucher for the new GUID, extended to the second owner.
+  const std::string second_dir = path("second-owner");
+  ASSERT_EQ(run_tool("fdo-owner", {"init", "--dir", second_dir, "--key-type", "p256"}).exit_code, 0);
+  ASSERT_EQ(run_tool("fdo-owner", {"pubkey", "--dir", second_dir, "-o", path("second.pub.pem")}).exit_code, 0);
+  const RunResult exported = run_tool("fdo-owner", {"vouchers", "export", "--dir", first_dir, second_guid, "-o",
+                                                    path("sold.pem")});
+  ASSERT_EQ(exported.exit_code, 0) << exported.describe();
+  EXPECT_EQ(status(first_dir, second_guid)["state"].str(), "exported");
+  const RunResult extended =
+      run_tool("fdo-reseller", {"extend", path("sold.pem"), "--owner-key", first_dir + "/owner.key.pem",
+                                "--next-owner", path("second.pub.pem"), "-o", path("second.pem")});
+  ASSERT_EQ(extended.exit_code, 0) << extended.describe();
+  const Json sold = Json::parse(run_tool("fdo-reseller", {"show", path("second.pem"), "--json"}).out);
+  EXPECT_EQ(sold["vouchers"].at(0)["guid"].str(), second_guid);
+  EXPECT_EQ(sold["vouchers"].at(0)["entry_count"].integer(), 2);  // the first owner's own entry, then the sale
+  ASSERT_EQ(run_tool("fdo-owner", {"vouchers", "import", "--dir", second_dir, path("second.pem")}).exit_code, 0);
+
+  const auto second = serve(second_dir);
+  await_registered(second_dir, second_guid);
+  const RunResult again = onboard(credential, {"--reactivate"});
+  ASSERT_EQ(again.exit_code, 0) << again.describe() << second->log();
+  const Json out = Json::parse(again.out);
+  EXPECT_EQ(out["owner_url"].str(), second->url());
+  EXPECT_EQ(out["guid"].str(), second_guid);
+  EXPECT_EQ(status(second_dir, second_guid)["state"].str(), "onboarded");
+  EXPECT_EQ(show(credential)["guid"].str(), out["new_guid"].str());
+}
+
+// Eight devices power on at once and onboard to one owner.
+TEST_F(SupplyChain, ManyDevicesOnboardAtOnce) {
+  constexpr int kDevices = 8;
+  std::vector<std::string> guids;
+  std::string owner_dir;
+  for (int i = 0; i < kDevices; ++i) {
+    const std::string credential = path("many-" + std::to_string(i) + ".cred");
+    const RunResult di = run_tool("fdo-device", {"di", "--url", m_mfg->url(), "--credential", credential, "--serial",
+                                                 "SN-MANY-" + std::to_string(i)});
+    ASSERT_EQ(di.exit_code, 0) << di.describe();
+    guids.push_back(show(credential)["guid"].str());
+    owner_dir = owner_with(guids.back(), "p256", i == 0 ? std::string() : owner_dir);
+  }
+  const auto owner = serve(owner_dir);
+  for (const std::string& g : guids) {
+    await_registered(owner_dir, g);
+  }
+  std::vector<RunResult> results(kDevices);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kDevices; ++i) {
+    threads.emplace_back([this, i, &results] { results[i] = onboard(path("many-" + std::to_string(i) + ".cred")); });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  for (int i = 0; i < kDevices; ++i) {
+    EXPECT_EQ(results[i].exit_code, 0) << "device " << i << ": " << results[i].describe();
+    EXPECT_EQ(status(owner_dir, guids[i])["state"].str(), "onboarded") << guids[i];
+  }
+}
+
+}  // namespace
+}  // namespace fdo::integration
