@@ -46,7 +46,26 @@ struct Conn {
   std::size_t head_bytes = 0;
   std::size_t drained = 0;
   bool got_bytes = false;
+  std::string source;  // the peer's address bytes (family-tagged), for the per-source limit
 };
+
+// The peer address of `sock` as bytes: one key per IPv4 or IPv6 address, ports ignored.
+std::string source_of(int sock) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getpeername(sock, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return {};
+  }
+  if (addr.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+    return "4" + std::string(reinterpret_cast<const char*>(&in->sin_addr), sizeof in->sin_addr);
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    return "6" + std::string(reinterpret_cast<const char*>(&in6->sin6_addr), sizeof in6->sin6_addr);
+  }
+  return {};
+}
 
 int wait_fd(int fd, short events, std::chrono::milliseconds timeout) {
   pollfd p{.fd = fd, .events = events, .revents = 0};
@@ -201,8 +220,10 @@ struct GatedServer::State {
   int wake = -1;
   std::mutex mu;
   std::unordered_map<int, Conn> conns;  // every open connection, by socket
+  std::unordered_map<std::string, std::size_t> per_source;  // open connections by source address
   std::deque<int> ready;                // heads complete, for the workers
   std::condition_variable ready_cv;
+  std::uint64_t refused_per_source = 0;
   bool stopping = false;
   bool stopped = false;
   std::thread poller;
@@ -210,7 +231,14 @@ struct GatedServer::State {
 
   // With mu held.
   void close_conn(int fd) {
-    conns.erase(fd);
+    const auto it = conns.find(fd);
+    if (it != conns.end()) {
+      const auto counted = per_source.find(it->second.source);
+      if (counted != per_source.end() && --counted->second == 0) {
+        per_source.erase(counted);
+      }
+      conns.erase(it);
+    }
     ::shutdown(fd, SHUT_RDWR);
     ::close(fd);
   }
@@ -398,13 +426,40 @@ bool GatedServer::process_and_close_socket(socket_t sock) {
   State& s = *m_state;
   const int flags = ::fcntl(sock, F_GETFL);
   (void)::fcntl(sock, F_SETFL, flags | O_NONBLOCK);
+  std::string source = source_of(sock);
   std::lock_guard lock(s.mu);
-  if (s.stopping || !s.make_room()) {
+  if (s.stopping) {
     ::close(sock);
     return false;
   }
+  const auto counted = s.per_source.find(source);
+  if (counted != s.per_source.end() && counted->second >= s.limits.max_connections_per_source) {
+    // docs/security.md "Connections": a plain 503 (without waiting for the request) and close.
+    static constexpr std::string_view kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+        "Content-Length: 40\r\n\r\ntoo many connections from this address\r\n";
+    (void)::send(sock, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(sock);
+    if (s.refused_per_source++ % 1000 == 0) {
+      log::warn("transport: a source address reached " + std::to_string(s.limits.max_connections_per_source) +
+                " open connections; further ones get 503 (" + std::to_string(s.refused_per_source) + " so far)");
+    }
+    return false;
+  }
+  if (!s.make_room()) {
+    ::close(sock);
+    return false;
+  }
+  ++s.per_source[source];
   const Clock::time_point now = Clock::now();
-  s.conns[sock] = Conn{.phase = Phase::Head, .since = now, .deadline = now + s.limits.header_timeout};
+  s.conns[sock] = Conn{.phase = Phase::Head,
+                       .since = now,
+                       .deadline = now + s.limits.header_timeout,
+                       .served = 0,
+                       .head_bytes = 0,
+                       .drained = 0,
+                       .got_bytes = false,
+                       .source = std::move(source)};
   if (!s.watch(sock, EPOLL_CTL_ADD)) {
     s.close_conn(sock);
     return false;
@@ -473,7 +528,14 @@ void GatedServer::worker_loop() {
     }
     Conn& c = s.conns.at(fd);
     const Clock::time_point now = Clock::now();
-    c = Conn{.phase = Phase::Idle, .since = now, .deadline = now + s.limits.keep_alive_timeout, .served = served + 1};
+    c = Conn{.phase = Phase::Idle,
+             .since = now,
+             .deadline = now + s.limits.keep_alive_timeout,
+             .served = served + 1,
+             .head_bytes = 0,
+             .drained = 0,
+             .got_bytes = false,
+             .source = std::move(c.source)};
     if (!s.watch(fd, EPOLL_CTL_ADD)) {
       s.close_conn(fd);
     }

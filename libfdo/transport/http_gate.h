@@ -24,6 +24,9 @@ struct Limits {
   std::size_t max_header_bytes = 16 * 1024;
   /// Open connections; beyond it the oldest one still waiting for a request head is closed.
   std::size_t max_connections = 4096;
+  /// Open connections from one source address; a new one beyond it gets 503 and is closed, so that one client
+  /// cannot take the whole table (and push other clients' waiting connections out of it).
+  std::size_t max_connections_per_source = 256;
   std::size_t keep_alive_max_count = 100;
   std::size_t workers = 8;
 };

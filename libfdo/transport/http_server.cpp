@@ -508,6 +508,7 @@ void HttpServer::start() {
         .max_header_count = o.max_header_count,
         .max_header_bytes = o.max_header_bytes,
         .max_connections = std::max<std::size_t>(1, o.max_connections),
+        .max_connections_per_source = std::max<std::size_t>(1, o.max_connections_per_source),
         .keep_alive_max_count = 100,
         .workers = static_cast<std::size_t>(o.threads > 0 ? o.threads : default_worker_count())});
     s.gated = gated.get();

@@ -39,6 +39,8 @@ struct HttpServerOptions {
   std::size_t max_header_bytes = 16 * 1024;
   /// Open connections; a new one beyond it closes the one that has waited longest for a request head.
   std::size_t max_connections = 4096;
+  /// docs/security.md "Connections": open connections from one source address; beyond it a new one gets 503.
+  std::size_t max_connections_per_source = 256;
   /// Named deviations the binding accepts (only Quirk::BearerSchemeCase is met at this layer).
   Leniency leniency;
   /// PEM certificate chain and private key; both set serves HTTPS, both empty HTTP.

@@ -585,6 +585,7 @@ TEST_F(HttpServerTest, IdleConnectionsDoNotStarveTheWorkers) {
   raise_fd_limit();
   HttpServerOptions options;
   options.threads = 2;
+  options.max_connections_per_source = 100000;  // all from 127.0.0.1, as the good client: not what this test is about
   start(nullptr, options);
   Sockets idle;
   for (int i = 0; i < 2000; ++i) {
@@ -610,6 +611,7 @@ TEST_F(HttpServerTest, SlowlorisConnectionsHoldNoWorkerAndAreClosed) {
   HttpServerOptions options;
   options.threads = 2;
   options.header_timeout = std::chrono::seconds(2);
+  options.max_connections_per_source = 100000;  // as above
   start(nullptr, options);
   Sockets slow;
   for (int i = 0; i < 300; ++i) {
@@ -638,6 +640,48 @@ TEST_F(HttpServerTest, SlowlorisConnectionsHoldNoWorkerAndAreClosed) {
     }
   }
   EXPECT_EQ(closed_count, slow.fds.size()) << "after " << (Clock::now() - start_time).count() / 1000000 << " ms";
+}
+
+// One source address cannot take the connection table (docs/security.md "Connections"): beyond
+// max_connections_per_source its new connections get 503 at once and are closed, while a client from another
+// address is served and the connections already held stay open.
+TEST_F(HttpServerTest, OneSourceAddressCannotTakeEveryConnection) {
+  raise_fd_limit();
+  HttpServerOptions options;
+  options.threads = 2;
+  options.max_connections = 300;
+  options.max_connections_per_source = 100;
+  start(nullptr, options);
+  Sockets hostile;
+  for (int i = 0; i < 250; ++i) {
+    hostile.fds.push_back(testing::connect_loopback(server->port(), std::chrono::milliseconds(500), "127.0.0.2"));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::size_t refused = 0;
+  std::size_t held = 0;
+  for (const int fd : hostile.fds) {
+    char buf[256];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0 && std::string_view(buf, static_cast<std::size_t>(n)).substr(0, 12) == "HTTP/1.1 503") {
+      ++refused;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      ++held;
+    }
+  }
+  EXPECT_EQ(held, 100U);
+  EXPECT_EQ(refused, 150U);
+  // Another address is served, though the hostile one holds 100 connections and the table has 300.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_LT(good_exchange(server->port()).count(), 2000);
+  }
+  // A held connection is still served when it finally sends its request.
+  const std::string req = cbor_post("/fdo/101/msg/60", "Content-Type: application/cbor\r\n", "\x80");
+  ASSERT_EQ(::send(hostile.fds[0], req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  char buf[64] = {};
+  const timeval wait{.tv_sec = 2, .tv_usec = 0};
+  ::setsockopt(hostile.fds[0], SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  ASSERT_GT(::recv(hostile.fds[0], buf, sizeof buf - 1, 0), 12);
+  EXPECT_EQ(std::string_view(buf, 12), "HTTP/1.1 200");
 }
 
 // Issue item 4: header fields are bounded in count and bytes (431, connection closed), and one request with

@@ -102,10 +102,20 @@ struct RawResponse {
 };
 
 /// A TCP connection to 127.0.0.1:port whose reads give up after `timeout`; the caller closes it.
-inline int connect_loopback(std::uint16_t port, std::chrono::milliseconds timeout) {
+/// A TCP connection to 127.0.0.1:port, from the loopback address `from` (127.0.0.2, … are local on Linux) when given.
+inline int connect_loopback(std::uint16_t port, std::chrono::milliseconds timeout, const char* from = nullptr) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) {
     throw_internal("raw_http: socket failed");
+  }
+  if (from != nullptr) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    ::inet_pton(AF_INET, from, &local.sin_addr);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
+      ::close(fd);
+      throw_internal("raw_http: bind to the source address failed");
+    }
   }
   timeval tv{.tv_sec = static_cast<time_t>(timeout.count() / 1000),
              .tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
