@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -36,7 +37,7 @@ constexpr std::size_t kMaxLingerDrain = 1 << 20;
 constexpr std::chrono::milliseconds kLingerTime{1000};
 constexpr std::chrono::milliseconds kTick{100};
 
-enum class Phase { Head, Idle, Working, Closing };
+enum class Phase { Head, Body, Idle, Working, Closing };
 
 struct Conn {
   Phase phase = Phase::Head;
@@ -185,14 +186,64 @@ class ConnStream final : public httplib::Stream {
 
 }  // namespace
 
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The one Content-Length of header field lines `fields` (CRLF-separated), if the head has exactly one of plain
+// digits and no Transfer-Encoding.
+std::optional<std::size_t> content_length_of(std::string_view fields) {
+  std::optional<std::size_t> length;
+  int seen = 0;
+  while (!fields.empty()) {
+    const std::size_t end = fields.find('\n');
+    std::string_view line = fields.substr(0, end);
+    fields = end == std::string_view::npos ? std::string_view() : fields.substr(end + 1);
+    if (!line.empty() && line.back() == '\r') {
+      line.remove_suffix(1);
+    }
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      continue;
+    }
+    const std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+      value.remove_prefix(1);
+    }
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+      value.remove_suffix(1);
+    }
+    if (iequals(name, "transfer-encoding")) {
+      return std::nullopt;
+    }
+    if (!iequals(name, "content-length")) {
+      continue;
+    }
+    ++seen;
+    if (value.empty() || value.size() > 12 ||
+        !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return std::nullopt;
+    }
+    length = static_cast<std::size_t>(std::stoull(std::string(value)));
+  }
+  return seen == 1 ? length : std::nullopt;
+}
+
+}  // namespace
+
 HeadScan scan_head(std::string_view data, const Limits& limits) {
   using V = HeadScan::Verdict;
   const std::size_t line_end = data.find('\n');
   if (line_end == std::string_view::npos) {
-    return {data.size() > kMaxRequestLine ? V::UriTooLong : V::Incomplete, 0};
+    return {data.size() > kMaxRequestLine ? V::UriTooLong : V::Incomplete, 0, std::nullopt};
   }
   if (line_end + 1 > kMaxRequestLine) {
-    return {V::UriTooLong, 0};
+    return {V::UriTooLong, 0, std::nullopt};
   }
   const std::size_t fields = line_end + 1;
   std::size_t pos = fields;
@@ -200,13 +251,13 @@ HeadScan scan_head(std::string_view data, const Limits& limits) {
   for (;;) {
     const std::size_t next = data.find('\n', pos);
     if (next == std::string_view::npos) {
-      return {data.size() - fields > limits.max_header_bytes ? V::HeadersTooLarge : V::Incomplete, 0};
+      return {data.size() - fields > limits.max_header_bytes ? V::HeadersTooLarge : V::Incomplete, 0, std::nullopt};
     }
     if (next == pos + 1 && data[pos] == '\r') {
-      return {V::Complete, next + 1};
+      return {V::Complete, next + 1, content_length_of(data.substr(fields, pos - fields))};
     }
     if (++count > limits.max_header_count || next + 1 - fields > limits.max_header_bytes) {
-      return {V::HeadersTooLarge, 0};
+      return {V::HeadersTooLarge, 0, std::nullopt};
     }
     pos = next + 1;
   }
@@ -313,6 +364,18 @@ struct GatedServer::State {
     const HeadScan scan = scan_head(std::string_view(buf.data(), static_cast<std::size_t>(n)), limits);
     switch (scan.verdict) {
       case HeadScan::Verdict::Complete:
+        if (scan.content_length && *scan.content_length <= limits.max_gated_body &&
+            static_cast<std::size_t>(n) < scan.head_bytes + *scan.content_length) {
+          // The body is still coming: it waits here too, within read_timeout of the head (docs/security.md).
+          if (c.phase != Phase::Body) {
+            c.phase = Phase::Body;
+            c.deadline = Clock::now() + limits.read_timeout;
+          }
+          if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+            close_conn(fd);
+          }
+          return;
+        }
         (void)::epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
         c.phase = Phase::Working;
         c.head_bytes = scan.head_bytes;
@@ -342,7 +405,7 @@ struct GatedServer::State {
     }
     for (const int fd : late) {
       Conn& c = conns[fd];
-      if (c.phase == Phase::Head && c.got_bytes) {
+      if ((c.phase == Phase::Head && c.got_bytes) || c.phase == Phase::Body) {
         refuse(fd, c, "408 Request Timeout");
         c.deadline = now + std::chrono::milliseconds(100);
       } else {
@@ -426,6 +489,10 @@ bool GatedServer::process_and_close_socket(socket_t sock) {
   State& s = *m_state;
   const int flags = ::fcntl(sock, F_GETFL);
   (void)::fcntl(sock, F_SETFL, flags | O_NONBLOCK);
+  // Room in the kernel for a whole gated request (head and body), which the poll thread peeks at before a worker
+  // reads it.
+  const int rcvbuf = static_cast<int>(2 * (kMaxRequestLine + s.limits.max_header_bytes + s.limits.max_gated_body));
+  (void)::setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   std::string source = source_of(sock);
   std::lock_guard lock(s.mu);
   if (s.stopping) {
@@ -469,7 +536,7 @@ bool GatedServer::process_and_close_socket(socket_t sock) {
 
 void GatedServer::poll_loop() {
   State& s = *m_state;
-  std::vector<char> buf(kMaxRequestLine + s.limits.max_header_bytes + 3);
+  std::vector<char> buf(kMaxRequestLine + s.limits.max_header_bytes + 3 + s.limits.max_gated_body);
   std::vector<epoll_event> events(256);
   Clock::time_point last_expiry = Clock::now();
   for (;;) {

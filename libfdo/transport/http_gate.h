@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 namespace fdo::transport::gate {
@@ -22,6 +23,9 @@ struct Limits {
   /// Header fields after the request line: at most this many lines and bytes (CRLFs included).
   std::size_t max_header_count = 100;
   std::size_t max_header_bytes = 16 * 1024;
+  /// A body of at most this many bytes (every FDO message's) is awaited in the poll thread too, so a slow body
+  /// holds no worker; a larger one (admin uploads) is read by the worker within read_timeout.
+  std::size_t max_gated_body = 64 * 1024;
   /// Open connections; beyond it the oldest one still waiting for a request head is closed.
   std::size_t max_connections = 4096;
   /// Open connections from one source address; a new one beyond it gets 503 and is closed, so that one client
@@ -37,6 +41,9 @@ struct HeadScan {
   Verdict verdict = Verdict::Incomplete;
   /// Bytes of the request line, header fields and blank line (when Complete).
   std::size_t head_bytes = 0;
+  /// The one Content-Length of a Complete head without Transfer-Encoding; nullopt otherwise (cpp-httplib and the
+  /// binding judge those heads).
+  std::optional<std::size_t> content_length;
 };
 
 /// Finds the end of a request head as cpp-httplib 0.11 reads it: the request line up to the first LF, then
@@ -44,8 +51,10 @@ struct HeadScan {
 HeadScan scan_head(std::string_view data, const Limits& limits);
 
 /// An httplib::Server whose connections wait in one poll thread, holding no worker, until a whole request
-/// head has arrived; only then does a worker run httplib's request processing over the connection. A head
-/// that does not arrive within header_timeout, or is too large, closes the connection (408 / 431 / 414).
+/// head has arrived, and its body too when it declares at most max_gated_body bytes; only then does a worker run
+/// httplib's request processing over the connection. A head that does not arrive within header_timeout, a body
+/// that does not arrive within read_timeout of its head, or a head too large, closes the connection (408 / 431 /
+/// 414).
 class GatedServer : public httplib::Server {
  public:
   explicit GatedServer(const Limits& limits);

@@ -574,6 +574,16 @@ TEST(HttpGate, ScansRequestHeadsAsHttplibReadsThem) {
   EXPECT_EQ(done.verdict, V::Complete);
   EXPECT_EQ(done.head_bytes, std::string_view("POST / HTTP/1.1\r\nA: b\r\n\r\n").size());
   EXPECT_EQ(gate::scan_head("GET / HTTP/1.1\r\n\r\n", limits).verdict, V::Complete);
+  // The body the gate waits for: one plain Content-Length, no Transfer-Encoding.
+  const gate::Limits wide{.max_header_count = 5, .max_header_bytes = 200};
+  EXPECT_EQ(gate::scan_head("POST / HTTP/1.1\r\ncontent-LENGTH:  12 \r\n\r\n", wide).content_length, 12U);
+  EXPECT_EQ(gate::scan_head("POST / HTTP/1.1\r\nA: b\r\n\r\n", limits).content_length, std::nullopt);
+  EXPECT_EQ(gate::scan_head("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", wide).content_length,
+            std::nullopt);
+  EXPECT_EQ(
+      gate::scan_head("POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", wide).content_length,
+      std::nullopt);
+  EXPECT_EQ(gate::scan_head("POST / HTTP/1.1\r\nContent-Length: -3\r\n\r\n", wide).content_length, std::nullopt);
   EXPECT_EQ(gate::scan_head("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", limits).verdict, V::HeadersTooLarge);
   EXPECT_EQ(gate::scan_head("GET / HTTP/1.1\r\nA: 12345678901234567890\r\n", limits).verdict, V::HeadersTooLarge);
   EXPECT_EQ(gate::scan_head(std::string(9000, 'a'), limits).verdict, V::UriTooLong);
@@ -640,6 +650,64 @@ TEST_F(HttpServerTest, SlowlorisConnectionsHoldNoWorkerAndAreClosed) {
     }
   }
   EXPECT_EQ(closed_count, slow.fds.size()) << "after " << (Clock::now() - start_time).count() / 1000000 << " ms";
+}
+
+// A slow body holds no worker either (docs/security.md "Connections"): 300 connections send a whole head declaring
+// a 100-byte body, then one body byte a second; a good request is answered meanwhile, and each slow one gets 408
+// and is closed once read_timeout has passed since its head.
+TEST_F(HttpServerTest, SlowBodiesHoldNoWorkerAndAreClosed) {
+  raise_fd_limit();
+  HttpServerOptions options;
+  options.threads = 2;
+  options.read_timeout = std::chrono::seconds(2);
+  options.max_connections_per_source = 100000;  // all from 127.0.0.1, as the good client
+  start(nullptr, options);
+  Sockets slow;
+  const std::string head =
+      "POST /fdo/101/msg/60 HTTP/1.1\r\nHost: x\r\nContent-Type: application/cbor\r\nContent-Length: 100\r\n\r\n";
+  for (int i = 0; i < 300; ++i) {
+    slow.fds.push_back(testing::connect_loopback(server->port(), std::chrono::milliseconds(100)));
+    ASSERT_EQ(::send(slow.fds.back(), head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  }
+  std::vector<bool> closed(slow.fds.size(), false);
+  std::size_t closed_count = 0;
+  for (std::size_t second = 0; second < 5 && closed_count < slow.fds.size(); ++second) {
+    for (std::size_t i = 0; i < slow.fds.size(); ++i) {
+      if (!closed[i] && ::send(slow.fds[i], "\x80", 1, MSG_NOSIGNAL) != 1) {
+        closed[i] = true;
+        ++closed_count;
+      }
+    }
+    EXPECT_LT(good_exchange(server->port()).count(), 2000) << "second " << second;
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    for (std::size_t i = 0; i < slow.fds.size(); ++i) {
+      char buf[256];
+      const ssize_t n = closed[i] ? 1 : ::recv(slow.fds[i], buf, sizeof buf, MSG_DONTWAIT);
+      if (!closed[i] && (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+                         (n > 0 && std::string_view(buf, static_cast<std::size_t>(n)).substr(0, 12) == "HTTP/1.1 408"))) {
+        closed[i] = true;
+        ++closed_count;
+      }
+    }
+  }
+  EXPECT_EQ(closed_count, slow.fds.size());
+}
+
+// A request whose body arrives in pieces within read_timeout is served as one (the poll thread waits for it whole).
+TEST_F(HttpServerTest, ABodyInPiecesIsServedWhole) {
+  HttpServerOptions options;
+  options.threads = 2;
+  start(nullptr, options);
+  const std::string req = cbor_post("/fdo/101/msg/60", "Content-Type: application/cbor\r\n", "\x80");
+  const int fd = testing::connect_loopback(server->port(), std::chrono::seconds(5));
+  const std::size_t head = req.find("\r\n\r\n") + 4;
+  ASSERT_EQ(::send(fd, req.data(), head, MSG_NOSIGNAL), static_cast<ssize_t>(head));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(::send(fd, req.data() + head, req.size() - head, MSG_NOSIGNAL), static_cast<ssize_t>(req.size() - head));
+  char buf[64] = {};
+  ASSERT_GT(::recv(fd, buf, sizeof buf - 1, 0), 12);
+  EXPECT_EQ(std::string_view(buf, 12), "HTTP/1.1 200");
+  ::close(fd);
 }
 
 // One source address cannot take the connection table (docs/security.md "Connections"): beyond
