@@ -178,7 +178,8 @@ void FdoCommandDevice::on_poll(si::Outbox& out) {
     return;
   }
   m_reported = true;
-  const std::size_t chunk = si::max_bstr_chunk(si::max_single_kv(si::kMinMtu, si::kDeviceFlags), key(kStdout));
+  // Output blocks fill a 68 at the MTU the owner announced (Outbox::kv_budget()).
+  const std::size_t chunk = si::max_bstr_chunk(out.kv_budget(), key(kStdout));
   const auto blocks = [&](std::string_view message, const Bytes& data) {
     for (std::size_t at = 0; at < data.size(); at += chunk) {
       out.send(message, si::bstr_value(ByteView(data).subspan(at, std::min(chunk, data.size() - at))));

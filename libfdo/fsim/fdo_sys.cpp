@@ -38,9 +38,8 @@ constexpr unsigned kFileMode = 0600;  // as Java PRI creates them
 std::string key(std::string_view message) { return si::make_key(kFdoSys, message); }
 
 /// Device blocks (fdo_sys:data) sized for the smallest MTU, since a device module does not know the owner's limit.
-std::size_t device_chunk() {
-  return si::max_bstr_chunk(si::max_single_kv(si::kMinMtu, si::kDeviceFlags), key(kData));
-}
+// fetch's data blocks fill a 68 at the MTU the owner announced (Outbox::kv_budget()).
+std::size_t device_chunk(const si::Outbox& out) { return si::max_bstr_chunk(out.kv_budget(), key(kData)); }
 
 /// `[* tstr]`, at least one element (exec, exec_cb).
 std::vector<std::string> read_argv(ByteView value, std::string_view message) {
@@ -205,7 +204,7 @@ void FdoSysDevice::fetch(const std::string& name, si::Outbox& out) {
     out.send(kEot, eot_value(1));
     throw_invalid("fdo_sys:fetch " + name + ": " + read.problem);
   }
-  const std::size_t chunk = device_chunk();
+  const std::size_t chunk = device_chunk(out);
   for (std::size_t at = 0; at < read.data->size(); at += chunk) {
     const std::size_t n = std::min(chunk, read.data->size() - at);
     out.send(kData, si::bstr_value(ByteView(*read.data).subspan(at, n)));
