@@ -2,6 +2,8 @@
 // A command run in the device root without blocking the ServiceInfo loop (docs/service-info.md "fdo_sys",
 // "fdo.command"): run_in_root() on a thread of its own, polled by the module from on_poll().
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -24,12 +26,15 @@ class AsyncCommand {
   [[nodiscard]] bool started() const { return m_state != nullptr; }
   /// Waits up to `wait` for the end; the result once the command has ended.
   [[nodiscard]] std::optional<CommandResult> wait_for(std::chrono::milliseconds wait) const;
+  /// Sends `sig` to the running command's process group (fdo.command:sig); false when it is not running.
+  bool signal(int sig) const;
 
  private:
   struct State {
     std::mutex mutex;
     std::condition_variable ended;
     std::optional<CommandResult> result;
+    pid_t pid = 0;  // the process group, while the command runs
   };
   std::shared_ptr<State> m_state;
 };

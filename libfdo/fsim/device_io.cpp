@@ -64,7 +64,7 @@ void write_in_root(const std::filesystem::path& path, ByteView data, unsigned mo
 }
 
 CommandResult run_in_root(const DeviceContext& context, const std::vector<std::string>& argv,
-                          std::size_t max_output) {
+                          std::size_t max_output, const std::function<void(pid_t)>& on_start) {
   CommandResult result;
   if (argv.empty()) {
     result.error = "empty command";
@@ -121,6 +121,9 @@ CommandResult run_in_root(const DeviceContext& context, const std::vector<std::s
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
+  if (on_start) {
+    on_start(pid);
+  }
   const auto deadline = std::chrono::steady_clock::now() + context.command_timeout;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   int open_fds = 2;

@@ -5,7 +5,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <sys/types.h>
+
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,7 +43,8 @@ struct CommandResult {
 /// Runs `argv` (argv[0] looked up in PATH) with the root as working directory, as `context.run_as` when set, with an
 /// empty stdin, and kills it (SIGKILL to its process group) after `context.command_timeout`. Never throws for the
 /// command's own failure; that is in the result.
+/// `on_start`, when given, gets the child's pid (also its process group) once it runs.
 CommandResult run_in_root(const DeviceContext& context, const std::vector<std::string>& argv,
-                          std::size_t max_output = 64 * 1024);
+                          std::size_t max_output = 64 * 1024, const std::function<void(pid_t)>& on_start = {});
 
 }  // namespace fdo::fsim

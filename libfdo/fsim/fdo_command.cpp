@@ -137,8 +137,15 @@ void FdoCommandDevice::handle(std::string_view message, ByteView value) {
   }
   if (message == kSig) {
     const std::int64_t sig = si::read_int_value(value, key(kSig));
-    // The command's process is not reachable from here; only the device's command timeout ends it.
-    log::warn("fdo.command:sig " + std::to_string(sig) + " not delivered (not supported)");
+    if (sig < 1 || sig > 64) {
+      throw_invalid("fdo.command:sig " + std::to_string(sig) + " is not a signal number");
+    }
+    // The signal goes to the command's process group; its exitcode (128 + signal) follows as usual.
+    if (running && m_run.signal(static_cast<int>(sig))) {
+      log::info("fdo.command: signal " + std::to_string(sig) + " sent to " + *m_command);
+    } else {
+      log::info("fdo.command:sig " + std::to_string(sig) + " with no command running: ignored");
+    }
     return;
   }
   throw_invalid("unknown message fdo.command:" + std::string(message));
@@ -204,7 +211,8 @@ void FdoCommandDevice::on_poll(si::Outbox& out) {
 
 FdoCommandOwner::FdoCommandOwner(ByteView params) {
   const si::ModuleParams p = si::ModuleParams::decode(kFdoCommand, params);
-  p.expect_only({"command", "args", "may_fail", "return_stdout", "return_stderr", "args_form", "timeout"});
+  p.expect_only({"command", "args", "may_fail", "return_stdout", "return_stderr", "args_form", "timeout",
+                 "signal_at_timeout", "signal_grace"});
   m_command = p.required("command");
   if (m_command.empty()) {
     throw_body_error("fdo.command: command is empty");
@@ -219,6 +227,8 @@ FdoCommandOwner::FdoCommandOwner(ByteView params) {
   }
   m_plain_args = m_args_form == "plain";
   m_deadline = transfer::OwnerDeadline(p.integer("timeout", transfer::kDefaultTimeout, 1, 86400));
+  m_signal = static_cast<int>(p.integer("signal_at_timeout", 0, 0, 64));
+  m_grace = transfer::OwnerDeadline(p.integer("signal_grace", 10, 1, 3600));
   if (args_value(m_args, false).size() > kMaxArgsValue) {
     throw_body_error("fdo.command: args take more than " + std::to_string(kMaxArgsValue) + " bytes");
   }
@@ -274,28 +284,43 @@ si::Produced FdoCommandOwner::produce(std::size_t budget) {
     out.done = true;
     return out;
   }
-  // docs/service-info.md "Owner deadlines": the owner waits for exitcode up to its deadline.
+  // docs/service-info.md "Owner deadlines": the owner waits for exitcode up to its deadline; with signal_at_timeout it
+  // then sends fdo.command:sig and waits signal_grace more for the exitcode that follows.
+  if (m_signal_sent) {
+    if (m_grace.expired()) {
+      throw_internal("fdo.command: no exitcode from the device " + m_grace.within() + " of signal " +
+                     std::to_string(m_signal));
+    }
+    return out;
+  }
   if (m_deadline.expired()) {
-    throw_internal("fdo.command: no exitcode from the device " + m_deadline.within());
+    if (m_signal == 0) {
+      throw_internal("fdo.command: no exitcode from the device " + m_deadline.within());
+    }
+    out.kvs.push_back(si::make_kv(kFdoCommand, kSig, si::int_value(m_signal)));
+    m_signal_sent = true;
+    m_grace.start();
+    log::warn("fdo.command: no exitcode " + m_deadline.within() + "; signal " + std::to_string(m_signal) + " sent");
   }
   return out;
 }
 
-// Stored state: [plain_args, sent, deadline_ms, stdout bytes, stderr bytes, exit / null]
+// Stored state: [plain_args, sent, deadline_ms, stdout bytes, stderr bytes, exit / null, signal_sent, grace_ms]
 Bytes FdoCommandOwner::save() const {
   cbor::Writer w;
-  w.array(6).boolean(m_plain_args).boolean(m_sent).int_(m_deadline.saved()).uint(m_stdout).uint(m_stderr);
+  w.array(8).boolean(m_plain_args).boolean(m_sent).int_(m_deadline.saved()).uint(m_stdout).uint(m_stderr);
   if (m_exit) {
     w.int_(*m_exit);
   } else {
     w.null();
   }
+  w.boolean(m_signal_sent).int_(m_grace.saved());
   return std::move(w).take();
 }
 
 void FdoCommandOwner::restore(ByteView state) {
   cbor::Reader r(state, "fdo.command state");
-  r.read_array_of("", 6);
+  r.read_array_of("", 8);
   m_plain_args = r.read_bool("plain_args");
   m_sent = r.read_bool("sent");
   m_deadline.restore(r.read_int("deadline"));
@@ -305,6 +330,8 @@ void FdoCommandOwner::restore(ByteView state) {
   if (!r.try_read_null()) {
     m_exit = r.read_int("exit");
   }
+  m_signal_sent = r.read_bool("signal_sent");
+  m_grace.restore(r.read_int("grace"));
   r.expect_end();
 }
 
@@ -313,6 +340,9 @@ std::string FdoCommandOwner::summary() const {
     return m_sent ? "sent, no exit code" : std::string();
   }
   std::string s = "exit " + std::to_string(*m_exit);
+  if (m_signal_sent) {
+    s += " after signal " + std::to_string(m_signal) + " at the deadline";
+  }
   if (m_return_stdout) {
     s += "; stdout " + std::to_string(m_stdout) + " bytes";
   }

@@ -78,6 +78,7 @@ class FdoCommandOwner final : public serviceinfo::OwnerModule {
   bool m_return_stdout = false;
   bool m_return_stderr = false;
   std::string m_args_form;
+  int m_signal = 0;  // signal_at_timeout; 0: none
   // State (save/restore).
   bool m_plain_args = false;
   bool m_sent = false;
@@ -85,6 +86,8 @@ class FdoCommandOwner final : public serviceinfo::OwnerModule {
   std::uint64_t m_stdout = 0;
   std::uint64_t m_stderr = 0;
   std::optional<std::int64_t> m_exit;
+  bool m_signal_sent = false;
+  transfer::OwnerDeadline m_grace;
 };
 
 }  // namespace fdo::fsim

@@ -207,6 +207,22 @@ TEST_F(FdoCommand, BadParametersAreRefusedAtLoad) {
   refused({{"command", {"sh"}}, {"args", {std::string(2000, 'a')}}});
 }
 
+// fdo.command:sig reaches the running command: an owner with signal_at_timeout sends it at its deadline, the device
+// signals the command's process group, and the exitcode that follows (128 + 15) ends the module.
+TEST_F(FdoCommand, AtItsDeadlineTheOwnerSignalsTheCommandAndTakesTheExitThatFollows) {
+  const testing::Run r = run({{"command", {"sleep"}},
+                              {"args", {"20"}},
+                              {"may_fail", {"true"}},
+                              {"timeout", {"1"}},
+                              {"signal_at_timeout", {"15"}}});
+  ASSERT_FALSE(r.owner_error || r.device_error) << r.error;
+  EXPECT_EQ(r.owner[0].state, si::ModuleState::Done);
+  EXPECT_EQ(r.owner[0].summary, "exit 143 after signal 15 at the deadline");
+  EXPECT_THROW(FdoCommandOwner(si::ModuleParams("fdo.command", {{"command", {"sh"}}, {"signal_at_timeout", {"65"}}})
+                                   .encode()),
+               Error);
+}
+
 TEST_F(FdoCommand, TheOwnerStopsWaitingAtItsDeadline) {
   FdoCommandOwner owner(si::ModuleParams("fdo.command", {{"command", {"sh"}}, {"timeout", {"1"}}}).encode());
   EXPECT_EQ(owner.produce(1000).kvs.size(), 6U);
