@@ -370,6 +370,14 @@ void FdoTpm::commit(const DeviceCredential& credential, const std::optional<Secr
       on_commit_step(name);
     }
   };
+  // Our two indices, when another tool provisioned the RD ones.
+  if (!m_tpm.nv_public(handle::kJournal)) {
+    m_tpm.nv_define(handle::kJournal, kJournalSize, kFdoNvAttributes);
+    m_tpm.nv_write(handle::kJournal, Bytes(kJournalSize, 0));
+  }
+  if (!m_tpm.nv_public(handle::kStaging)) {
+    m_tpm.nv_define(handle::kStaging, kStagingSize, kFdoNvAttributes);
+  }
   // docs/tpm-credentials.md "Atomic replacement": 1 staging, 2 journal, 3 apply, 4 clear the journal.
   step("staging");
   m_tpm.nv_write(handle::kStaging, staging);

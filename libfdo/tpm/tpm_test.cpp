@@ -212,6 +212,18 @@ TEST_F(TpmTest, SwtpmKilledMidReplacementRecoversOnRestart) {
   EXPECT_FALSE(c->dc_active);
 }
 
+// A TPM whose RD indices another tool provisioned lacks our journal and staging indices: the first commit makes them.
+TEST_F(TpmTest, ACommitMakesTheJournalWhenAnotherToolProvisioned) {
+  FdoTpm fdo(*m_tpm);
+  fdo.provision({});
+  m_tpm->nv_undefine(handle::kJournal);
+  m_tpm->nv_undefine(handle::kStaging);
+  FdoTpm other(*m_tpm);
+  other.commit(sample_credential(0x33, true), std::nullopt);
+  EXPECT_EQ(other.load()->dc_guid, sample_credential(0x33, true).dc_guid);
+  EXPECT_EQ(other.status().journal, "clear");
+}
+
 TEST_F(TpmTest, ClearRemovesEveryFdoHandle) {
   FdoTpm fdo(*m_tpm);
   fdo.provision({});
