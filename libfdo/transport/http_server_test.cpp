@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include <fstream>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -566,6 +567,35 @@ std::chrono::milliseconds good_exchange(std::uint16_t port) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
+// The slow-client attacks' loop: each second one more byte (`next(second)`) on every connection still open, a good
+// request beside them that must be answered within 2 s, and then a look at which the server closed (closed, reset,
+// or answered and closed). Every connection must be closed within 5 s.
+void dribble_until_closed(const Sockets& slow, std::uint16_t port, const std::function<char(std::size_t)>& next) {
+  std::vector<bool> closed(slow.fds.size(), false);
+  std::size_t closed_count = 0;
+  const Clock::time_point start_time = Clock::now();
+  for (std::size_t second = 0; second < 5 && closed_count < slow.fds.size(); ++second) {
+    const char byte = next(second);
+    for (std::size_t i = 0; i < slow.fds.size(); ++i) {
+      if (!closed[i] && ::send(slow.fds[i], &byte, 1, MSG_NOSIGNAL) != 1) {
+        closed[i] = true;
+        ++closed_count;
+      }
+    }
+    EXPECT_LT(good_exchange(port).count(), 2000) << "second " << second;
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    for (std::size_t i = 0; i < slow.fds.size(); ++i) {
+      char buf[256];
+      const ssize_t n = closed[i] ? 1 : ::recv(slow.fds[i], buf, sizeof buf, MSG_DONTWAIT);
+      if (!closed[i] && (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || n > 0)) {
+        closed[i] = true;
+        ++closed_count;
+      }
+    }
+  }
+  EXPECT_EQ(closed_count, slow.fds.size()) << "after " << (Clock::now() - start_time).count() / 1000000 << " ms";
+}
+
 TEST(HttpGate, ScansRequestHeadsAsHttplibReadsThem) {
   using V = gate::HeadScan::Verdict;
   const gate::Limits limits{.max_header_count = 2, .max_header_bytes = 20};
@@ -628,28 +658,7 @@ TEST_F(HttpServerTest, SlowlorisConnectionsHoldNoWorkerAndAreClosed) {
     slow.fds.push_back(testing::connect_loopback(server->port(), std::chrono::milliseconds(100)));
   }
   const std::string head = "POST /fdo/101/msg/60 HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa";
-  std::vector<bool> closed(slow.fds.size(), false);
-  std::size_t closed_count = 0;
-  const Clock::time_point start_time = Clock::now();
-  for (std::size_t second = 0; second < 5 && closed_count < slow.fds.size(); ++second) {
-    for (std::size_t i = 0; i < slow.fds.size(); ++i) {
-      if (!closed[i] && ::send(slow.fds[i], &head[second], 1, MSG_NOSIGNAL) != 1) {
-        closed[i] = true;
-        ++closed_count;
-      }
-    }
-    EXPECT_LT(good_exchange(server->port()).count(), 2000) << "second " << second;
-    std::this_thread::sleep_for(std::chrono::milliseconds(800));
-    for (std::size_t i = 0; i < slow.fds.size(); ++i) {
-      char buf[256];
-      const ssize_t n = closed[i] ? 1 : ::recv(slow.fds[i], buf, sizeof buf, MSG_DONTWAIT);
-      if (!closed[i] && (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || n > 0)) {
-        closed[i] = true;  // closed, reset, or answered (408) and then closed
-        ++closed_count;
-      }
-    }
-  }
-  EXPECT_EQ(closed_count, slow.fds.size()) << "after " << (Clock::now() - start_time).count() / 1000000 << " ms";
+  dribble_until_closed(slow, server->port(), [&head](std::size_t second) { return head[second]; });
 }
 
 // A slow body holds no worker either (docs/security.md "Connections"): 300 connections send a whole head declaring
@@ -669,28 +678,7 @@ TEST_F(HttpServerTest, SlowBodiesHoldNoWorkerAndAreClosed) {
     slow.fds.push_back(testing::connect_loopback(server->port(), std::chrono::milliseconds(100)));
     ASSERT_EQ(::send(slow.fds.back(), head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
   }
-  std::vector<bool> closed(slow.fds.size(), false);
-  std::size_t closed_count = 0;
-  for (std::size_t second = 0; second < 5 && closed_count < slow.fds.size(); ++second) {
-    for (std::size_t i = 0; i < slow.fds.size(); ++i) {
-      if (!closed[i] && ::send(slow.fds[i], "\x80", 1, MSG_NOSIGNAL) != 1) {
-        closed[i] = true;
-        ++closed_count;
-      }
-    }
-    EXPECT_LT(good_exchange(server->port()).count(), 2000) << "second " << second;
-    std::this_thread::sleep_for(std::chrono::milliseconds(800));
-    for (std::size_t i = 0; i < slow.fds.size(); ++i) {
-      char buf[256];
-      const ssize_t n = closed[i] ? 1 : ::recv(slow.fds[i], buf, sizeof buf, MSG_DONTWAIT);
-      if (!closed[i] && (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
-                         (n > 0 && std::string_view(buf, static_cast<std::size_t>(n)).substr(0, 12) == "HTTP/1.1 408"))) {
-        closed[i] = true;
-        ++closed_count;
-      }
-    }
-  }
-  EXPECT_EQ(closed_count, slow.fds.size());
+  dribble_until_closed(slow, server->port(), [](std::size_t) { return '\x80'; });
 }
 
 // A request whose body arrives in pieces within read_timeout is served as one (the poll thread waits for it whole).
