@@ -145,6 +145,20 @@ TEST_F(DeviceCli, MistypedOptionOrSubcommandSuggestsTheNearest) {
   EXPECT_EQ(r.err, "fdo-device: unknown subcommand 'shwo'; did you mean 'show'?\n");
 }
 
+// docs/cli.md: one of --credential and --tpm is required by every subcommand.
+TEST_F(DeviceCli, NeitherCredentialNorTpmIsAUsageError) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"show"}, std::vector<std::string>{"to1"},
+                                               std::vector<std::string>{"onboard"},
+                                               std::vector<std::string>{"di", "--url", "http://127.0.0.1:1"}}) {
+    const RunResult r = run_tool("fdo-device", args);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.describe();
+    EXPECT_NE(r.err.find("--credential or --tpm is required"), std::string::npos) << r.err;
+  }
+  const RunResult p = run_tool("fdo-tpm-provisioner", {"provision"});
+  EXPECT_EQ(p.exit_code, 2) << p.describe();
+  EXPECT_NE(p.err.find("--tcti is required"), std::string::npos) << p.err;
+}
+
 TEST_F(DeviceCli, NoSubcommandListsTheSubcommandsAndExitsTwo) {
   const RunResult r = run_tool("fdo-device", {});
   EXPECT_EQ(r.exit_code, 2) << r.describe();
