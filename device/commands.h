@@ -41,6 +41,9 @@ DeviceState open_device(const std::filesystem::path& credential, const std::stri
 void add_credential_options(CLI::App& cmd, std::filesystem::path& credential, std::string& tcti,
                             const std::string& credential_help);
 
+/// Adds `--trace DIR`: every protocol message of the run written into DIR (protocol/trace_file.h).
+void add_trace_option(CLI::App& cmd, std::filesystem::path& dir);
+
 /// `fdo-device di`: Device Initialize against a manufacturer (FDO 1.1 §5.2).
 void register_di(Commands& commands);
 /// `fdo-device show`: the stored DeviceCredential (FDO 1.1 §3.4.1).

@@ -44,6 +44,12 @@ DeviceCredential load_credential(const std::filesystem::path& path) {
   return std::move(*credential);
 }
 
+void add_trace_option(CLI::App& cmd, std::filesystem::path& dir) {
+  cmd.add_option("--trace", dir,
+                 "Write every protocol message into DIR, one file each, as field-named CBOR diagnostic notation "
+                 "(ServiceInfo values masked)");
+}
+
 void add_credential_options(CLI::App& cmd, std::filesystem::path& credential, std::string& tcti,
                             const std::string& credential_help) {
   cmd.add_option("--credential", credential, credential_help + " (with --tpm: a copy of the public parts)");

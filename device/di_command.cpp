@@ -14,6 +14,7 @@
 #include "libfdo/core/random.h"
 #include "libfdo/protocol/di_device.h"
 #include "libfdo/protocol/device_identity.h"
+#include "libfdo/protocol/trace_file.h"
 #include "libfdo/transport/http_transport.h"
 
 namespace fdo::device_tool {
@@ -23,6 +24,7 @@ struct DiConfig {
   std::string url;
   std::filesystem::path credential;
   std::string tpm;
+  std::filesystem::path trace;
   std::string key_type;
   std::string serial;
   std::string model = "fdo-cpp-device";
@@ -56,6 +58,11 @@ protocol::DiResult run_di_over_http(const DiConfig& config, const protocol::DiDe
   http.insecure_tls = config.insecure_tls;
   http.ca_file = config.ca_file;
   transport::HttpTransport transport(config.url, http);
+  if (!config.trace.empty()) {
+    protocol::TraceDir trace(config.trace);
+    protocol::TracingTransport traced(transport, trace);
+    return protocol::run_di(traced, options, signer, hmac);
+  }
   return protocol::run_di(transport, options, signer, hmac);
 }
 
@@ -138,6 +145,7 @@ void register_di(Commands& commands) {
                                [config] { return run_di_command(*config); });
   cmd.add_option("--url", config->url, "The manufacturer's base URL, http(s)://HOST:PORT")->required();
   add_credential_options(cmd, config->credential, config->tpm, "Where to write the device credential");
+  add_trace_option(cmd, config->trace);
   cmd.add_option("--key-type", config->key_type,
                  "Device attestation key: p256|p384|rsa2048|rsa3072 (default p256; a TPM holds p256 or p384)")
       ->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa3072"}));

@@ -16,6 +16,7 @@
 #include "libfdo/protocol/device_identity.h"
 #include "libfdo/protocol/to1_device.h"
 #include "libfdo/protocol/to2_device.h"
+#include "libfdo/protocol/trace_file.h"
 #include "libfdo/fsim/registry.h"
 #include "libfdo/tpm/tpm_app_key.h"
 #include "libfdo/tpm/tpm_attest.h"
@@ -31,6 +32,7 @@ namespace {
 struct OnboardConfig {
   std::filesystem::path credential;
   std::string tpm;
+  std::filesystem::path trace;
   std::string owner_url;
   std::string kex;
   std::string cipher;
@@ -112,6 +114,10 @@ int run_onboard(const OnboardConfig& config) {
   const std::unique_ptr<protocol::DeviceSigner>& signer = device.signer;
   const std::unique_ptr<protocol::DeviceHmac>& hmac = device.hmac;
   std::ostream& out = progress_stream(config);
+  std::optional<protocol::TraceDir> trace;
+  if (!config.trace.empty()) {
+    trace.emplace(config.trace);
+  }
 
   // The owner's address: --owner-url, or TO1 through the credential's rendezvous servers (FDO 1.1 §3.7, §5.4).
   std::vector<std::string> to2_urls;
@@ -124,6 +130,11 @@ int run_onboard(const OnboardConfig& config) {
     find.max_rounds = config.rounds;
     find.retry_delay_sec = config.retry_delay;
     find.max_delay_sec = config.max_rv_delay;
+    if (trace) {
+      find.make_transport = [&trace](const std::string& rv) -> std::unique_ptr<transport::MessageTransport> {
+        return std::make_unique<protocol::TracingTransport>(std::make_unique<transport::HttpTransport>(rv), *trace);
+      };
+    }
     const protocol::FindOwnerResult found = protocol::find_owner(credential, *signer, find);
     if (!found.found) {
       std::string why;
@@ -201,7 +212,13 @@ int run_onboard(const OnboardConfig& config) {
     // A TPM renews the HMAC secret in every replacement (FDO-in-TPM §6); the file keeps it.
     const std::unique_ptr<protocol::DeviceHmac> next_hmac = device.store->next_hmac();
     options.replacement_hmac = next_hmac.get();
-    transport::HttpTransport transport(url);
+    transport::HttpTransport http(url);
+    std::optional<protocol::TracingTransport> traced;
+    if (trace) {
+      traced.emplace(http, *trace);
+      options.trace = &*trace;
+    }
+    transport::MessageTransport& transport = traced ? static_cast<transport::MessageTransport&>(*traced) : http;
     try {
       out << "TO2: onboarding to " << url << std::endl;
       protocol::To2Result result = protocol::run_to2(transport, credential, *signer, *hmac, std::move(options));
@@ -241,6 +258,7 @@ void register_onboard(Commands& commands) {
   CLI::App& cmd = commands.add("onboard", "Find the owner (TO1) and onboard to it (TO2, FDO 1.1 §5.5)",
                                [config] { return run_onboard(*config); });
   add_credential_options(cmd, config->credential, config->tpm, "The credential file (replaced atomically on success)");
+  add_trace_option(cmd, config->trace);
   cmd.add_option("--owner-url", config->owner_url, "Skip TO1: run TO2 at this owner, http(s)://HOST:PORT");
   cmd.add_option("--kex", config->kex, "Key exchange: ECDH256, ECDH384, DHKEXid14, DHKEXid15, ASYMKEX2048, ASYMKEX3072")
       ->check(CLI::IsMember({"ECDH256", "ECDH384", "DHKEXid14", "DHKEXid15", "ASYMKEX2048", "ASYMKEX3072"}));

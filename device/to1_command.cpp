@@ -4,12 +4,15 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "device/commands.h"
 #include "libfdo/core/error.h"
 #include "libfdo/protocol/device_identity.h"
 #include "libfdo/protocol/to1_device.h"
+#include "libfdo/protocol/trace_file.h"
+#include "libfdo/transport/http_transport.h"
 #include "libfdo/types/device_credential.h"
 #include "libfdo/types/json.h"
 #include "tools/common/cli.h"
@@ -20,6 +23,7 @@ namespace {
 struct To1Config {
   std::filesystem::path credential;
   std::string tpm;
+  std::filesystem::path trace;
   bool json = false;
   std::size_t rounds = 1;
   std::uint32_t retry_delay = kRvRetryDelaySec;
@@ -115,6 +119,13 @@ int run_to1_command(const To1Config& config) {
   options.max_rounds = config.rounds;
   options.retry_delay_sec = config.retry_delay;
   options.max_delay_sec = config.max_rv_delay;
+  std::optional<protocol::TraceDir> trace;
+  if (!config.trace.empty()) {
+    trace.emplace(config.trace);
+    options.make_transport = [&trace](const std::string& url) -> std::unique_ptr<transport::MessageTransport> {
+      return std::make_unique<protocol::TracingTransport>(std::make_unique<transport::HttpTransport>(url), *trace);
+    };
+  }
   const protocol::FindOwnerResult result = protocol::find_owner(*credential, *signer, options);
   if (config.json) {
     print_json(result, *credential);
@@ -145,6 +156,7 @@ void register_to1(Commands& commands) {
   CLI::App& cmd = commands.add("to1", "Find the owner through the rendezvous server (TO1, FDO 1.1 §5.4)",
                                [config] { return run_to1_command(*config); });
   add_credential_options(cmd, config->credential, config->tpm, "The credential file");
+  add_trace_option(cmd, config->trace);
   cmd.add_flag("--json", config->json, "One JSON document on stdout (to2_urls, rendezvous, attempts)");
   cmd.add_option("--rounds", config->rounds, "Walks of the RendezvousInfo list before giving up (0: forever)")
       ->capture_default_str();

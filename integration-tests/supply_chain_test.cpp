@@ -5,6 +5,7 @@
 // onboarding at once.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -217,6 +218,59 @@ TEST_F(SupplyChain, AResoldDeviceOnboardsToItsNextOwner) {
   EXPECT_EQ(out["guid"].str(), second_guid);
   EXPECT_EQ(status(second_dir, second_guid)["state"].str(), "onboarded");
   EXPECT_EQ(show(credential)["guid"].str(), out["new_guid"].str());
+}
+
+// `fdo-device --trace DIR`: DI, TO1 and TO2 of one device as one transcript, a file per message in order, each
+// top-level value named as FDO 1.1 §5 names it, the tunnel's messages also decrypted, ServiceInfo values masked.
+TEST_F(SupplyChain, TraceWritesEveryMessageFieldNamedWithSecretsMasked) {
+  const std::string credential = path("traced.cred");
+  const std::string trace = path("trace");
+  const RunResult di = run_tool("fdo-device", {"di", "--url", m_mfg->url(), "--credential", credential, "--trace", trace});
+  ASSERT_EQ(di.exit_code, 0) << di.describe();
+  const std::string guid = show(credential)["guid"].str();
+  const std::string owner_dir = owner_with(guid, "p256");
+  const std::string plan = path("plan.toml");
+  write_file_atomic(plan, to_bytes(R"(modules = ["Password-Manager"]
+[params.Password-Manager]
+user = "operator"
+password = "Tr4ce-S3cret"
+)"), 0644);
+  const auto owner = serve(owner_dir, {"--plan", plan});
+  await_registered(owner_dir, guid);
+  const std::string root = path("root");
+  std::filesystem::create_directories(root);
+  write_file_atomic(root + "/shadow", to_bytes("operator:*:19000:0:99999:7:::\n"), 0600);
+  const RunResult r = onboard(credential, {"--trace", trace, "--root", root, "--shadow-file", root + "/shadow"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe() << owner->log();
+
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(trace)) {
+    files.push_back(entry.path().filename().string());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_FALSE(files.empty());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    EXPECT_EQ(std::stoi(files[i].substr(0, 3)), static_cast<int>(i + 1)) << files[i];  // one numbering, no gap
+  }
+  std::string all;
+  for (const std::string& f : files) {
+    all += f + "\n" + to_string(read_file(trace + "/" + f));
+  }
+  for (const std::string type : {"-10-DI-AppStart", "-11-DI-SetCredentials", "-12-DI-SetHMAC", "-13-DI-Done",
+                                 "-30-TO1-HelloRV", "-31-TO1-HelloRVAck", "-32-TO1-ProveToRV", "-33-TO1-RVRedirect",
+                                 "-60-TO2-HelloDevice", "-61-TO2-ProveOVHdr", "-62-TO2-GetOVNextEntry",
+                                 "-63-TO2-OVNextEntry", "-64-TO2-ProveDevice", "-65-TO2-SetupDevice-decrypted",
+                                 "-66-TO2-DeviceServiceInfoReady-decrypted", "-67-TO2-OwnerServiceInfoReady-decrypted",
+                                 "-68-TO2-DeviceServiceInfo-decrypted", "-69-TO2-OwnerServiceInfo-decrypted",
+                                 "-70-TO2-Done-decrypted", "-71-TO2-Done2-decrypted"}) {
+    EXPECT_NE(all.find(type), std::string::npos) << type;
+  }
+  for (const std::string field : {"/ maxDeviceMessageSize /", "/ NonceTO2ProveOV /", "/ NumOVEntries /",
+                                  "/ ReplacementHMac /", "/ IsDone /", "/ NonceTO2SetupDv /", "/ OVHeader /",
+                                  "\"Password-Manager:pass\", <masked"}) {
+    EXPECT_NE(all.find(field), std::string::npos) << field;
+  }
+  EXPECT_EQ(all.find("Tr4ce-S3cret"), std::string::npos) << "a password reached the trace";
 }
 
 // Eight devices power on at once and onboard to one owner.

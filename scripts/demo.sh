@@ -5,6 +5,8 @@
 #   --dir DIR   keep the demo's files in DIR (default: build/demo); it is emptied at the start of a run
 #   --bin DIR   use tools already built in DIR instead of building them (CI reuses the test build this way)
 #   --clean     remove the demo's folder and exit
+#   --trace DIR write every protocol message of each device into DIR/file-device and DIR/tpm-device, one file each,
+#               as field-named CBOR diagnostic notation (ServiceInfo values masked)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -13,13 +15,15 @@ interop="$root/libfdo/testdata/interop"
 work="$root/build/demo"
 bin=""
 clean=0
+trace=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) work=$(realpath -m "${2:?--dir needs a folder}"); shift 2 ;;
     --bin) bin=$(realpath "${2:?--bin needs a folder}"); shift 2 ;;
     --clean) clean=1; shift ;;
-    -h | --help) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [--dir DIR] [--bin DIR] [--clean]" >&2; exit 2 ;;
+    --trace) trace=$(realpath -m "${2:?--trace needs a folder}"); shift 2 ;;
+    -h | --help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [--dir DIR] [--bin DIR] [--clean] [--trace DIR]" >&2; exit 2 ;;
   esac
 done
 if [ "$clean" = 1 ]; then
@@ -61,6 +65,10 @@ command -v swtpm >/dev/null || fail "swtpm is needed for the TPM-backed device (
 rm -rf "$work"
 mkdir -p "$work"
 echo "== the demo's files go to $work"
+
+# trace_args NAME: the --trace option of a device's commands (one transcript per device), or nothing.
+trace_args() { [ -n "$trace" ] && printf -- '--trace\n%s\n' "$trace/$1"; true; }
+[ -n "$trace" ] && rm -rf "$trace" && mkdir -p "$trace"
 
 pids=()
 cleanup() {
@@ -162,7 +170,7 @@ mfg_url=$url
 say "fdo-manufacturer serve: DI server listening on $mfg_url, putting $rv_url into every voucher"
 
 "$bin/fdo-device" di --url "$mfg_url" --credential "$work/device.cred" --key-type p256 --serial DEMO-0001 \
-  --model demo-sensor >/dev/null 2>"$work/device-di.log" || { cat "$work/device-di.log" >&2; fail "fdo-device di"; }
+  --model demo-sensor $(trace_args file-device) >/dev/null 2>"$work/device-di.log" || { cat "$work/device-di.log" >&2; fail "fdo-device di"; }
 "$bin/fdo-device" show --credential "$work/device.cred" --json --reveal >"$work/device.json" 2>/dev/null \
   || fail "fdo-device show"
 guid=$(json "$work/device.json" guid) || fail "fdo-device show --json: no guid"
@@ -235,7 +243,7 @@ say "fdo-owner serve: owner service (TO2) listening on $to2_url with plan $work/
 await_registered "$guid" "$work/device-status.json"
 say "automatic TO0 (20-23): the owner registered $to2_url for the device at $rv_url (fdo-owner devices show)"
 
-"$bin/fdo-device" to1 --credential "$work/device.cred" --json >"$work/to1.json" 2>"$work/to1.log" \
+"$bin/fdo-device" to1 --credential "$work/device.cred" --json $(trace_args file-device) >"$work/to1.json" 2>"$work/to1.log" \
   || { cat "$work/to1.log" >&2; fail "fdo-device to1"; }
 urls=$(json "$work/to1.json" to2_urls) || fail "fdo-device to1 --json: no to2_urls"
 grep -q "$to2_url" "$work/to1.json" || fail "the device did not receive the owner's address"
@@ -243,7 +251,7 @@ say "fdo-device to1: the device proved itself to the rendezvous server (TO1 30-3
 
 mkdir -p "$work/device-root/etc"
 printf 'root:$6$demo$oldhash:19000:0:99999:7:::\noperator:*:19000:0:99999:7:::\n' >"$work/device-root/etc/shadow"
-"$bin/fdo-device" onboard --credential "$work/device.cred" --root "$work/device-root" \
+"$bin/fdo-device" onboard --credential "$work/device.cred" --root "$work/device-root" $(trace_args file-device) \
   --shadow-file "$work/device-root/etc/shadow" --json >"$work/onboard.json" 2>"$work/onboard.log" \
   || { cat "$work/onboard.log" >&2; fail "fdo-device onboard"; }
 sed 's/^/      /' "$work/onboard.log"
@@ -299,7 +307,8 @@ say "swtpm: a factory-new TPM at $tcti (state in $work/tpm-state)"
 "$bin/fdo-tpm-provisioner" provision --tcti "$tcti" >"$work/tpm-provision.log" 2>&1 \
   || { cat "$work/tpm-provision.log" >&2; fail "fdo-tpm-provisioner provision"; }
 say "fdo-tpm-provisioner provision: device key (0x81020002) and HMAC key (0x81020003) made inside the TPM, never to leave it; DCActive and DCTPM in NV, before the device exists"
-"$bin/fdo-device" di --url "$mfg_url" --tpm "$tcti" --serial DEMO-TPM-0002 --model demo-sensor >/dev/null \
+"$bin/fdo-device" di --url "$mfg_url" --tpm "$tcti" --serial DEMO-TPM-0002 --model demo-sensor $(trace_args tpm-device) \
+  >/dev/null \
   2>"$work/tpm-di.log" || { cat "$work/tpm-di.log" >&2; fail "fdo-device di --tpm"; }
 "$bin/fdo-device" show --tpm "$tcti" --json >"$work/tpm-device.json" 2>/dev/null || fail "fdo-device show --tpm"
 tpm_guid=$(json "$work/tpm-device.json" guid) || fail "fdo-device show --tpm --json: no guid"
@@ -317,6 +326,7 @@ await_registered "$tpm_guid" "$work/tpm-status.json"
 mkdir -p "$work/tpm-root/etc"
 printf 'root:$6$demo$oldhash:19000:0:99999:7:::\noperator:*:19000:0:99999:7:::\n' >"$work/tpm-root/etc/shadow"
 "$bin/fdo-device" onboard --tpm "$tcti" --root "$work/tpm-root" --shadow-file "$work/tpm-root/etc/shadow" --json \
+  $(trace_args tpm-device) \
   >"$work/tpm-onboard.json" 2>"$work/tpm-onboard.log" || { cat "$work/tpm-onboard.log" >&2; fail "fdo-device onboard --tpm"; }
 sed 's/^/      /' "$work/tpm-onboard.log"
 tpm_new_guid=$(json "$work/tpm-onboard.json" new_guid) || fail "fdo-device onboard --tpm --json: no new_guid"
@@ -339,6 +349,7 @@ say "what the owner got: a TPM quote of PCRs 0 and 7 it verified (TPM-Attest: $(
 echo
 echo "demo finished: every step passed, from DI to a device onboarded by its owner (DI, TO0, TO1, TO2), with its credential in a file and in a TPM."
 echo "The demo's files are in $work (servers' logs: $work/*.log). To try next:"
+[ -n "$trace" ] && echo "  ls $trace/file-device $trace/tpm-device     # every protocol message, in order (--trace)"
 echo "  $bin/fdo-reseller show $work/owned.voucher.pem"
 echo "  $bin/fdo-reseller verify $work/owned.voucher.pem"
 echo "  $bin/fdo-device show --credential $work/device.cred"

@@ -202,6 +202,9 @@ To2Result run_to2(transport::MessageTransport& transport, const DeviceCredential
       const Bytes setup_body =
           cipher.decrypt(run.exchange(MessageType::To2ProveDevice, eat.encode(), MessageType::To2SetupDevice),
                          options.leniency);
+      if (options.trace != nullptr) {
+        options.trace->write("received", static_cast<std::uint8_t>(MessageType::To2SetupDevice), setup_body, true);
+      }
       const to2::SetupDevice setup = to2::SetupDevice::decode(setup_body, options.leniency);
       if (setup.payload.nonce_to2_setup_dv != nonce_setup) {
         throw_invalid("TO2.SetupDevice: NonceTO2SetupDv is not the nonce of TO2.ProveDevice");
@@ -231,7 +234,14 @@ To2Result run_to2(transport::MessageTransport& transport, const DeviceCredential
         ready.replacement_hmac = Hash(p.hmac.type(), next.hmac(hash_alg_of(p.hmac.type()), new_header));
       }
       auto send = [&](MessageType type, const Bytes& plaintext, MessageType expected) {
-        return cipher.decrypt(run.exchange(type, cipher.encrypt(plaintext), expected), options.leniency);
+        if (options.trace != nullptr) {
+          options.trace->write("sent", static_cast<std::uint8_t>(type), plaintext, true);
+        }
+        Bytes reply = cipher.decrypt(run.exchange(type, cipher.encrypt(plaintext), expected), options.leniency);
+        if (options.trace != nullptr) {
+          options.trace->write("received", static_cast<std::uint8_t>(expected), reply, true);
+        }
+        return reply;
       };
       const to2::OwnerServiceInfoReady owner_ready = to2::OwnerServiceInfoReady::decode(
           send(MessageType::To2DeviceServiceInfoReady, ready.encode(), MessageType::To2OwnerServiceInfoReady));

@@ -14,6 +14,7 @@
 #include "libfdo/crypto/kdf.h"
 #include "libfdo/crypto/kex.h"
 #include "libfdo/protocol/device_identity.h"
+#include "libfdo/protocol/trace_file.h"
 #include "libfdo/serviceinfo/device_engine.h"
 #include "libfdo/serviceinfo/devmod.h"
 #include "libfdo/transport/transport.h"
@@ -53,6 +54,8 @@ struct To2DeviceOptions {
   std::uint16_t max_device_message_size = 65535;
   /// Named deviations accepted from the owner (docs/interop.md).
   Leniency leniency;
+  /// When set, the tunnel's messages are also written decrypted (`fdo-device --trace`, protocol/trace_file.h).
+  TraceDir* trace = nullptr;
   /// One line per protocol step, for the CLI.
   std::function<void(std::string_view)> progress;
   /// Waits between empty ServiceInfo polls (docs/service-info.md "loop rules" L5); tests replace it.
