@@ -220,7 +220,8 @@ TEST_F(SupplyChain, AResoldDeviceOnboardsToItsNextOwner) {
   EXPECT_EQ(show(credential)["guid"].str(), out["new_guid"].str());
 }
 
-// `fdo-device --trace DIR`: DI, TO1 and TO2 of one device as one transcript, a file per message in order, each
+// `fdo-device --trace DIR` and `fdo-owner serve --trace DIR`: all four protocols; DI, TO1 and TO2 of one device as one
+// transcript, a file per message in order, each
 // top-level value named as FDO 1.1 §5 names it, the tunnel's messages also decrypted, ServiceInfo values masked.
 TEST_F(SupplyChain, TraceWritesEveryMessageFieldNamedWithSecretsMasked) {
   const std::string credential = path("traced.cred");
@@ -235,8 +236,18 @@ TEST_F(SupplyChain, TraceWritesEveryMessageFieldNamedWithSecretsMasked) {
 user = "operator"
 password = "Tr4ce-S3cret"
 )"), 0644);
-  const auto owner = serve(owner_dir, {"--plan", plan});
+  const std::string owner_trace = path("owner-trace");
+  const auto owner = serve(owner_dir, {"--plan", plan, "--trace", owner_trace});
   await_registered(owner_dir, guid);
+  // The owner's side: its automatic TO0 (20-23).
+  std::string to0;
+  for (const auto& entry : std::filesystem::directory_iterator(owner_trace)) {
+    to0 += entry.path().filename().string() + "\n" + to_string(read_file(entry.path()));
+  }
+  for (const std::string part : {"-20-TO0-Hello", "-21-TO0-HelloAck", "-22-TO0-OwnerSign", "-23-TO0-AcceptOwner",
+                                 "/ NonceTO0Sign /", "/ to0d /", "/ to1d /", "/ WaitSeconds /"}) {
+    EXPECT_NE(to0.find(part), std::string::npos) << part;
+  }
   const std::string root = path("root");
   std::filesystem::create_directories(root);
   write_file_atomic(root + "/shadow", to_bytes("operator:*:19000:0:99999:7:::\n"), 0600);

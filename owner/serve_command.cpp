@@ -11,17 +11,19 @@
 #include <vector>
 
 #include "libfdo/core/error.h"
+#include "libfdo/core/file.h"
 #include "libfdo/core/log.h"
 #include "libfdo/crypto/kdf.h"
 #include "libfdo/crypto/kex.h"
-#include "libfdo/core/file.h"
 #include "libfdo/crypto/x509.h"
 #include "libfdo/fsim/registry.h"
-#include "libfdo/tpm/tpm_attest.h"
 #include "libfdo/protocol/dispatcher.h"
 #include "libfdo/protocol/to2_owner.h"
+#include "libfdo/protocol/trace_file.h"
 #include "libfdo/storage/sqlite_store.h"
+#include "libfdo/tpm/tpm_attest.h"
 #include "libfdo/transport/http_server.h"
+#include "libfdo/transport/http_transport.h"
 #include "libfdo/transport/url.h"
 #include "libfdo/types/rvto2addr.h"
 #include "owner/admin_api.h"
@@ -54,6 +56,7 @@ struct ServeConfig {
   std::size_t max_sessions = 10000;
   std::vector<std::string> lenient;
   int threads = 0;
+  std::filesystem::path trace;
 };
 
 // What `serve` runs with, checked before anything starts (a bad option is a usage error, exit 2).
@@ -160,6 +163,14 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
                                                                     : config.to2_urls;
   To0SchedulerOptions to0_options;
   to0_options.wait_seconds = config.wait_seconds;
+  // --trace: the automatic TO0 exchanges with the rendezvous servers, one file per message (protocol/trace_file.h).
+  std::optional<protocol::TraceDir> trace;
+  if (!config.trace.empty()) {
+    trace.emplace(config.trace);
+    to0_options.make_transport = [&trace](const std::string& url) -> std::unique_ptr<transport::MessageTransport> {
+      return std::make_unique<protocol::TracingTransport>(std::make_unique<transport::HttpTransport>(url), *trace);
+    };
+  }
   To0Scheduler scheduler(*store, ring, RVTO2Addr::from_urls(to2_urls), to0_options);
 
   tool::NoProtocol no_protocol("this is the owner's admin listener; FDO messages go to its TO2 address");
@@ -245,6 +256,8 @@ void register_serve(Commands& commands) {
   cmd.add_flag("--reuse", config->reuse, "Default plan: credential reuse instead of replacement");
   cmd.add_option("--rendezvous", config->rendezvous,
                  "Default plan: RendezvousInfo of replaced credentials, URL[,URL…] (default: the voucher's)");
+  cmd.add_option("--trace", config->trace,
+                 "Write every TO0 message of the automatic registration into DIR, one field-named file each");
   cmd.add_option("--wait-seconds", config->wait_seconds, "TO0 registration time asked for, seconds")
       ->capture_default_str()
       ->check(CLI::Range(std::uint32_t{1}, std::uint32_t{4294967295u}));

@@ -5,8 +5,8 @@
 #   --dir DIR   keep the demo's files in DIR (default: build/demo); it is emptied at the start of a run
 #   --bin DIR   use tools already built in DIR instead of building them (CI reuses the test build this way)
 #   --clean     remove the demo's folder and exit
-#   --trace DIR write every protocol message of each device into DIR/file-device and DIR/tpm-device, one file each,
-#               as field-named CBOR diagnostic notation (ServiceInfo values masked)
+#   --trace DIR write every protocol message into DIR/file-device, DIR/tpm-device (DI, TO1, TO2) and DIR/owner-to0
+#               (TO0), one file each, as field-named CBOR diagnostic notation (ServiceInfo values masked)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -237,7 +237,7 @@ slot = "0"
 subject = "CN=demo-sensor"
 TOML
 start_server owner "$bin/fdo-owner" serve --dir "$work/owner" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-  --wait-seconds 300 --plan "$work/plan/plan.toml"
+  --wait-seconds 300 --plan "$work/plan/plan.toml" $(trace_args owner-to0)
 to2_url=$url
 say "fdo-owner serve: owner service (TO2) listening on $to2_url with plan $work/plan/plan.toml; it registers its devices with their rendezvous servers"
 await_registered "$guid" "$work/device-status.json"
@@ -349,7 +349,7 @@ say "what the owner got: a TPM quote of PCRs 0 and 7 it verified (TPM-Attest: $(
 echo
 echo "demo finished: every step passed, from DI to a device onboarded by its owner (DI, TO0, TO1, TO2), with its credential in a file and in a TPM."
 echo "The demo's files are in $work (servers' logs: $work/*.log). To try next:"
-[ -n "$trace" ] && echo "  ls $trace/file-device $trace/tpm-device     # every protocol message, in order (--trace)"
+[ -n "$trace" ] && echo "  ls $trace/file-device $trace/tpm-device $trace/owner-to0     # every protocol message, in order"
 echo "  $bin/fdo-reseller show $work/owned.voucher.pem"
 echo "  $bin/fdo-reseller verify $work/owned.voucher.pem"
 echo "  $bin/fdo-device show --credential $work/device.cred"
