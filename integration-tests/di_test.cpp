@@ -353,25 +353,10 @@ TEST_F(DiIntegration, AKilledServerLeavesNoHalfVoucherAndTheDeviceCanStartAgain)
             show(cred)["guid"].str());
 }
 
-// The "admin listening on URL" line, printed just after the DI listening line (docs/manufacturer.md "Admin API").
-std::string admin_url_of(const ServerProcess& server) {
-  constexpr std::string_view kMarker = "admin listening on ";
-  for (int i = 0; i < 200; ++i) {
-    const std::string log = server.log();
-    const std::size_t at = log.find(kMarker);
-    const std::size_t end = at == std::string::npos ? at : log.find('\n', at);
-    if (end != std::string::npos) {
-      return log.substr(at + kMarker.size(), end - at - kMarker.size());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ADD_FAILURE() << "no admin listening line:\n" << server.log();
-  return {};
-}
-
 TEST_F(DiIntegration, AdminEndpointsServeTheListAndThePemOnTheirOwnListenerWithTheToken) {
   const auto server = start();
-  const std::string admin = admin_url_of(*server);
+  const std::string admin = server->admin_url();
+  ASSERT_FALSE(admin.empty()) << server->log();
   ASSERT_FALSE(admin.empty());
   EXPECT_NE(admin, server->url());
   const std::string cred = path("cred.bin");
@@ -422,7 +407,8 @@ TEST_F(DiIntegration, AdminEndpointsServeTheListAndThePemOnTheirOwnListenerWithT
 
 TEST_F(DiIntegration, AdminVoucherListIsPagedWithTheTotal) {
   const auto server = start();
-  const std::string admin = admin_url_of(*server);
+  const std::string admin = server->admin_url();
+  ASSERT_FALSE(admin.empty()) << server->log();
   ASSERT_FALSE(admin.empty());
   for (int i = 0; i < 5; ++i) {
     ASSERT_EQ(device_di(server->url(), path("c" + std::to_string(i)), "p256", "SN-P" + std::to_string(i)).exit_code, 0);

@@ -218,6 +218,20 @@ ServerProcess::~ServerProcess() {
 
 std::string ServerProcess::log() const { return read_text(m_log); }
 
+std::string ServerProcess::admin_url() const {
+  constexpr std::string_view kMarker = "admin listening on ";
+  for (int i = 0; i < 200; ++i) {
+    const std::string text = log();
+    const std::size_t at = text.find(kMarker);
+    const std::size_t end = at == std::string::npos ? at : text.find('\n', at);
+    if (end != std::string::npos) {
+      return text.substr(at + kMarker.size(), end - at - kMarker.size());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return {};
+}
+
 int ServerProcess::wait_for_exit(std::chrono::seconds timeout) {
   std::optional<int> code = wait_pid(m_pid, timeout);
   if (!code) {

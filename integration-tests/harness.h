@@ -80,6 +80,9 @@ class ServerProcess {
   [[nodiscard]] std::uint16_t port() const { return m_port; }
   /// Everything the process wrote so far.
   [[nodiscard]] std::string log() const;
+  /// The URL of its "admin listening on URL" line (printed just after the listening one), waiting up to 2 s for it;
+  /// empty when none comes.
+  [[nodiscard]] std::string admin_url() const;
   /// Sends SIGTERM and waits (SIGKILL after 20 s); returns the exit status as RunResult::exit_code does.
   int stop();
   /// Sends SIGKILL and waits: the process gets no chance to clean up.

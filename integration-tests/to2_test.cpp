@@ -130,11 +130,8 @@ TEST_F(SupplyChain, TheAdminApiNeedsTheTokenAndShowsTheDevices) {
   const std::string guid = device(credential, "p256");
   const std::string owner_dir = owner_with(guid, "p256");
   const auto owner = serve(owner_dir);
-  const std::string log = owner->log();
-  const std::string marker = "admin listening on ";
-  const std::size_t at = log.find(marker);
-  ASSERT_NE(at, std::string::npos) << log;
-  const std::string admin_url = log.substr(at + marker.size(), log.find('\n', at) - at - marker.size());
+  const std::string admin_url = owner->admin_url();
+  ASSERT_FALSE(admin_url.empty()) << owner->log();
   EXPECT_EQ(http_request(admin_url, "GET", "/api/v1/devices").status, 401);
   std::string token = to_string(read_file(owner_dir + "/admin-token"));
   token.erase(token.find_last_not_of(" \r\n") + 1);

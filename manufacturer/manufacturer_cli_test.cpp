@@ -36,21 +36,6 @@ class ManufacturerCli : public ::testing::Test {
     return run_tool("fdo-manufacturer", args);
   }
 
-  // The "admin listening on URL" line, printed just after the DI one; empty when none comes.
-  [[nodiscard]] static std::string admin_url(const ServerProcess& server) {
-    constexpr std::string_view kMarker = "admin listening on ";
-    for (int i = 0; i < 200; ++i) {
-      const std::string log = server.log();
-      const std::size_t at = log.find(kMarker);
-      const std::size_t end = at == std::string::npos ? at : log.find('\n', at);
-      if (end != std::string::npos) {
-        return log.substr(at + kMarker.size(), end - at - kMarker.size());
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return {};
-  }
-
   TempDir m_tmp;
 };
 
@@ -91,7 +76,7 @@ TEST_F(ManufacturerCli, AdminListenerOptions) {
   ASSERT_EQ(mfg({"init", "--dir", dir()}).exit_code, 0);
   const ServerProcess server("fdo-manufacturer", {"serve", "--dir", dir(), "--listen", "127.0.0.1:0",
                                                   "--admin-listen", "0.0.0.0:0", "--rv", "http://127.0.0.1:9"});
-  ASSERT_FALSE(admin_url(server).empty()) << server.log();
+  ASSERT_FALSE(server.admin_url().empty()) << server.log();
   EXPECT_NE(server.log().find("the admin API listens on 0.0.0.0:0, not on loopback"), std::string::npos)
       << server.log();
 }
@@ -206,7 +191,7 @@ TEST_F(ManufacturerCli, ConfigFileKeysWithUnderscoresWork) {
                     0644);
   const ServerProcess server("fdo-manufacturer", {"serve", "--dir", dir(), "--config", config});
   EXPECT_EQ(server.url().rfind("http://127.0.0.1:", 0), 0u);
-  EXPECT_EQ(admin_url(server).rfind("http://127.0.0.1:", 0), 0u) << server.log();
+  EXPECT_EQ(server.admin_url().rfind("http://127.0.0.1:", 0), 0u) << server.log();
 }
 
 TEST_F(ManufacturerCli, ServeHelpShowsConfig) {

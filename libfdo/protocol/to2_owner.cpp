@@ -483,10 +483,7 @@ Answer To2Owner::done(ByteView body, To2Session& session, storage::Store& store,
   // A device that TPM-Attest quarantined is onboarded all the same, with only the quarantine plan
   // (docs/owner.md "Device status").
   const bool quarantined =
-      !session.engine_state.empty() &&
-      serviceinfo::OwnerEngine::restore(session.engine_state,
-                                        m_policy.modules != nullptr ? *m_policy.modules : kNoModules)
-          .quarantined();
+      !session.engine_state.empty() && serviceinfo::OwnerEngine::quarantined_in(session.engine_state);
   const std::string final_state = quarantined ? "quarantined" : "onboarded";
   std::function<void(storage::Transaction&)> apply;
   if (session.replacement_hmac.empty()) {

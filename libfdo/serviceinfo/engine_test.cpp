@@ -330,6 +330,8 @@ TEST(ServiceInfoLoop, QuarantineSkipsTheLaterModulesOutsideTheQuarantinePlan) {
   ASSERT_TRUE(device.done());
   const OwnerEngine owner = OwnerEngine::restore(saved, reg);
   EXPECT_TRUE(owner.quarantined());
+  EXPECT_TRUE(OwnerEngine::quarantined_in(saved));
+  EXPECT_FALSE(OwnerEngine::quarantined_in(OwnerEngine(plan, reg).save()));
   const std::vector<ModuleOutcome> outcomes = owner.outcomes();
   ASSERT_EQ(outcomes.size(), 3U);
   EXPECT_EQ(outcomes[0].state, ModuleState::Done);

@@ -348,6 +348,22 @@ Bytes OwnerEngine::save() const {
   return std::move(w).take();
 }
 
+bool OwnerEngine::quarantined_in(ByteView state) {
+  try {
+    cbor::Reader r(state, "stored ServiceInfo state");
+    r.read_array_of("", kStateItems);
+    if (r.read_uint("version") != kStateVersion) {
+      r.fail("version", "unknown version");
+    }
+    for (std::size_t i = 1; i + 1 < kStateItems; ++i) {
+      r.skip("item");
+    }
+    return r.read_bool("quarantined");
+  } catch (const Error& e) {
+    throw_internal(e.what());
+  }
+}
+
 OwnerEngine OwnerEngine::restore(ByteView state, const OwnerRegistry& registry) {
   try {
     cbor::Reader r(state, "stored ServiceInfo state");

@@ -92,6 +92,9 @@ class OwnerEngine {
   [[nodiscard]] std::uint64_t rounds() const { return m_rounds; }
   /// Whether a module quarantined the device in this run (Produced::quarantine).
   [[nodiscard]] bool quarantined() const { return m_quarantined; }
+  /// The same, read from save()'s output without rebuilding the engine and its modules (TO2.Done).
+  /// Error(InternalServerError) if the bytes are not an engine state.
+  static bool quarantined_in(ByteView state);
   /// One entry per plan step, in plan order.
   [[nodiscard]] std::vector<ModuleOutcome> outcomes() const;
 

@@ -1,7 +1,6 @@
 #include "libfdo/tpm/tpm_attest.h"
 
 #include <algorithm>
-#include <chrono>
 #include <utility>
 
 #include "libfdo/cbor/reader.h"
@@ -13,6 +12,7 @@
 #include "libfdo/core/random.h"
 #include "libfdo/crypto/hash.h"
 #include "libfdo/crypto/x509.h"
+#include "libfdo/fsim/transfer_util.h"
 #include "libfdo/serviceinfo/kv.h"
 #include "libfdo/serviceinfo/params.h"
 
@@ -28,11 +28,6 @@ constexpr std::size_t kNonceSize = 32;
 constexpr std::int64_t kBadRequest = 1;
 constexpr std::int64_t kUnsupported = 3;
 constexpr std::int64_t kTpmFailed = 4;
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void send_error(serviceinfo::Outbox& out, std::int64_t code, const std::string& text) {
   cbor::Writer w;
@@ -201,7 +196,7 @@ TpmAttestOwner::TpmAttestOwner(ByteView params, const std::filesystem::path& pla
     m_ak_ca.insert(m_ak_ca.end(), certs.begin(), certs.end());
   }
   m_quarantine = p.list("quarantine");
-  m_timeout_s = p.integer("timeout", 600, 0, 86400);
+  m_deadline = fsim::transfer::OwnerDeadline(p.integer("timeout", fsim::transfer::kDefaultTimeout, 0, 86400));
   m_required = p.flag("required", true);
 }
 
@@ -366,14 +361,15 @@ serviceinfo::Produced TpmAttestOwner::produce(std::size_t budget) {
         w.uint(pcr);
       }
       out.kvs.push_back(make_kv(kTpmAttest, "quote-req", std::move(w).take()));
-      m_deadline_ms = now_ms() + m_timeout_s * 1000;
+      m_deadline.start();
       m_step = Step::Waiting;
       return out;
     }
     case Step::Waiting:
-      if (now_ms() > m_deadline_ms) {
+      // docs/service-info.md "Owner deadlines".
+      if (m_deadline.expired()) {
         m_step = Step::Failed;
-        m_reason = "no quote from the device within " + std::to_string(m_timeout_s) + " s";
+        m_reason = "no quote from the device " + m_deadline.within();
         return produce(budget);
       }
       return out;  // waiting for the device
@@ -406,7 +402,7 @@ serviceinfo::Produced TpmAttestOwner::produce(std::size_t budget) {
 
 Bytes TpmAttestOwner::save() const {
   cbor::Writer w;
-  w.array(9).uint(static_cast<std::uint8_t>(m_step)).bstr(m_nonce).bstr(m_ak_pub).int_(m_deadline_ms);
+  w.array(9).uint(static_cast<std::uint8_t>(m_step)).bstr(m_nonce).bstr(m_ak_pub).int_(m_deadline.saved());
   w.uint(static_cast<std::uint8_t>(m_verdict)).tstr(m_reason).tstr(m_values).bstr(m_ak_cert).tstr(m_ak_subject);
   return std::move(w).take();
 }
@@ -417,7 +413,7 @@ void TpmAttestOwner::restore(ByteView state) {
   m_step = static_cast<Step>(r.read_uint_max("step", static_cast<std::uint8_t>(Step::Failed)));
   m_nonce = r.read_bstr("nonce");
   m_ak_pub = r.read_bstr("ak_pub");
-  m_deadline_ms = r.read_int("deadline");
+  m_deadline.restore(r.read_int("deadline"));
   const std::uint64_t verdict = r.read_uint_max("verdict", 255);
   m_verdict = verdict > 2 ? Verdict::None : static_cast<Verdict>(verdict);
   m_reason = r.read_tstr("reason");

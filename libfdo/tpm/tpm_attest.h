@@ -28,6 +28,7 @@
 #include "libfdo/core/bytes.h"
 #include "libfdo/crypto/keys.h"
 #include "libfdo/crypto/x509.h"
+#include "libfdo/fsim/transfer_util.h"
 #include "libfdo/serviceinfo/device_module.h"
 #include "libfdo/serviceinfo/owner_module.h"
 #include "libfdo/tpm/fdo_tpm.h"
@@ -87,7 +88,6 @@ class TpmAttestOwner final : public serviceinfo::OwnerModule {
   std::vector<Bytes> m_trusted_ak;  // SPKI DER
   std::vector<crypto::Certificate> m_ak_ca;
   std::vector<std::string> m_quarantine;
-  std::int64_t m_timeout_s = 600;
   bool m_required = false;
   // State.
   enum class Step : std::uint8_t { Start, Waiting, Verdict, VerdictSent, Failed };
@@ -96,7 +96,7 @@ class TpmAttestOwner final : public serviceinfo::OwnerModule {
   Bytes m_ak_pub;
   Bytes m_ak_cert;
   std::string m_ak_subject;
-  std::int64_t m_deadline_ms = 0;
+  fsim::transfer::OwnerDeadline m_deadline;
   Verdict m_verdict = Verdict::None;
   std::string m_reason;
   std::string m_values;  // "0=…, 7=…" as quoted, for the summary
