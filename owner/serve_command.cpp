@@ -36,6 +36,7 @@
 #include "tools/common/config_file.h"
 #include "tools/common/key_files.h"
 #include "tools/common/stop_signals.h"
+#include "tools/common/systemd.h"
 
 namespace fdo::owner_tool {
 namespace {
@@ -209,8 +210,10 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   if (admin) {
     std::cout << "admin listening on " << admin->url() << std::endl;
   }
+  tool::notify_ready("listening on " + server.url());  // a Type=notify unit is started now (docs/deploy.md)
 
   stop_signals.wait();
+  tool::notify_stopping();
   scheduler.stop();
   if (admin) {
     admin->stop();
