@@ -119,4 +119,7 @@ include(CPack)
 if(FDO_BUILD_TESTS)
   add_test(NAME package_deb COMMAND ${CMAKE_CURRENT_LIST_DIR}/package_test.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(package_deb PROPERTIES LABELS package TIMEOUT 300)
+  # The same packages installed and run under a real systemd in a throwaway container (skipped where none boots).
+  add_test(NAME package_systemd_boot COMMAND ${CMAKE_CURRENT_LIST_DIR}/systemd_boot_test.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(package_systemd_boot PROPERTIES LABELS package TIMEOUT 300 SKIP_RETURN_CODE 77)
 endif()
