@@ -1,6 +1,8 @@
 # Debian packages (docs/deploy.md): the install() rules of every role and of libfdo-dev, and CPack's DEB generator
-# making one package per component (included last by the top CMakeLists.txt, once every target exists). scripts/package.sh builds them; package_test.sh (ctest label `package`) checks
-# them. Servers and tools install under /usr, units under /usr/lib/systemd/system, default configs in /etc/fdo.
+# making one package per component. Included last by the top CMakeLists.txt, once every target exists.
+# scripts/package.sh builds the packages; package_test.sh and systemd_boot_test.sh (ctest label `package`) check
+# them. Programs install under /usr, units under /usr/lib/systemd/system, the default configs in /etc/fdo (an
+# absolute path: `cmake --install` writes there too, whatever the prefix).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -18,7 +20,8 @@ set(FDO_SYSCONFDIR /etc/fdo)
 set(FDO_UNITDIR lib/systemd/system)
 
 # --- One package per role -----------------------------------------------------------------------------------------
-# role;component;package summary. The servers also get a unit, a default config and maintainer scripts.
+# Component ROLE (tpm_provisioner for tpm-provisioner) is package fdo-ROLE with the summary below. The servers also get
+# a unit, a default config and maintainer scripts.
 set(fdo_servers manufacturer rendezvous owner)
 set(fdo_summary_manufacturer "FIDO Device Onboard manufacturer server (DI) and voucher store")
 set(fdo_summary_rendezvous "FIDO Device Onboard rendezvous server (TO0 and TO1)")
