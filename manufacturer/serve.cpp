@@ -15,6 +15,7 @@
 #include "manufacturer/vouchers.h"
 #include "tools/common/admin.h"
 #include "tools/common/stop_signals.h"
+#include "tools/common/systemd.h"
 #include "tools/common/tls_options.h"
 
 namespace fdo::manufacturer {
@@ -88,8 +89,10 @@ int serve(const ServeSettings& settings) {
   if (admin) {
     std::cout << "admin listening on " << admin->url() << std::endl;
   }
+  tool::notify_ready("listening on " + server.url());  // a Type=notify unit is started now (docs/deploy.md)
 
   stop_signals.wait();
+  tool::notify_stopping();
   if (admin) {
     admin->stop();
   }

@@ -37,6 +37,7 @@
 #include "tools/common/config_file.h"
 #include "tools/common/key_files.h"
 #include "tools/common/stop_signals.h"
+#include "tools/common/systemd.h"
 #include "tools/common/tls_options.h"
 
 namespace fdo::owner_tool {
@@ -255,8 +256,10 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   if (platform) {
     std::cout << "platform listening on " << platform->url() << std::endl;
   }
+  tool::notify_ready("listening on " + server.url());  // a Type=notify unit is started now (docs/deploy.md)
 
   stop_signals.wait();
+  tool::notify_stopping();
   if (platform) {
     platform->stop();
   }

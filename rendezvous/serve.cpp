@@ -15,6 +15,7 @@
 #include "libfdo/transport/url.h"
 #include "tools/common/key_files.h"
 #include "tools/common/stop_signals.h"
+#include "tools/common/systemd.h"
 #include "tools/common/tls_options.h"
 
 namespace fdo::rendezvous {
@@ -76,8 +77,10 @@ int serve(const ServeSettings& settings) {
               ", not on loopback: for untrusted clients put a reverse proxy in front (docs/security.md)");
   }
   std::cout << "listening on " << server.url() << std::endl;
+  tool::notify_ready("listening on " + server.url());  // a Type=notify unit is started now (docs/deploy.md)
 
   stop_signals.wait(std::chrono::seconds(settings.purge_interval), [&store] { purge(*store); });
+  tool::notify_stopping();
   server.stop();
   const storage::SqliteSyncCounts counts = storage::sqlite_sync_counts(*store);
   log::info("stopped: " + std::to_string(counts.commits) + " commits, " + std::to_string(counts.syncs) +

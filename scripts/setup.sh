@@ -12,6 +12,9 @@ packages=(
   libtss2-dev swtpm swtpm-tools # TPM layer and its simulator
   tpm2-tools                    # TPM tests: an independent reader of what the TPM holds (never our code path)
   libcli11-dev                  # executables
+  libsystemd-dev                # servers: sd_notify readiness (tools/common/systemd.cpp)
+  systemd dpkg-dev              # package test: systemd-analyze verify, dpkg-shlibdeps (scripts/package.sh)
+  systemd-container             # package test: boots a throwaway system with systemd-nspawn
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and bench
   clang libclang-rt-14-dev      # libFuzzer targets
   python3 git                   # demo.sh reads the tools' JSON; test.sh runs the demo from a fresh clone
