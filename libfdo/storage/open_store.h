@@ -13,9 +13,9 @@ namespace fdo::storage {
 /// What --db and its companion options say.
 struct StoreSpec {
   /// A SQLite file, or a postgresql:// (postgres://) URI without a password.
-  std::string db;
+  std::string db = {};
   /// PostgreSQL only: a file holding the password (mode 0600 or stricter); empty: libpq's PGPASSWORD/PGPASSFILE.
-  std::filesystem::path password_file;
+  std::filesystem::path password_file = {};
   /// PostgreSQL only: the most connections open at once.
   std::size_t pool_size = 8;
 };
