@@ -105,6 +105,35 @@ TEST_F(PostgresIntegration, PostgresInstancesShareTheLiveRunCap) {
   EXPECT_EQ(psql("SELECT count(*) FROM sessions"), "2\n");
 }
 
+// The rendezvous server and the owner open their stores the same way: each creates its schema in its own database
+// and keeps no SQLite file; the owner's subcommands read the same database.
+TEST_F(PostgresIntegration, PostgresRendezvousAndOwnerServeOnTheirOwnDatabases) {
+  const std::string rv_db = postgres_cluster().create_database();
+  const std::string owner_db = postgres_cluster().create_database();
+  const std::string rv_dir = path("rv");
+  const std::string owner_dir = path("owner");
+  const RunResult init = run_tool("fdo-owner", {"init", "--dir", owner_dir});
+  ASSERT_EQ(init.exit_code, 0) << init.describe();
+  {
+    ServerProcess rv("fdo-rendezvous", {"serve", "--dir", rv_dir, "--listen", "127.0.0.1:0", "--db",
+                                        postgres_cluster().uri(rv_db), "--db-password-file", password_file()});
+    ServerProcess owner("fdo-owner", {"serve", "--dir", owner_dir, "--listen", "127.0.0.1:0", "--admin-listen", "",
+                                      "--db", postgres_cluster().uri(owner_db), "--db-password-file",
+                                      password_file(), "--db-pool-size", "2"});
+    EXPECT_EQ(rv.stop(), 0);
+    EXPECT_EQ(owner.stop(), 0);
+  }
+  for (const std::string& db : {rv_db, owner_db}) {
+    EXPECT_EQ(postgres_cluster().psql(db, "SELECT version FROM fdo_schema"), "1\n");
+  }
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(rv_dir) / "rendezvous.db"));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(owner_dir) / "owner.db"));
+  const RunResult devices = run_tool("fdo-owner", {"devices", "list", "--dir", owner_dir, "--db",
+                                                   postgres_cluster().uri(owner_db), "--db-password-file",
+                                                   password_file(), "--json"});
+  EXPECT_EQ(devices.exit_code, 0) << devices.describe();
+}
+
 TEST_F(PostgresIntegration, PostgresServeRefusesAPasswordInTheUriAndAPublicPasswordFile) {
   const std::string with_password =
       "postgresql://fdo:" + std::string(storage::test::PostgresCluster::kPassword) + "@127.0.0.1:" +
