@@ -8,6 +8,7 @@
 #include "libfdo/core/log.h"
 #include "libfdo/protocol/di_manufacturer.h"
 #include "libfdo/protocol/dispatcher.h"
+#include "libfdo/storage/open_store.h"
 #include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
 #include "libfdo/transport/url.h"
@@ -37,7 +38,8 @@ int serve(const ServeSettings& settings) {
   // Read before the database is opened: a directory without a token fails to start (docs/manufacturer.md).
   const std::string admin_token =
       settings.admin_listen.empty() ? std::string() : tool::load_admin_token(settings.dir, "fdo-manufacturer");
-  const std::unique_ptr<storage::Store> store = storage::open_sqlite_store(settings.db);
+  const std::unique_ptr<storage::Store> store = storage::open_store(storage::StoreSpec{
+      .db = settings.db.string(), .password_file = settings.db_password_file, .pool_size = settings.db_pool_size});
 
   protocol::DiManufacturerOptions options;
   options.rv_info = settings.rv_info;

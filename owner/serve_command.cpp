@@ -35,6 +35,7 @@
 #include "tools/common/admin.h"
 #include "tools/common/cli.h"
 #include "tools/common/config_file.h"
+#include "tools/common/db_options.h"
 #include "tools/common/key_files.h"
 #include "tools/common/stop_signals.h"
 #include "tools/common/systemd.h"
@@ -48,6 +49,8 @@ struct ServeConfig {
   std::string listen = "127.0.0.1:8042";
   std::vector<std::string> to2_urls;
   std::filesystem::path db;
+  std::filesystem::path db_password_file;
+  std::size_t db_pool_size = 8;
   std::filesystem::path plan;
   std::string admin_listen = "127.0.0.1:8043";
   std::vector<std::string> kex;
@@ -73,6 +76,8 @@ struct ServeConfig {
 struct ServeSettings {
   OwnerDir dir;
   std::filesystem::path db;
+  std::filesystem::path db_password_file;
+  std::size_t db_pool_size = 8;
   protocol::To2OwnerPolicy policy;
   PlanEntry flags;
   std::optional<OwnerPlans> plans;
@@ -94,6 +99,8 @@ std::unique_ptr<ServeSettings> settings_from(const ServeConfig& config) {
   auto s = std::make_unique<ServeSettings>();
   s->dir = OwnerDir{config.dir};
   s->db = s->dir.db(config.db);
+  s->db_password_file = config.db_password_file;
+  s->db_pool_size = config.db_pool_size;
   check_listen_option(config.listen, "--listen");
   if (!config.admin_listen.empty()) {
     check_listen_option(config.admin_listen, "--admin-listen");
@@ -162,7 +169,11 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   const std::vector<crypto::PrivateKey> owner_keys = load_owner_keys(settings.dir);
   const OwnerKeyRing ring(owner_keys);
   const std::string admin_token = tool::load_admin_token(settings.dir.dir, "fdo-owner");
-  const std::unique_ptr<storage::Store> store = open_owner_store(settings.dir, settings.db, true);
+  const std::unique_ptr<storage::Store> store = open_owner_store(
+      settings.dir,
+      storage::StoreSpec{
+          .db = settings.db.string(), .password_file = settings.db_password_file, .pool_size = settings.db_pool_size},
+      true);
 
   protocol::To2OwnerPolicy& policy = settings.policy;
   policy.owner_key_for = [&ring](const PublicKey& key) { return ring.find(key.key()); };
@@ -299,7 +310,7 @@ void register_serve(Commands& commands) {
   cmd.add_option("--to2-url", config->to2_urls,
                  "Where devices reach this owner, advertised in TO0: http(s)://HOST:PORT, repeatable "
                  "(default: the --listen address)");
-  cmd.add_option("--db", config->db, "SQLite database (default DIR/owner.db)");
+  tool::add_db_options(cmd, config->db, config->db_password_file, "owner.db", &config->db_pool_size);
   cmd.add_option("--plan", config->plan, "TOML plan file: reuse or replacement, rendezvous, modules, overrides");
   cmd.add_option("--admin-listen", config->admin_listen, "Admin API address (empty: no admin listener)")
       ->capture_default_str();

@@ -24,8 +24,11 @@ inline constexpr std::string_view kDefaultDbName = "rendezvous.db";
 struct ServeConfig {
   std::filesystem::path dir;
   std::string listen = std::string(kDefaultListen);
-  /// SQLite database; default DIR/rendezvous.db.
+  /// SQLite file or postgresql:// URI; default DIR/rendezvous.db.
   std::filesystem::path db;
+  /// PostgreSQL: the password file (docs/scaling.md "Passwords") and the most connections.
+  std::filesystem::path db_password_file;
+  std::size_t db_pool_size = 8;
   /// The longest registration granted, seconds (FDO 1.1 §5.3.4: WaitSeconds = min(requested, this)).
   std::uint32_t max_wait_seconds = 86400;
   /// Directory of PEM public keys or certificates: the owner keys allowed to register; empty: any.
@@ -61,6 +64,8 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config);
 struct ServeSettings {
   std::filesystem::path dir;
   std::filesystem::path db;
+  std::filesystem::path db_password_file;
+  std::size_t db_pool_size = 8;
   std::string listen;
   protocol::RendezvousPolicy policy;
   std::size_t max_sessions_per_source = 64;

@@ -10,6 +10,7 @@
 #include "libfdo/protocol/dispatcher.h"
 #include "libfdo/protocol/to0_rendezvous.h"
 #include "libfdo/protocol/to1_rendezvous.h"
+#include "libfdo/storage/open_store.h"
 #include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
 #include "libfdo/transport/url.h"
@@ -42,7 +43,8 @@ int serve(const ServeSettings& settings) {
   // A busy or unusable address is found before anything is written: a failed start leaves no directory or database.
   transport::check_listen(settings.listen);
   tool::create_private_directory(settings.dir);
-  const std::unique_ptr<storage::Store> store = storage::open_sqlite_store(settings.db);
+  const std::unique_ptr<storage::Store> store = storage::open_store(storage::StoreSpec{
+      .db = settings.db.string(), .password_file = settings.db_password_file, .pool_size = settings.db_pool_size});
 
   protocol::RendezvousLimits limits(settings.policy);
   protocol::To0Rendezvous to0(settings.policy);
