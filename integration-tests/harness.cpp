@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "libfdo/core/hex.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 
 namespace fdo::integration {
 namespace {
@@ -191,7 +191,7 @@ ServerProcess::ServerProcess(std::string_view name, std::vector<std::string> arg
       const std::size_t end = text.find('\n', at);
       if (end != std::string::npos) {
         m_url = text.substr(at + kReady.size() - 7, end - at - kReady.size() + 7);
-        m_port = transport::parse_url(m_url).port;
+        m_port = parse_url(m_url).port;
         return;
       }
     }
@@ -271,8 +271,8 @@ std::optional<std::string> HttpResponse::header(std::string_view name) const {
 
 HttpResponse http_request(const std::string& base_url, const std::string& method, const std::string& path,
                           const std::vector<std::pair<std::string, std::string>>& headers, ByteView body) {
-  const transport::Url url = transport::parse_url(base_url);
-  if (!transport::is_ipv4_literal(url.host)) {
+  const Url url = parse_url(base_url);
+  if (!is_ipv4_literal(url.host)) {
     throw std::runtime_error("http_request: only IPv4 literals are supported, got " + url.host);
   }
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -2,7 +2,7 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 #include "tools/common/cli.h"
 #include "tools/common/config_file.h"
 
@@ -59,12 +59,12 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   ServeSettings s;
   s.dir = config.dir;
   s.db = database_path(config.dir, config.db);
-  static_cast<void>(transport::parse_listen_address(config.listen));
+  static_cast<void>(parse_listen_address(config.listen));
   s.listen = config.listen;
   s.admin_listen = config.no_admin ? std::string() : config.admin_listen;
   if (!s.admin_listen.empty()) {
     try {
-      static_cast<void>(transport::parse_listen_address(s.admin_listen));
+      static_cast<void>(parse_listen_address(s.admin_listen));
     } catch (const Error& e) {
       throw_body_error("--admin-listen: " + std::string(e.what()));
     }

@@ -6,7 +6,7 @@
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
 #include "libfdo/crypto/x509.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 #include "tools/common/cli.h"
 #include "tools/common/config_file.h"
 
@@ -90,7 +90,7 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   ServeSettings s;
   s.dir = config.dir;
   s.db = config.db.empty() ? config.dir / kDefaultDbName : config.db;
-  static_cast<void>(transport::parse_listen_address(config.listen));
+  static_cast<void>(parse_listen_address(config.listen));
   s.listen = config.listen;
   s.policy.max_wait_seconds = config.max_wait_seconds;
   if (!config.trust_owner_keys.empty()) {

@@ -12,7 +12,7 @@
 #include "libfdo/protocol/to1_rendezvous.h"
 #include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 #include "tools/common/key_files.h"
 #include "tools/common/stop_signals.h"
 
@@ -69,7 +69,7 @@ int serve(const ServeSettings& settings) {
   }
   log::info("database " + settings.db.string());
   purge(*store);
-  if (!transport::is_loopback_host(transport::parse_listen_address(settings.listen).host)) {
+  if (!is_loopback_host(parse_listen_address(settings.listen).host)) {
     log::warn("listening on " + settings.listen +
               ", not on loopback: for untrusted clients put a reverse proxy in front (docs/security.md)");
   }

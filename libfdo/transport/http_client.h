@@ -11,7 +11,7 @@
 
 #include "libfdo/core/bytes.h"
 #include "libfdo/transport/binding.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 
 namespace fdo::transport {
 

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "libfdo/core/error.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 
 namespace fdo::transport {
 
