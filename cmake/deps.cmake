@@ -7,6 +7,8 @@ pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 pkg_check_modules(LIBCRYPT REQUIRED IMPORTED_TARGET libxcrypt)
 find_package(CLI11 REQUIRED)
+# Header-only; the types layer (JSON of the tools and --rv-info) and the integration-test harness.
+find_package(nlohmann_json 3 REQUIRED)
 find_package(Threads REQUIRED)
 if(FDO_BUILD_TESTS)
   find_package(GTest REQUIRED)

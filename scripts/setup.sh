@@ -12,6 +12,7 @@ packages=(
   libtss2-dev swtpm swtpm-tools # TPM layer and its simulator
   tpm2-tools                    # TPM tests: an independent reader of what the TPM holds (never our code path)
   libcli11-dev                  # executables
+  nlohmann-json3-dev            # types layer: the tools' JSON and --rv-info; the test harness reads JSON
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and bench
   clang libclang-rt-14-dev      # libFuzzer targets
   python3 git                   # demo.sh reads the tools' JSON; test.sh runs the demo from a fresh clone
