@@ -15,6 +15,7 @@
 #include "manufacturer/vouchers.h"
 #include "tools/common/admin.h"
 #include "tools/common/stop_signals.h"
+#include "tools/common/tls_options.h"
 
 namespace fdo::manufacturer {
 
@@ -54,6 +55,7 @@ int serve(const ServeSettings& settings) {
   transport::HttpServerOptions http;
   http.listen = settings.listen;
   http.threads = settings.threads;
+  tool::apply_server_tls(settings.tls, http);
   transport::HttpServer server(dispatcher, http);
   server.start();
 

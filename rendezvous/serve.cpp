@@ -15,6 +15,7 @@
 #include "libfdo/core/url.h"
 #include "tools/common/key_files.h"
 #include "tools/common/stop_signals.h"
+#include "tools/common/tls_options.h"
 
 namespace fdo::rendezvous {
 namespace {
@@ -58,6 +59,7 @@ int serve(const ServeSettings& settings) {
   http.listen = settings.listen;
   http.threads = settings.threads;
   http.leniency = settings.policy.leniency;  // --lenient bearer-scheme-case reaches the HTTP binding
+  tool::apply_server_tls(settings.tls, http);
   transport::HttpServer server(dispatcher, http);
   server.start();
   const protocol::PolicySummary summary = protocol::summarize(settings.policy);
