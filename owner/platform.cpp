@@ -33,19 +33,6 @@ bool is_ip_literal(const std::string& host) {
          std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
 }
 
-// A reading is a JSON object: only its outer shape is checked here (it is stored as text, never interpreted).
-bool looks_like_json_object(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  const auto last = text.find_last_not_of(" \t\r\n");
-  if (first == std::string_view::npos || text[first] != '{' || text[last] != '}') {
-    return false;
-  }
-  return std::none_of(text.begin(), text.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 && c != '\t' && c != '\r' && c != '\n';
-  });
-}
-
 // One line, appended and made durable before the device is told it was accepted.
 void append_line(const std::filesystem::path& file, const std::string& line) {
   const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -168,7 +155,7 @@ transport::AdminResponse Platform::reading(const transport::AdminRequest& reques
     return answer(415, "a reading is Content-Type application/json");
   }
   const std::string body(request.body.begin(), request.body.end());
-  if (!looks_like_json_object(body)) {
+  if (!is_json_object(body)) {
     return answer(400, "a reading is one JSON object");
   }
   const std::string fingerprint = to_hex(crypto::hash(crypto::HashAlg::Sha256, request.peer_certificate));

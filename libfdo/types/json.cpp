@@ -24,6 +24,12 @@ std::string json_escape(std::string_view s) {
   return quoted.substr(1, quoted.size() - 2);
 }
 
+bool is_json_object(std::string_view text) {
+  // accept() parses without building the document; it never throws for malformed input.
+  return Document::accept(text) && text.find_first_not_of(" \t\r\n") != std::string_view::npos &&
+         text[text.find_first_not_of(" \t\r\n")] == '{';
+}
+
 // An open object or array, and the key it will have in its parent (if that is an object).
 struct Open {
   Document value;

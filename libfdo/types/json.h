@@ -15,6 +15,10 @@ namespace fdo {
 /// or the start of a sequence cut short) replaced by one U+FFFD. Never throws on bad UTF-8.
 std::string json_escape(std::string_view s);
 
+/// Whether `text` is exactly one JSON object (RFC 8259, read by nlohmann-json): `{` … `}` with blanks around it,
+/// valid UTF-8, nothing after it. For input the tools store as received without interpreting it.
+[[nodiscard]] bool is_json_object(std::string_view text);
+
 /// Writes one JSON document; members keep the order they were written in. Calls must nest properly; misuse (a
 /// value where a key is due, unbalanced ends, two top-level values, a key written twice in one object) is our bug
 /// and throws Error(InternalServerError). Strings are escaped as json_escape() does.

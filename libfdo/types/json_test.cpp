@@ -62,6 +62,16 @@ TEST(Json, PrettyPrintsWithTwoSpaces) {
   EXPECT_EQ(j.str(), "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {}\n}");
 }
 
+TEST(Json, RecognisesOneJsonObject) {
+  EXPECT_TRUE(is_json_object("{}"));
+  EXPECT_TRUE(is_json_object(" {\"temperature_c\": 21.5, \"tags\": [1, {\"a\": null}]}\r\n"));
+  for (const char* bad : {"", " ", "[1,2]", "\"{}\"", "{} {}", "{", "{ not json }", "{\"a\":1,}", "{\"a\":\"\xff\"}", "1"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_FALSE(is_json_object(bad));
+  }
+  EXPECT_FALSE(is_json_object(std::string(100000, '[') + std::string(100000, ']')));
+}
+
 TEST(Json, MisuseIsOurBug) {
   expect_error([] { JsonWriter().begin_object().string("no key"); }, ErrorCode::InternalServerError);
   expect_error([] { JsonWriter().begin_array().key("k"); }, ErrorCode::InternalServerError);
