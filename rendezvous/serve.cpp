@@ -13,7 +13,7 @@
 #include "libfdo/storage/open_store.h"
 #include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 #include "tools/common/key_files.h"
 #include "tools/common/stop_signals.h"
 #include "tools/common/systemd.h"
@@ -74,7 +74,7 @@ int serve(const ServeSettings& settings) {
   }
   log::info("database " + settings.db.string());
   purge(*store);
-  if (!transport::is_loopback_host(transport::parse_listen_address(settings.listen).host)) {
+  if (!is_loopback_host(parse_listen_address(settings.listen).host)) {
     log::warn("listening on " + settings.listen +
               ", not on loopback: for untrusted clients put a reverse proxy in front (docs/security.md)");
   }
