@@ -15,6 +15,7 @@
 #include "libfdo/core/log.h"
 #include "libfdo/core/url.h"
 #include "libfdo/crypto/hash.h"
+#include "libfdo/transport/binding.h"
 #include "libfdo/types/json.h"
 #include "owner/status_json.h"
 #include "tools/common/key_files.h"
@@ -143,15 +144,8 @@ transport::AdminResponse Platform::reading(const transport::AdminRequest& reques
     log::warn("platform: refused a reading from " + cert->subject() + ": not issued by the device-application CA");
     return answer(403, "the client certificate is not issued by this owner's device-application CA");
   }
-  std::string content_type;
-  for (const auto& [name, value] : request.headers) {
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (lower == "content-type") {
-      content_type = value;
-    }
-  }
-  if (content_type.rfind("application/json", 0) != 0) {
+  const std::vector<std::string_view> content_type = transport::header_values(request.headers, "Content-Type");
+  if (content_type.size() != 1 || content_type.front().rfind("application/json", 0) != 0) {
     return answer(415, "a reading is Content-Type application/json");
   }
   const std::string body(request.body.begin(), request.body.end());
@@ -182,7 +176,6 @@ transport::AdminResponse Platform::reading(const transport::AdminRequest& reques
       log::error(e.what());
       return answer(500, "the reading could not be stored");
     }
-    ++m_accepted;
   }
   log::info("platform: reading accepted from " + cert->subject() + " (certificate sha256 " + fingerprint.substr(0, 16) +
             "…, issued by the device-application CA)");

@@ -65,7 +65,6 @@ class Platform {
   tool::NoProtocol m_no_protocol;
   std::unique_ptr<transport::HttpServer> m_server;
   std::mutex m_write;
-  std::uint64_t m_accepted = 0;
 };
 
 }  // namespace fdo::owner_tool
