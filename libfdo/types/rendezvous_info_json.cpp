@@ -257,6 +257,11 @@ RendezvousInfo RendezvousInfo::from_json(std::string_view text, std::string_view
     const std::string what = e.what();
     const std::size_t cut = what.find("] ");
     throw_body_error(where + ": not JSON: " + (cut == std::string::npos ? what : what.substr(cut + 2)));
+  } catch (const Json::exception& e) {
+    // A number too large for a double ("1e999") is out_of_range.406, thrown even by the parser.
+    const std::string what = e.what();
+    const std::size_t cut = what.find("] ");
+    throw_body_error(where + ": not JSON: " + (cut == std::string::npos ? what : what.substr(cut + 2)));
   }
   // FDO 1.1 §3.7: RendezvousInfo = [+ RendezvousDirective], RendezvousDirective = [+ RendezvousInstr].
   if (!doc.is_array() || doc.empty()) {

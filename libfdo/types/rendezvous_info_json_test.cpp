@@ -261,6 +261,8 @@ TEST(RendezvousInfoJson, BadFilesNameTheFileAndThePlace) {
       {R"([[{"variable":"RVExtRV","value":{"args_hex":[]}}]])", "rv.json: [0][0] RVExtRV: value must be {\"mechanism\""},
       {R"([[{"variable":99,"value":"01"}]])", "rv.json: [0][0] RVVariable 99: unknown member \"value\""},
       {"[[[[[[[[[[1]]]]]]]]]]", "rv.json: nested deeper than 8 levels"},
+      {"21573e929629", "rv.json: not JSON: number overflow parsing '21573e929629'"},
+      {R"([[{"variable":"RVDevPort","value":1e999}]])", "rv.json: not JSON: number overflow"},
   };
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   EXPECT_NE(expect_error([&] { (void)RendezvousInfo::from_json(deep, "rv.json"); }, ErrorCode::MessageBodyError)
