@@ -19,6 +19,10 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   cmd.add_option("--listen", config.listen, "IPv4:PORT, [IPv6]:PORT or localhost:PORT; port 0 picks a free port")
       ->capture_default_str();
   cmd.add_option("--db", config.db, "SQLite database (default DIR/rendezvous.db)");
+  cmd.add_option("--admin-listen", config.admin_listen,
+                 "Admin address (GET /metrics, bearer token of DIR/admin-token; empty: none)")
+      ->capture_default_str();
+  cmd.add_flag("--no-admin", config.no_admin, "No admin listener (the same as --admin-listen \"\")");
   cmd.add_option("--max-wait-seconds", config.max_wait_seconds,
                  "Longest registration granted in TO0.AcceptOwner, seconds")
       ->capture_default_str()
@@ -92,6 +96,14 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.db = config.db.empty() ? config.dir / kDefaultDbName : config.db;
   static_cast<void>(transport::parse_listen_address(config.listen));
   s.listen = config.listen;
+  s.admin_listen = config.no_admin ? std::string() : config.admin_listen;
+  if (!s.admin_listen.empty()) {
+    try {
+      static_cast<void>(transport::parse_listen_address(s.admin_listen));
+    } catch (const Error& e) {
+      throw_body_error("--admin-listen: " + std::string(e.what()));
+    }
+  }
   s.policy.max_wait_seconds = config.max_wait_seconds;
   if (!config.trust_owner_keys.empty()) {
     s.policy.trusted_owner_keys = load_trusted_keys(config.trust_owner_keys, "--trust-owner-keys");

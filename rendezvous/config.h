@@ -16,6 +16,8 @@ namespace fdo::rendezvous {
 
 /// The default listening address of `serve` (docs/cli.md: 127.0.0.1 unless --listen says otherwise).
 inline constexpr std::string_view kDefaultListen = "127.0.0.1:8041";
+/// The default address of the admin listener (GET /metrics, docs/rendezvous.md "Admin listener"); empty disables it.
+inline constexpr std::string_view kDefaultAdminListen = "127.0.0.1:8040";
 /// The database file inside --dir when --db is not given.
 inline constexpr std::string_view kDefaultDbName = "rendezvous.db";
 
@@ -23,6 +25,10 @@ inline constexpr std::string_view kDefaultDbName = "rendezvous.db";
 struct ServeConfig {
   std::filesystem::path dir;
   std::string listen = std::string(kDefaultListen);
+  /// Where GET /metrics is served, with the bearer token of DIR/admin-token (made at the first serve); empty: nowhere.
+  std::string admin_listen = std::string(kDefaultAdminListen);
+  /// `--no-admin`: the same as `--admin-listen ""`.
+  bool no_admin = false;
   /// SQLite database; default DIR/rendezvous.db.
   std::filesystem::path db;
   /// The longest registration granted, seconds (FDO 1.1 §5.3.4: WaitSeconds = min(requested, this)).
@@ -59,6 +65,8 @@ struct ServeSettings {
   std::filesystem::path dir;
   std::filesystem::path db;
   std::string listen;
+  /// The admin listener's address; empty: no admin listener.
+  std::string admin_listen;
   protocol::RendezvousPolicy policy;
   std::size_t max_sessions_per_source = 64;
   std::int64_t session_ttl = 300;

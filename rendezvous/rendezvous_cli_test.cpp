@@ -36,7 +36,7 @@ TEST_F(RendezvousCli, ServeOnABusyPortSaysSoAndCreatesNoDirectory) {
 }
 
 TEST_F(RendezvousCli, ServeListensOnLocalhost) {
-  const ServerProcess server("fdo-rendezvous", {"serve", "--dir", path("rv"), "--listen", "localhost:0"});
+  const ServerProcess server("fdo-rendezvous", {"serve", "--dir", path("rv"), "--listen", "localhost:0", "--no-admin"});
   EXPECT_EQ(server.url().rfind("http://127.0.0.1:", 0), 0u) << server.url();
   EXPECT_TRUE(fs::exists(path("rv/rendezvous.db")));
 }
@@ -74,7 +74,7 @@ TEST_F(RendezvousCli, ConfigFileOptionsApplyAndFlagsOverrideThem) {
   write_file_atomic(config, to_bytes("listen = \"203.0.113.1:1\"\nmax_wait_seconds = 30\n"), 0644);
   // The file's listen address is not usable here; the flag wins.
   const ServerProcess server("fdo-rendezvous",
-                             {"serve", "--dir", path("rv"), "--config", config, "--listen", "127.0.0.1:0"});
+                             {"serve", "--dir", path("rv"), "--config", config, "--listen", "127.0.0.1:0", "--no-admin"});
   EXPECT_EQ(server.url().rfind("http://127.0.0.1:", 0), 0u) << server.url();
 }
 
