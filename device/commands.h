@@ -52,5 +52,7 @@ void register_show(Commands& commands);
 void register_to1(Commands& commands);
 /// `fdo-device onboard`: TO1 then TO2 (FDO 1.1 §5.4-§5.5); in onboard_command.cpp.
 void register_onboard(Commands& commands);
+/// `fdo-device report`: a reading to the owner's platform over mutual TLS (docs/owner.md); in report_command.cpp.
+void register_report(Commands& commands);
 
 }  // namespace fdo::device_tool

@@ -16,6 +16,7 @@
 #include "libfdo/protocol/device_identity.h"
 #include "libfdo/protocol/trace_file.h"
 #include "libfdo/transport/http_transport.h"
+#include "tools/common/tls_options.h"
 
 namespace fdo::device_tool {
 namespace {
@@ -29,8 +30,7 @@ struct DiConfig {
   std::string serial;
   std::string model = "fdo-cpp-device";
   std::string key_enc = "x509";
-  bool insecure_tls = false;
-  std::string ca_file;
+  tool::ClientTls tls;
   bool force = false;
 };
 
@@ -54,10 +54,7 @@ protocol::DiDeviceOptions di_options(const DiConfig& config) {
 
 protocol::DiResult run_di_over_http(const DiConfig& config, const protocol::DiDeviceOptions& options,
                                     const protocol::DeviceSigner& signer, const protocol::DeviceHmac& hmac) {
-  transport::HttpClientOptions http;
-  http.insecure_tls = config.insecure_tls;
-  http.ca_file = config.ca_file;
-  transport::HttpTransport transport(config.url, http);
+  transport::HttpTransport transport(config.url, tool::client_options(config.tls));
   if (!config.trace.empty()) {
     protocol::TraceDir trace(config.trace);
     protocol::TracingTransport traced(transport, trace);
@@ -154,8 +151,7 @@ void register_di(Commands& commands) {
   cmd.add_option("--key-enc", config->key_enc, "OVPubKey encoding to ask for: x509|x5chain|cosekey")
       ->capture_default_str()
       ->check(CLI::IsMember({"x509", "x5chain", "cosekey"}));
-  cmd.add_flag("--insecure-tls", config->insecure_tls, "https: skip certificate verification (labs only)");
-  cmd.add_option("--ca-file", config->ca_file, "https: PEM file of trusted CA certificates");
+  tool::add_client_tls_options(cmd, config->tls);
   cmd.add_flag("--force", config->force, "Replace an existing credential file (once DI succeeds)");
   cmd.footer("Example: fdo-device di --url http://127.0.0.1:8038 --credential cred.bin --key-type p384 --serial SN1\n"
              "         fdo-device di --url http://127.0.0.1:8038 --tpm swtpm:host=127.0.0.1,port=2321");

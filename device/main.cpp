@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     fdo::device_tool::register_show(commands);
     fdo::device_tool::register_to1(commands);
     fdo::device_tool::register_onboard(commands);
+    fdo::device_tool::register_report(commands);
     return commands.run(argc, argv);
   });
 }

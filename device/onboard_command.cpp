@@ -25,6 +25,7 @@
 #include "libfdo/types/device_credential.h"
 #include "libfdo/types/json.h"
 #include "tools/common/cli.h"
+#include "tools/common/tls_options.h"
 
 namespace fdo::device_tool {
 namespace {
@@ -49,6 +50,7 @@ struct OnboardConfig {
   std::filesystem::path shadow_file = "/etc/shadow";
   std::vector<std::string> modules;
   std::uint32_t command_timeout = 600;
+  tool::ClientTls tls;
 };
 
 // Where TPM-Attest keeps the owner's verdict, under --root (docs/tpm-credentials.md "Attestation").
@@ -130,9 +132,10 @@ int run_onboard(const OnboardConfig& config) {
     find.max_rounds = config.rounds;
     find.retry_delay_sec = config.retry_delay;
     find.max_delay_sec = config.max_rv_delay;
+    find.http = tool::client_options(config.tls);
     if (trace) {
-      find.make_transport = [&trace](const std::string& rv) -> std::unique_ptr<transport::MessageTransport> {
-        return std::make_unique<protocol::TracingTransport>(std::make_unique<transport::HttpTransport>(rv), *trace);
+      find.wrap = [&trace](std::unique_ptr<transport::MessageTransport> t) -> std::unique_ptr<transport::MessageTransport> {
+        return std::make_unique<protocol::TracingTransport>(std::move(t), *trace);
       };
     }
     const protocol::FindOwnerResult found = protocol::find_owner(credential, *signer, find);
@@ -212,7 +215,8 @@ int run_onboard(const OnboardConfig& config) {
     // A TPM renews the HMAC secret in every replacement (FDO-in-TPM §6); the file keeps it.
     const std::unique_ptr<protocol::DeviceHmac> next_hmac = device.store->next_hmac();
     options.replacement_hmac = next_hmac.get();
-    transport::HttpTransport http(url);
+    // An https owner is trusted through --ca-file or the system store (docs/security.md "TLS").
+    transport::HttpTransport http(url, tool::client_options(config.tls));
     std::optional<protocol::TracingTransport> traced;
     if (trace) {
       traced.emplace(http, *trace);
@@ -259,6 +263,7 @@ void register_onboard(Commands& commands) {
                                [config] { return run_onboard(*config); });
   add_credential_options(cmd, config->credential, config->tpm, "The credential file (replaced atomically on success)");
   add_trace_option(cmd, config->trace);
+  tool::add_client_tls_options(cmd, config->tls);
   cmd.add_option("--owner-url", config->owner_url, "Skip TO1: run TO2 at this owner, http(s)://HOST:PORT");
   cmd.add_option("--kex", config->kex, "Key exchange: ECDH256, ECDH384, DHKEXid14, DHKEXid15, ASYMKEX2048, ASYMKEX3072")
       ->check(CLI::IsMember({"ECDH256", "ECDH384", "DHKEXid14", "DHKEXid15", "ASYMKEX2048", "ASYMKEX3072"}));

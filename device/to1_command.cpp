@@ -16,6 +16,7 @@
 #include "libfdo/types/device_credential.h"
 #include "libfdo/types/json.h"
 #include "tools/common/cli.h"
+#include "tools/common/tls_options.h"
 
 namespace fdo::device_tool {
 namespace {
@@ -28,6 +29,7 @@ struct To1Config {
   std::size_t rounds = 1;
   std::uint32_t retry_delay = kRvRetryDelaySec;
   std::uint32_t max_rv_delay = 0;
+  tool::ClientTls tls;
 };
 
 /// What a rendezvous server's error code means to the person running the device (FDO 1.1 §5.1.1.1).
@@ -119,11 +121,12 @@ int run_to1_command(const To1Config& config) {
   options.max_rounds = config.rounds;
   options.retry_delay_sec = config.retry_delay;
   options.max_delay_sec = config.max_rv_delay;
+  options.http = tool::client_options(config.tls);
   std::optional<protocol::TraceDir> trace;
   if (!config.trace.empty()) {
     trace.emplace(config.trace);
-    options.make_transport = [&trace](const std::string& url) -> std::unique_ptr<transport::MessageTransport> {
-      return std::make_unique<protocol::TracingTransport>(std::make_unique<transport::HttpTransport>(url), *trace);
+    options.wrap = [&trace](std::unique_ptr<transport::MessageTransport> t) -> std::unique_ptr<transport::MessageTransport> {
+      return std::make_unique<protocol::TracingTransport>(std::move(t), *trace);
     };
   }
   const protocol::FindOwnerResult result = protocol::find_owner(*credential, *signer, options);
@@ -157,6 +160,7 @@ void register_to1(Commands& commands) {
                                [config] { return run_to1_command(*config); });
   add_credential_options(cmd, config->credential, config->tpm, "The credential file");
   add_trace_option(cmd, config->trace);
+  tool::add_client_tls_options(cmd, config->tls);
   cmd.add_flag("--json", config->json, "One JSON document on stdout (to2_urls, rendezvous, attempts)");
   cmd.add_option("--rounds", config->rounds, "Walks of the RendezvousInfo list before giving up (0: forever)")
       ->capture_default_str();

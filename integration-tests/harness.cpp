@@ -218,14 +218,17 @@ ServerProcess::~ServerProcess() {
 
 std::string ServerProcess::log() const { return read_text(m_log); }
 
-std::string ServerProcess::admin_url() const {
-  constexpr std::string_view kMarker = "admin listening on ";
+std::string ServerProcess::admin_url() const { return listed_url("admin listening on "); }
+
+std::string ServerProcess::platform_url() const { return listed_url("platform listening on "); }
+
+std::string ServerProcess::listed_url(std::string_view marker) const {
   for (int i = 0; i < 200; ++i) {
     const std::string text = log();
-    const std::size_t at = text.find(kMarker);
+    const std::size_t at = text.find(marker);
     const std::size_t end = at == std::string::npos ? at : text.find('\n', at);
     if (end != std::string::npos) {
-      return text.substr(at + kMarker.size(), end - at - kMarker.size());
+      return text.substr(at + marker.size(), end - at - marker.size());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -83,6 +83,8 @@ class ServerProcess {
   /// The URL of its "admin listening on URL" line (printed just after the listening one), waiting up to 2 s for it;
   /// empty when none comes.
   [[nodiscard]] std::string admin_url() const;
+  /// The URL of the owner's "platform listening on URL" line, or empty if none within 2 s.
+  [[nodiscard]] std::string platform_url() const;
   /// Sends SIGTERM and waits (SIGKILL after 20 s); returns the exit status as RunResult::exit_code does.
   int stop();
   /// Sends SIGKILL and waits: the process gets no chance to clean up.
@@ -93,6 +95,8 @@ class ServerProcess {
 
  private:
   int wait_for_exit(std::chrono::seconds timeout);
+  /// The rest of the first log line holding `marker`, waiting up to 2 s for it.
+  [[nodiscard]] std::string listed_url(std::string_view marker) const;
 
   std::string m_name;
   std::unique_ptr<TempDir> m_log_dir;

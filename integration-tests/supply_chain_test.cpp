@@ -1,8 +1,9 @@
 // The supply chain's scenario matrix, every role a real process on loopback (swtpm for the TPM-backed devices): a
 // file-backed and a TPM-backed device, P-256 and P-384, with 0, 1 and 2 resellers between the manufacturer and the
 // owner; each scenario checks every artifact: the voucher's chain, the credential before and after, the owner's
-// device status and what the owner's plan installed on the device. Then a resale to a second owner and many devices
-// onboarding at once.
+// device status, what the owner's plan installed on the device (a file and a script, passwords, a certificate, the
+// TPM's attestation) and the platform's record of the device's first reading over mutual TLS. Then a resale to a
+// second owner and many devices onboarding at once.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,6 +17,9 @@
 #include "integration-tests/supply_chain.h"
 #include "libfdo/core/bytes.h"
 #include "libfdo/core/file.h"
+#include "libfdo/core/hex.h"
+#include "libfdo/crypto/hash.h"
+#include "libfdo/crypto/x509.h"
 #include "libfdo/tpm/swtpm_test_support.h"
 
 namespace fdo::integration {
@@ -127,22 +131,53 @@ TEST_P(SupplyChainMatrix, TheDeviceOnboardsAndEveryArtifactIsAsTheStorySays) {
   const RunResult imported = run_tool("fdo-owner", {"vouchers", "import", "--dir", owner_dir, voucher});
   ASSERT_EQ(imported.exit_code, 0) << imported.describe();
 
-  // The owner's plan installs a file and runs a script on the device.
+  // The owner's plan: a file and a script, the operator's password set and root locked, a device certificate
+  // enrolled through AsymKey (its key made in the TPM on a TPM device), and on a TPM device the TPM attested first.
   const std::string plan_dir = path("plan");
   std::filesystem::create_directories(plan_dir);
   write_file_atomic(plan_dir + "/setup.sh", to_bytes("echo configured > etc/configured\n"), 0644);
-  write_file_atomic(plan_dir + "/plan.toml", to_bytes(R"(modules = ["fdo_sys"]
+  std::string plan = R"(modules = [)" + std::string(s.tpm ? R"("TPM-Attest", )" : "") +
+                     R"("fdo_sys", "Password-Manager", "AsymKey"]
 [params.fdo_sys]
 files = ["setup.sh"]
 exec = ["sh", "setup.sh"]
-)"), 0644);
-  const auto owner = serve(owner_dir, {"--plan", plan_dir + "/plan.toml"});
+[params.Password-Manager]
+user = "operator"
+password = "Matrix-0perator"
+disable = ["root"]
+[params.AsymKey]
+slot = "0"
+curve = ")" + std::string(s.curve == "p256" ? "secp256r1" : "secp384r1") + R"("
+subject = "CN=matrix-sensor"
+)";
+  if (s.tpm) {
+    // The TPM maker certifies the attestation key; the owner expects the TPM's PCR 7 as it is now.
+    const RunResult pcr = run_command({"tpm2_pcrread", "-T", m_swtpm->tcti(), "sha256:7", "-o", path("pcr7.bin")});
+    ASSERT_EQ(pcr.exit_code, 0) << pcr.describe();
+    const RunResult ca = run_command({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                      "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("maker-ca.key.pem"), "-out",
+                                      plan_dir + "/maker-ca.pem", "-subj", "/CN=TPM maker CA", "-days", "30"});
+    ASSERT_EQ(ca.exit_code, 0) << ca.describe();
+    const RunResult certify = run_tool("fdo-tpm-provisioner", {"certify-ak", "--tcti", m_swtpm->tcti(), "--ca-key",
+                                                               path("maker-ca.key.pem"), "--ca-cert",
+                                                               plan_dir + "/maker-ca.pem"});
+    ASSERT_EQ(certify.exit_code, 0) << certify.describe();
+    plan += R"([params."TPM-Attest"]
+pcrs = ["7"]
+expect = ["7=)" + to_hex(read_file(path("pcr7.bin"))) + R"("]
+ak-ca = ["maker-ca.pem"]
+)";
+  }
+  write_file_atomic(plan_dir + "/plan.toml", to_bytes(plan), 0644);
+  const auto owner = serve(owner_dir, {"--plan", plan_dir + "/plan.toml", "--platform-listen", "127.0.0.1:0"});
   await_registered(owner_dir, guid);
 
   // The device powers on: TO1 finds the owner, TO2 onboards it.
   const std::string root = path("root");
   std::filesystem::create_directories(root + "/etc");
-  std::vector<std::string> onboard = {"onboard", "--json", "--root", root};
+  write_file_atomic(root + "/etc/shadow", to_bytes("root:$6$old$hash:19000:0:99999:7:::\noperator:*:19000:0:99999:7:::\n"),
+                    0600);
+  std::vector<std::string> onboard = {"onboard", "--json", "--root", root, "--shadow-file", root + "/etc/shadow"};
   onboard.insert(onboard.end(), dev.begin(), dev.end());
   const RunResult r = run_tool("fdo-device", onboard);
   ASSERT_EQ(r.exit_code, 0) << r.describe() << owner->log();
@@ -164,9 +199,57 @@ exec = ["sh", "setup.sh"]
   const Json st = status(owner_dir, guid);
   EXPECT_EQ(st["state"].str(), "onboarded");
   EXPECT_EQ(st["new_guid"].str(), new_guid);
-  EXPECT_NE(st["modules"].at(0).str().find("fdo_sys: done"), std::string::npos) << st["modules"].at(0).str();
+  std::string modules;
+  for (std::size_t i = 0; i < st["modules"].size(); ++i) {
+    modules += st["modules"].at(i).str() + "\n";
+  }
+  for (const std::string done : {"fdo_sys: done", "Password-Manager: done", "AsymKey: done"}) {
+    EXPECT_NE(modules.find(done), std::string::npos) << done << " in " << modules;
+  }
+  if (s.tpm) {
+    EXPECT_NE(modules.find("TPM-Attest: done: verdict normal"), std::string::npos) << modules;
+  }
   EXPECT_EQ(to_string(read_file(root + "/etc/configured")), "configured\n");
+  const std::string shadow = to_string(read_file(root + "/etc/shadow"));
+  EXPECT_NE(shadow.find("root:!$6$old$hash:"), std::string::npos) << shadow;
+  EXPECT_NE(shadow.find("operator:$6$"), std::string::npos) << shadow;
+  const std::string slot = root + "/asymkey/0";
+  EXPECT_EQ(std::filesystem::exists(slot + "/key.tpm"), s.tpm);
+  EXPECT_EQ(std::filesystem::exists(slot + "/key.pem"), !s.tpm);
   EXPECT_EQ(status(owner_dir, new_guid)["state"].str(), "imported");
+
+  // What onboarding is for: the device reports to its owner's platform over mutual TLS with the certificate it
+  // was just given, and the platform takes it only because that certificate chains to the owner's CA.
+  std::vector<std::string> report = {"report", "--json", "--root", root, "--url", owner->platform_url(), "--reading",
+                                     R"({"temperature_c":21.5})"};
+  if (s.tpm) {
+    report.insert(report.end(), {"--tpm", m_swtpm->tcti()});
+  }
+  const RunResult reported = run_tool("fdo-device", report);
+  ASSERT_EQ(reported.exit_code, 0) << reported.describe() << owner->log();
+  EXPECT_TRUE(Json::parse(reported.out)["accepted"].boolean());
+  const std::string readings = to_string(read_file(owner_dir + "/platform/readings.jsonl"));
+  const Json line = Json::parse(readings.substr(0, readings.find('\n')));
+  EXPECT_EQ(line["subject"].str(), "CN=matrix-sensor");
+  EXPECT_EQ(line["issuer"].str(), "CN=FDO owner device-application CA,O=fdo-cpp owner");
+  const std::vector<crypto::Certificate> enrolled = crypto::Certificate::from_pem_all(to_string(read_file(slot + "/cert.pem")));
+  ASSERT_EQ(enrolled.size(), 1U);
+  EXPECT_EQ(line["certificate_sha256"].str(), to_hex(crypto::hash(crypto::HashAlg::Sha256, enrolled[0].der())));
+  EXPECT_EQ(line["reading"].str(), R"({"temperature_c":21.5})");
+
+  // A certificate from anyone else gets no reading in: a self-made one in another slot is refused in the handshake.
+  const std::string fake = root + "/asymkey/9";
+  std::filesystem::create_directories(fake);
+  ASSERT_EQ(run_command({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                         "-keyout", fake + "/key.pem", "-out", fake + "/cert.pem", "-subj", "/CN=matrix-sensor",
+                         "-days", "1"})
+                .exit_code,
+            0);
+  const RunResult refused = run_tool("fdo-device", {"report", "--root", root, "--slot", "9", "--url",
+                                                    owner->platform_url(), "--ca-file", slot + "/chain.pem"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.describe();
+  EXPECT_EQ(std::count(readings.begin(), readings.end(), '\n'), 1);
+  EXPECT_EQ(to_string(read_file(owner_dir + "/platform/readings.jsonl")), readings);
 }
 
 INSTANTIATE_TEST_SUITE_P(Matrix, SupplyChainMatrix,

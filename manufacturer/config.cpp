@@ -48,6 +48,7 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   cmd.add_option("--threads", config.threads, "HTTP worker threads (0: 4 per core, at least 8)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
+  tool::add_server_tls_options(cmd, config.tls);
   tool::add_log_level(cmd, config.log_level)->capture_default_str();
 }
 
@@ -61,6 +62,9 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.db = database_path(config.dir, config.db);
   static_cast<void>(transport::parse_listen_address(config.listen));
   s.listen = config.listen;
+  transport::HttpServerOptions tls_check;
+  tool::apply_server_tls(config.tls, tls_check);
+  s.tls = config.tls;
   s.admin_listen = config.no_admin ? std::string() : config.admin_listen;
   if (!s.admin_listen.empty()) {
     try {

@@ -14,6 +14,7 @@
 #include "libfdo/crypto/keys.h"
 #include "libfdo/protocol/di_manufacturer.h"
 #include "libfdo/types/rendezvous_info.h"
+#include "tools/common/tls_options.h"
 
 namespace fdo::manufacturer {
 
@@ -63,6 +64,8 @@ struct ServeConfig {
   bool no_admin = false;
   /// HTTP worker threads.
   int threads = 0;
+  /// --tls-cert / --tls-key: DI over HTTPS.
+  tool::ServerTls tls;
 };
 
 /// `fdo-manufacturer vouchers list|export`.
@@ -101,6 +104,8 @@ struct ServeSettings {
   int threads = 0;
   /// The admin listener's address; empty: no admin listener.
   std::string admin_listen;
+  /// --tls-cert / --tls-key: DI over HTTPS.
+  tool::ServerTls tls;
 
   /// Validates `config` (listen address, URLs, key files, character class) and converts it.
   static ServeSettings from(const ServeConfig& config);

@@ -17,6 +17,7 @@
 #include "tools/common/admin.h"
 #include "tools/common/ops.h"
 #include "tools/common/stop_signals.h"
+#include "tools/common/tls_options.h"
 
 namespace fdo::manufacturer {
 
@@ -60,6 +61,7 @@ int serve(const ServeSettings& settings) {
   http.listen = settings.listen;
   http.threads = settings.threads;
   http.metrics = &metrics;
+  tool::apply_server_tls(settings.tls, http);
   transport::HttpServer server(dispatcher, http);
   tool::add_health_routes(server, *store);
   server.start();

@@ -31,6 +31,7 @@
 #include "owner/commands.h"
 #include "owner/config.h"
 #include "owner/plan.h"
+#include "owner/platform.h"
 #include "owner/to0_scheduler.h"
 #include "tools/common/admin.h"
 #include "tools/common/cli.h"
@@ -38,6 +39,7 @@
 #include "tools/common/key_files.h"
 #include "tools/common/ops.h"
 #include "tools/common/stop_signals.h"
+#include "tools/common/tls_options.h"
 
 namespace fdo::owner_tool {
 namespace {
@@ -59,6 +61,13 @@ struct ServeConfig {
   std::vector<std::string> lenient;
   int threads = 0;
   std::filesystem::path trace;
+  /// --tls-cert / --tls-key: TO2 over HTTPS.
+  tool::ServerTls tls;
+  /// --ca-file / --insecure-tls: how TO0 trusts https rendezvous servers.
+  tool::ClientTls rv_tls;
+  /// --platform-listen: the platform endpoint (docs/owner.md "Platform endpoint"); empty: none.
+  std::string platform_listen;
+  tool::ServerTls platform_tls;
 };
 
 // What `serve` runs with, checked before anything starts (a bad option is a usage error, exit 2).
@@ -89,6 +98,16 @@ std::unique_ptr<ServeSettings> settings_from(const ServeConfig& config) {
   check_listen_option(config.listen, "--listen");
   if (!config.admin_listen.empty()) {
     check_listen_option(config.admin_listen, "--admin-listen");
+  }
+  if (!config.platform_listen.empty()) {
+    check_listen_option(config.platform_listen, "--platform-listen");
+  }
+  {
+    transport::HttpServerOptions tls_check;
+    tool::apply_server_tls(config.tls, tls_check);
+    if (config.platform_tls.cert.empty() != config.platform_tls.key.empty()) {
+      throw_body_error("--platform-tls-cert and --platform-tls-key go together");
+    }
   }
   for (const std::string& name : config.kex) {
     const std::optional<crypto::KexSuite> kex = crypto::parse_kex_suite(name);
@@ -134,6 +153,13 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   if (!config.admin_listen.empty()) {
     transport::check_listen(config.admin_listen);
   }
+  if (!config.platform_listen.empty()) {
+    transport::check_listen(config.platform_listen);
+    if (!settings.ca_key || !settings.module_context.ca_cert) {
+      throw_internal("--platform-listen: the device-application CA is missing (" + settings.dir.ca_cert().string() +
+                     "): run `fdo-owner init --dir " + settings.dir.dir.string() + "`");
+    }
+  }
   const std::vector<crypto::PrivateKey> owner_keys = load_owner_keys(settings.dir);
   const OwnerKeyRing ring(owner_keys);
   const std::string admin_token = tool::load_admin_token(settings.dir.dir, "fdo-owner");
@@ -161,6 +187,7 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   http.threads = config.threads;
   http.leniency = policy.leniency;
   http.metrics = &metrics;
+  tool::apply_server_tls(config.tls, http);
   transport::HttpServer server(dispatcher, http);
   tool::add_health_routes(server, *store);
   server.start();
@@ -174,10 +201,15 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   std::optional<protocol::TraceDir> trace;
   if (!config.trace.empty()) {
     trace.emplace(config.trace);
-    to0_options.make_transport = [&trace](const std::string& url) -> std::unique_ptr<transport::MessageTransport> {
-      return std::make_unique<protocol::TracingTransport>(std::make_unique<transport::HttpTransport>(url), *trace);
-    };
   }
+  const transport::HttpClientOptions rv_http = tool::client_options(config.rv_tls);
+  to0_options.make_transport = [&trace, rv_http](const std::string& url) -> std::unique_ptr<transport::MessageTransport> {
+    auto client = std::make_unique<transport::HttpTransport>(url, rv_http);
+    if (trace) {
+      return std::make_unique<protocol::TracingTransport>(std::move(client), *trace);
+    }
+    return client;
+  };
   To0Scheduler scheduler(*store, ring, RVTO2Addr::from_urls(to2_urls), to0_options);
 
   tool::NoProtocol no_protocol("this is the owner's admin listener; FDO messages go to its TO2 address");
@@ -215,12 +247,29 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   log::info("TO0 advertises " + advertised + "; plans " +
             (config.plan.empty() ? std::string("from the command line") : config.plan.string()) +
             (settings.flags.reuse.value_or(false) ? " (credential reuse)" : " (credential replacement)"));
+  std::unique_ptr<Platform> platform;
+  if (!config.platform_listen.empty()) {
+    platform = std::make_unique<Platform>(
+        settings.dir, *settings.ca_key, *settings.module_context.ca_cert,
+        PlatformOptions{.listen = config.platform_listen, .tls_cert = config.platform_tls.cert,
+                        .tls_key = config.platform_tls.key});
+    platform->start();
+    log::info("platform endpoint: devices post readings to " + platform->url() + std::string(kReadingsPath) +
+              " with a certificate from the device-application CA; accepted ones go to " +
+              readings_file(settings.dir).string());
+  }
   std::cout << "listening on " << server.url() << std::endl;
   if (admin) {
     std::cout << "admin listening on " << admin->url() << std::endl;
   }
+  if (platform) {
+    std::cout << "platform listening on " << platform->url() << std::endl;
+  }
 
   stop_signals.wait();
+  if (platform) {
+    platform->stop();
+  }
   scheduler.stop();
   if (admin) {
     admin->stop();
@@ -281,6 +330,13 @@ void register_serve(Commands& commands) {
   cmd.add_option("--threads", config->threads, "HTTP worker threads (0: 4 per core, at least 8)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
+  tool::add_server_tls_options(cmd, config->tls);
+  tool::add_client_tls_options(cmd, config->rv_tls);
+  cmd.add_option("--platform-listen", config->platform_listen,
+                 "Platform endpoint (mutual TLS, devices post readings with their enrolled certificate); empty: none");
+  cmd.add_option("--platform-tls-cert", config->platform_tls.cert,
+                 "The platform's PEM certificate chain (default: issued by the device-application CA at start)");
+  cmd.add_option("--platform-tls-key", config->platform_tls.key, "The PEM key of --platform-tls-cert");
   cmd.footer(
       "Example: fdo-owner serve --dir owner --listen 127.0.0.1:8042 --admin-listen 127.0.0.1:8043\n"
       "         fdo-owner serve --dir owner --plan plan.toml --to2-url http://owner.example:8042");

@@ -53,6 +53,7 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   cmd.add_option("--threads", config.threads, "HTTP worker threads (0: 4 per core, at least 8)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
+  tool::add_server_tls_options(cmd, config.tls);
   tool::add_log_level(cmd, config.log_level)->capture_default_str();
 }
 
@@ -104,6 +105,9 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
       throw_body_error("--admin-listen: " + std::string(e.what()));
     }
   }
+  transport::HttpServerOptions tls_check;
+  tool::apply_server_tls(config.tls, tls_check);
+  s.tls = config.tls;
   s.policy.max_wait_seconds = config.max_wait_seconds;
   if (!config.trust_owner_keys.empty()) {
     s.policy.trusted_owner_keys = load_trusted_keys(config.trust_owner_keys, "--trust-owner-keys");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "libfdo/protocol/to0_rendezvous.h"
+#include "tools/common/tls_options.h"
 
 namespace fdo::rendezvous {
 
@@ -53,6 +54,8 @@ struct ServeConfig {
   std::vector<std::string> lenient;
   int threads = 0;
   std::string log_level = "info";
+  /// --tls-cert / --tls-key: HTTPS.
+  tool::ServerTls tls;
 };
 
 /// Registers the options of `serve` on `cmd` and `--config FILE` on `app` (top-level TOML keys are serve's option
@@ -72,6 +75,7 @@ struct ServeSettings {
   std::int64_t session_ttl = 300;
   std::int64_t purge_interval = 60;
   int threads = 0;
+  tool::ServerTls tls;
 
   static ServeSettings from(const ServeConfig& config);
 };

@@ -85,6 +85,13 @@ TEST_F(RendezvousCli, MissingTrustDirectoryIsExitOneNamingIt) {
   EXPECT_EQ(r.err, "fdo-rendezvous serve: --trust-owner-keys " + path("absent") + ": no such directory\n");
 }
 
+TEST_F(RendezvousCli, ABadAdminAddressIsAUsageErrorNamingTheOption) {
+  const RunResult r = rv({"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0", "--admin-listen", "nowhere"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("--admin-listen"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("rv")));
+}
+
 TEST_F(RendezvousCli, ServeHelpShowsConfig) {
   const RunResult r = rv({"serve", "--help"});
   EXPECT_EQ(r.exit_code, 0);

@@ -19,6 +19,7 @@
 #include "tools/common/key_files.h"
 #include "tools/common/ops.h"
 #include "tools/common/stop_signals.h"
+#include "tools/common/tls_options.h"
 
 namespace fdo::rendezvous {
 namespace {
@@ -85,6 +86,7 @@ int serve(const ServeSettings& settings) {
   http.threads = settings.threads;
   http.leniency = settings.policy.leniency;  // --lenient bearer-scheme-case reaches the HTTP binding
   http.metrics = &metrics;
+  tool::apply_server_tls(settings.tls, http);
   transport::HttpServer server(dispatcher, http);
   tool::add_health_routes(server, *store);
   server.start();

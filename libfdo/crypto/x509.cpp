@@ -342,7 +342,7 @@ Certificate make_self_signed(const PrivateKey& key, const CertificateProfile& pr
 }
 
 Certificate issue_certificate(const PrivateKey& ca_key, const Certificate& ca_cert, const PublicKey& subject_key,
-                              const CertificateProfile& profile) {
+                              const CertificateProfile& profile, const std::vector<std::string>& subject_alt_names) {
   X509* ca = raw(ca_cert);
   if (X509_check_private_key(ca, ca_key.impl().pkey.get()) != 1) {
     ERR_clear_error();
@@ -358,6 +358,13 @@ Certificate issue_certificate(const PrivateKey& ca_key, const Certificate& ca_ce
     add_extension(cert.get(), ca, NID_key_usage, "critical,digitalSignature");
   }
   add_extension(cert.get(), ca, NID_subject_key_identifier, "hash");
+  if (!subject_alt_names.empty()) {
+    std::string names;
+    for (const std::string& name : subject_alt_names) {
+      names += (names.empty() ? "" : ",") + name;
+    }
+    add_extension(cert.get(), ca, NID_subject_alt_name, names.c_str());
+  }
   // The AKI names the CA's SKI; a CA certificate without one (made elsewhere) gets no AKI.
   if (X509_get_ext_by_NID(ca, NID_subject_key_identifier, -1) >= 0) {
     add_extension(cert.get(), ca, NID_authority_key_identifier, "keyid:always");

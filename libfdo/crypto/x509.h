@@ -79,8 +79,10 @@ struct CertificateProfile {
 /// Self-signed CA certificate for `key` (basicConstraints CA:TRUE, keyCertSign).
 Certificate make_self_signed(const PrivateKey& key, const CertificateProfile& profile);
 /// Issues a certificate for `subject_key` signed by the CA (random 128-bit serial,
-/// KeyUsage digitalSignature for leaves).
+/// KeyUsage digitalSignature for leaves). `subject_alt_names` in OpenSSL's form ("IP:127.0.0.1",
+/// "DNS:localhost"), for a TLS server's leaf.
 Certificate issue_certificate(const PrivateKey& ca_key, const Certificate& ca_cert,
-                              const PublicKey& subject_key, const CertificateProfile& profile);
+                              const PublicKey& subject_key, const CertificateProfile& profile,
+                              const std::vector<std::string>& subject_alt_names = {});
 
 }  // namespace fdo::crypto

@@ -49,11 +49,32 @@ void wait(const FindOwnerOptions& options, std::uint32_t seconds) {
   }
 }
 
-std::unique_ptr<transport::MessageTransport> transport_for(const FindOwnerOptions& options, const std::string& url) {
+// docs/security.md "TLS": a pin of the directive (RVSvCertHash, RVClCertHash) is how an https target is trusted.
+std::optional<transport::CertPin> pin_of(const std::optional<Hash>& hash, std::string_view variable) {
+  if (!hash) {
+    return std::nullopt;
+  }
+  if (hash->type() != HashType::Sha256 && hash->type() != HashType::Sha384) {
+    throw_invalid(std::string(variable) + " is a " + std::string(hash_type_name(hash->type())) +
+                  ": a certificate pin is SHA-256 or SHA-384");
+  }
+  return transport::CertPin{
+      .alg = hash->type() == HashType::Sha384 ? transport::CertPin::Alg::Sha384 : transport::CertPin::Alg::Sha256,
+      .digest = Bytes(hash->value().begin(), hash->value().end())};
+}
+
+std::unique_ptr<transport::MessageTransport> transport_for(const FindOwnerOptions& options, const RvTarget& target) {
+  const std::string url = target.url();
   if (options.make_transport) {
     return options.make_transport(url);
   }
-  return std::make_unique<transport::HttpTransport>(url);
+  transport::HttpClientOptions http = options.http;
+  if (target.scheme == "https") {
+    http.server_cert_pin = pin_of(target.sv_cert_hash, "RVSvCertHash");
+    http.ca_cert_pin = pin_of(target.cl_cert_hash, "RVClCertHash");
+  }
+  std::unique_ptr<transport::MessageTransport> t = std::make_unique<transport::HttpTransport>(url, http);
+  return options.wrap ? options.wrap(std::move(t)) : std::move(t);
 }
 
 }  // namespace
@@ -101,7 +122,7 @@ FindOwnerResult find_owner(const DeviceCredential& credential, const DeviceSigne
       for (const RvTarget& target : plan.targets) {
         const std::string url = target.url();
         try {
-          const std::unique_ptr<transport::MessageTransport> transport = transport_for(options, url);
+          const std::unique_ptr<transport::MessageTransport> transport = transport_for(options, target);
           To1Result to1 = run_to1(*transport, credential, signer);
           result.found = true;
           result.rendezvous = url;

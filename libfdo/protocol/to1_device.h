@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "libfdo/messages/to1.h"
 #include "libfdo/protocol/device_identity.h"
 #include "libfdo/protocol/to0_owner.h"
+#include "libfdo/transport/http_client.h"
 #include "libfdo/transport/transport.h"
 #include "libfdo/types/device_credential.h"
 #include "libfdo/types/rv_walk.h"
@@ -49,8 +51,11 @@ struct FindOwnerOptions {
   std::uint32_t max_delay_sec = 0;
   /// Device-side platform choices (RVUserInput).
   RvWalkOptions walk;
-  /// Makes the transport for one rendezvous URL.
+  /// Makes the transport for one rendezvous URL (tests); when empty, an HttpTransport with `http` and the
+  /// target's RVSvCertHash / RVClCertHash pins (FDO 1.1 §3.7), passed through `wrap` when set (a trace).
   TransportFactory make_transport;
+  transport::HttpClientOptions http;
+  std::function<std::unique_ptr<transport::MessageTransport>(std::unique_ptr<transport::MessageTransport>)> wrap;
   /// Waits; tests replace it so that no test sleeps for real.
   std::function<void(std::chrono::milliseconds)> sleep;
 };

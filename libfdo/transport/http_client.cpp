@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "libfdo/core/error.h"
+#include "libfdo/transport/internal/tls_client.h"
 
 namespace fdo::transport {
 namespace {
@@ -82,7 +83,9 @@ std::string why_no_connection(const Url& base, std::chrono::milliseconds timeout
 
 struct HttpClient::Impl {
   Url base;
-  HttpClientOptions options;
+  /// The options, with what TLS must keep alive; declared before `client`, which uses it until destroyed.
+  internal::TlsClientState tls;
+  HttpClientOptions& options = tls.options;
   std::unique_ptr<httplib::ClientImpl> client;
 };
 
@@ -92,16 +95,7 @@ HttpClient::HttpClient(const Url& base, HttpClientOptions options)
   m_impl->options = std::move(options);
   if (base.scheme == "https") {
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    auto tls = std::make_unique<httplib::SSLClient>(base.host, base.port);
-    if (!tls->is_valid()) {
-      throw_internal("transport: cannot set up TLS for " + format_url(base));
-    }
-    if (!m_impl->options.ca_file.empty()) {
-      tls->set_ca_cert_path(m_impl->options.ca_file);
-    }
-    // docs/interop.md "http-limits": TLS is verified normally, with an explicit insecure switch for labs.
-    tls->enable_server_certificate_verification(!m_impl->options.insecure_tls);
-    m_impl->client = std::move(tls);
+    m_impl->client = internal::make_tls_client(base.host, base.port, m_impl->tls);
 #else
     throw_internal("transport: https not supported by this build (" + format_url(base) + ")");
 #endif
@@ -164,6 +158,7 @@ ClientResponse HttpClient::post(std::uint8_t msg_type, ByteView body,
 
   httplib::Response response;
   httplib::Error error = httplib::Error::Success;
+  impl.tls.pin_failure.clear();
   const bool sent = impl.client->send(request, response, error);
   if (too_large) {
     throw_transport("transport: response from " + where + " exceeds " + std::to_string(max_body) + " bytes",
@@ -187,7 +182,7 @@ ClientResponse HttpClient::post(std::uint8_t msg_type, ByteView body,
         what = "cannot send to " + where + ": the connection closed";
         break;
       case httplib::Error::SSLConnection:
-        what = "TLS handshake failed with " + host_port + " (is it an https server?)";
+        what = internal::tls_failure(impl.tls, "TLS handshake failed with " + host_port + " (is it an https server?)");
         break;
       case httplib::Error::SSLLoadingCerts:
         what = "TLS handshake failed: cannot load the trusted CA certificates" +

@@ -11,6 +11,7 @@
 
 #include "libfdo/core/bytes.h"
 #include "libfdo/transport/binding.h"
+#include "libfdo/transport/tls.h"
 #include "libfdo/transport/url.h"
 
 namespace fdo::transport {
@@ -25,6 +26,12 @@ struct HttpClientOptions {
   bool insecure_tls = false;
   /// https only: PEM file of trusted CA certificates; empty means the system store.
   std::string ca_file;
+  /// https only, FDO 1.1 §3.7 RVSvCertHash and RVClCertHash: when either is set, the server is trusted through
+  /// them instead of `ca_file` and its host name (docs/security.md "TLS").
+  std::optional<CertPin> server_cert_pin;
+  std::optional<CertPin> ca_cert_pin;
+  /// https only: the client certificate of mutual TLS.
+  std::shared_ptr<const TlsClientIdentity> identity;
 };
 
 /// POSTs FDO messages to "{base}/fdo/101/msg/{type}", FDO 1.1 §4.3.

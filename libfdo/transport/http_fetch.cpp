@@ -6,26 +6,56 @@
 #include <memory>
 
 #include "libfdo/core/error.h"
+#include "libfdo/transport/internal/tls_client.h"
 #include "libfdo/transport/url.h"
 
 namespace fdo::transport {
+namespace {
+
+/// "scheme://authority" (parsed by parse_url) and the path and query, which parse_url does not take.
+struct Target {
+  std::string text;
+  Url base;
+  std::string path;
+};
+
+Target split_target(std::string_view url, std::string_view what) {
+  Target t;
+  t.text = std::string(url.substr(0, url.find('#')));
+  const std::size_t scheme_end = t.text.find("://");
+  if (scheme_end == std::string::npos) {
+    throw_body_error(std::string(what) + ": URL \"" + t.text + "\" has no scheme");
+  }
+  const std::size_t path_start = t.text.find_first_of("/?", scheme_end + 3);
+  t.base = parse_url(t.text.substr(0, path_start));
+  t.path = path_start == std::string::npos ? "/" : t.text.substr(path_start);
+  if (t.path.front() == '?') {
+    t.path.insert(t.path.begin(), '/');
+  }
+  if (std::any_of(t.path.begin(), t.path.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20; })) {
+    throw_body_error(std::string(what) + ": URL \"" + t.text + "\" holds spaces or control characters");
+  }
+  return t;
+}
+
+void set_timeouts(httplib::ClientImpl& client, std::chrono::milliseconds timeout) {
+  const auto ms = std::max<std::chrono::milliseconds::rep>(timeout.count(), 1);
+  const auto sec = static_cast<time_t>(ms / 1000);
+  const auto usec = static_cast<time_t>((ms % 1000) * 1000);
+  client.set_connection_timeout(sec, usec);
+  client.set_read_timeout(sec, usec);
+  client.set_write_timeout(sec, usec);
+  client.set_follow_location(false);
+  client.set_decompress(false);
+}
+
+}  // namespace
 
 Bytes http_get(std::string_view url, const FetchOptions& options) {
-  // Split "scheme://authority" (parsed by parse_url) from the path and query, which parse_url does not take.
-  const std::string text(url.substr(0, url.find('#')));
-  const std::size_t scheme_end = text.find("://");
-  if (scheme_end == std::string::npos) {
-    throw_body_error("fetch: URL \"" + text + "\" has no scheme");
-  }
-  const std::size_t path_start = text.find_first_of("/?", scheme_end + 3);
-  const Url base = parse_url(text.substr(0, path_start));
-  std::string target = path_start == std::string::npos ? "/" : text.substr(path_start);
-  if (target.front() == '?') {
-    target.insert(target.begin(), '/');
-  }
-  if (std::any_of(target.begin(), target.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20; })) {
-    throw_body_error("fetch: URL \"" + text + "\" holds spaces or control characters");
-  }
+  const Target parsed = split_target(url, "fetch");
+  const std::string& text = parsed.text;
+  const Url& base = parsed.base;
+  const std::string& target = parsed.path;
 
   std::unique_ptr<httplib::ClientImpl> client;
   if (base.scheme == "https") {
@@ -42,14 +72,7 @@ Bytes http_get(std::string_view url, const FetchOptions& options) {
   } else {
     client = std::make_unique<httplib::ClientImpl>(base.host, base.port);
   }
-  const auto ms = std::max<std::chrono::milliseconds::rep>(options.timeout.count(), 1);
-  const auto sec = static_cast<time_t>(ms / 1000);
-  const auto usec = static_cast<time_t>((ms % 1000) * 1000);
-  client->set_connection_timeout(sec, usec);
-  client->set_read_timeout(sec, usec);
-  client->set_write_timeout(sec, usec);
-  client->set_follow_location(false);
-  client->set_decompress(false);
+  set_timeouts(*client, options.timeout);
 
   Bytes body;
   bool too_large = false;
@@ -74,6 +97,64 @@ Bytes http_get(std::string_view url, const FetchOptions& options) {
     throw_transport("fetch: " + text + ": HTTP status " + std::to_string(result->status));
   }
   return body;
+}
+
+PostAnswer http_post(std::string_view url, std::string_view content_type, std::string_view body,
+                     const HttpClientOptions& options) {
+  const Target parsed = split_target(url, "post");
+  internal::TlsClientState tls;
+  tls.options = options;
+  std::unique_ptr<httplib::ClientImpl> client;
+  if (parsed.base.scheme == "https") {
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    client = internal::make_tls_client(parsed.base.host, parsed.base.port, tls);
+#else
+    throw_transport("post: https not supported by this build (" + parsed.text + ")");
+#endif
+  } else {
+    client = std::make_unique<httplib::ClientImpl>(parsed.base.host, parsed.base.port);
+  }
+  set_timeouts(*client, options.timeout);
+  std::string received;
+  bool too_large = false;
+  httplib::Request request;
+  request.method = "POST";
+  request.path = parsed.path;
+  request.headers.emplace("Content-Type", std::string(content_type));
+  request.headers.emplace("Accept-Encoding", "identity");
+  request.body = std::string(body);
+  request.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+    if (received.size() + n > options.max_body) {
+      too_large = true;
+      return false;
+    }
+    received.append(data, n);
+    return true;
+  };
+  httplib::Response response;
+  httplib::Error error = httplib::Error::Success;
+  const bool sent = client->send(request, response, error);
+  if (too_large) {
+    throw_transport("post: the answer of " + parsed.text + " is larger than " + std::to_string(options.max_body) +
+                    " bytes");
+  }
+  if (!sent) {
+    std::string what = "post: " + parsed.text + ": request failed (" + httplib::to_string(error) + ")";
+    if (error == httplib::Error::SSLConnection) {
+      what = internal::tls_failure(tls, "post: " + parsed.text + ": TLS handshake failed (a client certificate the "
+                                        "server does not accept, or not an https server)");
+    } else if (error == httplib::Error::Read && parsed.base.scheme == "https") {
+      // TLS 1.3: a server refuses a client certificate after the client's side of the handshake is done.
+      what = "post: " + parsed.text + ": the server closed the connection without an answer (over mutual TLS: "
+             "it refused the client certificate, or none was sent)";
+    } else if (error == httplib::Error::SSLServerVerification) {
+      what = "post: " + parsed.text + ": TLS handshake failed: the server certificate does not verify";
+    }
+    throw_transport(what);
+  }
+  return PostAnswer{.status = response.status,
+                    .content_type = response.get_header_value("Content-Type"),
+                    .body = std::move(received)};
 }
 
 }  // namespace fdo::transport

@@ -1,6 +1,7 @@
 #pragma once
 // A plain HTTP(S) GET of one resource, for ServiceInfo modules that fetch over the device's own network (fdo.wget,
-// docs/service-info.md "fdo.wget"). cpp-httplib stays in this layer.
+// docs/service-info.md "fdo.wget"), and a plain POST, for a device that reports to its owner's platform over mutual
+// TLS (docs/owner.md "Platform endpoint"). cpp-httplib stays in this layer.
 
 #include <chrono>
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <string_view>
 
 #include "libfdo/core/bytes.h"
+#include "libfdo/transport/http_client.h"
 
 namespace fdo::transport {
 
@@ -26,5 +28,19 @@ struct FetchOptions {
 /// Redirects are not followed. Error(MessageBodyError) for a malformed URL; Error(InternalServerError,
 /// ErrorSource::Transport) saying what failed for no connection, a status other than 200 or a body over max_body.
 Bytes http_get(std::string_view url, const FetchOptions& options = {});
+
+/// The answer to http_post().
+struct PostAnswer {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+/// POSTs `body` as `content_type` to `url` ("http(s)://host[:port]/path"), trusting and identifying as `options`
+/// says (CA file, pins, the client certificate of mutual TLS); answers of at most options.max_body bytes. Any
+/// HTTP status is returned. Error(MessageBodyError) for a malformed URL; Error(InternalServerError,
+/// ErrorSource::Transport) saying what failed when no answer came (no connection, a refused handshake).
+PostAnswer http_post(std::string_view url, std::string_view content_type, std::string_view body,
+                     const HttpClientOptions& options);
 
 }  // namespace fdo::transport

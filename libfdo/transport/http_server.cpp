@@ -449,7 +449,20 @@ void HttpServer::Impl::run_admin(const AdminRoute& route, const httplib::Request
                        .query = query_of(req.target),
                        .headers = to_header_list(req.headers),
                        .body = std::move(body),
-                       .peer = req.remote_addr};
+                       .peer = req.remote_addr,
+                       .peer_certificate = {}};
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  if (req.ssl != nullptr) {
+    if (X509* cert = SSL_get0_peer_certificate(req.ssl)) {
+      const int n = i2d_X509(cert, nullptr);
+      if (n > 0) {
+        request.peer_certificate.resize(static_cast<std::size_t>(n));
+        unsigned char* p = request.peer_certificate.data();
+        (void)i2d_X509(cert, &p);
+      }
+    }
+  }
+#endif
   AdminResponse answer;
   try {
     answer = route.handler(request);
@@ -524,14 +537,21 @@ void HttpServer::start() {
     throw_internal("http server: TLS needs both a certificate file and a key file");
   }
   std::unique_ptr<httplib::Server> server;
+  const std::string& client_ca = s.options.tls_client_ca_file;
+  if (!tls && !client_ca.empty()) {
+    throw_internal("http server: a client CA (mutual TLS) needs a TLS certificate and key");
+  }
   if (tls) {
     // docs/security.md "Local files": OpenSSL would read /dev/zero or a FIFO forever; the bounded reader
     // refuses them first (OpenSSL then reads the checked files itself).
-    for (const std::string* file : {&cert, &key}) {
-      (void)read_file(*file);
+    for (const std::string* file : {&cert, &key, &client_ca}) {
+      if (!file->empty()) {
+        (void)read_file(*file);
+      }
     }
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    server = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
+    server = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str(),
+                                                  client_ca.empty() ? nullptr : client_ca.c_str());
 #else
     throw_internal("http server: https not supported by this build");
 #endif

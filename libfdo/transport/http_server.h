@@ -52,6 +52,9 @@ struct HttpServerOptions {
   /// PEM certificate chain and private key; both set serves HTTPS, both empty HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;
+  /// HTTPS only, mutual TLS: PEM CA certificates a client certificate must chain to; a client without one is
+  /// refused in the handshake. Empty: no client certificate is asked for.
+  std::string tls_client_ca_file;
 };
 
 /// Workers when none is configured: 4 per core, at least 8. A worker is held by a commit waiting for its
@@ -68,6 +71,8 @@ struct AdminRequest {
   HeaderList headers;
   Bytes body;
   std::string peer;
+  /// Mutual TLS: the client's verified certificate (DER), else empty.
+  Bytes peer_certificate;
 };
 
 /// An admin endpoint's answer.

@@ -1,5 +1,7 @@
 #include "tools/common/cli.h"
 
+#include <csignal>
+
 #include <algorithm>
 #include <cstddef>
 
@@ -124,6 +126,9 @@ std::string_view error_kind(ErrorSource source) {
 }
 
 void setup_app(CLI::App& app, const std::string& name) {
+  // A peer that closes a TLS connection mid-write (a refused client certificate) must be an error, not a signal:
+  // OpenSSL writes to the socket without MSG_NOSIGNAL.
+  ::signal(SIGPIPE, SIG_IGN);
   app.name(name);
   app.set_version_flag("--version", name + " " + std::string(version()), "Print the version and exit");
 }
