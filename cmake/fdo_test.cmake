@@ -1,7 +1,9 @@
-# fdo_add_test(NAME name SOURCES ... LIBS ... LABEL unit|interop|integration|...)
-# One GoogleTest binary; each TEST() becomes a ctest entry with the label.
+# fdo_add_test(NAME name SOURCES ... LIBS ... LABEL unit|interop|integration|...
+#              [SPLIT_LABEL label SPLIT_FILTER gtest-pattern])
+# One GoogleTest binary; each TEST() becomes a ctest entry with the label, except those matching SPLIT_FILTER,
+# which get SPLIT_LABEL (the PostgreSQL tests of the storage layer: `postgres`).
 function(fdo_add_test)
-  cmake_parse_arguments(T "" "NAME;LABEL" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;LABEL;SPLIT_LABEL;SPLIT_FILTER" "SOURCES;LIBS" ${ARGN})
   if(NOT FDO_BUILD_TESTS)
     return()
   endif()
@@ -22,14 +24,21 @@ function(fdo_add_test)
     FDO_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
     FDO_BIN_DIR="${CMAKE_RUNTIME_OUTPUT_DIRECTORY}")
   set_target_properties(${T_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
-  gtest_discover_tests(${T_NAME} PROPERTIES LABELS ${T_LABEL} DISCOVERY_TIMEOUT 60)
+  if(T_SPLIT_LABEL)
+    gtest_discover_tests(${T_NAME} TEST_FILTER "-${T_SPLIT_FILTER}" PROPERTIES LABELS ${T_LABEL} DISCOVERY_TIMEOUT 60)
+    gtest_discover_tests(${T_NAME} TEST_FILTER "${T_SPLIT_FILTER}" PROPERTIES LABELS ${T_SPLIT_LABEL}
+      DISCOVERY_TIMEOUT 60)
+  else()
+    gtest_discover_tests(${T_NAME} PROPERTIES LABELS ${T_LABEL} DISCOVERY_TIMEOUT 60)
+  endif()
 endfunction()
 
-# fdo_layer(NAME fdo_x [DEPS public libs...] [PRIVATE_DEPS libs...] [TEST_LIBS libs...] [TEST_LABEL l])
+# fdo_layer(NAME fdo_x [DEPS public libs...] [PRIVATE_DEPS libs...] [TEST_LIBS libs...] [TEST_LABEL l]
+#           [TEST_SPLIT_LABEL l TEST_SPLIT_FILTER pattern])
 # One libfdo layer: every *.cpp in the folder except *_test.cpp forms the library; every
 # *_test.cpp forms the layer's test binary <name>_test.
 function(fdo_layer)
-  cmake_parse_arguments(L "" "NAME;TEST_LABEL" "DEPS;PRIVATE_DEPS;TEST_LIBS" ${ARGN})
+  cmake_parse_arguments(L "" "NAME;TEST_LABEL;TEST_SPLIT_LABEL;TEST_SPLIT_FILTER" "DEPS;PRIVATE_DEPS;TEST_LIBS" ${ARGN})
   file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
   file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cpp)
   if(tests)
@@ -40,9 +49,12 @@ function(fdo_layer)
     return()
   endif()
   add_library(${L_NAME} ${srcs})
-  target_include_directories(${L_NAME} PUBLIC ${CMAKE_SOURCE_DIR})
-  target_link_libraries(${L_NAME} PUBLIC ${L_DEPS} PRIVATE ${L_PRIVATE_DEPS} fdo_warnings)
+  # The installed package (packaging/CMakeLists.txt) gives the same include root as include/ and drops our warnings.
+  target_include_directories(${L_NAME} PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}>)
+  target_link_libraries(${L_NAME} PUBLIC ${L_DEPS} PRIVATE ${L_PRIVATE_DEPS} $<BUILD_INTERFACE:fdo_warnings>)
+  set_property(GLOBAL APPEND PROPERTY FDO_LAYERS ${L_NAME})
   if(tests)
-    fdo_add_test(NAME ${L_NAME}_test SOURCES ${tests} LIBS ${L_NAME} ${L_TEST_LIBS} LABEL ${L_TEST_LABEL})
+    fdo_add_test(NAME ${L_NAME}_test SOURCES ${tests} LIBS ${L_NAME} ${L_TEST_LIBS} LABEL ${L_TEST_LABEL}
+      SPLIT_LABEL ${L_TEST_SPLIT_LABEL} SPLIT_FILTER ${L_TEST_SPLIT_FILTER})
   endif()
 endfunction()

@@ -162,7 +162,7 @@ TEST_F(DeviceCli, NeitherCredentialNorTpmIsAUsageError) {
 TEST_F(DeviceCli, NoSubcommandListsTheSubcommandsAndExitsTwo) {
   const RunResult r = run_tool("fdo-device", {});
   EXPECT_EQ(r.exit_code, 2) << r.describe();
-  EXPECT_EQ(r.err.rfind("fdo-device: a subcommand is required: di, show, to1, onboard\n", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.rfind("fdo-device: a subcommand is required: di, show, to1, onboard, report\n", 0), 0u) << r.err;
   EXPECT_NE(r.err.find("Subcommands:"), std::string::npos) << r.err;
 }
 

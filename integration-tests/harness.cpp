@@ -182,15 +182,17 @@ RunResult run_command(const std::vector<std::string>& argv, std::chrono::seconds
 ServerProcess::ServerProcess(std::string_view name, std::vector<std::string> args, std::chrono::seconds ready_timeout)
     : m_name(name), m_log_dir(std::make_unique<TempDir>()), m_log(*m_log_dir / "server.log") {
   m_pid = spawn(binary(name), args, m_log, m_log);
-  constexpr std::string_view kReady = "listening on http://";
+  // The line that starts with it (not "admin listening on …"); http:// or https://.
+  constexpr std::string_view kReady = "listening on ";
   const auto deadline = Clock::now() + ready_timeout;
   for (;;) {
-    const std::string text = log();
-    const std::size_t at = text.find(kReady);
+    const std::string text = "\n" + log();
+    const std::size_t at = text.find("\n" + std::string(kReady));
     if (at != std::string::npos) {
-      const std::size_t end = text.find('\n', at);
+      const std::size_t start = at + 1 + kReady.size();
+      const std::size_t end = text.find('\n', start);
       if (end != std::string::npos) {
-        m_url = text.substr(at + kReady.size() - 7, end - at - kReady.size() + 7);
+        m_url = text.substr(start, end - start);
         m_port = transport::parse_url(m_url).port;
         return;
       }

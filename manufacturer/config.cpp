@@ -5,6 +5,7 @@
 #include "libfdo/transport/url.h"
 #include "tools/common/cli.h"
 #include "tools/common/config_file.h"
+#include "tools/common/db_options.h"
 
 namespace fdo::manufacturer {
 
@@ -14,7 +15,7 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   cmd.add_option("--dir", config.dir, "Directory made by `init` (keys and device CA)")->required();
   cmd.add_option("--listen", config.listen, "IPv4:PORT, [IPv6]:PORT or localhost:PORT; port 0 picks a free port")
       ->capture_default_str();
-  cmd.add_option("--db", config.db, "SQLite database (default DIR/manufacturer.db)");
+  tool::add_db_options(cmd, config.db, config.db_password_file, kDefaultDbName, &config.db_pool_size);
   cmd.add_option("--rv", config.rv,
                  "Rendezvous URL(s) for OVRVInfo: http(s)://HOST:PORT[?dev-only|owner-only|bypass|delay=S]")
       ->required();
@@ -60,6 +61,8 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   ServeSettings s;
   s.dir = config.dir;
   s.db = database_path(config.dir, config.db);
+  s.db_password_file = config.db_password_file;
+  s.db_pool_size = config.db_pool_size;
   static_cast<void>(transport::parse_listen_address(config.listen));
   s.listen = config.listen;
   transport::HttpServerOptions tls_check;

@@ -38,8 +38,11 @@ struct InitConfig {
 struct ServeConfig {
   std::filesystem::path dir;
   std::string listen = std::string(kDefaultListen);
-  /// SQLite database; default DIR/manufacturer.db.
+  /// SQLite file or postgresql:// URI; default DIR/manufacturer.db.
   std::filesystem::path db;
+  /// PostgreSQL: the password file (docs/scaling.md "Passwords") and the most connections.
+  std::filesystem::path db_password_file;
+  std::size_t db_pool_size = 8;
   /// `--rv URL…`: OVRVInfo of every voucher (docs/cli.md human form).
   std::vector<std::string> rv;
   /// PEM public key or certificate: extend every voucher at once to this owner.
@@ -72,6 +75,7 @@ struct ServeConfig {
 struct VouchersConfig {
   std::filesystem::path dir;
   std::filesystem::path db;
+  std::filesystem::path db_password_file;
   bool json = false;
   /// export: the GUID (hex) or --serial; exactly one.
   std::string guid;
@@ -92,6 +96,8 @@ std::filesystem::path database_path(const std::filesystem::path& dir, const std:
 struct ServeSettings {
   std::filesystem::path dir;
   std::filesystem::path db;
+  std::filesystem::path db_password_file;
+  std::size_t db_pool_size = 8;
   std::string listen;
   RendezvousInfo rv_info;
   std::optional<crypto::PublicKey> first_owner;

@@ -12,12 +12,14 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/log.h"
-#include "libfdo/storage/sqlite_store.h"
+#include "libfdo/storage/open_store.h"
+#include "libfdo/storage/postgres_store.h"
 #include "manufacturer/config.h"
 #include "manufacturer/keys.h"
 #include "manufacturer/serve.h"
 #include "manufacturer/vouchers.h"
 #include "tools/common/cli.h"
+#include "tools/common/db_options.h"
 #include "tools/common/key_files.h"
 
 namespace {
@@ -39,10 +41,11 @@ std::unique_ptr<fdo::storage::Store> open_existing_store(const fdo::manufacturer
                         config.dir.string() + "`)");
   }
   const std::filesystem::path db = fdo::manufacturer::database_path(config.dir, config.db);
-  if (!std::filesystem::exists(db)) {
+  if (!fdo::storage::is_postgres_uri(db.string()) && !std::filesystem::exists(db)) {
     return nullptr;  // `serve` has not run yet: no voucher was made
   }
-  return fdo::storage::open_sqlite_store(db);
+  return fdo::storage::open_store(
+      fdo::storage::StoreSpec{.db = db.string(), .password_file = config.db_password_file, .pool_size = 1});
 }
 
 int run_list(const fdo::manufacturer::VouchersConfig& config) {
@@ -126,19 +129,19 @@ int main(int argc, char** argv) {
   vouchers_cmd->require_subcommand(1);
   CLI::App* list_cmd = vouchers_cmd->add_subcommand("list", "List the vouchers");
   list_cmd->add_option("--dir", vouchers.dir, "The manufacturer directory")->required();
-  list_cmd->add_option("--db", vouchers.db, "SQLite database (default DIR/manufacturer.db)");
+  fdo::tool::add_db_options(*list_cmd, vouchers.db, vouchers.db_password_file, fdo::manufacturer::kDefaultDbName);
   list_cmd->add_flag("--json", vouchers.json, "One JSON document on stdout");
   add_log_level(*list_cmd, log_level);
   list_cmd->footer("Example: fdo-manufacturer vouchers list --dir mfg --json");
   CLI::App* export_cmd = vouchers_cmd->add_subcommand("export", "Write one voucher as PEM");
   export_cmd->add_option("--dir", vouchers.dir, "The manufacturer directory")->required();
-  export_cmd->add_option("--db", vouchers.db, "SQLite database (default DIR/manufacturer.db)");
+  fdo::tool::add_db_options(*export_cmd, vouchers.db, vouchers.db_password_file, fdo::manufacturer::kDefaultDbName);
   CLI::Option* guid_opt =
       export_cmd->add_option("GUID", vouchers.guid, "The device GUID: 32 hex digits or 8-4-4-4-12 (UUID form)")
           ->check(fdo::tool::guid_validator());
   CLI::Option* serial_opt = export_cmd->add_option("--serial", vouchers.serial, "The newest voucher of this serial");
   guid_opt->excludes(serial_opt);
-  export_cmd->require_option(1, 3);
+  export_cmd->require_option(1, 4);
   export_cmd->add_option("-o,--out", vouchers.out, "Output file (default stdout)");
   add_log_level(*export_cmd, log_level);
   export_cmd->footer("Example: fdo-manufacturer vouchers export --dir mfg 0123…cdef -o device.voucher.pem");

@@ -9,6 +9,7 @@
 #include "libfdo/core/metrics.h"
 #include "libfdo/protocol/di_manufacturer.h"
 #include "libfdo/protocol/dispatcher.h"
+#include "libfdo/storage/open_store.h"
 #include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
 #include "libfdo/transport/url.h"
@@ -17,6 +18,7 @@
 #include "tools/common/admin.h"
 #include "tools/common/ops.h"
 #include "tools/common/stop_signals.h"
+#include "tools/common/systemd.h"
 #include "tools/common/tls_options.h"
 
 namespace fdo::manufacturer {
@@ -40,7 +42,8 @@ int serve(const ServeSettings& settings) {
       settings.admin_listen.empty() ? std::string() : tool::load_admin_token(settings.dir, "fdo-manufacturer");
   // docs/operations.md "Metrics": made before the store and the servers, so it outlives what samples it.
   metrics::Registry metrics({{"role", "manufacturer"}});
-  const std::unique_ptr<storage::Store> store = storage::open_sqlite_store(settings.db);
+  const std::unique_ptr<storage::Store> store = storage::open_store(storage::StoreSpec{
+      .db = settings.db.string(), .password_file = settings.db_password_file, .pool_size = settings.db_pool_size});
 
   protocol::DiManufacturerOptions options;
   options.rv_info = settings.rv_info;
@@ -98,8 +101,10 @@ int serve(const ServeSettings& settings) {
   if (admin) {
     std::cout << "admin listening on " << admin->url() << std::endl;
   }
+  tool::notify_ready("listening on " + server.url());  // a Type=notify unit is started now (docs/deploy.md)
 
   stop_signals.wait();
+  tool::notify_stopping();
   if (admin) {
     admin->stop();
   }

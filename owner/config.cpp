@@ -3,7 +3,7 @@
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
 #include "libfdo/crypto/x509.h"
-#include "libfdo/storage/sqlite_store.h"
+#include "libfdo/storage/postgres_store.h"
 #include "tools/common/admin.h"
 
 namespace fdo::owner_tool {
@@ -106,14 +106,19 @@ crypto::PrivateKey load_owner_key(const OwnerDir& dir) {
   return tool::read_private_key(dir.owner_key());
 }
 
-std::unique_ptr<storage::Store> open_owner_store(const OwnerDir& dir, const std::filesystem::path& db, bool create) {
+std::unique_ptr<storage::Store> open_owner_store(const OwnerDir& dir, const storage::StoreSpec& spec, bool create) {
   if (!std::filesystem::is_directory(dir.dir)) {
     throw_internal("no directory " + dir.dir.string() + " (made by `fdo-owner init --dir " + dir.dir.string() + "`)");
   }
-  if (!create && !std::filesystem::exists(db)) {
+  if (!create && !storage::is_postgres_uri(spec.db) && !std::filesystem::exists(spec.db)) {
     return nullptr;
   }
-  return storage::open_sqlite_store(db);
+  return storage::open_store(spec);
+}
+
+storage::StoreSpec command_store_spec(const OwnerDir& dir, const std::filesystem::path& db,
+                                      const std::filesystem::path& password_file) {
+  return storage::StoreSpec{.db = dir.db(db).string(), .password_file = password_file, .pool_size = 1};
 }
 
 }  // namespace fdo::owner_tool

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "libfdo/crypto/keys.h"
+#include "libfdo/storage/open_store.h"
 #include "libfdo/storage/store.h"
 #include "tools/common/admin.h"
 #include "tools/common/key_files.h"
@@ -80,9 +81,13 @@ std::vector<crypto::PrivateKey> load_owner_keys(const OwnerDir& dir);
 /// init") or does not parse.
 crypto::PrivateKey load_owner_key(const OwnerDir& dir);
 
-/// Opens the owner's store at `db` (dir.db(--db)). With `create` false a missing database gives nullptr (listing
-/// must not create one). Error(InternalServerError) when DIR does not exist (a mistyped --dir is a failure, not
-/// an empty list) or the database cannot be opened.
-std::unique_ptr<storage::Store> open_owner_store(const OwnerDir& dir, const std::filesystem::path& db, bool create);
+/// Opens the owner's store at `spec` (its db is dir.db(--db): a SQLite file or a postgresql:// URI). With `create`
+/// false a missing SQLite file gives nullptr (listing must not create one). Error(InternalServerError) when DIR
+/// does not exist (a mistyped --dir is a failure, not an empty list) or the database cannot be opened.
+std::unique_ptr<storage::Store> open_owner_store(const OwnerDir& dir, const storage::StoreSpec& spec, bool create);
+
+/// The store of a one-shot subcommand (vouchers, devices): dir.db(--db), --db-password-file, one connection.
+storage::StoreSpec command_store_spec(const OwnerDir& dir, const std::filesystem::path& db,
+                                      const std::filesystem::path& password_file);
 
 }  // namespace fdo::owner_tool

@@ -14,6 +14,7 @@
 #include "owner/config.h"
 #include "owner/status_json.h"
 #include "tools/common/cli.h"
+#include "tools/common/db_options.h"
 
 namespace fdo::owner_tool {
 namespace {
@@ -21,6 +22,7 @@ namespace {
 struct DevicesConfig {
   std::filesystem::path dir;
   std::filesystem::path db;
+  std::filesystem::path db_password_file;
   std::string guid;
   bool json = false;
 };
@@ -33,7 +35,7 @@ struct Snapshot {
 Snapshot read_snapshot(const DevicesConfig& config) {
   const OwnerDir dir{config.dir};
   Snapshot s;
-  if (const std::unique_ptr<storage::Store> store = open_owner_store(dir, dir.db(config.db), false)) {
+  if (const std::unique_ptr<storage::Store> store = open_owner_store(dir, command_store_spec(dir, config.db, config.db_password_file), false)) {
     const auto tx = store->begin();
     s.devices = tx->list_owner_devices();
     for (const storage::VoucherRecord& v : tx->list_vouchers()) {
@@ -113,7 +115,7 @@ void register_devices(Commands& commands) {
 
   CLI::App* list_cmd = cmd.add_subcommand("list", "Every device: state, step, TO0 expiry, onboard count");
   list_cmd->add_option("--dir", config->dir, "The owner directory")->required();
-  list_cmd->add_option("--db", config->db, "SQLite database (default DIR/owner.db)");
+  tool::add_db_options(*list_cmd, config->db, config->db_password_file, "owner.db");
   list_cmd->add_flag("--json", config->json, "One JSON document on stdout");
   list_cmd->footer("Example: fdo-owner devices list --dir owner");
   list_cmd->fallthrough();
@@ -124,7 +126,7 @@ void register_devices(Commands& commands) {
       ->required()
       ->check(tool::guid_validator());
   show_cmd->add_option("--dir", config->dir, "The owner directory")->required();
-  show_cmd->add_option("--db", config->db, "SQLite database (default DIR/owner.db)");
+  tool::add_db_options(*show_cmd, config->db, config->db_password_file, "owner.db");
   show_cmd->add_flag("--json", config->json, "One JSON document on stdout");
   show_cmd->footer("Example: fdo-owner devices show 0123…cdef --dir owner --json");
   show_cmd->fallthrough();

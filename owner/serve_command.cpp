@@ -36,9 +36,11 @@
 #include "tools/common/admin.h"
 #include "tools/common/cli.h"
 #include "tools/common/config_file.h"
+#include "tools/common/db_options.h"
 #include "tools/common/key_files.h"
 #include "tools/common/ops.h"
 #include "tools/common/stop_signals.h"
+#include "tools/common/systemd.h"
 #include "tools/common/tls_options.h"
 
 namespace fdo::owner_tool {
@@ -49,6 +51,8 @@ struct ServeConfig {
   std::string listen = "127.0.0.1:8042";
   std::vector<std::string> to2_urls;
   std::filesystem::path db;
+  std::filesystem::path db_password_file;
+  std::size_t db_pool_size = 8;
   std::filesystem::path plan;
   std::string admin_listen = "127.0.0.1:8043";
   std::vector<std::string> kex;
@@ -74,6 +78,8 @@ struct ServeConfig {
 struct ServeSettings {
   OwnerDir dir;
   std::filesystem::path db;
+  std::filesystem::path db_password_file;
+  std::size_t db_pool_size = 8;
   protocol::To2OwnerPolicy policy;
   PlanEntry flags;
   std::optional<OwnerPlans> plans;
@@ -95,6 +101,8 @@ std::unique_ptr<ServeSettings> settings_from(const ServeConfig& config) {
   auto s = std::make_unique<ServeSettings>();
   s->dir = OwnerDir{config.dir};
   s->db = s->dir.db(config.db);
+  s->db_password_file = config.db_password_file;
+  s->db_pool_size = config.db_pool_size;
   check_listen_option(config.listen, "--listen");
   if (!config.admin_listen.empty()) {
     check_listen_option(config.admin_listen, "--admin-listen");
@@ -165,7 +173,11 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   const std::string admin_token = tool::load_admin_token(settings.dir.dir, "fdo-owner");
   // docs/operations.md "Metrics": made before the store and the servers, so it outlives what samples it.
   metrics::Registry metrics({{"role", "owner"}});
-  const std::unique_ptr<storage::Store> store = open_owner_store(settings.dir, settings.db, true);
+  const std::unique_ptr<storage::Store> store = open_owner_store(
+      settings.dir,
+      storage::StoreSpec{
+          .db = settings.db.string(), .password_file = settings.db_password_file, .pool_size = settings.db_pool_size},
+      true);
 
   protocol::To2OwnerPolicy& policy = settings.policy;
   policy.owner_key_for = [&ring](const PublicKey& key) { return ring.find(key.key()); };
@@ -265,8 +277,10 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   if (platform) {
     std::cout << "platform listening on " << platform->url() << std::endl;
   }
+  tool::notify_ready("listening on " + server.url());  // a Type=notify unit is started now (docs/deploy.md)
 
   stop_signals.wait();
+  tool::notify_stopping();
   if (platform) {
     platform->stop();
   }
@@ -306,7 +320,7 @@ void register_serve(Commands& commands) {
   cmd.add_option("--to2-url", config->to2_urls,
                  "Where devices reach this owner, advertised in TO0: http(s)://HOST:PORT, repeatable "
                  "(default: the --listen address)");
-  cmd.add_option("--db", config->db, "SQLite database (default DIR/owner.db)");
+  tool::add_db_options(cmd, config->db, config->db_password_file, "owner.db", &config->db_pool_size);
   cmd.add_option("--plan", config->plan, "TOML plan file: reuse or replacement, rendezvous, modules, overrides");
   cmd.add_option("--admin-listen", config->admin_listen, "Admin API address (empty: no admin listener)")
       ->capture_default_str();

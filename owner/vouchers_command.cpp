@@ -17,6 +17,7 @@
 #include "owner/status_json.h"
 #include "owner/voucher_import.h"
 #include "tools/common/cli.h"
+#include "tools/common/db_options.h"
 
 namespace fdo::owner_tool {
 namespace {
@@ -24,6 +25,7 @@ namespace {
 struct VouchersConfig {
   std::filesystem::path dir;
   std::filesystem::path db;
+  std::filesystem::path db_password_file;
   std::vector<std::filesystem::path> files;
   std::string guid;
   std::filesystem::path out;
@@ -44,7 +46,7 @@ int run_import(const VouchersConfig& config) {
   for (const std::filesystem::path& file : config.files) {
     contents.push_back(read_file(file));
   }
-  const std::unique_ptr<storage::Store> store = open_owner_store(dir, dir.db(config.db), true);
+  const std::unique_ptr<storage::Store> store = open_owner_store(dir, command_store_spec(dir, config.db, config.db_password_file), true);
   std::vector<ImportOutcome> all;
   std::vector<std::string> files;
   bool refused = false;
@@ -73,7 +75,7 @@ int run_list(const VouchersConfig& config) {
   const OwnerDir dir{config.dir};
   std::vector<storage::VoucherRecord> vouchers;
   std::vector<storage::OwnerDeviceRecord> devices;
-  if (const std::unique_ptr<storage::Store> store = open_owner_store(dir, dir.db(config.db), false)) {
+  if (const std::unique_ptr<storage::Store> store = open_owner_store(dir, command_store_spec(dir, config.db, config.db_password_file), false)) {
     const auto tx = store->begin();
     vouchers = tx->list_vouchers();
     devices = tx->list_owner_devices();
@@ -103,7 +105,7 @@ int run_list(const VouchersConfig& config) {
 int run_export(const VouchersConfig& config) {
   const OwnerDir dir{config.dir};
   const Guid guid = parse_guid(config.guid);
-  const std::unique_ptr<storage::Store> store = open_owner_store(dir, dir.db(config.db), false);
+  const std::unique_ptr<storage::Store> store = open_owner_store(dir, command_store_spec(dir, config.db, config.db_password_file), false);
   const auto tx = store ? store->begin() : nullptr;
   const std::optional<storage::VoucherRecord> record = tx ? tx->get_voucher(guid) : std::nullopt;
   if (!record) {
@@ -155,7 +157,7 @@ void register_vouchers(Commands& commands) {
 
   CLI::App* import_cmd = cmd.add_subcommand("import", "Verify vouchers and take those owned by this owner's key");
   import_cmd->add_option("--dir", config->dir, "The owner directory")->required();
-  import_cmd->add_option("--db", config->db, "SQLite database (default DIR/owner.db)");
+  tool::add_db_options(*import_cmd, config->db, config->db_password_file, "owner.db");
   import_cmd->add_option("FILE", config->files, "Voucher files: PEM (one or many) or raw CBOR")->required();
   import_cmd->add_flag("--json", config->json, "One JSON document on stdout: the outcome per voucher");
   import_cmd->footer("Example: fdo-owner vouchers import --dir owner device.voucher.pem more.pem");
@@ -164,7 +166,7 @@ void register_vouchers(Commands& commands) {
 
   CLI::App* list_cmd = cmd.add_subcommand("list", "List the stored vouchers and their devices' state");
   list_cmd->add_option("--dir", config->dir, "The owner directory")->required();
-  list_cmd->add_option("--db", config->db, "SQLite database (default DIR/owner.db)");
+  tool::add_db_options(*list_cmd, config->db, config->db_password_file, "owner.db");
   list_cmd->add_flag("--json", config->json, "One JSON document on stdout");
   list_cmd->footer("Example: fdo-owner vouchers list --dir owner --json");
   list_cmd->fallthrough();
@@ -173,7 +175,7 @@ void register_vouchers(Commands& commands) {
   CLI::App* export_cmd =
       cmd.add_subcommand("export", "Write one voucher (PEM) and stop serving it: for handing the device on");
   export_cmd->add_option("--dir", config->dir, "The owner directory")->required();
-  export_cmd->add_option("--db", config->db, "SQLite database (default DIR/owner.db)");
+  tool::add_db_options(*export_cmd, config->db, config->db_password_file, "owner.db");
   export_cmd->add_option("GUID", config->guid, "The device GUID: 32 hex digits or 8-4-4-4-12 (UUID form)")
       ->required()
       ->check(tool::guid_validator());

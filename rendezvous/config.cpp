@@ -9,6 +9,7 @@
 #include "libfdo/transport/url.h"
 #include "tools/common/cli.h"
 #include "tools/common/config_file.h"
+#include "tools/common/db_options.h"
 
 namespace fdo::rendezvous {
 
@@ -18,7 +19,7 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   cmd.add_option("--dir", config.dir, "State directory (created if absent; holds rendezvous.db)")->required();
   cmd.add_option("--listen", config.listen, "IPv4:PORT, [IPv6]:PORT or localhost:PORT; port 0 picks a free port")
       ->capture_default_str();
-  cmd.add_option("--db", config.db, "SQLite database (default DIR/rendezvous.db)");
+  tool::add_db_options(cmd, config.db, config.db_password_file, kDefaultDbName, &config.db_pool_size);
   cmd.add_option("--admin-listen", config.admin_listen,
                  "Admin address (GET /metrics, bearer token of DIR/admin-token; empty: none)")
       ->capture_default_str();
@@ -95,6 +96,8 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   ServeSettings s;
   s.dir = config.dir;
   s.db = config.db.empty() ? config.dir / kDefaultDbName : config.db;
+  s.db_password_file = config.db_password_file;
+  s.db_pool_size = config.db_pool_size;
   static_cast<void>(transport::parse_listen_address(config.listen));
   s.listen = config.listen;
   s.admin_listen = config.no_admin ? std::string() : config.admin_listen;

@@ -30,8 +30,11 @@ struct ServeConfig {
   std::string admin_listen = std::string(kDefaultAdminListen);
   /// `--no-admin`: the same as `--admin-listen ""`.
   bool no_admin = false;
-  /// SQLite database; default DIR/rendezvous.db.
+  /// SQLite file or postgresql:// URI; default DIR/rendezvous.db.
   std::filesystem::path db;
+  /// PostgreSQL: the password file (docs/scaling.md "Passwords") and the most connections.
+  std::filesystem::path db_password_file;
+  std::size_t db_pool_size = 8;
   /// The longest registration granted, seconds (FDO 1.1 §5.3.4: WaitSeconds = min(requested, this)).
   std::uint32_t max_wait_seconds = 86400;
   /// Directory of PEM public keys or certificates: the owner keys allowed to register; empty: any.
@@ -67,6 +70,8 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config);
 struct ServeSettings {
   std::filesystem::path dir;
   std::filesystem::path db;
+  std::filesystem::path db_password_file;
+  std::size_t db_pool_size = 8;
   std::string listen;
   /// The admin listener's address; empty: no admin listener.
   std::string admin_listen;

@@ -12,6 +12,7 @@
 #include "libfdo/protocol/dispatcher.h"
 #include "libfdo/protocol/to0_rendezvous.h"
 #include "libfdo/protocol/to1_rendezvous.h"
+#include "libfdo/storage/open_store.h"
 #include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
 #include "libfdo/transport/url.h"
@@ -19,6 +20,7 @@
 #include "tools/common/key_files.h"
 #include "tools/common/ops.h"
 #include "tools/common/stop_signals.h"
+#include "tools/common/systemd.h"
 #include "tools/common/tls_options.h"
 
 namespace fdo::rendezvous {
@@ -60,7 +62,8 @@ int serve(const ServeSettings& settings) {
   }
   // docs/operations.md "Metrics": made before the store and the servers, so it outlives what samples it.
   metrics::Registry metrics({{"role", "rendezvous"}});
-  const std::unique_ptr<storage::Store> store = storage::open_sqlite_store(settings.db);
+  const std::unique_ptr<storage::Store> store = storage::open_store(storage::StoreSpec{
+      .db = settings.db.string(), .password_file = settings.db_password_file, .pool_size = settings.db_pool_size});
   metrics.sampled_gauge("fdo_to0_registrations_live", "TO0 registrations whose WaitSeconds have not run out",
                         [&store] {
                           return static_cast<double>(storage::read_only(*store, [](storage::Transaction& tx) {
@@ -125,8 +128,10 @@ int serve(const ServeSettings& settings) {
   if (admin) {
     std::cout << "admin listening on " << admin->url() << std::endl;
   }
+  tool::notify_ready("listening on " + server.url());  // a Type=notify unit is started now (docs/deploy.md)
 
   stop_signals.wait(std::chrono::seconds(settings.purge_interval), [&store] { purge(*store); });
+  tool::notify_stopping();
   if (admin) {
     admin->stop();
   }

@@ -238,9 +238,16 @@ slot = "0"
 subject = "CN=demo-sensor"
 TOML
 start_server owner "$bin/fdo-owner" serve --dir "$work/owner" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-  --wait-seconds 300 --plan "$work/plan/plan.toml" $(trace_args owner-to0)
+  --wait-seconds 300 --plan "$work/plan/plan.toml" --platform-listen 127.0.0.1:0 $(trace_args owner-to0)
 to2_url=$url
-say "fdo-owner serve: owner service (TO2) listening on $to2_url with plan $work/plan/plan.toml; it registers its devices with their rendezvous servers"
+platform_url=""
+for _ in $(seq 1 100); do
+  platform_url=$(grep -o 'platform listening on https://[^ ]*' "$work/owner.log" | sed 's/platform listening on //') || true
+  [ -n "$platform_url" ] && break
+  sleep 0.1
+done
+[ -n "$platform_url" ] || fail "the owner's platform endpoint did not start (log: $work/owner.log)"
+say "fdo-owner serve: owner service (TO2) listening on $to2_url with plan $work/plan/plan.toml; it registers its devices with their rendezvous servers; its platform endpoint (mutual TLS) at $platform_url"
 await_registered "$guid" "$work/device-status.json"
 say "automatic TO0 (20-23): the owner registered $to2_url for the device at $rv_url (fdo-owner devices show)"
 
@@ -347,8 +354,25 @@ openssl verify -CAfile "$work/owner/device-app-ca.cert.pem" "$work/tpm-root/asym
   || fail "the TPM device's AsymKey certificate does not verify under the owner's CA"
 say "what the owner got: a TPM quote of PCRs 0 and 7 it verified (TPM-Attest: $(cut -d: -f1 "$work/tpm-root/var/lib/fdo/attestation")), and an AsymKey certificate for a key made in the TPM ($(head -n1 "$work/tpm-root/asymkey/0/key.tpm"); no private key file)"
 
+
+# What onboarding is for: the device talks to its owner's platform with the certificate it was given, over mutual
+# TLS, and the platform takes the reading only because that certificate chains to the owner's CA (docs/owner.md
+# "Platform endpoint").
+"$bin/fdo-device" report --root "$work/tpm-root" --tpm "$tcti" --url "$platform_url" \
+  --reading '{"sensor":"demo-sensor","temperature_c":21.5}' >"$work/report.log" 2>&1 \
+  || { cat "$work/report.log" "$work/owner.log" >&2; fail "fdo-device report"; }
+python3 - "$work/owner/platform/readings.jsonl" <<'PY' || fail "the platform has no record of the reading"
+import json, sys
+line = json.loads(open(sys.argv[1]).readline())
+assert json.loads(line["reading"])["temperature_c"] == 21.5
+print("      platform's record: " + line["subject"] + ", certificate sha256 " + line["certificate_sha256"][:16] +
+      "…, issued by " + line["issuer"].split(",")[0] + ": " + line["reading"])
+PY
+say "fdo-device report: the TPM device opened mutual TLS to $platform_url with its AsymKey certificate (the handshake signed inside the TPM) and posted its first reading; the platform accepted it because the certificate chains to the owner's device-application CA"
+"$bin/fdo-device" report --root "$work/device-root" --url "$platform_url" >"$work/report-file-device.log" 2>&1 \
+  || { cat "$work/report-file-device.log" >&2; fail "fdo-device report (file device)"; }
+say "fdo-device report: the file-backed device reported too (its key in device-root/asymkey/0/key.pem, 0600)"
 echo
-echo "demo finished: every step passed, from DI to a device onboarded by its owner (DI, TO0, TO1, TO2), with its credential in a file and in a TPM."
 echo "The demo's files are in $work (servers' logs: $work/*.log). To try next:"
 [ -n "$trace" ] && echo "  ls $trace/file-device $trace/tpm-device $trace/owner-to0     # every protocol message, in order"
 echo "  $bin/fdo-reseller show $work/owned.voucher.pem"
@@ -360,8 +384,11 @@ echo "  $bin/fdo-manufacturer vouchers list --dir $work/mfg"
 echo "  $bin/fdo-owner devices list --dir $work/owner"
 echo "  $bin/fdo-owner vouchers list --dir $work/owner"
 echo "  cat $work/device-root/etc/motd; openssl x509 -in $work/device-root/asymkey/0/cert.pem -noout -subject -issuer"
+echo "  cat $work/owner/platform/readings.jsonl     # the platform's record of each reading"
 if [ "$work" = "$root/build/demo" ]; then
   echo "  $0 --clean     # removes $work"
 else
   echo "  $0 --clean --dir $work     # removes it"
 fi
+echo
+echo "demo finished: every step passed (DI, TO0, TO1, TO2, with the credential in a file and in a TPM): the TPM-backed device onboarded and reported to the platform."

@@ -1,7 +1,7 @@
 #pragma once
 // The storage interfaces of the FDO servers (docs/style.md §6, docs/adr/0003-server-session-storage.md).
-// Protocol code sees only Store and Transaction; SQLite and the in-memory store implement them, and another
-// database (PostgreSQL) can be added behind them without touching protocol code.
+// Protocol code sees only Store and Transaction; SQLite, PostgreSQL (docs/scaling.md) and the in-memory store
+// implement them.
 
 #include <cstddef>
 #include <cstdint>
@@ -16,9 +16,10 @@
 namespace fdo::storage {
 
 /// One atomic unit of work on a Store: a scope guard whose commit() is explicit and whose destructor rolls back
-/// everything not committed. The stores we have serialise transactions (while one is open no other begins),
-/// but protocol code does not rely on it: a session moves on only through the version it read (update_session,
-/// end_session), which a database with row-level locking checks the same way (docs/adr/0005).
+/// everything not committed. The SQLite and in-memory stores serialise transactions (while one is open no other
+/// begins); the PostgreSQL store does not, and protocol code does not rely on it: a session moves on only through
+/// the version it read (update_session, end_session), which PostgreSQL's row locks check the same way
+/// (docs/adr/0005).
 ///
 /// Every operation throws Error(InternalServerError) naming the operation on a storage failure, and when
 /// called after commit(). Times are Unix seconds supplied by the caller; a record is live while now < expires_at.
@@ -102,7 +103,8 @@ class Store {
   Store& operator=(const Store&) = delete;
   virtual ~Store() = default;
 
-  /// Starts a transaction, waiting up to 5 s while another one is open. Throws Error(InternalServerError) if
+  /// Starts a transaction, waiting up to 5 s while another one (SQLite, in-memory) or every pooled connection
+  /// (PostgreSQL) is taken. Throws Error(InternalServerError) if
   /// that times out, the storage fails, or this thread already holds an open transaction on this store.
   [[nodiscard]] virtual std::unique_ptr<Transaction> begin() = 0;
 };

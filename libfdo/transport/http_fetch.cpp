@@ -143,7 +143,7 @@ PostAnswer http_post(std::string_view url, std::string_view content_type, std::s
     if (error == httplib::Error::SSLConnection) {
       what = internal::tls_failure(tls, "post: " + parsed.text + ": TLS handshake failed (a client certificate the "
                                         "server does not accept, or not an https server)");
-    } else if (error == httplib::Error::Read && parsed.base.scheme == "https") {
+    } else if ((error == httplib::Error::Read || error == httplib::Error::Write) && parsed.base.scheme == "https") {
       // TLS 1.3: a server refuses a client certificate after the client's side of the handshake is done.
       what = "post: " + parsed.text + ": the server closed the connection without an answer (over mutual TLS: "
              "it refused the client certificate, or none was sent)";

@@ -1,6 +1,7 @@
 #include "libfdo/types/rendezvous_info.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <utility>
 
@@ -142,8 +143,23 @@ RendezvousDirective directive_from_url(std::string_view url) {
         bad("delay must be 0..4294967295 seconds");
       }
       d.set_delay_sec(seconds.value_or(0));
+    } else if (flag.substr(0, 13) == "sv-cert-hash=" || flag.substr(0, 13) == "cl-cert-hash=") {
+      // FDO 1.1 §3.7 RVSvCertHash / RVClCertHash: the SHA-256 or SHA-384 (by length) of the rendezvous server's
+      // TLS leaf or CA certificate, which the device pins (docs/security.md "TLS").
+      const std::string_view hex = flag.substr(13);
+      if ((hex.size() != 64 && hex.size() != 96) ||
+          !std::all_of(hex.begin(), hex.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); })) {
+        bad(std::string(flag.substr(0, 12)) + " must be 64 or 96 hex digits (SHA-256 or SHA-384)");
+      }
+      const Hash pin(hex.size() == 64 ? HashType::Sha256 : HashType::Sha384, from_hex(hex));
+      if (flag[0] == 's') {
+        d.set_sv_cert_hash(pin);
+      } else {
+        d.set_cl_cert_hash(pin);
+      }
     } else {
-      bad("unknown option '" + std::string(flag) + "' (dev-only, owner-only, bypass, delay=SECONDS)");
+      bad("unknown option '" + std::string(flag) +
+          "' (dev-only, owner-only, bypass, delay=SECONDS, sv-cert-hash=HEX, cl-cert-hash=HEX)");
     }
   }
   if (d.dev_only() && d.owner_only()) {

@@ -7,9 +7,11 @@
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
 #include "libfdo/core/hex.h"
+#include "libfdo/core/log.h"
 #include "libfdo/core/random.h"
 #include "libfdo/core/secret_bytes.h"
 #include "libfdo/messages/error_message.h"
+#include "tools/common/systemd.h"
 
 namespace fdo::tool {
 namespace {
@@ -45,7 +47,12 @@ void admin_token_at(const std::filesystem::path& path, std::vector<InitStep>& st
 }
 
 std::string load_admin_token(const std::filesystem::path& dir, std::string_view tool) {
-  const std::filesystem::path path = admin_token_path(dir);
+  // A systemd credential of that name (LoadCredential=admin-token:FILE, docs/deploy.md "Secrets") wins over the file.
+  const std::optional<std::filesystem::path> credential = credential_file(kAdminTokenName);
+  if (credential) {
+    log::info("admin token from the systemd credential " + std::string(kAdminTokenName));
+  }
+  const std::filesystem::path path = credential ? *credential : admin_token_path(dir);
   if (!std::filesystem::exists(path)) {
     throw_internal(dir.string() + " holds no admin token: run `" + std::string(tool) + " init --dir " + dir.string() +
                    "`");

@@ -29,7 +29,8 @@ inline constexpr std::string_view kAdminTokenName = "admin-token";
 /// absent; an existing token is never replaced. Records the step in `steps`.
 void admin_token_at(const std::filesystem::path& path, std::vector<InitStep>& steps);
 
-/// The token of DIR/admin-token, surrounding whitespace removed. Error(InternalServerError) naming the file when it
+/// The token of DIR/admin-token, or of the systemd credential "admin-token" ($CREDENTIALS_DIRECTORY/admin-token) when
+/// the service manager passed one, surrounding whitespace removed. Error(InternalServerError) naming the file when it
 /// is missing ("run `TOOL init --dir DIR`"), unreadable or empty.
 std::string load_admin_token(const std::filesystem::path& dir, std::string_view tool);
 

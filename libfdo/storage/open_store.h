@@ -1,0 +1,28 @@
+#pragma once
+// The one way the servers and tools open their store from --db (docs/cli.md "Databases", docs/scaling.md).
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "libfdo/storage/store.h"
+
+namespace fdo::storage {
+
+/// What --db and its companion options say.
+struct StoreSpec {
+  /// A SQLite file, or a postgresql:// (postgres://) URI without a password.
+  std::string db = {};
+  /// PostgreSQL only: a file holding the password (mode 0600 or stricter); empty: libpq's PGPASSWORD/PGPASSFILE.
+  std::filesystem::path password_file = {};
+  /// PostgreSQL only: the most connections open at once.
+  std::size_t pool_size = 8;
+};
+
+/// Opens the SQLite store at spec.db, or the PostgreSQL store when spec.db is a postgresql:// URI. Throws
+/// Error(InternalServerError) when the store cannot be opened, when a password file is given for SQLite, or when
+/// the password file is missing, empty, or readable by group or others.
+std::unique_ptr<Store> open_store(const StoreSpec& spec);
+
+}  // namespace fdo::storage
