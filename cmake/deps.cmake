@@ -11,6 +11,8 @@ pkg_check_modules(LIBCRYPT REQUIRED IMPORTED_TARGET libxcrypt)
 # sd_notify(3) for the servers' systemd units; tools/common/systemd.cpp only, no libfdo layer.
 pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 find_package(CLI11 REQUIRED)
+# Header-only; the types layer (JSON of the tools and --rv-info) and the integration-test harness.
+find_package(nlohmann_json 3 REQUIRED)
 find_package(Threads REQUIRED)
 if(FDO_BUILD_TESTS)
   find_package(GTest REQUIRED)

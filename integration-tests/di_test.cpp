@@ -466,6 +466,48 @@ TEST_F(DiIntegration, ConfigFileSetsServeOptionsAndUnknownKeysAreUsageErrors) {
   EXPECT_EQ(run_tool("fdo-device", {"di", "--credential", path("x.bin")}).exit_code, 2);
 }
 
+TEST_F(DiIntegration, RvInfoFileIsTheRendezvousInfoOfTheCredentialAndTheVoucher) {
+  // docs/cli.md "Rendezvous info": the full JSON form, with what the --rv form cannot say (a TLS pin, a Wi-Fi
+  // network, a delay on an owner-only server, instructions out of variable order).
+  const std::string file = path("rv.json");
+  const std::string rv_info =
+      R"([[{"variable":"RVDns","value":"rv.example.com"},{"variable":"RVDevPort","value":8041},)"
+      R"({"variable":"RVProtocol","value":"https"},)"
+      R"({"variable":"RVSvCertHash","value":{"alg":"SHA256","hex":")" + std::string(64, 'a') + R"("}},)"
+      R"({"variable":"RVWifiSsid","value":"lab"},{"variable":"RVWifiPw","value":"s3cret"}],)"
+      R"([{"variable":"RVOwnerOnly"},{"variable":"RVIPAddress","value":"127.0.0.1"},)"
+      R"({"variable":"RVOwnerPort","value":9041},{"variable":"RVDelaysec","value":30}]])";
+  write_file_atomic(file, to_bytes(rv_info), 0644);
+  {
+    const ServerProcess server("fdo-manufacturer", {"serve", "--dir", dir(), "--listen", "127.0.0.1:0", "--no-admin",
+                                                    "--rv-info", file});
+    const std::string cred = path("cred.bin");
+    ASSERT_EQ(device_di(server.url(), cred, "p256", "SN-RVINFO").exit_code, 0);
+    // `show --reveal` writes the credential's DCRVInfo in the same form, Wi-Fi password included.
+    const Json device = show(cred);
+    EXPECT_EQ(device["rendezvous_info"].dump(), Json::parse(rv_info).dump());
+    const RendezvousInfo expected = RendezvousInfo::from_json(rv_info, "rv.json");
+    EXPECT_EQ(read_voucher(export_voucher(device["guid"].str())).header().ov_rv_info, expected);
+  }
+  // One form or the other; a bad file names the place (exit 2); a missing file is exit 1.
+  RunResult r = run_tool("fdo-manufacturer", {"serve", "--dir", dir(), "--rv", "http://127.0.0.1:9", "--rv-info", file});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--rv and --rv-info exclude each other"), std::string::npos) << r.err;
+  r = run_tool("fdo-manufacturer", {"serve", "--dir", dir()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--rv or --rv-info is required"), std::string::npos) << r.err;
+  write_file_atomic(file, to_bytes(R"([[{"variable":"RVDns","value":"rv"},{"variable":"RVDevPort","value":"x"}]])"),
+                    0644);
+  r = run_tool("fdo-manufacturer", {"serve", "--dir", dir(), "--rv-info", file});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--rv-info " + file + ": [0][1] RVDevPort: value must be an integer 0..65535, got \"x\""),
+            std::string::npos)
+      << r.err;
+  r = run_tool("fdo-manufacturer", {"serve", "--dir", dir(), "--rv-info", path("none.json")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot read " + path("none.json")), std::string::npos) << r.err;
+}
+
 TEST_F(DiIntegration, InitKeepsExistingKeys) {
   const std::string key = (std::filesystem::path(dir()) / "manufacturer-p256.key.pem").string();
   const Bytes before = read_file(key);

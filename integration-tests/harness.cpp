@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "libfdo/core/hex.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 
 namespace fdo::integration {
 namespace {
@@ -193,7 +193,7 @@ ServerProcess::ServerProcess(std::string_view name, std::vector<std::string> arg
       const std::size_t end = text.find('\n', start);
       if (end != std::string::npos) {
         m_url = text.substr(start, end - start);
-        m_port = transport::parse_url(m_url).port;
+        m_port = parse_url(m_url).port;
         return;
       }
     }
@@ -276,8 +276,8 @@ std::optional<std::string> HttpResponse::header(std::string_view name) const {
 
 HttpResponse http_request(const std::string& base_url, const std::string& method, const std::string& path,
                           const std::vector<std::pair<std::string, std::string>>& headers, ByteView body) {
-  const transport::Url url = transport::parse_url(base_url);
-  if (!transport::is_ipv4_literal(url.host)) {
+  const Url url = parse_url(base_url);
+  if (!is_ipv4_literal(url.host)) {
     throw std::runtime_error("http_request: only IPv4 literals are supported, got " + url.host);
   }
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -376,274 +376,71 @@ std::string expect_ok(const HttpResponse& r, std::uint8_t type) {
 
 // ---- JSON ----
 
-class JsonParser {
- public:
-  explicit JsonParser(std::string_view text) : m_text(text) {}
+Json Json::parse(std::string_view text) {
+  try {
+    return Json(std::make_shared<const nlohmann::ordered_json>(nlohmann::ordered_json::parse(text)));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(std::string("JSON: ") + e.what());
+  }
+}
 
-  Json document() {
-    Json v = value(0);
-    skip_space();
-    if (m_pos != m_text.size()) {
-      fail("trailing characters");
-    }
-    return v;
-  }
+const nlohmann::ordered_json& Json::node() const {
+  return m_node != nullptr ? *m_node : *m_root;
+}
 
- private:
-  [[noreturn]] void fail(const std::string& what) const {
-    throw std::runtime_error("JSON at offset " + std::to_string(m_pos) + ": " + what);
-  }
-  void skip_space() {
-    while (m_pos < m_text.size() && (m_text[m_pos] == ' ' || m_text[m_pos] == '\n' || m_text[m_pos] == '\r' ||
-                                     m_text[m_pos] == '\t')) {
-      ++m_pos;
-    }
-  }
-  char peek() {
-    skip_space();
-    if (m_pos >= m_text.size()) {
-      fail("unexpected end");
-    }
-    return m_text[m_pos];
-  }
-  void expect(char c) {
-    if (peek() != c) {
-      fail(std::string("expected '") + c + "'");
-    }
-    ++m_pos;
-  }
-  bool literal(std::string_view word) {
-    if (m_text.substr(m_pos, word.size()) == word) {
-      m_pos += word.size();
-      return true;
-    }
-    return false;
-  }
-
-  Json value(int depth) {
-    if (depth > 64) {
-      fail("nested too deep");
-    }
-    Json v;
-    const char c = peek();
-    if (c == '{') {
-      ++m_pos;
-      v.m_kind = Json::Kind::Object;
-      if (peek() == '}') {
-        ++m_pos;
-        return v;
-      }
-      for (;;) {
-        if (peek() != '"') {
-          fail("expected a member name");
-        }
-        v.m_keys.push_back(string());
-        expect(':');
-        v.m_items.push_back(value(depth + 1));
-        if (peek() == ',') {
-          ++m_pos;
-          continue;
-        }
-        expect('}');
-        return v;
-      }
-    }
-    if (c == '[') {
-      ++m_pos;
-      v.m_kind = Json::Kind::Array;
-      if (peek() == ']') {
-        ++m_pos;
-        return v;
-      }
-      for (;;) {
-        v.m_items.push_back(value(depth + 1));
-        if (peek() == ',') {
-          ++m_pos;
-          continue;
-        }
-        expect(']');
-        return v;
-      }
-    }
-    if (c == '"') {
-      v.m_kind = Json::Kind::String;
-      v.m_text = string();
-      return v;
-    }
-    if (literal("null")) {
-      return v;
-    }
-    if (literal("true")) {
-      v.m_kind = Json::Kind::Bool;
-      v.m_bool = true;
-      return v;
-    }
-    if (literal("false")) {
-      v.m_kind = Json::Kind::Bool;
-      return v;
-    }
-    const std::size_t start = m_pos;
-    while (m_pos < m_text.size() && std::strchr("+-0123456789.eE", m_text[m_pos]) != nullptr) {
-      ++m_pos;
-    }
-    if (start == m_pos) {
-      fail("unexpected character");
-    }
-    v.m_kind = Json::Kind::Number;
-    v.m_text = std::string(m_text.substr(start, m_pos - start));
-    return v;
-  }
-
-  void put_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
-  std::uint32_t hex4() {
-    if (m_pos + 4 > m_text.size()) {
-      fail("short \\u escape");
-    }
-    const std::uint32_t v = static_cast<std::uint32_t>(std::stoul(std::string(m_text.substr(m_pos, 4)), nullptr, 16));
-    m_pos += 4;
-    return v;
-  }
-
-  std::string string() {
-    expect('"');
-    std::string out;
-    for (;;) {
-      if (m_pos >= m_text.size()) {
-        fail("unterminated string");
-      }
-      const char c = m_text[m_pos++];
-      if (c == '"') {
-        return out;
-      }
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      const char e = m_text.at(m_pos++);
-      switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'u': {
-          std::uint32_t cp = hex4();
-          if (cp >= 0xD800 && cp < 0xDC00 && literal("\\u")) {
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4() - 0xDC00);
-          }
-          put_utf8(out, cp);
-          break;
-        }
-        default: out += e; break;
-      }
-    }
-  }
-
-  std::string_view m_text;
-  std::size_t m_pos = 0;
-};
-
-Json Json::parse(std::string_view text) { return JsonParser(text).document(); }
-
-const Json& Json::operator[](std::string_view key) const {
-  if (m_kind == Kind::Object) {
-    for (std::size_t i = 0; i < m_keys.size(); ++i) {
-      if (m_keys[i] == key) {
-        return m_items[i];
-      }
+Json Json::operator[](std::string_view key) const {
+  const nlohmann::ordered_json& n = node();
+  if (n.is_object()) {
+    const auto it = n.find(key);
+    if (it != n.end()) {
+      return Json(m_root, &*it);
     }
   }
   throw std::runtime_error("JSON: no member '" + std::string(key) + "' in " + dump());
 }
 
 bool Json::has(std::string_view key) const {
-  for (const std::string& k : m_keys) {
-    if (k == key) {
-      return true;
-    }
-  }
-  return false;
+  return node().is_object() && node().contains(key);
 }
 
-const Json& Json::at(std::size_t i) const {
-  if (m_kind != Kind::Array || i >= m_items.size()) {
+Json Json::at(std::size_t i) const {
+  if (!node().is_array() || i >= node().size()) {
     throw std::runtime_error("JSON: no element " + std::to_string(i) + " in " + dump());
   }
-  return m_items[i];
+  return Json(m_root, &node()[i]);
 }
 
-std::size_t Json::size() const { return m_items.size(); }
+std::size_t Json::size() const {
+  return node().is_array() || node().is_object() ? node().size() : 0;
+}
+
+bool Json::is_null() const {
+  return node().is_null();
+}
 
 const std::string& Json::str() const {
-  if (m_kind != Kind::String) {
+  if (!node().is_string()) {
     throw std::runtime_error("JSON: not a string: " + dump());
   }
-  return m_text;
+  return node().get_ref<const std::string&>();
 }
 
 bool Json::boolean() const {
-  if (m_kind != Kind::Bool) {
+  if (!node().is_boolean()) {
     throw std::runtime_error("JSON: not a boolean: " + dump());
   }
-  return m_bool;
+  return node().get<bool>();
 }
 
 std::int64_t Json::integer() const {
-  if (m_kind != Kind::Number) {
-    throw std::runtime_error("JSON: not a number: " + dump());
+  if (!node().is_number_integer()) {
+    throw std::runtime_error("JSON: not an integer: " + dump());
   }
-  return std::stoll(m_text);
+  return node().get<std::int64_t>();
 }
 
 std::string Json::dump() const {
-  const auto quote = [](const std::string& s) {
-    std::string out = "\"";
-    for (const char c : s) {
-      if (c == '"' || c == '\\') {
-        out += '\\';
-      }
-      out += c;
-    }
-    return out + "\"";
-  };
-  switch (m_kind) {
-    case Kind::Null: return "null";
-    case Kind::Bool: return m_bool ? "true" : "false";
-    case Kind::Number: return m_text;
-    case Kind::String: return quote(m_text);
-    case Kind::Array: {
-      std::string out = "[";
-      for (std::size_t i = 0; i < m_items.size(); ++i) {
-        out += (i == 0 ? "" : ",") + m_items[i].dump();
-      }
-      return out + "]";
-    }
-    case Kind::Object: {
-      std::string out = "{";
-      for (std::size_t i = 0; i < m_items.size(); ++i) {
-        out += (i == 0 ? "" : ",") + quote(m_keys[i]) + ":" + m_items[i].dump();
-      }
-      return out + "}";
-    }
-  }
-  return "null";
+  return node().dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace fdo::integration

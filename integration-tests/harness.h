@@ -2,7 +2,7 @@
 // Integration-test harness (docs/style.md §9): every role is a real process from build/bin, started by a guard
 // object that learns its port from the "listening on http://HOST:PORT" line, stops it with SIGTERM, and
 // prints its log when the test failed; temporary directories that clean up; a raw HTTP client for
-// hand-made FDO requests; a small JSON reader for the tools' `--json` output.
+// hand-made FDO requests; a JSON reader (over nlohmann-json) for the tools' `--json` output.
 
 #include <sys/types.h>
 
@@ -16,6 +16,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "libfdo/core/bytes.h"
 
@@ -134,22 +136,21 @@ std::string expect_ok(const HttpResponse& r, std::uint8_t type);
 
 // ---- JSON ----
 
-/// A parsed JSON value (RFC 8259), enough to read the tools' output.
+/// A parsed JSON document (RFC 8259, read by nlohmann-json) or a value inside one, with the accessors the tests
+/// use to read the tools' output. Copies share the document. Every accessor throws std::runtime_error naming
+/// what is missing or of the wrong type, so a test fails with a message instead of undefined behaviour.
 class Json {
  public:
-  enum class Kind { Null, Bool, Number, String, Array, Object };
-
-  /// Parses one document; throws std::runtime_error with the offset on malformed input.
+  /// Parses one document; throws std::runtime_error with nlohmann's message (which gives the offset).
   static Json parse(std::string_view text);
 
-  [[nodiscard]] Kind kind() const { return m_kind; }
-  [[nodiscard]] bool is_null() const { return m_kind == Kind::Null; }
-  /// The member `key` of an object; throws std::runtime_error if absent or not an object.
-  [[nodiscard]] const Json& operator[](std::string_view key) const;
+  [[nodiscard]] bool is_null() const;
+  /// The member `key` of an object.
+  [[nodiscard]] Json operator[](std::string_view key) const;
   /// Whether an object has member `key`.
   [[nodiscard]] bool has(std::string_view key) const;
   /// Element `i` of an array.
-  [[nodiscard]] const Json& at(std::size_t i) const;
+  [[nodiscard]] Json at(std::size_t i) const;
   /// Elements of an array, members of an object.
   [[nodiscard]] std::size_t size() const;
   [[nodiscard]] const std::string& str() const;
@@ -157,14 +158,15 @@ class Json {
   [[nodiscard]] std::int64_t integer() const;
   /// Compact JSON with object members in their original order.
   [[nodiscard]] std::string dump() const;
+  /// The nlohmann value, for tests that need more than the accessors above.
+  [[nodiscard]] const nlohmann::ordered_json& node() const;
 
  private:
-  Kind m_kind = Kind::Null;
-  bool m_bool = false;
-  std::string m_text;  // string value, or the number's literal
-  std::vector<Json> m_items;
-  std::vector<std::string> m_keys;  // for objects: m_keys[i] names m_items[i]
-  friend class JsonParser;
+  explicit Json(std::shared_ptr<const nlohmann::ordered_json> root, const nlohmann::ordered_json* node = nullptr)
+      : m_root(std::move(root)), m_node(node) {}
+
+  std::shared_ptr<const nlohmann::ordered_json> m_root;
+  const nlohmann::ordered_json* m_node;  // inside *m_root; nullptr: the root itself
 };
 
 }  // namespace fdo::integration

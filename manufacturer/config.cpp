@@ -2,12 +2,31 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 #include "tools/common/cli.h"
 #include "tools/common/config_file.h"
 #include "tools/common/db_options.h"
 
 namespace fdo::manufacturer {
+namespace {
+
+// OVRVInfo from exactly one of `--rv URL…` (human form) and `--rv-info FILE` (full form), docs/cli.md
+// "Rendezvous info". A bad URL or file content is a usage error (exit 2); an unreadable file is exit 1.
+RendezvousInfo rendezvous_info_option(const std::vector<std::string>& rv, const std::filesystem::path& rv_info) {
+  if (!rv.empty() && !rv_info.empty()) {
+    throw_body_error("--rv and --rv-info exclude each other: give the rendezvous servers one way");
+  }
+  if (rv_info.empty()) {
+    if (rv.empty()) {
+      throw_body_error("--rv or --rv-info is required: at least one rendezvous server is needed");
+    }
+    return RendezvousInfo::from_urls(rv);
+  }
+  const Bytes text = read_file(rv_info);
+  return RendezvousInfo::from_json(to_string(text), "--rv-info " + rv_info.string());
+}
+
+}  // namespace
 
 void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   tool::add_config_file(app, cmd, "TOML file with serve's options as keys (listen = \"127.0.0.1:0\", rv = [...])");
@@ -17,8 +36,9 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
       ->capture_default_str();
   tool::add_db_options(cmd, config.db, config.db_password_file, kDefaultDbName, &config.db_pool_size);
   cmd.add_option("--rv", config.rv,
-                 "Rendezvous URL(s) for OVRVInfo: http(s)://HOST:PORT[?dev-only|owner-only|bypass|delay=S]")
-      ->required();
+                 "Rendezvous URL(s) for OVRVInfo: http(s)://HOST:PORT[?dev-only|owner-only|bypass|delay=S]");
+  cmd.add_option("--rv-info", config.rv_info,
+                 "OVRVInfo in full, a JSON file mirroring RendezvousInfo (docs/cli.md); instead of --rv");
   cmd.add_option("--first-owner", config.first_owner,
                  "PEM public key or certificate: extend every voucher to this owner at once");
   cmd.add_option("--session-ttl", config.session_ttl, "Idle lifetime of a DI session, seconds")
@@ -63,7 +83,7 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.db = database_path(config.dir, config.db);
   s.db_password_file = config.db_password_file;
   s.db_pool_size = config.db_pool_size;
-  static_cast<void>(transport::parse_listen_address(config.listen));
+  static_cast<void>(parse_listen_address(config.listen));
   s.listen = config.listen;
   transport::HttpServerOptions tls_check;
   tool::apply_server_tls(config.tls, tls_check);
@@ -71,15 +91,12 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.admin_listen = config.no_admin ? std::string() : config.admin_listen;
   if (!s.admin_listen.empty()) {
     try {
-      static_cast<void>(transport::parse_listen_address(s.admin_listen));
+      static_cast<void>(parse_listen_address(s.admin_listen));
     } catch (const Error& e) {
       throw_body_error("--admin-listen: " + std::string(e.what()));
     }
   }
-  if (config.rv.empty()) {
-    throw_body_error("--rv: at least one rendezvous URL is needed");
-  }
-  s.rv_info = RendezvousInfo::from_urls(config.rv);
+  s.rv_info = rendezvous_info_option(config.rv, config.rv_info);
   if (!config.first_owner.empty()) {
     // A missing or unreadable file is a failure (exit 1), not a usage error.
     const Bytes pem = read_file(config.first_owner);

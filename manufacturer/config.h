@@ -45,6 +45,8 @@ struct ServeConfig {
   std::size_t db_pool_size = 8;
   /// `--rv URL…`: OVRVInfo of every voucher (docs/cli.md human form).
   std::vector<std::string> rv;
+  /// `--rv-info FILE`: OVRVInfo of every voucher in the full JSON form (docs/cli.md "Rendezvous info"); excludes --rv.
+  std::filesystem::path rv_info;
   /// PEM public key or certificate: extend every voucher at once to this owner.
   std::filesystem::path first_owner;
   /// Idle lifetime of a DI session, seconds.

@@ -12,7 +12,7 @@
 #include "libfdo/storage/open_store.h"
 #include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 #include "manufacturer/keys.h"
 #include "manufacturer/vouchers.h"
 #include "tools/common/admin.h"
@@ -83,7 +83,7 @@ int serve(const ServeSettings& settings) {
     add_admin_routes(*admin, *store, admin_token);
     tool::add_metrics_route(*admin, metrics, admin_token);
     admin->start();
-    if (!transport::is_loopback_host(transport::parse_listen_address(settings.admin_listen).host)) {
+    if (!is_loopback_host(parse_listen_address(settings.admin_listen).host)) {
       log::warn("the admin API listens on " + settings.admin_listen + ", not on loopback: keep its token secret "
                 "(docs/security.md)");
     }
@@ -93,7 +93,7 @@ int serve(const ServeSettings& settings) {
     rendezvous += (rendezvous.empty() ? "" : " | ") + directive;
   }
   log::info("manufacturer keys: " + key_names + "; database " + settings.db.string() + "; rendezvous " + rendezvous);
-  if (!transport::is_loopback_host(transport::parse_listen_address(settings.listen).host)) {
+  if (!is_loopback_host(parse_listen_address(settings.listen).host)) {
     log::warn("listening on " + settings.listen +
               ", not on loopback: for untrusted clients put a reverse proxy in front (docs/security.md)");
   }

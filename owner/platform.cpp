@@ -13,8 +13,8 @@
 #include "libfdo/core/file.h"
 #include "libfdo/core/hex.h"
 #include "libfdo/core/log.h"
+#include "libfdo/core/url.h"
 #include "libfdo/crypto/hash.h"
-#include "libfdo/transport/url.h"
 #include "libfdo/types/json.h"
 #include "owner/status_json.h"
 #include "tools/common/key_files.h"
@@ -31,19 +31,6 @@ transport::AdminResponse answer(int status, const std::string& error) {
 bool is_ip_literal(const std::string& host) {
   return host.find(':') != std::string::npos ||
          std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
-}
-
-// A reading is a JSON object: only its outer shape is checked here (it is stored as text, never interpreted).
-bool looks_like_json_object(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  const auto last = text.find_last_not_of(" \t\r\n");
-  if (first == std::string_view::npos || text[first] != '{' || text[last] != '}') {
-    return false;
-  }
-  return std::none_of(text.begin(), text.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 && c != '\t' && c != '\r' && c != '\n';
-  });
 }
 
 // One line, appended and made durable before the device is told it was accepted.
@@ -97,7 +84,7 @@ void Platform::start() {
   if (m_options.tls_cert.empty()) {
     // A fresh leaf for this listener, issued by the CA the devices were enrolled under: a device checks it with
     // the chain AsymKey installed, and needs no other trust anchor.
-    const transport::HostPort where = transport::parse_listen_address(m_options.listen);
+    const HostPort where = parse_listen_address(m_options.listen);
     std::vector<std::string> names{"IP:127.0.0.1", "IP:::1", "DNS:localhost"};
     if (where.host != "0.0.0.0" && where.host != "::" && where.host != "127.0.0.1" && where.host != "::1" &&
         where.host != "localhost") {
@@ -125,7 +112,7 @@ void Platform::start() {
   m_server = std::make_unique<transport::HttpServer>(m_no_protocol, http);
   m_server->add_admin_post(std::string(kReadingsPath), [this](const transport::AdminRequest& r) { return reading(r); });
   m_server->start();
-  if (!transport::is_loopback_host(transport::parse_listen_address(m_options.listen).host)) {
+  if (!is_loopback_host(parse_listen_address(m_options.listen).host)) {
     log::warn("the platform endpoint listens on " + m_options.listen + ", not on loopback");
   }
 }
@@ -168,7 +155,7 @@ transport::AdminResponse Platform::reading(const transport::AdminRequest& reques
     return answer(415, "a reading is Content-Type application/json");
   }
   const std::string body(request.body.begin(), request.body.end());
-  if (!looks_like_json_object(body)) {
+  if (!is_json_object(body)) {
     return answer(400, "a reading is one JSON object");
   }
   const std::string fingerprint = to_hex(crypto::hash(crypto::HashAlg::Sha256, request.peer_certificate));

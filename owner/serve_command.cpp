@@ -25,7 +25,7 @@
 #include "libfdo/tpm/tpm_attest.h"
 #include "libfdo/transport/http_server.h"
 #include "libfdo/transport/http_transport.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 #include "libfdo/types/rvto2addr.h"
 #include "owner/admin_api.h"
 #include "owner/commands.h"
@@ -91,7 +91,7 @@ struct ServeSettings {
 
 void check_listen_option(const std::string& listen, std::string_view option) {
   try {
-    static_cast<void>(transport::parse_listen_address(listen));
+    static_cast<void>(parse_listen_address(listen));
   } catch (const Error& e) {
     throw_body_error(std::string(option) + ": " + e.what());
   }
@@ -241,11 +241,11 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
     add_admin_routes(*admin, admin_ctx);
     tool::add_metrics_route(*admin, metrics, admin_token);
     admin->start();
-    if (!transport::is_loopback_host(transport::parse_listen_address(config.admin_listen).host)) {
+    if (!is_loopback_host(parse_listen_address(config.admin_listen).host)) {
       log::warn("the admin API listens on " + config.admin_listen + ", not on loopback: keep its token secret");
     }
   }
-  if (!transport::is_loopback_host(transport::parse_listen_address(config.listen).host)) {
+  if (!is_loopback_host(parse_listen_address(config.listen).host)) {
     log::warn("TO2 listens on " + config.listen +
               ", not on loopback: for untrusted clients put a reverse proxy in front (docs/security.md)");
   }

@@ -99,7 +99,7 @@ has_files "$dev" ./usr/include/libfdo/core/bytes.h ./usr/include/libfdo/protocol
 if dpkg-deb -c "$dev" | awk '{print $6}' | grep -E '/internal/|_test|fuzz|\.cpp$'; then
   fail "libfdo-dev ships internal headers, tests or sources"
 fi
-depends_on "$dev" libssl-dev libcbor-dev libsqlite3-dev libcpp-httplib-dev libcrypt-dev libtss2-dev pkg-config
+depends_on "$dev" libssl-dev libcbor-dev libsqlite3-dev libpq-dev libcpp-httplib-dev libcrypt-dev libtss2-dev pkg-config
 echo "   libfdo-dev: $(field "$dev" Depends)"
 
 step "dpkg -x into a scratch root"

@@ -91,7 +91,7 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 # The -dev packages of the libraries the layers link (static libraries pass them on), and pkg-config, which
 # fdoConfig.cmake uses to find them.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "libssl-dev (>= 3), libcbor-dev, libsqlite3-dev, libcpp-httplib-dev, libcrypt-dev, libtss2-dev, pkg-config"
+    "libssl-dev (>= 3), libcbor-dev, libsqlite3-dev, libpq-dev, libcpp-httplib-dev, libcrypt-dev, libtss2-dev, pkg-config"
    )
 set(CPACK_COMPONENT_DEV_DESCRIPTION "FIDO Device Onboard 1.1 library (libfdo), development files
 The layers of libfdo as static libraries (fdo::core, fdo::cbor, ..., fdo::protocol), their headers under

@@ -6,7 +6,7 @@
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
 #include "libfdo/crypto/x509.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 #include "tools/common/cli.h"
 #include "tools/common/config_file.h"
 #include "tools/common/db_options.h"
@@ -98,7 +98,7 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.db = config.db.empty() ? config.dir / kDefaultDbName : config.db;
   s.db_password_file = config.db_password_file;
   s.db_pool_size = config.db_pool_size;
-  static_cast<void>(transport::parse_listen_address(config.listen));
+  static_cast<void>(parse_listen_address(config.listen));
   s.listen = config.listen;
   s.admin_listen = config.no_admin ? std::string() : config.admin_listen;
   if (!s.admin_listen.empty()) {

@@ -15,7 +15,7 @@
 #include "libfdo/storage/open_store.h"
 #include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 #include "tools/common/admin.h"
 #include "tools/common/key_files.h"
 #include "tools/common/ops.h"
@@ -106,7 +106,7 @@ int serve(const ServeSettings& settings) {
     admin = std::make_unique<transport::HttpServer>(no_protocol, admin_http);
     tool::add_metrics_route(*admin, metrics, admin_token);
     admin->start();
-    if (!transport::is_loopback_host(transport::parse_listen_address(settings.admin_listen).host)) {
+    if (!is_loopback_host(parse_listen_address(settings.admin_listen).host)) {
       log::warn("the admin listener is on " + settings.admin_listen + ", not on loopback: keep its token secret "
                 "(docs/security.md)");
     }
@@ -120,7 +120,7 @@ int serve(const ServeSettings& settings) {
   }
   log::info("database " + settings.db.string());
   purge(*store);
-  if (!transport::is_loopback_host(transport::parse_listen_address(settings.listen).host)) {
+  if (!is_loopback_host(parse_listen_address(settings.listen).host)) {
     log::warn("listening on " + settings.listen +
               ", not on loopback: for untrusted clients put a reverse proxy in front (docs/security.md)");
   }

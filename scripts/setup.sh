@@ -17,6 +17,7 @@ packages=(
   libsystemd-dev                # servers: sd_notify readiness (tools/common/systemd.cpp)
   systemd dpkg-dev              # package test: systemd-analyze verify, dpkg-shlibdeps (scripts/package.sh)
   systemd-container             # package test: boots a throwaway system with systemd-nspawn
+  nlohmann-json3-dev            # types layer: the tools' JSON and --rv-info; the test harness reads JSON
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and bench
   clang libclang-rt-14-dev      # libFuzzer targets
   python3 git                   # demo.sh reads the tools' JSON; test.sh runs the demo from a fresh clone

@@ -9,6 +9,7 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/hex.h"
+#include "libfdo/core/pem.h"
 #include "libfdo/crypto/internal/key_impl.h"
 #include "libfdo/crypto/internal/object_cache.h"
 #include "libfdo/crypto/internal/ossl.h"
@@ -400,49 +401,6 @@ void digest_sign_init(EVP_MD_CTX* ctx, const PrivateKey& key, SigAlg alg) {
   }
 }
 
-std::vector<PemBlock> read_pem_blocks(std::string_view pem) {
-  constexpr std::string_view kBegin = "-----BEGIN ";
-  constexpr std::string_view kDashes = "-----";
-  std::vector<PemBlock> out;
-  std::size_t pos = 0;
-  while (true) {
-    const std::size_t begin = pem.find(kBegin, pos);
-    if (begin == std::string_view::npos) {
-      break;
-    }
-    const std::size_t label_start = begin + kBegin.size();
-    const std::size_t label_end = pem.find(kDashes, label_start);
-    const std::size_t line_end = pem.find('\n', label_start);
-    if (label_end == std::string_view::npos || (line_end != std::string_view::npos && label_end > line_end)) {
-      throw_body_error("PEM: malformed BEGIN line");
-    }
-    PemBlock block;
-    block.label = std::string(pem.substr(label_start, label_end - label_start));
-    const std::size_t body_start = label_end + kDashes.size();
-    const std::string end_marker = "-----END " + block.label + "-----";
-    const std::size_t end = pem.find(end_marker, body_start);
-    if (end == std::string_view::npos) {
-      throw_body_error("PEM: \"" + block.label + "\" block has no END line");
-    }
-    // base64_decode skips CR, LF, spaces and tabs, so CRLF files parse like LF files.
-    block.der = base64_decode(pem.substr(body_start, end - body_start));
-    out.push_back(std::move(block));
-    pos = end + end_marker.size();
-  }
-  return out;
-}
-
-std::string write_pem(std::string_view label, ByteView der) {
-  const std::string b64 = base64_encode(der);
-  std::string out = "-----BEGIN " + std::string(label) + "-----\n";
-  for (std::size_t i = 0; i < b64.size(); i += 64) {
-    out.append(b64, i, 64);
-    out += '\n';
-  }
-  out += "-----END " + std::string(label) + "-----\n";
-  return out;
-}
-
 std::string name_to_string(const X509_NAME* name) {
   const BioPtr bio(check_ptr(BIO_new(BIO_s_mem()), "BIO_new"));
   // RFC 2253 order and escaping, but UTF-8 kept as is rather than \XX-escaped.
@@ -509,13 +467,13 @@ PublicKey parse_spki(ByteView der) {
 
 }  // namespace
 
-PublicKey PublicKey::from_pem(std::string_view pem) {
-  for (const internal::PemBlock& block : internal::read_pem_blocks(pem)) {
+PublicKey PublicKey::from_pem(std::string_view text) {
+  for (const pem::Block& block : pem::read_blocks(text)) {
     if (block.label == "PUBLIC KEY") {
-      return from_spki_der(block.der);
+      return from_spki_der(block.decode());
     }
     if (block.label == "CERTIFICATE") {
-      return Certificate::from_der(block.der).public_key();
+      return Certificate::from_der(block.decode()).public_key();
     }
   }
   throw_body_error("PEM: no PUBLIC KEY or CERTIFICATE block");
@@ -566,7 +524,7 @@ KeyType PublicKey::type() const { return m_impl->type; }
 
 Bytes PublicKey::spki_der() const { return m_impl->spki_der; }
 
-std::string PublicKey::to_pem() const { return internal::write_pem("PUBLIC KEY", m_impl->spki_der); }
+std::string PublicKey::to_pem() const { return pem::write("PUBLIC KEY", m_impl->spki_der); }
 
 Bytes PublicKey::ec_x() const {
   if (!is_ec(type())) {
@@ -695,28 +653,22 @@ PrivateKey PrivateKey::generate(KeyType type) {
   return PrivateKey(std::move(impl));
 }
 
-PrivateKey PrivateKey::from_pem(std::string_view pem) {
-  std::vector<internal::PemBlock> blocks = internal::read_pem_blocks(pem);
-  // Every decoded block may hold key material: wipe them all when done.
-  std::vector<SecretBytes> contents;
-  contents.reserve(blocks.size());
-  for (internal::PemBlock& block : blocks) {
-    contents.emplace_back(std::move(block.der));
-  }
-  for (std::size_t i = 0; i < blocks.size(); ++i) {
-    const std::string& label = blocks[i].label;
-    if (label == "PRIVATE KEY") {
-      return from_pkcs8_der(contents[i].view());
-    }
-    if (label == "EC PRIVATE KEY") {
-      return private_key_from_traditional(EVP_PKEY_EC, contents[i].view(), "EC PRIVATE KEY");
-    }
-    if (label == "RSA PRIVATE KEY") {
-      return private_key_from_traditional(EVP_PKEY_RSA, contents[i].view(), "RSA PRIVATE KEY");
-    }
+PrivateKey PrivateKey::from_pem(std::string_view text) {
+  for (const pem::Block& block : pem::read_blocks(text)) {
+    const std::string& label = block.label;
     if (label == "ENCRYPTED PRIVATE KEY") {
       throw_body_error("PEM: encrypted private keys are not supported");
     }
+    if (label != "PRIVATE KEY" && label != "EC PRIVATE KEY" && label != "RSA PRIVATE KEY") {
+      continue;
+    }
+    // Key material: held in SecretBytes, wiped when done.
+    const SecretBytes contents(block.decode());
+    if (label == "PRIVATE KEY") {
+      return from_pkcs8_der(contents.view());
+    }
+    return private_key_from_traditional(label == "EC PRIVATE KEY" ? EVP_PKEY_EC : EVP_PKEY_RSA, contents.view(),
+                                        label);
   }
   throw_body_error("PEM: no PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block");
 }

@@ -5,6 +5,7 @@
 #include <climits>
 
 #include "libfdo/core/error.h"
+#include "libfdo/core/pem.h"
 #include "libfdo/core/random.h"
 #include "libfdo/crypto/internal/key_impl.h"
 #include "libfdo/crypto/internal/object_cache.h"
@@ -152,11 +153,11 @@ Certificate Certificate::from_der(ByteView der) {
   return parsed;
 }
 
-std::vector<Certificate> Certificate::from_pem_all(std::string_view pem) {
+std::vector<Certificate> Certificate::from_pem_all(std::string_view text) {
   std::vector<Certificate> out;
-  for (const internal::PemBlock& block : internal::read_pem_blocks(pem)) {
+  for (const pem::Block& block : pem::read_blocks(text)) {
     if (block.label == "CERTIFICATE") {
-      out.push_back(from_der(block.der));
+      out.push_back(from_der(block.decode()));
     }
   }
   return out;
@@ -164,7 +165,7 @@ std::vector<Certificate> Certificate::from_pem_all(std::string_view pem) {
 
 Bytes Certificate::der() const { return m_impl->der; }
 
-std::string Certificate::to_pem() const { return internal::write_pem("CERTIFICATE", m_impl->der); }
+std::string Certificate::to_pem() const { return pem::write("CERTIFICATE", m_impl->der); }
 
 PublicKey Certificate::public_key() const {
   const EVP_PKEY* pkey = X509_get0_pubkey(m_impl->cert.get());

@@ -10,9 +10,9 @@
 #include <string_view>
 
 #include "libfdo/core/bytes.h"
+#include "libfdo/core/url.h"
 #include "libfdo/transport/binding.h"
 #include "libfdo/transport/tls.h"
-#include "libfdo/transport/url.h"
 
 namespace fdo::transport {
 

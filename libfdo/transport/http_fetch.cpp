@@ -6,8 +6,8 @@
 #include <memory>
 
 #include "libfdo/core/error.h"
+#include "libfdo/core/url.h"
 #include "libfdo/transport/internal/tls_client.h"
-#include "libfdo/transport/url.h"
 
 namespace fdo::transport {
 namespace {

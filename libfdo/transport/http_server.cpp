@@ -21,7 +21,7 @@
 #include "libfdo/core/file.h"
 #include "libfdo/core/log.h"
 #include "libfdo/transport/http_gate.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 
 namespace fdo::transport {
 namespace {

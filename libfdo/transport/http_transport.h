@@ -6,7 +6,7 @@
 
 #include "libfdo/transport/http_client.h"
 #include "libfdo/transport/transport.h"
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 
 namespace fdo::transport {
 

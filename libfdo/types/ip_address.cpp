@@ -6,6 +6,8 @@
 #include <array>
 #include <string>
 
+#include "libfdo/core/error.h"
+
 namespace fdo {
 
 std::optional<IpAddress> IpAddress::from_bytes(ByteView bytes) {
@@ -25,6 +27,15 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
     return IpAddress(Bytes(buf.begin(), buf.end()));
   }
   return std::nullopt;
+}
+
+std::optional<IpAddress> IpAddress::from_url_host(std::string_view host, std::string_view what,
+                                                  std::string_view url) {
+  std::optional<IpAddress> ip = parse(host);
+  if (!ip && host.find(':') != std::string_view::npos) {
+    throw_body_error(std::string(what) + " '" + std::string(url) + "': an IPv6 zone cannot be written in FDO's IPAddress");
+  }
+  return ip;
 }
 
 bool IpAddress::is_v4_mapped() const {

@@ -17,6 +17,10 @@ class IpAddress {
   static std::optional<IpAddress> from_bytes(ByteView bytes);
   /// From dotted IPv4 or IPv6 text without brackets ("192.168.1.10", "::1"); nullopt otherwise.
   static std::optional<IpAddress> parse(std::string_view text);
+  /// The address of a URL's host as parse_url() gives it (libfdo/core/url.h: IPv6 without brackets); nullopt for a
+  /// DNS name. Error(MessageBodyError) "<what> '<url>': …" for an IPv6 zone ("fe80::1%eth0"), which an FDO
+  /// IPAddress (4 or 16 bytes) cannot carry.
+  static std::optional<IpAddress> from_url_host(std::string_view host, std::string_view what, std::string_view url);
 
   [[nodiscard]] bool is_v4() const { return m_bytes.size() == 4; }
   /// Whether this is an IPv4-mapped IPv6 address (::ffff:a.b.c.d).

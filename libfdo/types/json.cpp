@@ -1,237 +1,165 @@
 #include "libfdo/types/json.h"
 
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+#include <vector>
+
 #include "libfdo/core/error.h"
 
 namespace fdo {
 namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i] (RFC 3629 §4), or 0 if it is not valid.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  std::size_t n = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) {
-      lo = 0xA0;
-    } else if (c == 0xED) {
-      hi = 0x9F;
-    }
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) {
-      lo = 0x90;
-    } else if (c == 0xF4) {
-      hi = 0x8F;
-    }
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) {
-    return 0;
-  }
-  if (byte(i + 1) < lo || byte(i + 1) > hi) {
-    return 0;
-  }
-  for (std::size_t k = 2; k < n; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) {
-      return 0;
-    }
-  }
-  return n;
+using Document = nlohmann::ordered_json;  // ordered: members stay in the order the tools write them
+
+// RFC 8259 text of `v`: compact, or two-space indentation; invalid UTF-8 becomes U+FFFD instead of throwing.
+std::string dump(const Document& v, bool pretty) {
+  return v.dump(pretty ? 2 : -1, ' ', false, Document::error_handler_t::replace);
 }
 
 }  // namespace
 
 std::string json_escape(std::string_view s) {
-  static constexpr std::string_view kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size());
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      const std::size_t n = utf8_sequence_length(s, i);
-      if (n == 0) {
-        out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
-        ++i;
-      } else {
-        out.append(s.substr(i, n));
-        i += n;
+  const std::string quoted = dump(Document(std::string(s)), false);
+  return quoted.substr(1, quoted.size() - 2);
+}
+
+bool is_json_object(std::string_view text) {
+  // accept() parses without building the document; it never throws for malformed input.
+  return Document::accept(text) && text.find_first_not_of(" \t\r\n") != std::string_view::npos &&
+         text[text.find_first_not_of(" \t\r\n")] == '{';
+}
+
+// An open object or array, and the key it will have in its parent (if that is an object).
+struct Open {
+  Document value;
+  std::optional<std::string> key;
+};
+
+struct JsonWriter::State {
+  bool pretty = false;
+  std::vector<Open> stack;
+  std::optional<std::string> pending_key;  // key() was called; its value is next
+  std::optional<Document> root;            // set once the top-level value is complete
+
+  // Checks that a value may come now and returns the key it goes under (inside an object).
+  std::optional<std::string> before_value() {
+    if (stack.empty()) {
+      if (root) {
+        throw_internal("JsonWriter: a second top-level value");
       }
-      continue;
+      return std::nullopt;
     }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0x0F];
-        } else {
-          out += static_cast<char>(c);
-        }
+    if (stack.back().value.is_object()) {
+      if (!pending_key) {
+        throw_internal("JsonWriter: a value inside an object needs a key first");
+      }
+      return std::exchange(pending_key, std::nullopt);
     }
-    ++i;
+    return std::nullopt;
   }
-  return out;
-}
 
-void JsonWriter::newline_indent() {
-  if (m_pretty) {
-    m_out += '\n';
-    m_out.append(2 * m_stack.size(), ' ');
-  }
-}
-
-void JsonWriter::before_value() {
-  if (m_stack.empty()) {
-    if (m_done) {
-      throw_internal("JsonWriter: a second top-level value");
+  // Puts a complete value in its place: the root, the open array, or the open object under `key`.
+  void attach(Document v, std::optional<std::string> key) {
+    if (stack.empty()) {
+      root = std::move(v);
+      return;
     }
-    return;
-  }
-  Level& top = m_stack.back();
-  if (top.object) {
-    if (!m_after_key) {
-      throw_internal("JsonWriter: a value inside an object needs a key first");
+    Document& parent = stack.back().value;
+    if (parent.is_array()) {
+      parent.push_back(std::move(v));
+      return;
     }
-    m_after_key = false;
-    return;
+    if (!parent.emplace(*key, std::move(v)).second) {
+      throw_internal("JsonWriter: key '" + *key + "' written twice");
+    }
   }
-  if (top.count > 0) {
-    m_out += ',';
-  }
-  ++top.count;
-  newline_indent();
-}
 
-void JsonWriter::after_value() {
-  if (m_stack.empty()) {
-    m_done = true;
+  void scalar(Document v) {
+    std::optional<std::string> key = before_value();
+    attach(std::move(v), std::move(key));
   }
+
+  void open(Document empty) {
+    std::optional<std::string> key = before_value();
+    stack.push_back(Open{std::move(empty), std::move(key)});
+  }
+
+  void close(bool object) {
+    if (stack.empty() || stack.back().value.is_object() != object || pending_key) {
+      throw_internal(object ? "JsonWriter: unbalanced end_object" : "JsonWriter: unbalanced end_array");
+    }
+    Open done = std::move(stack.back());
+    stack.pop_back();
+    attach(std::move(done.value), std::move(done.key));
+  }
+};
+
+JsonWriter::JsonWriter(bool pretty) : m_state(std::make_unique<State>()) {
+  m_state->pretty = pretty;
 }
+JsonWriter::~JsonWriter() = default;
+JsonWriter::JsonWriter(JsonWriter&&) noexcept = default;
+JsonWriter& JsonWriter::operator=(JsonWriter&&) noexcept = default;
 
 JsonWriter& JsonWriter::begin_object() {
-  before_value();
-  m_out += '{';
-  m_stack.push_back(Level{.object = true, .count = 0});
+  m_state->open(Document::object());
   return *this;
 }
 
 JsonWriter& JsonWriter::begin_array() {
-  before_value();
-  m_out += '[';
-  m_stack.push_back(Level{.object = false, .count = 0});
+  m_state->open(Document::array());
   return *this;
 }
 
-void JsonWriter::close(bool object) {
-  if (m_stack.empty() || m_stack.back().object != object || m_after_key) {
-    throw_internal(object ? "JsonWriter: unbalanced end_object" : "JsonWriter: unbalanced end_array");
-  }
-  const std::size_t count = m_stack.back().count;
-  m_stack.pop_back();
-  if (count > 0) {
-    newline_indent();
-  }
-  m_out += object ? '}' : ']';
-  after_value();
-}
-
 JsonWriter& JsonWriter::end_object() {
-  close(true);
+  m_state->close(true);
   return *this;
 }
 
 JsonWriter& JsonWriter::end_array() {
-  close(false);
+  m_state->close(false);
   return *this;
 }
 
 JsonWriter& JsonWriter::key(std::string_view name) {
-  if (m_stack.empty() || !m_stack.back().object || m_after_key) {
+  if (m_state->stack.empty() || !m_state->stack.back().value.is_object() || m_state->pending_key) {
     throw_internal("JsonWriter: key outside an object or after another key");
   }
-  Level& top = m_stack.back();
-  if (top.count > 0) {
-    m_out += ',';
-  }
-  ++top.count;
-  newline_indent();
-  m_out += '"';
-  m_out += json_escape(name);
-  m_out += m_pretty ? "\": " : "\":";
-  m_after_key = true;
+  m_state->pending_key = std::string(name);
   return *this;
 }
 
 JsonWriter& JsonWriter::string(std::string_view value) {
-  before_value();
-  m_out += '"';
-  m_out += json_escape(value);
-  m_out += '"';
-  after_value();
+  m_state->scalar(Document(std::string(value)));
   return *this;
 }
 
 JsonWriter& JsonWriter::boolean(bool value) {
-  before_value();
-  m_out += value ? "true" : "false";
-  after_value();
+  m_state->scalar(Document(value));
   return *this;
 }
 
 JsonWriter& JsonWriter::integer(std::int64_t value) {
-  before_value();
-  m_out += std::to_string(value);
-  after_value();
+  m_state->scalar(Document(value));
   return *this;
 }
 
 JsonWriter& JsonWriter::uinteger(std::uint64_t value) {
-  before_value();
-  m_out += std::to_string(value);
-  after_value();
+  m_state->scalar(Document(value));
   return *this;
 }
 
 JsonWriter& JsonWriter::null() {
-  before_value();
-  m_out += "null";
-  after_value();
+  m_state->scalar(Document(nullptr));
   return *this;
 }
 
 std::string JsonWriter::str() const {
-  if (!m_done || !m_stack.empty()) {
+  if (!m_state->root || !m_state->stack.empty()) {
     throw_internal("JsonWriter: document is incomplete");
   }
-  return m_out;
+  return dump(*m_state->root, m_state->pretty);
 }
 
 }  // namespace fdo

@@ -23,6 +23,11 @@ TEST(Json, EscapesStrings) {
   EXPECT_EQ(json_escape("\xc3"), "\xef\xbf\xbd");                                  // truncated sequence
   EXPECT_EQ(json_escape("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");                  // overlong '/'
   EXPECT_EQ(json_escape("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
+  EXPECT_EQ(json_escape("\xe2\x82!"), "\xef\xbf\xbd!");                               // cut short: one U+FFFD
+  // The writer escapes keys and values the same way and never throws on bad UTF-8.
+  JsonWriter j;
+  j.begin_object().key("k\xff").string("v\x01\xc3").end_object();
+  EXPECT_EQ(j.str(), "{\"k\xef\xbf\xbd\":\"v\\u0001\xef\xbf\xbd\"}");
 }
 
 TEST(Json, WritesNestedDocuments) {
@@ -57,6 +62,16 @@ TEST(Json, PrettyPrintsWithTwoSpaces) {
   EXPECT_EQ(j.str(), "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {}\n}");
 }
 
+TEST(Json, RecognisesOneJsonObject) {
+  EXPECT_TRUE(is_json_object("{}"));
+  EXPECT_TRUE(is_json_object(" {\"temperature_c\": 21.5, \"tags\": [1, {\"a\": null}]}\r\n"));
+  for (const char* bad : {"", " ", "[1,2]", "\"{}\"", "{} {}", "{", "{ not json }", "{\"a\":1,}", "{\"a\":\"\xff\"}", "1"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_FALSE(is_json_object(bad));
+  }
+  EXPECT_FALSE(is_json_object(std::string(100000, '[') + std::string(100000, ']')));
+}
+
 TEST(Json, MisuseIsOurBug) {
   expect_error([] { JsonWriter().begin_object().string("no key"); }, ErrorCode::InternalServerError);
   expect_error([] { JsonWriter().begin_array().key("k"); }, ErrorCode::InternalServerError);
@@ -66,6 +81,7 @@ TEST(Json, MisuseIsOurBug) {
   expect_error([] { (void)JsonWriter().begin_array().str(); }, ErrorCode::InternalServerError);
   expect_error([] { (void)JsonWriter().str(); }, ErrorCode::InternalServerError);
   expect_error([] { JsonWriter().end_array(); }, ErrorCode::InternalServerError);
+  expect_error([] { JsonWriter().begin_object().key("k").null().key("k").null(); }, ErrorCode::InternalServerError);
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include "libfdo/core/error.h"
 #include "libfdo/core/hex.h"
 #include "libfdo/core/text.h"
-#include "libfdo/types/url.h"
+#include "libfdo/core/url.h"
 
 namespace fdo {
 namespace {
@@ -116,11 +116,11 @@ std::optional<std::uint32_t> parse_seconds(std::string_view s) {
 // One `--rv` URL → one directive (docs/cli.md; docs/interop.md "rv-protocol-default": explicit protocol and port
 // always).
 RendezvousDirective directive_from_url(std::string_view url) {
-  const HttpUrl parsed = parse_http_url(url, "--rv");
+  const Url parsed = parse_url(url, UrlRules{.what = "--rv", .allow_path_prefix = false, .allow_query = true});
   const auto bad = [&](const std::string& why) { throw_body_error("--rv '" + std::string(url) + "': " + why); };
   RendezvousDirective d;
-  if (parsed.ip) {
-    d.add_ip_address(*parsed.ip);
+  if (const std::optional<IpAddress> ip = IpAddress::from_url_host(parsed.host, "--rv", url)) {
+    d.add_ip_address(*ip);
   } else {
     d.set_dns(parsed.host);
   }

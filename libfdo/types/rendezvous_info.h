@@ -184,13 +184,17 @@ class RendezvousInfo {
   static RendezvousInfo from_urls(std::string_view urls);
   /// Same, for several arguments (each may itself hold a comma-separated list).
   static RendezvousInfo from_urls(std::span<const std::string> urls);
+  /// The CLI's full form, `--rv-info FILE` (docs/cli.md "Rendezvous info"): the JSON that to_json(reveal = true)
+  /// writes, instructions kept in the file's order. Error(MessageBodyError) naming `source` and the place of the
+  /// first problem ("rv.json: [0][2] RVDevPort: value must be an integer 0..65535, got \"x\"").
+  static RendezvousInfo from_json(std::string_view text, std::string_view source);
 
   [[nodiscard]] const std::vector<RendezvousDirective>& directives() const { return m_directives; }
   RendezvousInfo& add(RendezvousDirective directive);
 
   /// One human line per directive (RendezvousDirective::describe).
   [[nodiscard]] std::vector<std::string> describe() const;
-  /// JSON array of directives (RendezvousDirective::to_json).
+  /// JSON array of directives (RendezvousDirective::to_json); with `reveal`, what from_json() reads back.
   void to_json(JsonWriter& out, bool reveal = false) const;
 
   bool operator==(const RendezvousInfo&) const = default;

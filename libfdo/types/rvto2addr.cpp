@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "libfdo/core/error.h"
-#include "libfdo/types/url.h"
+#include "libfdo/core/url.h"
 
 namespace fdo {
 
@@ -26,10 +26,10 @@ std::string_view transport_protocol_name(TransportProtocol protocol) {
 }
 
 RVTO2AddrEntry RVTO2AddrEntry::from_url(std::string_view url) {
-  const HttpUrl parsed = parse_http_url(url, "TO2 URL");
+  const Url parsed = parse_url(url, UrlRules{.what = "TO2 URL", .allow_path_prefix = false, .allow_query = true});
   RVTO2AddrEntry e;
-  if (parsed.ip) {
-    e.rv_ip = parsed.ip;
+  if (const std::optional<IpAddress> ip = IpAddress::from_url_host(parsed.host, "TO2 URL", url)) {
+    e.rv_ip = ip;
   } else {
     e.rv_dns = parsed.host;
   }

@@ -8,7 +8,6 @@
 
 #include "libfdo/core/hex.h"
 #include "libfdo/cose/internal/test_util.h"
-#include "libfdo/types/url.h"
 
 namespace fdo {
 namespace {
@@ -100,22 +99,13 @@ TEST(RVTO2Addr, RendersJson) {
   EXPECT_EQ(transport_protocol_name(TransportProtocol::CoAPS), "ProtCoAPS");
 }
 
-TEST(HttpUrl, ParsesHostsPortsAndQueries) {
-  const HttpUrl a = parse_http_url("https://Owner-1.example.com:8443/?x=1");
-  EXPECT_EQ(a.scheme, "https");
-  EXPECT_EQ(a.host, "Owner-1.example.com");
-  EXPECT_EQ(a.port, 8443);
-  EXPECT_TRUE(a.explicit_port);
-  EXPECT_EQ(a.query, "x=1");
-  EXPECT_FALSE(a.ip.has_value());
-  const HttpUrl b = parse_http_url("http://[2001:db8::1]");
-  EXPECT_EQ(b.host, "2001:db8::1");
-  EXPECT_EQ(b.port, 80);
-  EXPECT_FALSE(b.explicit_port);
-  EXPECT_EQ(b.ip->url_host(), "[2001:db8::1]");
-  const std::string what =
-      expect_error([] { (void)parse_http_url("http://x:99999", "--to2-url"); }, ErrorCode::MessageBodyError);
-  EXPECT_EQ(what, "--to2-url 'http://x:99999': port must be 1..65535");
+TEST(RVTO2Addr, FromUrlTakesIpHostsAsAddressesAndRefusesZones) {
+  EXPECT_EQ(RVTO2AddrEntry::from_url("http://[2001:db8::1]").rv_ip->url_host(), "[2001:db8::1]");
+  EXPECT_EQ(RVTO2AddrEntry::from_url("https://Owner-1.example.com:8443/?x=1").rv_dns, "Owner-1.example.com");
+  const std::string zone = expect_error([] { (void)RVTO2AddrEntry::from_url("http://[fe80::1%25eth0]:1"); },
+                                        ErrorCode::MessageBodyError);
+  EXPECT_EQ(zone, "TO2 URL 'http://[fe80::1%25eth0]:1': an IPv6 zone cannot be written in FDO's IPAddress");
+  EXPECT_THROW((void)RVTO2AddrEntry::from_url("http://h:1/api"), Error);
 }
 
 TEST(IpAddress, ParsesPrintsAndUnmaps) {

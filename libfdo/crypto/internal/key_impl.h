@@ -60,19 +60,6 @@ std::optional<Bytes> ecdsa_raw_to_der(ByteView raw);
 /// Used for COSE signatures and for certificate and CSR signatures.
 void digest_sign_init(EVP_MD_CTX* ctx, const PrivateKey& key, SigAlg alg);
 
-/// One block of a PEM text (RFC 7468): its label ("CERTIFICATE") and decoded contents.
-struct PemBlock {
-  std::string label;
-  Bytes der;
-};
-
-/// Every block of a PEM text, in order. Text outside blocks is ignored; CRLF line ends are
-/// accepted. Throws Error(MessageBodyError) for an unterminated block or bad base64.
-std::vector<PemBlock> read_pem_blocks(std::string_view pem);
-
-/// PEM text for `der` under `label`, 64 characters a line, LF line ends.
-std::string write_pem(std::string_view label, ByteView der);
-
 /// The subject or issuer name in RFC 2253 form, UTF-8 kept ("CN=device-1,O=Example").
 std::string name_to_string(const X509_NAME* name);
 

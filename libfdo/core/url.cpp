@@ -1,4 +1,4 @@
-#include "libfdo/transport/url.h"
+#include "libfdo/core/url.h"
 
 #include <arpa/inet.h>
 
@@ -9,7 +9,7 @@
 
 #include "libfdo/core/error.h"
 
-namespace fdo::transport {
+namespace fdo {
 namespace {
 
 std::string lower(std::string_view s) {
@@ -19,8 +19,8 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-[[noreturn]] void bad_url(std::string_view text, const std::string& why) {
-  throw_body_error("url '" + std::string(text) + "': " + why);
+[[noreturn]] void bad_url(std::string_view text, const std::string& why, std::string_view what = "url") {
+  throw_body_error(std::string(what) + " '" + std::string(text) + "': " + why);
 }
 
 bool is_dns_name(std::string_view host) {
@@ -101,16 +101,16 @@ bool split_authority(std::string_view authority, std::string& host,
   return true;
 }
 
-std::string normalize_prefix(std::string_view text, std::string_view prefix) {
+std::string normalize_prefix(std::string_view text, std::string_view prefix, std::string_view what = "url") {
   if (prefix.empty()) {
     return {};
   }
   if (prefix.front() != '/') {
-    bad_url(text, "path prefix must start with '/'");
+    bad_url(text, "path prefix must start with '/'", what);
   }
   if (!std::all_of(prefix.begin(), prefix.end(),
                    [](char c) { return is_prefix_char(static_cast<unsigned char>(c)); })) {
-    bad_url(text, "path prefix may only hold letters, digits and - . _ ~ /");
+    bad_url(text, "path prefix may only hold letters, digits and - . _ ~ /", what);
   }
   std::string out(prefix);
   while (!out.empty() && out.back() == '/') {
@@ -119,9 +119,9 @@ std::string normalize_prefix(std::string_view text, std::string_view prefix) {
   return out;
 }
 
-void check_host(std::string_view text, std::string_view host) {
+void check_host(std::string_view text, std::string_view host, std::string_view what = "url") {
   if (!is_ipv4_literal(host) && !is_ipv6_literal(host) && !is_dns_name(host)) {
-    bad_url(text, "invalid host '" + std::string(host) + "'");
+    bad_url(text, "host '" + std::string(host) + "' is neither an IP address nor a DNS name", what);
   }
 }
 
@@ -165,44 +165,55 @@ bool is_loopback_host(std::string_view host) {
   return false;
 }
 
-Url parse_url(std::string_view text) {
+Url parse_url(std::string_view text, const UrlRules& rules) {
+  const std::string_view what = rules.what;
   const std::size_t sep = text.find("://");
   if (sep == std::string_view::npos) {
-    bad_url(text, "expected scheme://host[:port][/prefix]");
+    bad_url(text, rules.allow_path_prefix ? "expected scheme://host[:port][/prefix]" : "expected http(s)://HOST[:PORT]",
+            what);
   }
   Url url;
   url.scheme = lower(text.substr(0, sep));
   if (url.scheme != "http" && url.scheme != "https") {
-    bad_url(text, "scheme must be http or https");
+    bad_url(text, "scheme must be http or https", what);
   }
   std::string_view rest = text.substr(sep + 3);
-  if (rest.find_first_of("?#") != std::string_view::npos) {
-    bad_url(text, "query and fragment are not allowed");
+  if (rules.allow_query) {
+    if (const std::size_t q = rest.find('?'); q != std::string_view::npos) {
+      url.query = std::string(rest.substr(q + 1));
+      rest = rest.substr(0, q);
+    }
+  }
+  if (rest.find_first_of("?#") != std::string_view::npos || url.query.find('#') != std::string::npos) {
+    bad_url(text, rules.allow_query ? "a fragment is not allowed" : "query and fragment are not allowed", what);
   }
   const std::size_t slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
   const std::string_view prefix =
       slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
   if (authority.find('@') != std::string_view::npos) {
-    bad_url(text, "user information is not allowed");
+    bad_url(text, "user information is not allowed", what);
   }
   std::optional<std::string_view> port;
   if (!split_authority(authority, url.host, port)) {
-    bad_url(text, "malformed host or IPv6 brackets");
+    bad_url(text, "malformed host or IPv6 brackets", what);
   }
   const bool bracketed = !authority.empty() && authority.front() == '[';
   if (bracketed ? !is_ipv6_literal(url.host) : (url.host.find(':') != std::string::npos)) {
-    bad_url(text, "IPv6 addresses must be written in brackets, e.g. http://[::1]:8080");
+    bad_url(text, "IPv6 addresses must be written in brackets, e.g. http://[::1]:8080", what);
   }
-  check_host(text, url.host);
+  check_host(text, url.host, what);
   if (port) {
     if (!parse_port(*port, false, url.port)) {
-      bad_url(text, "invalid port '" + std::string(*port) + "'");
+      bad_url(text, "port must be 1..65535, got '" + std::string(*port) + "'", what);
     }
   } else {
     url.port = url.scheme == "https" ? 443 : 80;
   }
-  url.path_prefix = normalize_prefix(text, prefix);
+  url.path_prefix = normalize_prefix(text, prefix, what);
+  if (!rules.allow_path_prefix && !url.path_prefix.empty()) {
+    bad_url(text, "expected no path after HOST:PORT", what);
+  }
   return url;
 }
 
@@ -263,4 +274,4 @@ HostPort parse_listen_address(std::string_view text) {
   return out;
 }
 
-}  // namespace fdo::transport
+}  // namespace fdo
