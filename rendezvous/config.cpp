@@ -103,7 +103,7 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.admin_listen = config.no_admin ? std::string() : config.admin_listen;
   if (!s.admin_listen.empty()) {
     try {
-      static_cast<void>(transport::parse_listen_address(s.admin_listen));
+      static_cast<void>(parse_listen_address(s.admin_listen));
     } catch (const Error& e) {
       throw_body_error("--admin-listen: " + std::string(e.what()));
     }
