@@ -33,8 +33,8 @@ class Https : public ::testing::Test {
             "-CAcreateserial", "-days", "1", "-extfile", path("san.ext"), "-out", path("server.pem")});
     write_file_atomic(path("chain.pem"), concat(read_file(path("server.pem")), read_file(path("ca.pem"))), 0644);
     m_rv = std::make_unique<ServerProcess>("fdo-rendezvous", std::vector<std::string>{
-        "serve", "--dir", path("rv"), "--listen", "127.0.0.1:0", "--tls-cert", path("chain.pem"), "--tls-key",
-        path("server.key")});
+        "serve", "--dir", path("rv"), "--listen", "127.0.0.1:0", "--admin-listen", "", "--tls-cert", path("chain.pem"),
+        "--tls-key", path("server.key")});
     ASSERT_EQ(m_rv->url().rfind("https://127.0.0.1:", 0), 0U) << m_rv->url();
     ASSERT_EQ(run_tool("fdo-manufacturer", {"init", "--dir", path("mfg")}).exit_code, 0);
   }

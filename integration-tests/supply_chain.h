@@ -23,7 +23,8 @@ class SupplyChain : public ::testing::Test {
         run_tool("fdo-manufacturer", {"init", "--dir", path("mfg"), "--key-type", "p256", "--key-type", "p384"});
     ASSERT_EQ(init.exit_code, 0) << init.describe();
     m_rv = std::make_unique<ServerProcess>(
-        "fdo-rendezvous", std::vector<std::string>{"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0"});
+        "fdo-rendezvous",
+        std::vector<std::string>{"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0", "--admin-listen", ""});
     m_mfg = std::make_unique<ServerProcess>(
         "fdo-manufacturer",
         std::vector<std::string>{"serve", "--dir", path("mfg"), "--listen", "127.0.0.1:0", "--admin-listen", "", "--rv", m_rv->url()});

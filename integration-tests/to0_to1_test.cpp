@@ -55,7 +55,7 @@ class RendezvousIntegration : public ::testing::Test {
   [[nodiscard]] std::string path(std::string_view name) const { return (m_tmp / name).string(); }
 
   void start(std::vector<std::string> rv_extra = {}) {
-    std::vector<std::string> args = {"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0"};
+    std::vector<std::string> args = {"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0", "--admin-listen", ""};
     args.insert(args.end(), rv_extra.begin(), rv_extra.end());
     m_rv = std::make_unique<ServerProcess>("fdo-rendezvous", args);
     m_mfg = std::make_unique<ServerProcess>(
@@ -233,7 +233,8 @@ TEST_F(RendezvousIntegration, ServerStopsCleanlyOnSigtermAndKeepsRegistrations) 
   const Registered r = register_device("p256", "durable");
   EXPECT_EQ(m_rv->stop(), 0);
   m_rv = std::make_unique<ServerProcess>(
-      "fdo-rendezvous", std::vector<std::string>{"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0"});
+      "fdo-rendezvous",
+      std::vector<std::string>{"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0", "--admin-listen", ""});
   // The credential still names the old port: ask the restarted server directly.
   DeviceCredential moved = DeviceCredential::decode(read_file(r.credential));
   moved.dc_rv_info = RendezvousInfo::from_urls(m_rv->url());

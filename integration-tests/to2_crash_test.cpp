@@ -233,7 +233,8 @@ class To2Crash : public ::testing::TestWithParam<CrashCase> {
   void SetUp() override {
     ASSERT_EQ(run_tool("fdo-manufacturer", {"init", "--dir", path("mfg"), "--key-type", "p256"}, 20s).exit_code, 0);
     m_rv = std::make_unique<ServerProcess>(
-        "fdo-rendezvous", std::vector<std::string>{"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0"}, 20s);
+        "fdo-rendezvous",
+        std::vector<std::string>{"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0", "--admin-listen", ""}, 20s);
     m_mfg = std::make_unique<ServerProcess>(
         "fdo-manufacturer",
         std::vector<std::string>{"serve", "--dir", path("mfg"), "--listen", "127.0.0.1:0", "--admin-listen", "", "--rv", m_rv->url()}, 20s);

@@ -6,6 +6,7 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/log.h"
+#include "libfdo/core/metrics.h"
 #include "libfdo/protocol/di_manufacturer.h"
 #include "libfdo/protocol/dispatcher.h"
 #include "libfdo/storage/open_store.h"
@@ -15,6 +16,7 @@
 #include "manufacturer/keys.h"
 #include "manufacturer/vouchers.h"
 #include "tools/common/admin.h"
+#include "tools/common/ops.h"
 #include "tools/common/stop_signals.h"
 #include "tools/common/systemd.h"
 #include "tools/common/tls_options.h"
@@ -38,6 +40,8 @@ int serve(const ServeSettings& settings) {
   // Read before the database is opened: a directory without a token fails to start (docs/manufacturer.md).
   const std::string admin_token =
       settings.admin_listen.empty() ? std::string() : tool::load_admin_token(settings.dir, "fdo-manufacturer");
+  // docs/operations.md "Metrics": made before the store and the servers, so it outlives what samples it.
+  metrics::Registry metrics({{"role", "manufacturer"}});
   const std::unique_ptr<storage::Store> store = storage::open_store(storage::StoreSpec{
       .db = settings.db.string(), .password_file = settings.db_password_file, .pool_size = settings.db_pool_size});
 
@@ -52,14 +56,17 @@ int serve(const ServeSettings& settings) {
   dispatcher_options.session_ttl = settings.session_ttl;
   dispatcher_options.max_live_sessions = settings.max_sessions;
   dispatcher_options.max_sessions_per_source = settings.max_sessions_per_source;
+  dispatcher_options.metrics = &metrics;
   protocol::Dispatcher dispatcher(*store, dispatcher_options);
   dispatcher.add(endpoint);
 
   transport::HttpServerOptions http;
   http.listen = settings.listen;
   http.threads = settings.threads;
+  http.metrics = &metrics;
   tool::apply_server_tls(settings.tls, http);
   transport::HttpServer server(dispatcher, http);
+  tool::add_health_routes(server, *store);
   server.start();
 
   // The admin endpoints have their own listener, never the DI port (docs/security.md "Listeners and admin
@@ -70,8 +77,11 @@ int serve(const ServeSettings& settings) {
     transport::HttpServerOptions admin_http;
     admin_http.listen = settings.admin_listen;
     admin_http.threads = 2;
+    admin_http.metrics = &metrics;
+    admin_http.metrics_listener = "admin";
     admin = std::make_unique<transport::HttpServer>(no_protocol, admin_http);
     add_admin_routes(*admin, *store, admin_token);
+    tool::add_metrics_route(*admin, metrics, admin_token);
     admin->start();
     if (!is_loopback_host(parse_listen_address(settings.admin_listen).host)) {
       log::warn("the admin API listens on " + settings.admin_listen + ", not on loopback: keep its token secret "

@@ -123,7 +123,8 @@ TEST_F(OwnerCli, To0ShowsTheCodeTheRendezvousServerSent) {
   ASSERT_TRUE(std::filesystem::create_directory(path("trust")));
   std::filesystem::copy_file(path("trusted/owner.pub.pem"), path("trust/trusted.pem"));
   const ServerProcess rv(
-      "fdo-rendezvous", {"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0", "--trust-owner-keys", path("trust")});
+      "fdo-rendezvous",
+      {"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0", "--admin-listen", "", "--trust-owner-keys", path("trust")});
   const RunResult r = to0("owner", owned_voucher(rv.url()));
   EXPECT_EQ(r.exit_code, 1) << r.describe();
   EXPECT_NE(r.err.find("at " + rv.url() + ": the rendezvous server refused: INVALID_OWNERSHIP_VOUCHER (2): "),

@@ -13,6 +13,7 @@
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
 #include "libfdo/core/log.h"
+#include "libfdo/core/metrics.h"
 #include "libfdo/crypto/kdf.h"
 #include "libfdo/crypto/kex.h"
 #include "libfdo/crypto/x509.h"
@@ -37,6 +38,7 @@
 #include "tools/common/config_file.h"
 #include "tools/common/db_options.h"
 #include "tools/common/key_files.h"
+#include "tools/common/ops.h"
 #include "tools/common/stop_signals.h"
 #include "tools/common/systemd.h"
 #include "tools/common/tls_options.h"
@@ -169,6 +171,8 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   const std::vector<crypto::PrivateKey> owner_keys = load_owner_keys(settings.dir);
   const OwnerKeyRing ring(owner_keys);
   const std::string admin_token = tool::load_admin_token(settings.dir.dir, "fdo-owner");
+  // docs/operations.md "Metrics": made before the store and the servers, so it outlives what samples it.
+  metrics::Registry metrics({{"role", "owner"}});
   const std::unique_ptr<storage::Store> store = open_owner_store(
       settings.dir,
       storage::StoreSpec{
@@ -186,6 +190,7 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   protocol::DispatcherOptions options;
   options.session_ttl = config.session_ttl;
   options.max_live_sessions = config.max_sessions;
+  options.metrics = &metrics;
   protocol::Dispatcher dispatcher(*store, options);
   dispatcher.add(to2);
 
@@ -193,8 +198,10 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   http.listen = config.listen;
   http.threads = config.threads;
   http.leniency = policy.leniency;
+  http.metrics = &metrics;
   tool::apply_server_tls(config.tls, http);
   transport::HttpServer server(dispatcher, http);
+  tool::add_health_routes(server, *store);
   server.start();
 
   // FDO 1.1 §5.3: TO0 advertises where this owner waits for TO2: --to2-url, or the address it listens on.
@@ -228,8 +235,11 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
     transport::HttpServerOptions admin_http;
     admin_http.listen = config.admin_listen;
     admin_http.threads = 2;
+    admin_http.metrics = &metrics;
+    admin_http.metrics_listener = "admin";
     admin = std::make_unique<transport::HttpServer>(no_protocol, admin_http);
     add_admin_routes(*admin, admin_ctx);
+    tool::add_metrics_route(*admin, metrics, admin_token);
     admin->start();
     if (!is_loopback_host(parse_listen_address(config.admin_listen).host)) {
       log::warn("the admin API listens on " + config.admin_listen + ", not on loopback: keep its token secret");

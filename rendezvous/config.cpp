@@ -20,6 +20,10 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   cmd.add_option("--listen", config.listen, "IPv4:PORT, [IPv6]:PORT or localhost:PORT; port 0 picks a free port")
       ->capture_default_str();
   tool::add_db_options(cmd, config.db, config.db_password_file, kDefaultDbName, &config.db_pool_size);
+  cmd.add_option("--admin-listen", config.admin_listen,
+                 "Admin address (GET /metrics, bearer token of DIR/admin-token; empty: none)")
+      ->capture_default_str();
+  cmd.add_flag("--no-admin", config.no_admin, "No admin listener (the same as --admin-listen \"\")");
   cmd.add_option("--max-wait-seconds", config.max_wait_seconds,
                  "Longest registration granted in TO0.AcceptOwner, seconds")
       ->capture_default_str()
@@ -96,6 +100,14 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.db_pool_size = config.db_pool_size;
   static_cast<void>(parse_listen_address(config.listen));
   s.listen = config.listen;
+  s.admin_listen = config.no_admin ? std::string() : config.admin_listen;
+  if (!s.admin_listen.empty()) {
+    try {
+      static_cast<void>(parse_listen_address(s.admin_listen));
+    } catch (const Error& e) {
+      throw_body_error("--admin-listen: " + std::string(e.what()));
+    }
+  }
   transport::HttpServerOptions tls_check;
   tool::apply_server_tls(config.tls, tls_check);
   s.tls = config.tls;

@@ -17,6 +17,8 @@ namespace fdo::rendezvous {
 
 /// The default listening address of `serve` (docs/cli.md: 127.0.0.1 unless --listen says otherwise).
 inline constexpr std::string_view kDefaultListen = "127.0.0.1:8041";
+/// The default address of the admin listener (GET /metrics, docs/rendezvous.md "Admin listener"); empty disables it.
+inline constexpr std::string_view kDefaultAdminListen = "127.0.0.1:8040";
 /// The database file inside --dir when --db is not given.
 inline constexpr std::string_view kDefaultDbName = "rendezvous.db";
 
@@ -24,6 +26,10 @@ inline constexpr std::string_view kDefaultDbName = "rendezvous.db";
 struct ServeConfig {
   std::filesystem::path dir;
   std::string listen = std::string(kDefaultListen);
+  /// Where GET /metrics is served, with the bearer token of DIR/admin-token (made at the first serve); empty: nowhere.
+  std::string admin_listen = std::string(kDefaultAdminListen);
+  /// `--no-admin`: the same as `--admin-listen ""`.
+  bool no_admin = false;
   /// SQLite file or postgresql:// URI; default DIR/rendezvous.db.
   std::filesystem::path db;
   /// PostgreSQL: the password file (docs/scaling.md "Passwords") and the most connections.
@@ -67,6 +73,8 @@ struct ServeSettings {
   std::filesystem::path db_password_file;
   std::size_t db_pool_size = 8;
   std::string listen;
+  /// The admin listener's address; empty: no admin listener.
+  std::string admin_listen;
   protocol::RendezvousPolicy policy;
   std::size_t max_sessions_per_source = 64;
   std::int64_t session_ttl = 300;

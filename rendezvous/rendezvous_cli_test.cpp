@@ -36,7 +36,7 @@ TEST_F(RendezvousCli, ServeOnABusyPortSaysSoAndCreatesNoDirectory) {
 }
 
 TEST_F(RendezvousCli, ServeListensOnLocalhost) {
-  const ServerProcess server("fdo-rendezvous", {"serve", "--dir", path("rv"), "--listen", "localhost:0"});
+  const ServerProcess server("fdo-rendezvous", {"serve", "--dir", path("rv"), "--listen", "localhost:0", "--no-admin"});
   EXPECT_EQ(server.url().rfind("http://127.0.0.1:", 0), 0u) << server.url();
   EXPECT_TRUE(fs::exists(path("rv/rendezvous.db")));
 }
@@ -74,7 +74,7 @@ TEST_F(RendezvousCli, ConfigFileOptionsApplyAndFlagsOverrideThem) {
   write_file_atomic(config, to_bytes("listen = \"203.0.113.1:1\"\nmax_wait_seconds = 30\n"), 0644);
   // The file's listen address is not usable here; the flag wins.
   const ServerProcess server("fdo-rendezvous",
-                             {"serve", "--dir", path("rv"), "--config", config, "--listen", "127.0.0.1:0"});
+                             {"serve", "--dir", path("rv"), "--config", config, "--listen", "127.0.0.1:0", "--no-admin"});
   EXPECT_EQ(server.url().rfind("http://127.0.0.1:", 0), 0u) << server.url();
 }
 
@@ -83,6 +83,13 @@ TEST_F(RendezvousCli, MissingTrustDirectoryIsExitOneNamingIt) {
       rv({"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0", "--trust-owner-keys", path("absent")});
   EXPECT_EQ(r.exit_code, 1) << r.describe();
   EXPECT_EQ(r.err, "fdo-rendezvous serve: --trust-owner-keys " + path("absent") + ": no such directory\n");
+}
+
+TEST_F(RendezvousCli, ABadAdminAddressIsAUsageErrorNamingTheOption) {
+  const RunResult r = rv({"serve", "--dir", path("rv"), "--listen", "127.0.0.1:0", "--admin-listen", "nowhere"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("--admin-listen"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("rv")));
 }
 
 TEST_F(RendezvousCli, ServeHelpShowsConfig) {

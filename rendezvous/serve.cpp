@@ -4,9 +4,11 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/log.h"
+#include "libfdo/core/metrics.h"
 #include "libfdo/protocol/dispatcher.h"
 #include "libfdo/protocol/to0_rendezvous.h"
 #include "libfdo/protocol/to1_rendezvous.h"
@@ -14,7 +16,9 @@
 #include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
 #include "libfdo/core/url.h"
+#include "tools/common/admin.h"
 #include "tools/common/key_files.h"
+#include "tools/common/ops.h"
 #include "tools/common/stop_signals.h"
 #include "tools/common/systemd.h"
 #include "tools/common/tls_options.h"
@@ -42,9 +46,30 @@ int serve(const ServeSettings& settings) {
   const tool::StopSignals stop_signals;
   // A busy or unusable address is found before anything is written: a failed start leaves no directory or database.
   transport::check_listen(settings.listen);
+  if (!settings.admin_listen.empty()) {
+    transport::check_listen(settings.admin_listen);
+  }
   tool::create_private_directory(settings.dir);
+  // The rendezvous server has no `init`: its admin token is made at the first serve that needs it, 0600.
+  std::string admin_token;
+  if (!settings.admin_listen.empty()) {
+    std::vector<tool::InitStep> steps;
+    tool::admin_token_at(tool::admin_token_path(settings.dir), steps);
+    if (steps.at(0).created) {
+      log::info("created the admin token " + steps.at(0).path.string());
+    }
+    admin_token = tool::load_admin_token(settings.dir, "fdo-rendezvous");
+  }
+  // docs/operations.md "Metrics": made before the store and the servers, so it outlives what samples it.
+  metrics::Registry metrics({{"role", "rendezvous"}});
   const std::unique_ptr<storage::Store> store = storage::open_store(storage::StoreSpec{
       .db = settings.db.string(), .password_file = settings.db_password_file, .pool_size = settings.db_pool_size});
+  metrics.sampled_gauge("fdo_to0_registrations_live", "TO0 registrations whose WaitSeconds have not run out",
+                        [&store] {
+                          return static_cast<double>(storage::read_only(*store, [](storage::Transaction& tx) {
+                            return tx.count_rv_registrations(protocol::unix_now());
+                          }));
+                        });
 
   protocol::RendezvousLimits limits(settings.policy);
   protocol::To0Rendezvous to0(settings.policy);
@@ -54,6 +79,7 @@ int serve(const ServeSettings& settings) {
   options.admit = [&limits](const protocol::Context& ctx, MessageType type) { return limits.admit(ctx, type); };
   options.max_live_sessions = settings.policy.max_live_sessions;
   options.max_sessions_per_source = settings.max_sessions_per_source;
+  options.metrics = &metrics;
   protocol::Dispatcher dispatcher(*store, options);
   dispatcher.add(to0);
   dispatcher.add(to1);
@@ -62,9 +88,29 @@ int serve(const ServeSettings& settings) {
   http.listen = settings.listen;
   http.threads = settings.threads;
   http.leniency = settings.policy.leniency;  // --lenient bearer-scheme-case reaches the HTTP binding
+  http.metrics = &metrics;
   tool::apply_server_tls(settings.tls, http);
   transport::HttpServer server(dispatcher, http);
+  tool::add_health_routes(server, *store);
   server.start();
+
+  // GET /metrics has its own listener, never the protocol port (docs/rendezvous.md "Admin listener").
+  tool::NoProtocol no_protocol("this is the rendezvous server's admin listener; TO0 and TO1 go to its main address");
+  std::unique_ptr<transport::HttpServer> admin;
+  if (!settings.admin_listen.empty()) {
+    transport::HttpServerOptions admin_http;
+    admin_http.listen = settings.admin_listen;
+    admin_http.threads = 2;
+    admin_http.metrics = &metrics;
+    admin_http.metrics_listener = "admin";
+    admin = std::make_unique<transport::HttpServer>(no_protocol, admin_http);
+    tool::add_metrics_route(*admin, metrics, admin_token);
+    admin->start();
+    if (!is_loopback_host(parse_listen_address(settings.admin_listen).host)) {
+      log::warn("the admin listener is on " + settings.admin_listen + ", not on loopback: keep its token secret "
+                "(docs/security.md)");
+    }
+  }
   const protocol::PolicySummary summary = protocol::summarize(settings.policy);
   for (const std::string& line : summary.warnings) {
     log::warn(line);
@@ -79,10 +125,16 @@ int serve(const ServeSettings& settings) {
               ", not on loopback: for untrusted clients put a reverse proxy in front (docs/security.md)");
   }
   std::cout << "listening on " << server.url() << std::endl;
+  if (admin) {
+    std::cout << "admin listening on " << admin->url() << std::endl;
+  }
   tool::notify_ready("listening on " + server.url());  // a Type=notify unit is started now (docs/deploy.md)
 
   stop_signals.wait(std::chrono::seconds(settings.purge_interval), [&store] { purge(*store); });
   tool::notify_stopping();
+  if (admin) {
+    admin->stop();
+  }
   server.stop();
   const storage::SqliteSyncCounts counts = storage::sqlite_sync_counts(*store);
   log::info("stopped: " + std::to_string(counts.commits) + " commits, " + std::to_string(counts.syncs) +

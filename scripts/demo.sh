@@ -162,7 +162,8 @@ echo "== The supply chain on loopback: manufacturer, rendezvous, reseller, owner
 "$bin/fdo-manufacturer" init --dir "$work/mfg" >/dev/null 2>"$work/mfg-init.log" \
   || { cat "$work/mfg-init.log" >&2; fail "fdo-manufacturer init"; }
 say "fdo-manufacturer init: manufacturer signing key $work/mfg/manufacturer-p256.key.pem (0600) and device CA in $work/mfg"
-start_server rendezvous "$bin/fdo-rendezvous" serve --dir "$work/rv" --listen 127.0.0.1:0 --max-wait-seconds 600
+start_server rendezvous "$bin/fdo-rendezvous" serve --dir "$work/rv" --listen 127.0.0.1:0 --admin-listen "" \
+  --max-wait-seconds 600
 rv_url=$url
 say "fdo-rendezvous serve: rendezvous server listening on $rv_url (log: $work/rendezvous.log)"
 start_server manufacturer "$bin/fdo-manufacturer" serve --dir "$work/mfg" --listen 127.0.0.1:0 --admin-listen "" --rv "$rv_url"

@@ -14,6 +14,7 @@ namespace {
 
 struct State {
   std::atomic<int> level{static_cast<int>(Level::Info)};
+  std::atomic<Formatter> formatter{nullptr};
   std::mutex mutex;
   std::string role = "fdo";
 };
@@ -22,6 +23,12 @@ State& state() {
   static State s;
   return s;
 }
+
+thread_local Scope* t_scope = nullptr;
+
+std::size_t index(Field field) { return static_cast<std::size_t>(field); }
+
+}  // namespace
 
 std::string_view level_name(Level level) {
   switch (level) {
@@ -33,8 +40,6 @@ std::string_view level_name(Level level) {
   }
   return "?";
 }
-
-}  // namespace
 
 Level parse_level(std::string_view name) {
   if (name == "error") {
@@ -64,6 +69,29 @@ void configure(Level level, std::string_view role) {
 
 bool enabled(Level level) { return static_cast<int>(level) <= state().level.load(); }
 
+std::string format_text(const Record& record) {
+  std::string line = std::string(record.time) + " " + std::string(level_name(record.level)) + " " +
+                     std::string(record.role);
+  if (!record.guid.empty()) {
+    line += " guid=" + std::string(record.guid);
+  }
+  line += " ";
+  line += record.message;
+  return line;
+}
+
+void set_formatter(Formatter formatter) { state().formatter = formatter; }
+
+Scope::Scope() : m_outer(t_scope) { t_scope = this; }
+
+Scope::~Scope() { t_scope = m_outer; }
+
+void annotate(Field field, std::string value) {
+  if (t_scope != nullptr) {
+    t_scope->m_fields[index(field)] = std::move(value);
+  }
+}
+
 void write(Level level, std::string_view message, std::string_view guid_hex) {
   if (!enabled(level)) {
     return;
@@ -78,16 +106,22 @@ void write(Level level, std::string_view message, std::string_view guid_hex) {
   std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
   State& s = state();
-  std::string line;
+  std::string role;
   {
     const std::lock_guard lock(s.mutex);
-    line = std::string(stamp) + " " + std::string(level_name(level)) + " " + s.role;
+    role = s.role;
   }
-  if (!guid_hex.empty()) {
-    line += " guid=" + std::string(guid_hex);
+  Record record{.time = stamp, .level = level, .role = role, .guid = guid_hex, .message = message};
+  if (const Scope* scope = t_scope) {
+    if (record.guid.empty()) {
+      record.guid = scope->m_fields[index(Field::Guid)];
+    }
+    record.msg_type = scope->m_fields[index(Field::MsgType)];
+    record.run_id = scope->m_fields[index(Field::RunId)];
+    record.correlation_id = scope->m_fields[index(Field::CorrelationId)];
   }
-  line += " ";
-  line += message;
+  const Formatter formatter = s.formatter.load();
+  std::string line = formatter != nullptr ? formatter(record) : format_text(record);
   line += "\n";
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);

@@ -5,6 +5,7 @@
 #include "libfdo/core/hex.h"
 #include "libfdo/core/log.h"
 #include "libfdo/core/random.h"
+#include "libfdo/crypto/hash.h"
 #include "libfdo/messages/error_message.h"
 #include "libfdo/protocol/trace.h"
 
@@ -21,6 +22,15 @@ std::string message_name(std::uint8_t type) {
 
 constexpr std::int64_t kPurgeInterval = 60;
 
+// Runs tracked for their duration at most; beyond it new runs go unmeasured (their messages are still counted).
+constexpr std::size_t kMaxTrackedRuns = std::size_t{1} << 20;
+
+// The type label of fdo_messages_total: the spec's name, or "unknown" (a bounded set of values).
+std::string_view type_label(std::uint8_t type) {
+  const MessageInfo* info = find_message(type);
+  return info != nullptr ? info->name : std::string_view("unknown");
+}
+
 }  // namespace
 
 std::string public_error_text(ErrorCode code, std::uint64_t correlation_id) {
@@ -28,9 +38,11 @@ std::string public_error_text(ErrorCode code, std::uint64_t correlation_id) {
          ": request refused; the server's log gives the reason under correlation id " + std::to_string(correlation_id);
 }
 
-namespace {
-
-}  // namespace
+std::string run_id(std::string_view token) {
+  const Bytes digest = crypto::hash(
+      crypto::HashAlg::Sha256, ByteView(reinterpret_cast<const std::uint8_t*>(token.data()), token.size()));
+  return to_hex(ByteView(digest).first(8));
+}
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -60,11 +72,37 @@ Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
   std::uint64_t seed = 0;
   fill_random(std::span(reinterpret_cast<std::uint8_t*>(&seed), sizeof seed));
   m_correlation = seed >> 16;  // keeps ids well inside uint64 while unique per process
+  if (metrics::Registry* registry = m_options.metrics) {
+    m_messages = &registry->counter("fdo_messages_total",
+                                    "FDO messages answered, by message type and result (ok or the error code sent)",
+                                    {"type", "result"});
+    m_run_seconds = &registry->histogram(
+        "fdo_run_duration_seconds",
+        "Protocol runs from their first message to their end, by protocol and result (ok, the error code, peer_error)",
+        {"protocol", "result"}, metrics::duration_buckets());
+    m_commit_seconds =
+        &registry
+             ->histogram("fdo_store_commit_seconds", "Commit of the store transaction of each FDO message", {},
+                         metrics::latency_buckets())
+             .with({});
+    const std::function<std::int64_t()> clock = m_options.clock;
+    registry->sampled_gauge("fdo_sessions_live", "Protocol runs in progress (live sessions in the store)",
+                            [&store, clock] {
+                              return static_cast<double>(storage::read_only(
+                                  store, [&](storage::Transaction& tx) { return tx.count_sessions(clock()); }));
+                            });
+  }
 }
 
 void Dispatcher::add(Endpoint& endpoint) { m_endpoints[endpoint.protocol()] = &endpoint; }
 
 transport::Response Dispatcher::handle(const transport::Request& request) {
+  // docs/operations.md "Logs": every line written while this message is handled names it and its run.
+  const log::Scope scope;
+  log::annotate(log::Field::MsgType, std::string(type_label(request.msg_type)));
+  if (request.token && !request.authorization_malformed) {
+    log::annotate(log::Field::RunId, run_id(*request.token));
+  }
   Context ctx;
   ctx.now = m_options.clock();
   ctx.peer = request.peer;
@@ -108,11 +146,13 @@ transport::Response Dispatcher::handle_message(const transport::Request& request
                                                Endpoint& endpoint, Context& ctx,
                                                std::optional<std::string>& token) {
   const std::string proto(protocol_name(info.protocol));
+  const auto arrived = std::chrono::steady_clock::now();
   storage::Session session;
   bool stored = false;
   if (info.starts_protocol) {
     // FDO 1.1 §4.3: the first message of a run carries no token; a stale one is ignored (TR-13).
     token = new_token();
+    log::annotate(log::Field::RunId, run_id(*token));
     session = storage::Session{*token, proto, {}, ctx.now + m_options.session_ttl, 0};
   } else {
     if (!token) {
@@ -142,6 +182,9 @@ transport::Response Dispatcher::handle_message(const transport::Request& request
   } catch (const Error& e) {
     report_failure(endpoint, info.type, state_before, e, ctx, token);
     throw;
+  }
+  if (!ctx.guid_hex.empty()) {
+    log::annotate(log::Field::Guid, ctx.guid_hex);
   }
   trace_message("answering", static_cast<std::uint8_t>(answer.type), answer.body, ctx.guid_hex);
   const bool ends = message_info(answer.type).ends_protocol;
@@ -181,7 +224,22 @@ transport::Response Dispatcher::handle_message(const transport::Request& request
       throw;
     }
   }
+  const auto commit_start = std::chrono::steady_clock::now();
   tx->commit();
+  if (m_commit_seconds != nullptr) {
+    m_commit_seconds->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count());
+  }
+  count_message(request.msg_type, "ok");
+  if (ends) {
+    run_ended(*token, "ok");
+  } else if (info.starts_protocol) {
+    run_started(*token, proto, arrived, ctx.now);
+  } else if (m_run_seconds != nullptr) {
+    const std::lock_guard lock(m_runs_mutex);
+    if (const auto it = m_runs.find(*token); it != m_runs.end()) {
+      it->second.last_seen = ctx.now;
+    }
+  }
   log::info(std::string(info.name) + " from " + ctx.peer + " -> " + std::string(message_info(answer.type).name),
             ctx.guid_hex);
   transport::Response response;
@@ -212,6 +270,7 @@ transport::Response Dispatcher::handle_client_error(const transport::Request& re
       log::error(std::string("cannot read the session of a received ErrorMessage: ") + e.what());
     }
     drop_session(*request.token);
+    run_ended(*request.token, "peer_error");
     if (session) {
       // The endpoint records the run's end as the peer reported it (an owner's device status, docs/owner.md).
       for (const auto& [protocol, endpoint] : m_endpoints) {
@@ -228,17 +287,22 @@ transport::Response Dispatcher::handle_client_error(const transport::Request& re
     }
   }
   log::warn("peer " + request.peer + " sent ErrorMessage: " + what);
+  count_message(request.msg_type, "ok");
   return transport::Response{static_cast<std::uint8_t>(MessageType::Error), {}, std::nullopt, 200};
 }
 
 transport::Response Dispatcher::error_response(std::uint8_t msg_type, const Error& error, const Context& ctx,
                                                const std::optional<std::string>& token) {
+  const std::string_view code_name = error_code_name(error.code());
   if (token) {
     drop_session(*token);  // the session behind the token is gone after an error (conformance "→ N")
+    run_ended(*token, code_name);
   }
+  count_message(msg_type, code_name);
   // FDO 1.1 §5.1: the peer gets the code, its own message type and a correlation id, never which check failed
   // (that would help a probing client); the reason goes to this server's log under the same id.
   const std::uint64_t cid = m_correlation++;
+  log::annotate(log::Field::CorrelationId, std::to_string(cid));
   ErrorMessage em = ErrorMessage::from_error(error, msg_type, cid);
   em.em_error_str = public_error_text(error.code(), cid);
   log::warn(message_name(msg_type) + " from " + ctx.peer + " rejected [correlation id " + std::to_string(cid) +
@@ -261,6 +325,7 @@ void Dispatcher::report_failure(Endpoint& endpoint, MessageType type, ByteView s
   // The session goes first (error_response drops it too), so the endpoint records a run that is over.
   if (token) {
     drop_session(*token);
+    run_ended(*token, error_code_name(error.code()));
     token.reset();
   }
   endpoint.on_failure(type, state, error, m_store, ctx);
@@ -283,7 +348,45 @@ void Dispatcher::maybe_purge(storage::Transaction& tx, std::int64_t now) {
     if (n > 0) {
       log::debug("purged " + std::to_string(n) + " expired sessions");
     }
+    // Runs abandoned by their client are forgotten here too, unmeasured.
+    const std::lock_guard lock(m_runs_mutex);
+    std::erase_if(m_runs, [&](const auto& run) { return run.second.last_seen + m_options.session_ttl < now; });
   }
+}
+
+void Dispatcher::count_message(std::uint8_t msg_type, std::string_view result) {
+  if (m_messages != nullptr) {
+    m_messages->with({type_label(msg_type), result}).inc();
+  }
+}
+
+void Dispatcher::run_started(const std::string& token, const std::string& protocol,
+                             std::chrono::steady_clock::time_point start, std::int64_t now) {
+  if (m_run_seconds == nullptr) {
+    return;
+  }
+  const std::lock_guard lock(m_runs_mutex);
+  if (m_runs.size() < kMaxTrackedRuns) {
+    m_runs[token] = RunStart{.start = start, .protocol = protocol, .last_seen = now};
+  }
+}
+
+void Dispatcher::run_ended(const std::string& token, std::string_view result) {
+  if (m_run_seconds == nullptr) {
+    return;
+  }
+  std::optional<RunStart> run;
+  {
+    const std::lock_guard lock(m_runs_mutex);
+    const auto it = m_runs.find(token);
+    if (it == m_runs.end()) {
+      return;
+    }
+    run = std::move(it->second);
+    m_runs.erase(it);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run->start).count();
+  m_run_seconds->with({run->protocol, result}).observe(seconds);
 }
 
 }  // namespace fdo::protocol

@@ -3,13 +3,16 @@
 // handle → save, with every state change of a message in one storage transaction (docs/architecture.md).
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
+#include "libfdo/core/metrics.h"
 #include "libfdo/protocol/endpoint.h"
 #include "libfdo/storage/store.h"
 #include "libfdo/transport/responder.h"
@@ -41,7 +44,15 @@ struct DispatcherOptions {
   /// from an address that has this many reclaims that address's least recently used runs to make room, so
   /// abandoned runs from one address never fill the table for others. 0: unlimited.
   std::size_t max_sessions_per_source = 64;
+  /// Where the dispatcher counts what it does (docs/operations.md "Metrics"): fdo_messages_total,
+  /// fdo_run_duration_seconds, fdo_store_commit_seconds and fdo_sessions_live (sampled from the store at each
+  /// scrape). It must outlive the dispatcher; nullptr: nothing is counted.
+  metrics::Registry* metrics = nullptr;
 };
+
+/// The per-run id of the logs (docs/operations.md "Logs"): the first 8 bytes of SHA-256(token) in hex. The token is
+/// a bearer secret and never logged; this names its run without revealing it.
+std::string run_id(std::string_view token);
 
 /// Routes FDO messages to protocol endpoints and keeps their sessions in the store, FDO 1.1 §4.3, §5.1.
 /// * First messages (10, 20, 30, 60) open a new session with a fresh random token, ignoring any
@@ -73,12 +84,30 @@ class Dispatcher final : public transport::Responder {
                       std::optional<std::string>& token);
   void drop_session(const std::string& token);
   void maybe_purge(storage::Transaction& tx, std::int64_t now);
+  /// Counts one answered message under its type name and result ("ok" or the error code's name).
+  void count_message(std::uint8_t msg_type, std::string_view result);
+  /// Notes a run's first message, or its end with `result` (observed into fdo_run_duration_seconds).
+  void run_started(const std::string& token, const std::string& protocol, std::chrono::steady_clock::time_point start,
+                   std::int64_t now);
+  void run_ended(const std::string& token, std::string_view result);
+
+  /// A run this process saw start, for its duration (a run continued by another process is not measured).
+  struct RunStart {
+    std::chrono::steady_clock::time_point start;
+    std::string protocol;
+    std::int64_t last_seen = 0;
+  };
 
   storage::Store& m_store;
   DispatcherOptions m_options;
   std::map<Protocol, Endpoint*> m_endpoints;
   std::atomic<std::uint64_t> m_correlation;
   std::atomic<std::int64_t> m_last_purge{0};
+  metrics::Family<metrics::Counter>* m_messages = nullptr;
+  metrics::Family<metrics::Histogram>* m_run_seconds = nullptr;
+  metrics::Histogram* m_commit_seconds = nullptr;
+  std::mutex m_runs_mutex;
+  std::unordered_map<std::string, RunStart> m_runs;
 };
 
 }  // namespace fdo::protocol

@@ -1,5 +1,6 @@
 #include "libfdo/transport/http_gate.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -66,6 +67,17 @@ std::string source_of(int sock) {
     return "6" + std::string(reinterpret_cast<const char*>(&in6->sin6_addr), sizeof in6->sin6_addr);
   }
   return {};
+}
+
+// The address of source_of() as text ("127.0.0.1", "::1"), for the access log.
+std::string source_text(const std::string& source) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (source.size() == 1 + sizeof(in_addr) && source[0] == '4') {
+    ::inet_ntop(AF_INET, source.data() + 1, text, sizeof text);
+  } else if (source.size() == 1 + sizeof(in6_addr) && source[0] == '6') {
+    ::inet_ntop(AF_INET6, source.data() + 1, text, sizeof text);
+  }
+  return text;
 }
 
 int wait_fd(int fd, short events, std::chrono::milliseconds timeout) {
@@ -306,6 +318,9 @@ struct GatedServer::State {
                                "\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: " +
                                std::to_string(reason.size()) + "\r\n\r\n" + reason;
     (void)::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (limits.on_refused) {
+      limits.on_refused(std::stoi(std::string(status.substr(0, 3))), source_text(c.source));
+    }
     ::shutdown(fd, SHUT_WR);
     c.phase = Phase::Closing;
     c.deadline = Clock::now() + kLingerTime;
@@ -507,6 +522,9 @@ bool GatedServer::process_and_close_socket(socket_t sock) {
         "Content-Length: 40\r\n\r\ntoo many connections from this address\r\n";
     (void)::send(sock, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     ::close(sock);
+    if (s.limits.on_refused) {
+      s.limits.on_refused(503, source_text(source));
+    }
     if (s.refused_per_source++ % 1000 == 0) {
       log::warn("transport: a source address reached " + std::to_string(s.limits.max_connections_per_source) +
                 " open connections; further ones get 503 (" + std::to_string(s.refused_per_source) + " so far)");

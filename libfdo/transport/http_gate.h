@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace fdo::transport::gate {
@@ -33,6 +35,9 @@ struct Limits {
   std::size_t max_connections_per_source = 256;
   std::size_t keep_alive_max_count = 100;
   std::size_t workers = 8;
+  /// Told the status of each refusal the gate answers itself (408, 414, 431, 503), for metrics and the access log;
+  /// runs on the poll or accept thread with the gate's lock held, so it must be quick and not call back.
+  std::function<void(int status, const std::string& peer)> on_refused{};
 };
 
 /// What scan_head() found in the first bytes of a connection.

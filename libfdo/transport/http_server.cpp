@@ -44,6 +44,10 @@ struct BodyRead {
 // and stall for a second or more. Linux lets listen() raise the backlog of a bound socket; the
 // socket is a protected member of httplib::Server, reached here through a derived class.
 // The gated server runs what httplib's accept loop hands it at once (it only registers the socket).
+// When this worker thread's current request started: set in the pre-routing handler, read by the access log.
+// A request is pre-routed, handled and logged on one thread (the gate's worker or httplib's pool thread).
+thread_local std::chrono::steady_clock::time_point t_request_start{};
+
 struct InlineQueue final : httplib::TaskQueue {
   void enqueue(std::function<void()> fn) override { fn(); }
   void shutdown() override {}
@@ -95,6 +99,23 @@ std::string bind_problem(const HostPort& where) {
   }
   ::freeaddrinfo(found);
   return problem;
+}
+
+// What the connection gate's own refusals count and log, like the requests httplib answers.
+std::function<void(int, const std::string&)> gate_refusals(const HttpServerOptions& options) {
+  metrics::Family<metrics::Counter>* requests = nullptr;
+  if (options.metrics != nullptr) {
+    requests = &options.metrics->counter("fdo_http_requests_total", "HTTP requests answered, by listener and status",
+                                         {"listener", "status"});
+  }
+  return [requests, listener = options.metrics_listener](int status, const std::string& peer) {
+    if (requests != nullptr) {
+      requests->with({listener, std::to_string(status)}).inc();
+    }
+    if (log::enabled(log::Level::Debug)) {
+      log::debug("http: connection refused " + std::to_string(status) + " from " + peer);
+    }
+  };
 }
 
 [[noreturn]] void cannot_listen(const HostPort& where, const std::string& problem) {
@@ -280,16 +301,35 @@ void HttpServer::Impl::configure() {
         log::error("transport: unexpected exception serving " + req.method + " " + req.path);
         res.status = 500;
       });
-  s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+  metrics::Family<metrics::Counter>* requests = nullptr;
+  if (options.metrics != nullptr) {
+    requests = &options.metrics->counter("fdo_http_requests_total", "HTTP requests answered, by listener and status",
+                                         {"listener", "status"});
+  }
+  s.set_logger([requests, listener = options.metrics_listener](const httplib::Request& req,
+                                                               const httplib::Response& res) {
+    if (requests != nullptr) {
+      requests->with({listener, std::to_string(res.status)}).inc();
+    }
+    const auto start = std::exchange(t_request_start, std::chrono::steady_clock::time_point{});
     if (log::enabled(log::Level::Debug)) {
-      log::debug("http: " + req.method + " " + req.path + " from " + req.remote_addr + " -> " +
-                 std::to_string(res.status));
+      // docs/operations.md "Logs": the access-log line. The path only, never the query or a header.
+      const std::size_t bytes = res.body.empty() ? res.content_length_ : res.body.size();
+      std::string line = "http: " + req.method + " " + req.path + " " + std::to_string(res.status) + " " +
+                         std::to_string(bytes) + " bytes";
+      if (start != std::chrono::steady_clock::time_point{}) {
+        const auto us =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+        line += " " + std::to_string(us / 1000) + "." + std::to_string(us % 1000 / 100) + " ms";
+      }
+      log::debug(line + " from " + req.remote_addr);
     }
   });
 }
 
 HandlerResponse HttpServer::Impl::on_pre_routing(const httplib::Request& req,
                                                  httplib::Response& res) {
+  t_request_start = std::chrono::steady_clock::now();
   // docs/security.md "HTTP binding": what cannot be served is answered here, before httplib reads (or
   // waits for, or decodes) any of the body, and the connection is closed after the answer, since the body
   // left on it cannot be told apart from a next request.
@@ -530,7 +570,8 @@ void HttpServer::start() {
         .max_connections = std::max<std::size_t>(1, o.max_connections),
         .max_connections_per_source = std::max<std::size_t>(1, o.max_connections_per_source),
         .keep_alive_max_count = 100,
-        .workers = static_cast<std::size_t>(o.threads > 0 ? o.threads : default_worker_count())});
+        .workers = static_cast<std::size_t>(o.threads > 0 ? o.threads : default_worker_count()),
+        .on_refused = gate_refusals(o)});
     s.gated = gated.get();
     server = std::move(gated);
   }

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "libfdo/core/bytes.h"
+#include "libfdo/core/metrics.h"
 #include "libfdo/transport/binding.h"
 #include "libfdo/transport/responder.h"
 
@@ -43,6 +44,11 @@ struct HttpServerOptions {
   std::size_t max_connections_per_source = 256;
   /// Named deviations the binding accepts (only Quirk::BearerSchemeCase is met at this layer).
   Leniency leniency;
+  /// Where fdo_http_requests_total{listener,status} is counted (docs/operations.md "Metrics"), refusals of the
+  /// connection gate included; it must outlive the server. nullptr: nothing is counted.
+  metrics::Registry* metrics = nullptr;
+  /// The listener label of those counts: "protocol" or "admin".
+  std::string metrics_listener = "protocol";
   /// PEM certificate chain and private key; both set serves HTTPS, both empty HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -85,6 +91,8 @@ using AdminHandler = std::function<AdminResponse(const AdminRequest&)>;
 void check_listen(std::string_view listen);
 
 /// Serves POST /fdo/101/msg/{type} through a Responder, FDO 1.1 §4.3 (docs/interop.md "http-paths"):
+/// At log level debug, every request gets one access-log line: method, path, status, body bytes sent, duration and
+/// peer address (docs/operations.md "Logs").
 /// other methods on a message path → 405; other protver or path shape → 404 without FDO body;
 /// binding checks and answers as in serve_message and to_http_answer. Header fields, body framing and content
 /// coding are checked before the body is read, and a request refused then has its connection closed

@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "libfdo/core/error.h"
+#include "libfdo/core/log.h"
+#include "libfdo/core/metrics.h"
 #include "libfdo/transport/http_gate.h"
 #include "libfdo/transport/http_transport.h"
 #include "libfdo/transport/transport_test_util.h"
@@ -791,6 +793,48 @@ TEST_F(HttpServerTest, BoundsHeaderCountAndSize) {
   }
   EXPECT_LT(resident_bytes(), before + (std::size_t{64} << 20));
   EXPECT_LT(good_exchange(server->port()).count(), 2000);
+}
+
+// docs/operations.md: every answered request is counted by listener and status, the gate's own refusals too, and at
+// debug level logged once with method, path, status, bytes, duration and peer.
+TEST_F(HttpServerTest, CountsAndLogsEveryRequestByStatus) {
+  metrics::Registry registry;
+  HttpServerOptions options;
+  options.metrics = &registry;
+  options.metrics_listener = "protocol";
+  options.header_timeout = std::chrono::seconds(1);
+  log::configure(log::Level::Debug, "test");
+  ::testing::internal::CaptureStderr();
+  start(nullptr, options);
+  for (int i = 0; i < 2; ++i) {
+    const auto r = client->Post("/fdo/101/msg/30", "abc", "application/cbor");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  ASSERT_TRUE(client->Get("/nowhere?secret=1"));
+  // A connection that never sends its head: the gate answers 408 itself.
+  const RawResponse slow = raw_http(server->port(), "GET /slow HTTP/1.1\r\n", std::chrono::seconds(5));
+  EXPECT_EQ(slow.status, 408);
+  server->stop();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  log::configure(log::Level::Info, "test");
+  const std::string exposed = registry.expose();
+  EXPECT_NE(exposed.find("fdo_http_requests_total{listener=\"protocol\",status=\"200\"} 2\n"), std::string::npos)
+      << exposed;
+  EXPECT_NE(exposed.find("fdo_http_requests_total{listener=\"protocol\",status=\"404\"} 1\n"), std::string::npos);
+  EXPECT_NE(exposed.find("fdo_http_requests_total{listener=\"protocol\",status=\"408\"} 1\n"), std::string::npos);
+  // One line per request; the body echoed is 3 bytes; the query is never logged.
+  std::size_t lines = 0;
+  for (std::size_t pos = err.find("http: POST /fdo/101/msg/30 200 3 bytes "); pos != std::string::npos;
+       pos = err.find("http: POST /fdo/101/msg/30 200 3 bytes ", pos + 1)) {
+    ++lines;
+    const std::string line = err.substr(pos, err.find('\n', pos) - pos);
+    EXPECT_NE(line.find(" ms from 127.0.0.1"), std::string::npos) << line;
+  }
+  EXPECT_EQ(lines, 2u) << err;
+  EXPECT_NE(err.find("http: GET /nowhere 404 "), std::string::npos) << err;
+  EXPECT_EQ(err.find("secret"), std::string::npos) << err;
+  EXPECT_NE(err.find("http: connection refused 408 from 127.0.0.1"), std::string::npos) << err;
 }
 
 }  // namespace

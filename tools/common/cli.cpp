@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "libfdo/core/guid_text.h"
+#include "tools/common/log_format.h"
 
 namespace fdo::tool {
 namespace {
@@ -217,7 +218,14 @@ std::optional<int> parse(CLI::App& app, int argc, const char* const* argv) {
 }
 
 CLI::Option* add_log_level(CLI::App& cmd, std::string& level) {
-  return cmd.add_option("--log-level", level, "error|warn|info|debug|trace (logs go to stderr)")
+  // docs/operations.md "Logs": the format is process-wide, so it is installed as soon as it is parsed.
+  cmd.add_option_function<std::string>(
+         "--log-format", [](const std::string& format) { use_log_format(format); },
+         "text|json: one line per event, or one JSON object per line (logs go to stderr)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->default_str("text");
+  return cmd.add_option("--log-level", level,
+                        "error|warn|info|debug|trace (logs go to stderr; debug adds a line per HTTP request)")
       ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
 }
 

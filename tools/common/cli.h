@@ -46,7 +46,8 @@ int parse_error_status(CLI::App& app, const CLI::ParseError& e);
 /// parse_error_status).
 std::optional<int> parse(CLI::App& app, int argc, const char* const* argv);
 
-/// Adds `--log-level` (error|warn|info|debug|trace) bound to `level`.
+/// Adds `--log-level` (error|warn|info|debug|trace) bound to `level`, and `--log-format text|json`, which installs its
+/// formatter (use_log_format in tools/common/log_format.h) as soon as it is parsed.
 CLI::Option* add_log_level(CLI::App& cmd, std::string& level);
 
 /// The candidate nearest to `word` by edit distance, if it is near enough to be a likely typo.
