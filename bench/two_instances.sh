@@ -27,10 +27,14 @@ cleanup() {
   rm -rf "$D"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u fdo-pgtest -- "$@"; else "$@"; fi; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-url() { until grep -qs 'listening on' "$1"; do sleep 0.1; done; grep -o 'http://127.0.0.1:[0-9]*' "$1" | head -1; }
+url() {
+  for _ in $(seq 300); do grep -qs 'listening on' "$1" && break; sleep 0.1; done
+  grep -o 'http://127.0.0.1:[0-9]*' "$1" | head -1 || { echo "no listening line in $1:" >&2; cat "$1" >&2; exit 1; }
+}
 
 # A throwaway PostgreSQL 15 cluster on tmpfs, password over TCP as in the tests.
 mkdir "$D/pg" && echo fdo-bench-password >"$D/pw" && chmod 600 "$D/pw"
@@ -40,6 +44,7 @@ as_pg "$PGBIN/initdb" -D "$D/pg" -U fdo --pwfile "$D/pgpw" --auth-local=trust --
 PGPORT=$(free_port)
 as_pg "$PGBIN/pg_ctl" -D "$D/pg" -o "-p $PGPORT -k $D -c listen_addresses=127.0.0.1 -c max_connections=200" \
   -l "$D/pg.log" -w start >/dev/null
+PGPID=$(head -1 "$D/pg/postmaster.pid")
 pg_uri() { echo "postgresql://fdo@127.0.0.1:$PGPORT/$1?sslmode=disable"; }
 createdb() { "$PGBIN/psql" -X -q -h "$D" -p "$PGPORT" -U fdo -d postgres -c "CREATE DATABASE $1"; }
 
@@ -72,6 +77,7 @@ for store in sqlite postgresql; do
       for r in mfg rv owner; do createdb "b_${r}_${instances}"; done
       mfg_db=$(pg_uri b_mfg_$instances) rv_db=$(pg_uri b_rv_$instances) owner_db=$(pg_uri b_owner_$instances)
     fi
+    hap=
     FRONT_MFG=$(free_port) FRONT_RV=$(free_port) FRONT_OWNER=$(free_port) STATS=$(free_port)
     start rv fdo-rendezvous "$instances" "$rv_db" --no-admin
     RV=http://127.0.0.1:$FRONT_RV
@@ -94,8 +100,11 @@ for store in sqlite postgresql; do
       /usr/sbin/haproxy -db -f "$D/haproxy.cfg" >"$D/haproxy.log" 2>&1 &
       hap=$!; pids+=($hap)
       MFG=http://127.0.0.1:$FRONT_MFG OWNER=http://127.0.0.1:$FRONT_OWNER
-      until python3 -c 'import sys, urllib.request as u; sys.exit(u.urlopen(sys.argv[1]).read().decode().count(",UP,") != 6)' \
-        "http://127.0.0.1:$STATS/stats;csv" 2>/dev/null; do sleep 0.2; done
+      until python3 - "http://127.0.0.1:$STATS/stats;csv" 2>/dev/null <<'PY'; do sleep 0.2; done
+import sys, urllib.request
+rows = [l.split(",") for l in urllib.request.urlopen(sys.argv[1]).read().decode().splitlines()[1:] if l]
+sys.exit(sum(r[1] not in ("FRONTEND", "BACKEND") and r[17].startswith("UP") for r in rows) != 6)
+PY
     fi
     pidargs() { for p in $1; do printf -- '--server-pid %s ' "$p"; done; }
     for c in 4 16; do
@@ -106,22 +115,25 @@ for store in sqlite postgresql; do
         set -- $run
         extra=()
         [ "$1" = to2 ] && [ "$store" = postgresql ] && extra=(--preload-db-password-file "$D/pw")
+        [ "$store" = postgresql ] && extra+=(--db-pid "$PGPID")
+        [ "$instances" = 2 ] && extra+=(--proxy-pid "$hap")
         line=$($B/fdo-loadgen "$1" --url "$2" "${@:3}" "${extra[@]}" "${common[@]}" 2>>"$D/loadgen.err" || true)
-        echo "${line%\}},\"store\":\"$store\",\"instances\":$instances}"
+        echo "${line%\}},\"store\":\"$store\",\"instances\":$instances}" | tee -a "$D/rows.jsonl"
       done
     done
-    for p in $mfg_PIDS $rv_PIDS $owner_PIDS ${hap:-}; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    for p in $mfg_PIDS $rv_PIDS $owner_PIDS $hap; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     pids=(); hap=
   done
-done | tee "$D/rows.jsonl"
+done
 
 python3 - "$D/rows.jsonl" <<'EOF'
 import json, sys
-print("\n| run | store | instances | C | runs/s | p50 ms | p99 ms | errors | CPU ms/run loadgen + servers | server public-key ms/run | server_efficiency |")
+print("\n| run | store | instances | C | runs/s | p50 ms | p99 ms | errors | CPU ms/run: servers + PostgreSQL + HAProxy (loadgen) | server public-key ms/run | server_efficiency |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{\"protocol\"")]
 for r in sorted(rows, key=lambda r: (["di", "to0", "to1", "to2"].index(r["protocol"]), r["concurrency"], r["store"], r["instances"])):
     print(f"| {r['protocol'].upper()} | {r['store']} | {r['instances']} | {r['concurrency']} | {r['ops_per_s']:.0f} | {r['p50_ms']:.2f} | "
-          f"{r['p99_ms']:.2f} | {r['errors']} | {r['loadgen_cpu_ms_per_run']:.2f} + {r.get('server_cpu_ms_per_run', 0):.2f} | "
+          f"{r['p99_ms']:.2f} | {r['errors']} | {r.get('server_cpu_ms_per_run', 0):.2f} + {r.get('db_cpu_ms_per_run', 0):.2f} + "
+          f"{r.get('proxy_cpu_ms_per_run', 0):.2f} ({r['loadgen_cpu_ms_per_run']:.2f}) | "
           f"{r['server_pk_cpu_ms_per_run']:.3f} | {r.get('server_efficiency', 0):.3f} |")
 EOF

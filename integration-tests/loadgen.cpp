@@ -62,6 +62,10 @@ struct LoadOptions {
   /// When set, the servers' CPU time over the measured phase is read from /proc and reported per run (summed over
   /// the instances given).
   std::vector<int> server_pids;
+  /// A database server (PostgreSQL's postmaster: it and its backends) and a load balancer whose CPU over the
+  /// measured phase is reported per run too; nullopt: not measured.
+  std::optional<int> db_pid;
+  std::optional<int> proxy_pid;
   /// Further attempts of a failed run (a new run of the same device) before it counts as an error.
   std::size_t retries = 0;
   /// Where to write the names of the runs that succeeded; empty: nowhere.
@@ -97,6 +101,8 @@ struct LoadResult {
   /// CPU seconds this process and (when its pid was given) the server used during the measured phase.
   double loadgen_cpu_seconds = 0;
   std::optional<double> server_cpu_seconds;
+  std::optional<double> db_cpu_seconds;
+  std::optional<double> proxy_cpu_seconds;
 };
 
 // Runs f(0..n-1) on `threads` threads, each taking the next index.
@@ -165,6 +171,11 @@ LoadResult run_load(const Scenario& scenario, const LoadOptions& options) {
   std::mutex lock;
   const double own_cpu_start = fdo::loadgen::own_cpu_seconds();
   const std::optional<double> server_cpu_start = servers_cpu_seconds(options.server_pids);
+  const auto tree_cpu = [](const std::optional<int>& pid) {
+    return pid ? fdo::loadgen::process_tree_cpu_seconds(*pid) : std::nullopt;
+  };
+  const std::optional<double> db_cpu_start = tree_cpu(options.db_pid);
+  const std::optional<double> proxy_cpu_start = tree_cpu(options.proxy_pid);
   const Clock::time_point start = Clock::now();
   parallel(options.devices, options.concurrency, [&](std::size_t i) {
     const Clock::time_point t0 = Clock::now();
@@ -199,6 +210,12 @@ LoadResult run_load(const Scenario& scenario, const LoadOptions& options) {
     if (const std::optional<double> end = servers_cpu_seconds(options.server_pids)) {
       result.server_cpu_seconds = *end - *server_cpu_start;
     }
+  }
+  if (const std::optional<double> end = tree_cpu(options.db_pid); end && db_cpu_start) {
+    result.db_cpu_seconds = *end - *db_cpu_start;
+  }
+  if (const std::optional<double> end = tree_cpu(options.proxy_pid); end && proxy_cpu_start) {
+    result.proxy_cpu_seconds = *end - *proxy_cpu_start;
   }
   std::sort(result.latencies_ms.begin(), result.latencies_ms.end());
   return result;
@@ -258,6 +275,12 @@ int report(const Scenario& scenario, const LoadOptions& options, const fdo::load
       std::cout << ",\"server_cpu_ms_per_run\":" << fixed3(server_ms);
       // The share of the server's CPU per run that is its own public-key work (1.0: nothing else).
       std::cout << ",\"server_efficiency\":" << fixed3(server_ms > 0 ? ceiling.server_cpu_ms_per_run / server_ms : 0);
+    }
+    if (result.db_cpu_seconds) {
+      std::cout << ",\"db_cpu_ms_per_run\":" << fixed3(ms_per_run(*result.db_cpu_seconds, options.devices));
+    }
+    if (result.proxy_cpu_seconds) {
+      std::cout << ",\"proxy_cpu_ms_per_run\":" << fixed3(ms_per_run(*result.proxy_cpu_seconds, options.devices));
     }
     if (http) {
       std::cout << ",\"http_floor_us\":" << fixed(http->raw_us) << ",\"http_ours_us\":" << fixed(http->ours_us);
@@ -377,6 +400,11 @@ void add_common(CLI::App& cmd, LoadOptions& options) {
   cmd.add_option("--server-pid", options.server_pids,
                  "The server's process id, to report its CPU time per run (read from /proc; same machine); "
                  "repeat it for several instances behind a load balancer (their CPU is summed)");
+  cmd.add_option("--db-pid", options.db_pid,
+                 "A database server's process id (PostgreSQL's postmaster): its CPU and its children's per run "
+                 "(db_cpu_ms_per_run)");
+  cmd.add_option("--proxy-pid", options.proxy_pid,
+                 "A load balancer's process id (haproxy): its CPU per run (proxy_cpu_ms_per_run)");
   cmd.add_option("--retries", options.retries,
                  "Further attempts of a failed run (a new run of the same device) before it counts as an error")
       ->capture_default_str()
@@ -475,6 +503,12 @@ int main(int argc, char** argv) {
     fdo::log::configure(fdo::log::parse_level(options.log_level), "loadgen");
     rv.url = options.url;
     rv.devices = options.devices;
+    for (const std::optional<int>& pid : {options.db_pid, options.proxy_pid}) {
+      if (pid && !fdo::loadgen::process_cpu_seconds(*pid)) {
+        std::cerr << "fdo-loadgen: --db-pid/--proxy-pid: cannot read /proc/" << *pid << "/stat\n";
+        return 1;
+      }
+    }
     for (const int pid : options.server_pids) {
       if (!fdo::loadgen::process_cpu_seconds(pid)) {
         std::cerr << "fdo-loadgen: --server-pid: cannot read /proc/" << pid << "/stat\n";
