@@ -769,6 +769,11 @@ void HttpServer::start() {
     cannot_listen(where, bind_problem(where));
   }
   ListenSocket::widen_backlog(*s.server);
+  // docs/api/README.md: what this listener serves besides FDO messages, checked against the OpenAPI documents.
+  for (const AdminRoute& route : s.admin_routes) {
+    log::debug("http: route " + route.method + " " + (route.path.empty() ? "/" : route.path) +
+               (route.prefix ? " (and below)" : "") + " on the " + s.options.metrics_listener + " listener");
+  }
   s.host = where.host;
   s.port = static_cast<std::uint16_t>(port);
   s.tls = tls;
