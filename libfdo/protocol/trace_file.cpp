@@ -266,6 +266,19 @@ void ov_header_bstr(Annotator& a, ByteView item, const Slot& slot) {
   a.embedded(item, slot, ov_header);
 }
 
+// A map with integer keys (COSE headers, EAT claims): each key with its value's encoding, in order.
+std::vector<std::pair<std::int64_t, ByteView>> int_map(ByteView item, std::string_view what) {
+  cbor::Reader r(item, what);
+  const std::size_t n = r.read_map(what);
+  std::vector<std::pair<std::int64_t, ByteView>> entries;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t key = r.read_int(what);
+    entries.emplace_back(key, r.read_raw(what));
+  }
+  r.expect_end();
+  return entries;
+}
+
 // COSE header maps: labels FDO and COSE name (FDO 1.1 §3.3.2, RFC 9052 §3.1).
 std::string header_label(std::int64_t label) {
   switch (label) {
@@ -312,14 +325,7 @@ void protected_header(Annotator& a, ByteView item, const Slot& slot) {
 
 // The unprotected map, one named line per label (CUPHOwnerPubKey as a PublicKey).
 void unprotected_header(Annotator& a, ByteView item, const Slot& slot) {
-  cbor::Reader r(item, slot.name);
-  const std::size_t n = r.read_map(slot.name);
-  std::vector<std::pair<std::int64_t, ByteView>> headers;
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::int64_t label = r.read_int(slot.name);
-    headers.emplace_back(label, r.read_raw(slot.name));
-  }
-  r.expect_end();
+  const auto headers = int_map(item, slot.name);
   if (headers.empty()) {
     a.line("{}", slot);
     return;
@@ -397,14 +403,7 @@ void voucher(Annotator& a, ByteView item, const Slot& slot) {
 // EAT claims (FDO 1.1 §3.3.6, RFC 9711): a map, each claim named by its key.
 Part eat_claims(Part fdo_claim) {
   return [fdo_claim](Annotator& a, ByteView item, const Slot& slot) {
-    cbor::Reader r(item, slot.name);
-    const std::size_t n = r.read_map(slot.name);
-    std::vector<std::pair<std::int64_t, ByteView>> claims;
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::int64_t key = r.read_int(slot.name);
-      claims.emplace_back(key, r.read_raw(slot.name));
-    }
-    r.expect_end();
+    const auto claims = int_map(item, slot.name);
     a.block(Slot{"EAT claims", slot.last, slot.open, slot.close}, "{", "}", [&] {
       for (std::size_t i = 0; i < claims.size(); ++i) {
         const auto& [key, value] = claims[i];
