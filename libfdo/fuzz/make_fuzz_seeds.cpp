@@ -1,6 +1,5 @@
 // Writes the seed corpora of the message_decode (and trace_annotate), eat_verify, cose_sign1 and http_request fuzz
-// targets
-// (docs/style.md §9): a few valid encodings of each input, made with our encoders and the fixed key of
+// targets (docs/style.md §9): a few valid encodings of each input, made with our encoders and the fixed key of
 // fuzz_key.h, plus a few near misses. Run by hand after an encoding change:
 //
 //   build/tests/make_fuzz_seeds libfdo/fuzz/corpus
