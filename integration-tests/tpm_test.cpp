@@ -407,7 +407,7 @@ TEST_F(TpmSupplyChain, LockoutAndFullNvAreClearErrors) {
   }
 }
 
-// fdo-loadgen to2 --tpm (docs/performance.md "TO2 with a TPM"): every simulated device signs and MACs in one TPM,
+// fdo-loadgen to2 --tpm (docs/performance.md, TO2 with the device keys in a TPM): every simulated device signs and MACs in one TPM,
 // which the loadgen provisions when it is empty; one run at a time.
 TEST_F(TpmSupplyChain, LoadgenTo2WithATpmOnboardsEveryDeviceThroughIt) {
   const std::string dir = path("load-owner");
