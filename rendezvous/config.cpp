@@ -92,14 +92,6 @@ std::vector<TrustedKeyFile> load_trusted_key_files(const std::filesystem::path& 
   return keys;
 }
 
-std::vector<crypto::PublicKey> load_trusted_keys(const std::filesystem::path& dir, std::string_view option) {
-  std::vector<crypto::PublicKey> keys;
-  for (TrustedKeyFile& k : load_trusted_key_files(dir, option)) {
-    keys.push_back(std::move(k.key));
-  }
-  return keys;
-}
-
 namespace {
 
 // The keys of a trust list, for the policy, and the list itself, for GET /admin/trust.

@@ -91,8 +91,6 @@ struct ServeSettings {
 /// Every public key in the PEM files of `dir` (`*.pem`: PUBLIC KEY blocks or certificates), for a trust list.
 /// Throws Error(InternalServerError) naming `option` when the directory is missing, a file does not parse, or it
 /// holds no key at all (an empty list would refuse every registration).
-std::vector<crypto::PublicKey> load_trusted_keys(const std::filesystem::path& dir, std::string_view option);
-/// The same keys, each with the file it came from.
 std::vector<TrustedKeyFile> load_trusted_key_files(const std::filesystem::path& dir, std::string_view option);
 
 }  // namespace fdo::rendezvous
