@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "libfdo/protocol/to0_rendezvous.h"
+#include "rendezvous/admin_api.h"
 #include "tools/common/tls_options.h"
 
 namespace fdo::rendezvous {
@@ -85,6 +86,8 @@ struct ServeSettings {
   /// --trusted-proxy: reverse proxies whose X-Forwarded-For names the client (docs/security.md).
   std::vector<std::string> trusted_proxies;
   tool::ServerTls tls;
+  /// The trust lists with their files, for GET /admin/trust.
+  TrustPolicy trust;
 
   static ServeSettings from(const ServeConfig& config);
 };
@@ -92,6 +95,6 @@ struct ServeSettings {
 /// Every public key in the PEM files of `dir` (`*.pem`: PUBLIC KEY blocks or certificates), for a trust list.
 /// Throws Error(InternalServerError) naming `option` when the directory is missing, a file does not parse, or it
 /// holds no key at all (an empty list would refuse every registration).
-std::vector<crypto::PublicKey> load_trusted_keys(const std::filesystem::path& dir, std::string_view option);
+std::vector<TrustedKeyFile> load_trusted_key_files(const std::filesystem::path& dir, std::string_view option);
 
 }  // namespace fdo::rendezvous

@@ -1,6 +1,7 @@
-// TO2 conformance (docs/conformance.md): the owner's checks TO2-02..TO2-22 and TO2-27..TO2-34, driven message by
-// message as a device would (DeviceSteps), and the device's checks DEV-05..DEV-27 and DEV-29, run_to2 against a real
-// owner behind a man in the middle that rewrites one answer (To2Mitm). FDO 1.1 §5.5.
+// TO2 conformance (docs/conformance.md): the owner's checks TO2-02..TO2-22, TO2-27..TO2-34 and the transport lines
+// that need TO2 (TR-08, TR-09, TR-12, TR-13, TR-14), driven message by message as a device would (DeviceSteps), and
+// the device's checks DEV-05..DEV-29 and DEV-35..DEV-46, run_to2 against a real owner behind a man in the middle that
+// rewrites answers (To2Mitm). FDO 1.1 §5.5.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -8,12 +9,16 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "libfdo/cbor/reader.h"
 #include "libfdo/cbor/writer.h"
 #include "libfdo/core/hex.h"
 #include "libfdo/messages/to2.h"
+#include "libfdo/types/rvto2addr.h"
+#include "libfdo/cose/sign1.h"
+#include "libfdo/messages/to0.h"
 #include "libfdo/protocol/rv_test_support.h"
 #include "libfdo/protocol/to2_test_support.h"
 #include "libfdo/serviceinfo/kv.h"
@@ -38,6 +43,8 @@ using testing::require;
 using testing::Sign1Fields;
 using testing::TestVoucher;
 using testing::To2Mitm;
+using testing::Wire;
+using testing::current_wire;
 
 const Guid kGuid = Guid::from(from_hex("c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"));
 
@@ -51,8 +58,10 @@ serviceinfo::ServiceInfo devmod_kvs() {
 
 // ==== Owner side ====================================================================================================
 
-class To2OwnerConformance : public ::testing::Test {
+class To2OwnerConformance : public ::testing::TestWithParam<Wire> {
  protected:
+  void SetUp() override { current_wire() = GetParam(); }
+  void TearDown() override { current_wire() = Wire::Loopback; }
   To2OwnerConformance()
       : m_tv(make_test_voucher("p256", "p256", 2, kGuid)), m_server(std::make_unique<OwnerServer>(*m_tv)) {}
 
@@ -75,11 +84,21 @@ class To2OwnerConformance : public ::testing::Test {
     EXPECT_EQ(status->onboard_count, 0);
   }
 
+  // A second device of the same owner under another GUID (its voucher imported too).
+  std::unique_ptr<DeviceSteps> other_device(const Guid& guid) {
+    const Guid kept = m_tv->fx.input.guid;
+    m_tv->fx.input.guid = guid;
+    m_server->add_voucher(guid, m_tv->fx.extended(2).encode(), m_tv->fx.input.device_info);
+    auto d = device();
+    m_tv->fx.input.guid = kept;
+    return d;
+  }
+
   std::unique_ptr<TestVoucher> m_tv;
   std::unique_ptr<OwnerServer> m_server;
 };
 
-TEST_F(To2OwnerConformance, TO2_02_HelloDeviceGetsAProveOVHdrTheDeviceAccepts) {
+TEST_P(To2OwnerConformance, TO2_02_HelloDeviceGetsAProveOVHdrTheDeviceAccepts) {
   auto d = device();
   const transport::Response r = d->hello();
   ASSERT_EQ(r.msg_type, 61);
@@ -96,7 +115,7 @@ TEST_F(To2OwnerConformance, TO2_02_HelloDeviceGetsAProveOVHdrTheDeviceAccepts) {
   EXPECT_EQ(m_server->status(kGuid)->state, "onboarding");
 }
 
-TEST_F(To2OwnerConformance, TO2_03_FuzzedGetOVNextEntryIs100) {
+TEST_P(To2OwnerConformance, TO2_03_FuzzedGetOVNextEntryIs100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     auto d = device();
@@ -108,7 +127,7 @@ TEST_F(To2OwnerConformance, TO2_03_FuzzedGetOVNextEntryIs100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_04_EntryIndexFromNumOVEntriesTo255Is101) {
+TEST_P(To2OwnerConformance, TO2_04_EntryIndexFromNumOVEntriesTo255Is101) {
   std::mt19937 rng(4);
   std::uniform_int_distribution<int> index(2, 255);  // the voucher has 2 entries
   for (int i = 0; i < 4; ++i) {
@@ -121,7 +140,7 @@ TEST_F(To2OwnerConformance, TO2_04_EntryIndexFromNumOVEntriesTo255Is101) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_05_EntriesInOrderEchoTheirNumberAndChainToTheOwnerKey) {
+TEST_P(To2OwnerConformance, TO2_05_EntriesInOrderEchoTheirNumberAndChainToTheOwnerKey) {
   auto d = device();
   require(d->hello(), 61);
   const to2::ProveOVHdrPayload& p = d->prove->payload;
@@ -143,7 +162,7 @@ TEST_F(To2OwnerConformance, TO2_05_EntriesInOrderEchoTheirNumberAndChainToTheOwn
   EXPECT_EQ(bytes_of(prev_key.raw()), bytes_of(d->prove->cuph_owner_pub_key.raw()));
 }
 
-TEST_F(To2OwnerConformance, TO2_06_FuzzedProveDeviceIs100) {
+TEST_P(To2OwnerConformance, TO2_06_FuzzedProveDeviceIs100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     auto d = device();
@@ -153,7 +172,7 @@ TEST_F(To2OwnerConformance, TO2_06_FuzzedProveDeviceIs100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_07_FuzzedEatPayloadValidlySignedIs100) {
+TEST_P(To2OwnerConformance, TO2_07_FuzzedEatPayloadValidlySignedIs100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     auto d = device();
@@ -166,7 +185,7 @@ TEST_F(To2OwnerConformance, TO2_07_FuzzedEatPayloadValidlySignedIs100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_08_FuzzedEatSignatureIs101) {
+TEST_P(To2OwnerConformance, TO2_08_FuzzedEatSignatureIs101) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     auto d = device();
@@ -178,14 +197,14 @@ TEST_F(To2OwnerConformance, TO2_08_FuzzedEatSignatureIs101) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_09_EatWithAFreshNonceIs101) {
+TEST_P(To2OwnerConformance, TO2_09_EatWithAFreshNonceIs101) {
   auto d = device();
   d->to_prove_device();
   EXPECT_EQ(code_of(d->prove_device(d->prove_device_body(Nonce::random())), 64), 101);
   expect_failed_run(*d);
 }
 
-TEST_F(To2OwnerConformance, TO2_10_SetupDeviceDecryptsVerifiesWithOwner2KeyAndEchoesTheNonce) {
+TEST_P(To2OwnerConformance, TO2_10_SetupDeviceDecryptsVerifiesWithOwner2KeyAndEchoesTheNonce) {
   auto d = device();
   d->to_prove_device();
   const transport::Response r = d->prove_device();
@@ -199,7 +218,7 @@ TEST_F(To2OwnerConformance, TO2_10_SetupDeviceDecryptsVerifiesWithOwner2KeyAndEc
   EXPECT_NE(s.payload.guid, kGuid);  // no reuse offered: a new GUID
 }
 
-TEST_F(To2OwnerConformance, TO2_11_FuzzedDeviceServiceInfoReadyPlaintextIs100) {
+TEST_P(To2OwnerConformance, TO2_11_FuzzedDeviceServiceInfoReadyPlaintextIs100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     auto d = device();
@@ -209,7 +228,7 @@ TEST_F(To2OwnerConformance, TO2_11_FuzzedDeviceServiceInfoReadyPlaintextIs100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_12_CorruptedWrapperOf66Is101Or100) {
+TEST_P(To2OwnerConformance, TO2_12_CorruptedWrapperOf66Is101Or100) {
   for (const crypto::CipherSuite suite : {crypto::CipherSuite::A128GCM, crypto::CipherSuite::Aes128CtrHmacSha256,
                                           crypto::CipherSuite::Aes128CbcHmacSha256}) {
     for (const Corrupt where : corruptions_for(suite)) {
@@ -230,7 +249,7 @@ TEST_F(To2OwnerConformance, TO2_12_CorruptedWrapperOf66Is101Or100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_13_OwnerServiceInfoReadyDecryptsToUint16OrNull) {
+TEST_P(To2OwnerConformance, TO2_13_OwnerServiceInfoReadyDecryptsToUint16OrNull) {
   auto d = device();
   d->to_ready();
   const transport::Response r = d->ready();
@@ -244,7 +263,7 @@ TEST_F(To2OwnerConformance, TO2_13_OwnerServiceInfoReadyDecryptsToUint16OrNull) 
   reader.expect_end();
 }
 
-TEST_F(To2OwnerConformance, TO2_14_FuzzedDeviceServiceInfoPlaintextIs100) {
+TEST_P(To2OwnerConformance, TO2_14_FuzzedDeviceServiceInfoPlaintextIs100) {
   const Bytes good = to2::DeviceServiceInfo{.is_more_service_info = false, .service_info = devmod_kvs()}.encode();
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -255,7 +274,7 @@ TEST_F(To2OwnerConformance, TO2_14_FuzzedDeviceServiceInfoPlaintextIs100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_15_CorruptedWrapperOf68Is101Or100) {
+TEST_P(To2OwnerConformance, TO2_15_CorruptedWrapperOf68Is101Or100) {
   const Bytes good = to2::DeviceServiceInfo{.is_more_service_info = false, .service_info = devmod_kvs()}.encode();
   for (const crypto::CipherSuite suite : {crypto::CipherSuite::A128GCM, crypto::CipherSuite::Aes128CbcHmacSha256}) {
     for (const Corrupt where : corruptions_for(suite)) {
@@ -274,7 +293,7 @@ TEST_F(To2OwnerConformance, TO2_15_CorruptedWrapperOf68Is101Or100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_16_MoreServiceInfoAfterTheDeviceEndedIs101) {
+TEST_P(To2OwnerConformance, TO2_16_MoreServiceInfoAfterTheDeviceEndedIs101) {
   auto d = device();
   d->to_service_info();
   const serviceinfo::ServiceInfo kvs = devmod_kvs();
@@ -288,7 +307,7 @@ TEST_F(To2OwnerConformance, TO2_16_MoreServiceInfoAfterTheDeviceEndedIs101) {
   expect_failed_run(*d);
 }
 
-TEST_F(To2OwnerConformance, TO2_17_OneDevmodEntryPer68ThenEmptyPollsUntilIsDone) {
+TEST_P(To2OwnerConformance, TO2_17_OneDevmodEntryPer68ThenEmptyPollsUntilIsDone) {
   auto d = device();
   d->to_service_info();
   int replies = 0;
@@ -313,7 +332,7 @@ TEST_F(To2OwnerConformance, TO2_17_OneDevmodEntryPer68ThenEmptyPollsUntilIsDone)
   EXPECT_EQ(require(d->done(), 71).msg_type, 71);
 }
 
-TEST_F(To2OwnerConformance, TO2_18_FuzzedDonePlaintextIs100) {
+TEST_P(To2OwnerConformance, TO2_18_FuzzedDonePlaintextIs100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     auto d = device();
@@ -324,7 +343,7 @@ TEST_F(To2OwnerConformance, TO2_18_FuzzedDonePlaintextIs100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_19_CorruptedWrapperOfDoneIs101Or100) {
+TEST_P(To2OwnerConformance, TO2_19_CorruptedWrapperOfDoneIs101Or100) {
   for (const crypto::CipherSuite suite : {crypto::CipherSuite::A128GCM, crypto::CipherSuite::Aes128CtrHmacSha256}) {
     for (const Corrupt where : corruptions_for(suite)) {
       SCOPED_TRACE(std::string(crypto::cipher_suite_name(suite)) + " corruption " +
@@ -343,7 +362,7 @@ TEST_F(To2OwnerConformance, TO2_19_CorruptedWrapperOfDoneIs101Or100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_20_DoneWithARandomNonceIs101AndTheVoucherIsNotReplaced) {
+TEST_P(To2OwnerConformance, TO2_20_DoneWithARandomNonceIs101AndTheVoucherIsNotReplaced) {
   auto d = device();
   d->to_done();
   EXPECT_EQ(code_of(d->done(to2::Done{.nonce_to2_prove_dv = Nonce::random()}.encode()), 70), 101);
@@ -351,7 +370,7 @@ TEST_F(To2OwnerConformance, TO2_20_DoneWithARandomNonceIs101AndTheVoucherIsNotRe
   EXPECT_FALSE(m_server->voucher(d->setup->payload.guid));
 }
 
-TEST_F(To2OwnerConformance, TO2_21_Done2DecryptsAndCarriesNonceTO2SetupDv) {
+TEST_P(To2OwnerConformance, TO2_21_Done2DecryptsAndCarriesNonceTO2SetupDv) {
   auto d = device();
   d->to_done();
   const transport::Response r = d->done();
@@ -402,7 +421,7 @@ TEST(To2OwnerWorkload, TO2_22_ManyVouchersAndSequentialRunsWithEcdh256A128GcmFor
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_27_ForeignUeidForeignKeyAndAnInvalidXbAre101) {
+TEST_P(To2OwnerConformance, TO2_27_ForeignUeidForeignKeyAndAnInvalidXbAre101) {
   {
     auto d = device();
     d->to_prove_device();
@@ -426,7 +445,7 @@ TEST_F(To2OwnerConformance, TO2_27_ForeignUeidForeignKeyAndAnInvalidXbAre101) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_28_NullReplacementHmacWithoutReuseIs101) {
+TEST_P(To2OwnerConformance, TO2_28_NullReplacementHmacWithoutReuseIs101) {
   auto d = device();
   d->to_ready();
   ASSERT_FALSE(d->reuse_offered());
@@ -436,7 +455,7 @@ TEST_F(To2OwnerConformance, TO2_28_NullReplacementHmacWithoutReuseIs101) {
   expect_failed_run(*d);
 }
 
-TEST_F(To2OwnerConformance, TO2_29_Sha256HashAsReplacementHmacIs100) {
+TEST_P(To2OwnerConformance, TO2_29_Sha256HashAsReplacementHmacIs100) {
   auto d = device();
   d->to_ready();
   cbor::Writer w;
@@ -445,7 +464,7 @@ TEST_F(To2OwnerConformance, TO2_29_Sha256HashAsReplacementHmacIs100) {
   expect_failed_run(*d);
 }
 
-TEST_F(To2OwnerConformance, TO2_30_DeviceServiceInfoAboveTheDeclaredSizeIs101) {
+TEST_P(To2OwnerConformance, TO2_30_DeviceServiceInfoAboveTheDeclaredSizeIs101) {
   auto d = device();
   d->to_ready();
   const auto declared = to2::OwnerServiceInfoReady::decode(d->open(require(d->ready(), 67)));
@@ -457,7 +476,7 @@ TEST_F(To2OwnerConformance, TO2_30_DeviceServiceInfoAboveTheDeclaredSizeIs101) {
   expect_failed_run(*d);
 }
 
-TEST_F(To2OwnerConformance, TO2_31_DoneBeforeIsDoneIs101) {
+TEST_P(To2OwnerConformance, TO2_31_DoneBeforeIsDoneIs101) {
   {
     auto d = device();
     d->to_service_info();
@@ -476,7 +495,7 @@ TEST_F(To2OwnerConformance, TO2_31_DoneBeforeIsDoneIs101) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_32_PlainOrForeignKeyedDeviceServiceInfoIs100Or101) {
+TEST_P(To2OwnerConformance, TO2_32_PlainOrForeignKeyedDeviceServiceInfoIs100Or101) {
   const Bytes plain = to2::DeviceServiceInfo{.is_more_service_info = false, .service_info = devmod_kvs()}.encode();
   {
     auto d = device();
@@ -497,6 +516,92 @@ TEST_F(To2OwnerConformance, TO2_32_PlainOrForeignKeyedDeviceServiceInfoIs100Or10
   }
 }
 
+// ---- The transport checks that need TO2 (docs/conformance.md §7) ----
+
+TEST_P(To2OwnerConformance, TR_08_AnotherDevicesProveDeviceOnThisRunsTokenIs101AndEndsThisRun) {
+  auto a = device();
+  auto b = other_device(Guid::random());
+  a->to_prove_device();
+  b->to_prove_device();
+  // B's valid EAT (its GUID, its nonce, its key) posted with A's token.
+  EXPECT_EQ(code_of(a->post(64, b->prove_device_body()), 64), 101);
+  EXPECT_EQ(code_of(a->post(62, from_hex("8100")), 62), 1);
+  EXPECT_FALSE(m_server->session(a->token));
+  // B's own run is untouched and completes.
+  require(b->prove_device(), 65);
+  require(b->ready(), 67);
+  b->service_info_loop();
+  require(b->done(), 71);
+}
+
+TEST_P(To2OwnerConformance, TR_09_AnotherSessionsEncryptedDoneIs101AndEndsTheRunItWasPostedOn) {
+  auto a = device();
+  auto b = other_device(Guid::random());
+  a->to_done();
+  b->to_done();
+  // A's Done, encrypted with A's session keys, posted on B's run.
+  const Bytes captured = a->cipher->encrypt(to2::Done{.nonce_to2_prove_dv = a->prove->cuph_nonce}.encode());
+  EXPECT_EQ(code_of(b->post(70, captured), 70), 101);
+  EXPECT_FALSE(m_server->session(b->token));
+  EXPECT_EQ(code_of(b->post(70, captured), 70), 1);
+  require(a->done(), 71);
+}
+
+TEST_P(To2OwnerConformance, TR_12_AnErrorAfterTheKeyExchangeIsPlainCbor) {
+  auto d = device();
+  d->to_done();
+  const transport::Response r = d->done(to2::Done{.nonce_to2_prove_dv = Nonce::random()}.encode());  // TO2-20
+  ASSERT_EQ(r.msg_type, 255);
+  ASSERT_FALSE(r.body.empty());
+  EXPECT_EQ(r.body[0], 0x85);  // ErrorMessage = [5 elements] (FDO 1.1 §3.8), not a COSE_Encrypt0 (tag 16)
+  const ErrorMessage em = ErrorMessage::decode(r.body);
+  EXPECT_EQ(em.em_error_code, 101);
+  EXPECT_EQ(em.em_prev_msg_id, 70);
+  EXPECT_THROW((void)d->open(r), Error);
+}
+
+TEST_P(To2OwnerConformance, TR_13_HelloDeviceWithAStaleTokenStartsAFreshRun) {
+  auto first = device();
+  require(first->hello(), 61);
+  const std::string stale = first->token;
+  // The stale token of an earlier run, sent on a new HelloDevice: ignored, a fresh run with a new token.
+  const transport::Response r = m_server->post(60, first->hello_body(), stale);
+  ASSERT_EQ(r.msg_type, 61);
+  ASSERT_TRUE(r.token);
+  EXPECT_NE(*r.token, stale);
+  EXPECT_TRUE(m_server->session(*r.token));
+}
+
+TEST_P(To2OwnerConformance, TR_14_FiftyParallelRunsForFiftyGuidsAllCompleteEachWithItsOwnToken) {
+  constexpr int kRuns = 50;
+  std::vector<std::unique_ptr<DeviceSteps>> devices;
+  for (int i = 0; i < kRuns; ++i) {
+    devices.push_back(other_device(Guid::random()));
+  }
+  std::vector<std::string> failures(kRuns);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRuns; ++i) {
+    threads.emplace_back([&devices, &failures, i] {
+      try {
+        devices[i]->to_done();
+        require(devices[i]->done(), 71);
+      } catch (const std::exception& e) {
+        failures[i] = e.what();
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  std::set<std::string> tokens;
+  for (int i = 0; i < kRuns; ++i) {
+    EXPECT_EQ(failures[i], "") << "run " << i;
+    tokens.insert(devices[i]->token);
+    EXPECT_EQ(m_server->status(devices[i]->credential.dc_guid)->state, "onboarded") << i;
+  }
+  EXPECT_EQ(tokens.size(), static_cast<std::size_t>(kRuns));
+}
+
 Bytes hello_for(const Guid& guid) {
   return to2::HelloDevice{.max_device_message_size = 0,
                           .guid = guid,
@@ -509,7 +614,7 @@ Bytes hello_for(const Guid& guid) {
 
 // Deliberate deviation (docs/conformance.md TO2-33): the old voucher keeps serving its GUID until the device has
 // proven itself under the new one, so a device whose Done2 got lost (DEV-46) can onboard again; then the old GUID is 6.
-TEST_F(To2OwnerConformance, TO2_33_AfterDone2TheNewGuidIsServedAndListedAndTheOldOneRetires) {
+TEST_P(To2OwnerConformance, TO2_33_AfterDone2TheNewGuidIsServedAndListedAndTheOldOneRetires) {
   const To2Result first = onboard(*m_server, credential_for(*m_tv));
   const Guid new_guid = first.credential.dc_guid;
   ASSERT_NE(new_guid, kGuid);
@@ -528,7 +633,7 @@ TEST_F(To2OwnerConformance, TO2_33_AfterDone2TheNewGuidIsServedAndListedAndTheOl
   EXPECT_EQ(m_server->status(new_guid)->state, "onboarded");
 }
 
-TEST_F(To2OwnerConformance, TO2_34_ProveOVHdrUnprotectedHeaderAndHashFamily) {
+TEST_P(To2OwnerConformance, TO2_34_ProveOVHdrUnprotectedHeaderAndHashFamily) {
   for (const std::string type : {"p256", "p384"}) {
     SCOPED_TRACE(type);
     auto tv = make_test_voucher(type, type, 3, kGuid);
@@ -550,8 +655,10 @@ TEST_F(To2OwnerConformance, TO2_34_ProveOVHdrUnprotectedHeaderAndHashFamily) {
 
 // ==== Device side ===================================================================================================
 
-class To2DeviceConformance : public ::testing::Test {
+class To2DeviceConformance : public ::testing::TestWithParam<Wire> {
  protected:
+  void SetUp() override { current_wire() = GetParam(); }
+  void TearDown() override { current_wire() = Wire::Loopback; }
   To2DeviceConformance()
       : m_tv(make_test_voucher("p256", "p256", 2, kGuid)),
         m_server(std::make_unique<OwnerServer>(*m_tv)),
@@ -584,6 +691,34 @@ class To2DeviceConformance : public ::testing::Test {
     const To2Result clean = onboard(*m_server, m_credential);
     EXPECT_NE(clean.credential.dc_guid, kGuid);
   }
+  // The device went on past the rewritten answer and stopped at a later one (type `prev`) with `code`: its last
+  // message is that 255, it never sent TO2.ProveDevice, and a clean run afterwards onboards with the credential it
+  // kept.
+  void expect_late_abort(int code, std::uint8_t prev, To2DeviceOptions options = {}) {
+    EXPECT_EQ(run(std::move(options)), code);
+    EXPECT_FALSE(m_result);
+    ASSERT_FALSE(m_mitm->received.empty());
+    EXPECT_EQ(m_mitm->received.back().first, 255);
+    const ErrorMessage em = ErrorMessage::decode(m_mitm->received.back().second);
+    EXPECT_EQ(em.em_error_code, code);
+    EXPECT_EQ(em.em_prev_msg_id, prev);
+    std::size_t entries_asked = 0;
+    for (const auto& [type, body] : m_mitm->received) {
+      EXPECT_NE(type, 64) << "TO2.ProveDevice was sent";
+      entries_asked += type == 62 ? 1 : 0;
+    }
+    EXPECT_EQ(entries_asked, 2U) << "the device stopped before the last entry";
+    EXPECT_EQ(m_credential.dc_guid, kGuid);
+    m_mitm = std::make_unique<To2Mitm>(*m_server);
+    EXPECT_NE(onboard(*m_server, m_credential).credential.dc_guid, kGuid);
+  }
+  // A TO2.OVNextEntry for entry `index` whose payload `change` rewrote, signed by `signer` (the entry's signer, or
+  // another key) with `alg`.
+  static Bytes entry_answer(std::uint8_t index, const voucher::OVEntryPayload& payload,
+                            const crypto::PrivateKey& signer, crypto::SigAlg alg) {
+    return to2::OVNextEntry{.ov_entry_num = index, .ov_entry = cose::Sign1::sign(signer, alg, payload.encode()).encode()}
+        .encode();
+  }
   // For a rewritten TO2.ProveOVHdr: re-signs its payload with the owner key.
   Bytes resign_61(const to2::ProveOVHdr& h) const {
     return to2::ProveOVHdr::sign(*m_tv->owner, crypto::SigAlg::ES256, h.payload, h.cuph_nonce, h.cuph_owner_pub_key)
@@ -614,7 +749,7 @@ class To2DeviceConformance : public ::testing::Test {
   std::optional<To2Result> m_result;
 };
 
-TEST_F(To2DeviceConformance, DEV_05_FuzzedOVHeaderInASigned61Aborts100) {
+TEST_P(To2DeviceConformance, DEV_05_FuzzedOVHeaderInASigned61Aborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     rewrite_61([seed](to2::ProveOVHdrPayload& p) { p.ov_header = fuzzed(p.ov_header, seed); });
@@ -622,19 +757,19 @@ TEST_F(To2DeviceConformance, DEV_05_FuzzedOVHeaderInASigned61Aborts100) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_06_RandomNonceTO2ProveOVAborts101) {
+TEST_P(To2DeviceConformance, DEV_06_RandomNonceTO2ProveOVAborts101) {
   rewrite_61([](to2::ProveOVHdrPayload& p) { p.nonce_to2_prove_ov = Nonce::random(); });
   expect_abort(101, 61);
 }
 
-TEST_F(To2DeviceConformance, DEV_07_OtherSgTypeInEBSigInfoAborts101) {
+TEST_P(To2DeviceConformance, DEV_07_OtherSgTypeInEBSigInfoAborts101) {
   for (const crypto::SigAlg alg : {crypto::SigAlg::ES384, crypto::SigAlg::RS256}) {
     rewrite_61([alg](to2::ProveOVHdrPayload& p) { p.eb_sig_info = SigInfo::for_alg(alg); });
     expect_abort(101, 61);
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_08_WrongHelloDeviceHashAborts) {
+TEST_P(To2DeviceConformance, DEV_08_WrongHelloDeviceHashAborts) {
   // Random bytes of the right length: 101.
   rewrite_61([](to2::ProveOVHdrPayload& p) { p.hello_device_hash = Hash(HashType::Sha256, testing::random_bytes(32, 8)); });
   expect_abort(101, 61);
@@ -661,7 +796,7 @@ TEST_F(To2DeviceConformance, DEV_08_WrongHelloDeviceHashAborts) {
   expect_abort(100, 61);
 }
 
-TEST_F(To2DeviceConformance, DEV_09_MutatedProveOVHdrCoseAborts) {
+TEST_P(To2DeviceConformance, DEV_09_MutatedProveOVHdrCoseAborts) {
   for (std::uint32_t seed = 1; seed <= 2; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     // Random protected header: 100.
@@ -695,7 +830,7 @@ TEST_F(To2DeviceConformance, DEV_09_MutatedProveOVHdrCoseAborts) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_10_FuzzedProveOVHdrPayloadValidlySignedAborts100) {
+TEST_P(To2DeviceConformance, DEV_10_FuzzedProveOVHdrPayloadValidlySignedAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->plain[61] = [this, seed](Bytes& body) {
@@ -708,7 +843,7 @@ TEST_F(To2DeviceConformance, DEV_10_FuzzedProveOVHdrPayloadValidlySignedAborts10
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_11_FuzzedProveOVHdrBodyAborts100) {
+TEST_P(To2DeviceConformance, DEV_11_FuzzedProveOVHdrBodyAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->plain[61] = [seed](Bytes& body) { body = fuzzed(body, seed); };
@@ -716,7 +851,7 @@ TEST_F(To2DeviceConformance, DEV_11_FuzzedProveOVHdrBodyAborts100) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_12_ProveOVHdrWithoutAuthorizationAbortsBeforeAny62) {
+TEST_P(To2DeviceConformance, DEV_12_ProveOVHdrWithoutAuthorizationAbortsBeforeAny62) {
   m_mitm->wire[61] = [](transport::Response& r) { r.token.reset(); };
   EXPECT_EQ(run(), 100);
   EXPECT_FALSE(m_result);
@@ -726,7 +861,7 @@ TEST_F(To2DeviceConformance, DEV_12_ProveOVHdrWithoutAuthorizationAbortsBeforeAn
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_13_MutatedOVEntryAborts101) {
+TEST_P(To2DeviceConformance, DEV_13_MutatedOVEntryAborts101) {
   for (std::uint32_t seed = 1; seed <= 2; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     const std::vector<std::function<void(Sign1Fields&)>> mutations{
@@ -746,7 +881,7 @@ TEST_F(To2DeviceConformance, DEV_13_MutatedOVEntryAborts101) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_14_FuzzedOVNextEntryAborts100) {
+TEST_P(To2DeviceConformance, DEV_14_FuzzedOVNextEntryAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->plain[63] = [seed](Bytes& body) { body = fuzzed(body, seed); };
@@ -754,7 +889,7 @@ TEST_F(To2DeviceConformance, DEV_14_FuzzedOVNextEntryAborts100) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_15_OVEntryNumAboveTheOneAskedForAborts101) {
+TEST_P(To2DeviceConformance, DEV_15_OVEntryNumAboveTheOneAskedForAborts101) {
   m_mitm->plain[63] = [](Bytes& body) {
     to2::OVNextEntry e = to2::OVNextEntry::decode(body);
     ++e.ov_entry_num;
@@ -763,7 +898,7 @@ TEST_F(To2DeviceConformance, DEV_15_OVEntryNumAboveTheOneAskedForAborts101) {
   expect_abort(101, 63);
 }
 
-TEST_F(To2DeviceConformance, DEV_16_SetupDeviceWithARandomNonceAborts101) {
+TEST_P(To2DeviceConformance, DEV_16_SetupDeviceWithARandomNonceAborts101) {
   rewrite_65([](Bytes& payload) {
     to2::SetupDevicePayload p = to2::SetupDevicePayload::decode(payload);
     p.nonce_to2_setup_dv = Nonce::random();
@@ -772,7 +907,7 @@ TEST_F(To2DeviceConformance, DEV_16_SetupDeviceWithARandomNonceAborts101) {
   expect_abort(101, 65);
 }
 
-TEST_F(To2DeviceConformance, DEV_17_FuzzedSetupDevicePayloadValidlySignedAborts100) {
+TEST_P(To2DeviceConformance, DEV_17_FuzzedSetupDevicePayloadValidlySignedAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     rewrite_65([seed](Bytes& payload) { payload = fuzzed(payload, seed); });
@@ -780,7 +915,7 @@ TEST_F(To2DeviceConformance, DEV_17_FuzzedSetupDevicePayloadValidlySignedAborts1
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_18_MutatedSetupDeviceCoseAborts) {
+TEST_P(To2DeviceConformance, DEV_18_MutatedSetupDeviceCoseAborts) {
   const std::uint32_t seed = 3;
   m_mitm->plain[65] = [](Bytes& body) {
     Sign1Fields f = Sign1Fields::of(body);
@@ -808,7 +943,7 @@ TEST_F(To2DeviceConformance, DEV_18_MutatedSetupDeviceCoseAborts) {
   expect_abort(101, 65);
 }
 
-TEST_F(To2DeviceConformance, DEV_19_FuzzedSetupDevicePlaintextAborts100) {
+TEST_P(To2DeviceConformance, DEV_19_FuzzedSetupDevicePlaintextAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->plain[65] = [seed](Bytes& body) { body = fuzzed(body, seed); };
@@ -816,14 +951,14 @@ TEST_F(To2DeviceConformance, DEV_19_FuzzedSetupDevicePlaintextAborts100) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_20_CorruptedSetupDeviceWrapperAborts101) {
+TEST_P(To2DeviceConformance, DEV_20_CorruptedSetupDeviceWrapperAborts101) {
   for (const Corrupt where : {Corrupt::Ciphertext, Corrupt::Iv}) {
     m_mitm->wire[65] = [where](transport::Response& r) { r.body = corrupt_wrapper(r.body, where, 2); };
     expect_abort(101, 65);
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_21_FuzzedEncryptedSetupDeviceAborts100) {
+TEST_P(To2DeviceConformance, DEV_21_FuzzedEncryptedSetupDeviceAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->wire[65] = [seed](transport::Response& r) { r.body = fuzzed(r.body, seed); };
@@ -831,7 +966,7 @@ TEST_F(To2DeviceConformance, DEV_21_FuzzedEncryptedSetupDeviceAborts100) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_22_FuzzedOwnerServiceInfoReadyPlaintextAborts100) {
+TEST_P(To2DeviceConformance, DEV_22_FuzzedOwnerServiceInfoReadyPlaintextAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->plain[67] = [seed](Bytes& body) { body = fuzzed(body, seed); };
@@ -839,19 +974,19 @@ TEST_F(To2DeviceConformance, DEV_22_FuzzedOwnerServiceInfoReadyPlaintextAborts10
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_23_CorruptedOwnerServiceInfoReadyWrapperAborts101) {
+TEST_P(To2DeviceConformance, DEV_23_CorruptedOwnerServiceInfoReadyWrapperAborts101) {
   for (const Corrupt where : {Corrupt::Ciphertext, Corrupt::Iv}) {
     m_mitm->wire[67] = [where](transport::Response& r) { r.body = corrupt_wrapper(r.body, where, 1); };
     expect_abort(101, 67);
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_24_Done2WithARandomNonceAborts101WithoutANewCredential) {
+TEST_P(To2DeviceConformance, DEV_24_Done2WithARandomNonceAborts101WithoutANewCredential) {
   m_mitm->plain[71] = [](Bytes& body) { body = to2::Done2{.nonce_to2_setup_dv = Nonce::random()}.encode(); };
   expect_abort(101, 71);
 }
 
-TEST_F(To2DeviceConformance, DEV_25_FuzzedDone2PlaintextAborts100WithoutANewCredential) {
+TEST_P(To2DeviceConformance, DEV_25_FuzzedDone2PlaintextAborts100WithoutANewCredential) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->plain[71] = [seed](Bytes& body) { body = fuzzed(body, seed); };
@@ -859,7 +994,7 @@ TEST_F(To2DeviceConformance, DEV_25_FuzzedDone2PlaintextAborts100WithoutANewCred
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_26_CorruptedDone2WrapperAborts101WithoutANewCredential) {
+TEST_P(To2DeviceConformance, DEV_26_CorruptedDone2WrapperAborts101WithoutANewCredential) {
   for (const Corrupt where : {Corrupt::Ciphertext, Corrupt::Iv}) {
     m_mitm->wire[71] = [where](transport::Response& r) { r.body = corrupt_wrapper(r.body, where, 4); };
     expect_abort(101, 71);
@@ -900,7 +1035,168 @@ TEST(To2DeviceReuse, DEV_27_ReuseKeepsTheGuidAfterEveryEntryAndTheNineDevmodKeys
   EXPECT_FALSE(to2::DeviceServiceInfoReady::decode(mitm.opened.front().second).replacement_hmac);
 }
 
-TEST_F(To2DeviceConformance, DEV_29_FidoAllianceModuleFromTheOwnerIsHandledAndTo2Completes) {
+// ---- DEV-35 .. DEV-46: the device's checks of who it is talking to (FDO 1.1 §5.5.3-§5.5.10) ----
+
+// A rogue owner that holds a key of its own: it signs TO2.ProveOVHdr with it and names it in CUPHOwnerPubKey, with
+// the real header and HMAC. The signature verifies; the voucher's last OVEPubKey does not match.
+void sign_61_as(To2Mitm& mitm, const crypto::PrivateKey& rogue) {
+  mitm.plain[61] = [&rogue](Bytes& body) {
+    const to2::ProveOVHdr h = to2::ProveOVHdr::decode(body);
+    body = to2::ProveOVHdr::sign(rogue, crypto::SigAlg::ES256, h.payload, h.cuph_nonce,
+                                 PublicKey::from_key(rogue.public_key()))
+               .encode();
+  };
+}
+
+TEST_P(To2DeviceConformance, DEV_35_RedirectSignedByAnotherKeyToARogueOwnerAbortsAfterTheEntries) {
+  const crypto::PrivateKey rogue = crypto::PrivateKey::generate(crypto::KeyType::P256);
+  // The to1d of TO1.RVRedirect: the rogue owner's address, validly signed, but not by the voucher's owner key.
+  const Bytes to0d_hash_input = from_hex("00");
+  const to0::To1dBlobPayload payload{.to1d_rv = RVTO2Addr::from_urls(std::vector<std::string>{"http://127.0.0.1:9"}),
+                                     .to1d_to0d_hash = Hash::compute(HashType::Sha256, to0d_hash_input)};
+  const Bytes to1d = cose::Sign1::sign(rogue, crypto::SigAlg::ES256, payload.encode()).encode();
+  sign_61_as(*m_mitm, rogue);
+  To2DeviceOptions options;
+  options.to1d = to1d;
+  expect_late_abort(101, 63, std::move(options));
+  // The real owner with that to1d: the owner key of the voucher does not verify it (FDO 1.1 §5.5.3 check 11).
+  To2DeviceOptions again;
+  again.to1d = to1d;
+  expect_late_abort(101, 63, std::move(again));
+}
+
+TEST_P(To2DeviceConformance, DEV_36_ProveOVHdrSignedByARogueKeyItAlsoNamesAbortsAfterTheLastEntry) {
+  const crypto::PrivateKey rogue = crypto::PrivateKey::generate(crypto::KeyType::P256);
+  sign_61_as(*m_mitm, rogue);
+  expect_late_abort(101, 63);
+}
+
+TEST_P(To2DeviceConformance, DEV_37_EntryWhosePrevHashMissesTheEntryBeforeAborts101) {
+  const crypto::PrivateKey& signer = m_tv->fx.owner_after(1);  // entry 1 is signed by owner 1
+  m_mitm->plain[63] = [&signer](Bytes& body) {
+    const to2::OVNextEntry e = to2::OVNextEntry::decode(body);
+    if (e.ov_entry_num != 1) {
+      return;
+    }
+    voucher::OVEntryPayload p = voucher::OVEntry::decode(e.ov_entry, 1).payload;
+    p.ove_hash_prev_entry = Hash::compute(HashType::Sha256, from_hex("00"));  // not entry 0's hash
+    body = entry_answer(1, p, signer, crypto::SigAlg::ES256);
+  };
+  expect_abort(101, 63);
+}
+
+TEST_P(To2DeviceConformance, DEV_38_HeaderWithAnotherManufacturerKeyAndARecomputedHmacAborts101) {
+  const crypto::PrivateKey other = crypto::PrivateKey::generate(crypto::KeyType::P256);
+  const SoftwareHmac hmac(m_credential.dc_hmac_secret.clone());
+  rewrite_61([&](to2::ProveOVHdrPayload& p) {
+    voucher::OVHeader header = voucher::OVHeader::decode(p.ov_header);
+    header.ov_pub_key = PublicKey::from_key(other.public_key());
+    p.ov_header = header.encode();
+    // The device's own secret (what `fdo-device show --reveal` prints) makes the HMAC right again.
+    p.hmac = Hash(p.hmac.type(), hmac.hmac(hash_alg_of(p.hmac.type()), p.ov_header));
+  });
+  expect_abort(101, 61);
+}
+
+TEST_P(To2DeviceConformance, DEV_39_FlippedHmacOrAnotherGuidWithARecomputedHmacAborts101) {
+  rewrite_61([](to2::ProveOVHdrPayload& p) {
+    Bytes value(p.hmac.value().begin(), p.hmac.value().end());
+    value[7] ^= 0x01;
+    p.hmac = Hash(p.hmac.type(), value);
+  });
+  expect_abort(101, 61);
+  const SoftwareHmac hmac(m_credential.dc_hmac_secret.clone());
+  rewrite_61([&](to2::ProveOVHdrPayload& p) {
+    voucher::OVHeader header = voucher::OVHeader::decode(p.ov_header);
+    header.ov_guid = Guid::random();
+    p.ov_header = header.encode();
+    p.hmac = Hash(p.hmac.type(), hmac.hmac(hash_alg_of(p.hmac.type()), p.ov_header));
+  });
+  expect_abort(101, 61);
+}
+
+TEST_P(To2DeviceConformance, DEV_40_NoEntriesOrAChainThatChangesKeyTypeAborts101) {
+  rewrite_61([](to2::ProveOVHdrPayload& p) { p.num_ov_entries = 0; });
+  expect_abort(101, 61);
+  // Entry 0 hands the device to a P-384 key, which validly signs entry 1 back to the owner's P-256 key.
+  const crypto::PrivateKey p384 = crypto::PrivateKey::generate(crypto::KeyType::P384);
+  const crypto::PrivateKey& manufacturer = m_tv->fx.owner_after(0);
+  auto entry0 = std::make_shared<Bytes>();
+  m_mitm->plain[63] = [&, entry0](Bytes& body) {
+    const to2::OVNextEntry e = to2::OVNextEntry::decode(body);
+    voucher::OVEntryPayload p = voucher::OVEntry::decode(e.ov_entry, e.ov_entry_num).payload;
+    if (e.ov_entry_num == 0) {
+      p.ove_pub_key = PublicKey::from_key(p384.public_key());
+      body = entry_answer(0, p, manufacturer, crypto::SigAlg::ES256);
+      *entry0 = to2::OVNextEntry::decode(body).ov_entry;
+    } else {
+      p.ove_hash_prev_entry = Hash::compute(HashType::Sha256, *entry0);
+      body = entry_answer(1, p, p384, crypto::SigAlg::ES384);
+    }
+  };
+  expect_abort(101, 63);
+}
+
+TEST_P(To2DeviceConformance, DEV_41_SetupDeviceSignedByTheOwnerKeyButNamingAnotherOwner2KeyAborts101) {
+  const crypto::PrivateKey other = crypto::PrivateKey::generate(crypto::KeyType::P256);
+  rewrite_65([&other](Bytes& payload) {
+    to2::SetupDevicePayload p = to2::SetupDevicePayload::decode(payload);
+    p.owner2_key = PublicKey::from_key(other.public_key());
+    payload = p.encode();
+  });
+  expect_abort(101, 65);
+}
+
+TEST_P(To2DeviceConformance, DEV_42_SetupDeviceWithAnEmptyRendezvousInfoAborts100) {
+  rewrite_65([](Bytes& payload) {
+    cbor::Reader r(payload, "payload");
+    r.read_array_of("payload", 4);
+    (void)r.read_raw("RendezvousInfo");
+    cbor::Writer w;
+    w.array(4).array(0);
+    for (int i = 0; i < 3; ++i) {
+      w.raw(r.read_raw("field"));
+    }
+    payload = std::move(w).take();
+  });
+  expect_abort(100, 65);
+}
+
+TEST_P(To2DeviceConformance, DEV_43_ReuseOfferedToADeviceThatRefusesItIs102AndTheCredentialIsKept) {
+  auto tv = make_test_voucher("p256", "p256", 2, kGuid);
+  OwnerServer server(*tv);
+  server.policy.plan_for = [](const Guid&, std::string_view) {
+    return DevicePlan{.reuse = true, .rendezvous_info = std::nullopt, .service_info = {}};
+  };
+  To2Mitm mitm(server);
+  To2DeviceOptions options;
+  options.allow_reuse = false;
+  const DeviceCredential before = credential_for(*tv);
+  try {
+    (void)onboard(mitm, before, std::move(options));
+    ADD_FAILURE() << "the device accepted reuse";
+  } catch (const Error& e) {
+    EXPECT_EQ(static_cast<int>(e.code()), 102);
+  }
+  const std::optional<ErrorMessage> sent = mitm.device_error();
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->em_error_code, 102);
+  EXPECT_EQ(sent->em_prev_msg_id, 65);
+  EXPECT_EQ(before.dc_guid, kGuid);
+}
+
+TEST_P(To2DeviceConformance, DEV_46_ConnectionLostInsteadOfDone2KeepsTheOldCredentialThatOnboardsAgain) {
+  m_mitm->wire[71] = [](transport::Response&) { throw_transport("connection closed by the test before TO2.Done2"); };
+  EXPECT_NE(run(), 0);
+  EXPECT_FALSE(m_result);
+  EXPECT_EQ(m_credential.dc_guid, kGuid);
+  // The owner committed its replacement at TO2.Done, yet still serves the old GUID (docs/conformance.md TO2-33).
+  m_mitm = std::make_unique<To2Mitm>(*m_server);
+  const To2Result again = onboard(*m_server, m_credential);
+  EXPECT_NE(again.credential.dc_guid, kGuid);
+}
+
+TEST_P(To2DeviceConformance, DEV_29_FidoAllianceModuleFromTheOwnerIsHandledAndTo2Completes) {
   // The conformance tools' owner activates fido_alliance and sends its token, whatever devmod:modules says.
   bool first = true;
   m_mitm->plain[69] = [this, &first](Bytes& body) {
@@ -922,6 +1218,10 @@ TEST_F(To2DeviceConformance, DEV_29_FidoAllianceModuleFromTheOwnerIsHandledAndTo
   EXPECT_FALSE(m_mitm->device_error()) << m_mitm->device_error()->em_error_str;
   EXPECT_NE(m_result->credential.dc_guid, kGuid);
 }
+
+// Every line twice: in process, and over HTTP on 127.0.0.1 through the real server and client bindings.
+INSTANTIATE_TEST_SUITE_P(Wire, To2OwnerConformance, ::testing::Values(Wire::Loopback, Wire::Http), testing::wire_name);
+INSTANTIATE_TEST_SUITE_P(Wire, To2DeviceConformance, ::testing::Values(Wire::Loopback, Wire::Http), testing::wire_name);
 
 }  // namespace
 }  // namespace fdo::protocol
