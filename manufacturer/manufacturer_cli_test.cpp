@@ -77,7 +77,7 @@ TEST_F(ManufacturerCli, AdminListenerOptions) {
   const ServerProcess server("fdo-manufacturer", {"serve", "--dir", dir(), "--listen", "127.0.0.1:0",
                                                   "--admin-listen", "0.0.0.0:0", "--rv", "http://127.0.0.1:9"});
   ASSERT_FALSE(server.admin_url().empty()) << server.log();
-  EXPECT_NE(server.log().find("the admin API listens on 0.0.0.0:0, not on loopback"), std::string::npos)
+  EXPECT_NE(server.log().find("the admin listener is on 0.0.0.0:0, not on loopback"), std::string::npos)
       << server.log();
 }
 

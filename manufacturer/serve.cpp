@@ -72,22 +72,9 @@ int serve(const ServeSettings& settings) {
   // The admin endpoints have their own listener, never the DI port (docs/security.md "Listeners and admin
   // endpoints").
   tool::NoProtocol no_protocol("this is the manufacturer's admin listener; DI messages go to its DI address");
-  std::unique_ptr<transport::HttpServer> admin;
-  if (!settings.admin_listen.empty()) {
-    transport::HttpServerOptions admin_http;
-    admin_http.listen = settings.admin_listen;
-    admin_http.threads = 2;
-    admin_http.metrics = &metrics;
-    admin_http.metrics_listener = "admin";
-    admin = std::make_unique<transport::HttpServer>(no_protocol, admin_http);
-    add_admin_routes(*admin, *store, admin_token);
-    tool::add_metrics_route(*admin, metrics, admin_token);
-    admin->start();
-    if (!is_loopback_host(parse_listen_address(settings.admin_listen).host)) {
-      log::warn("the admin API listens on " + settings.admin_listen + ", not on loopback: keep its token secret "
-                "(docs/security.md)");
-    }
-  }
+  const std::unique_ptr<transport::HttpServer> admin =
+      tool::start_admin_listener(settings.admin_listen, no_protocol, metrics, admin_token,
+                                 [&](transport::HttpServer& s) { add_admin_routes(s, *store, admin_token); });
   std::string rendezvous;
   for (const std::string& directive : settings.rv_info.describe()) {
     rendezvous += (rendezvous.empty() ? "" : " | ") + directive;

@@ -228,26 +228,14 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   To0Scheduler scheduler(*store, ring, RVTO2Addr::from_urls(to2_urls), to0_options);
 
   tool::NoProtocol no_protocol("this is the owner's admin listener; FDO messages go to its TO2 address");
-  std::unique_ptr<transport::HttpServer> admin;
   AdminContext admin_ctx{.store = *store,
                          .owner_keys = ring,
                          .token = admin_token,
                          .clock = {},
                          .on_import = [&scheduler] { scheduler.wake(); }};
-  if (!config.admin_listen.empty()) {
-    transport::HttpServerOptions admin_http;
-    admin_http.listen = config.admin_listen;
-    admin_http.threads = 2;
-    admin_http.metrics = &metrics;
-    admin_http.metrics_listener = "admin";
-    admin = std::make_unique<transport::HttpServer>(no_protocol, admin_http);
-    add_admin_routes(*admin, admin_ctx);
-    tool::add_metrics_route(*admin, metrics, admin_token);
-    admin->start();
-    if (!is_loopback_host(parse_listen_address(config.admin_listen).host)) {
-      log::warn("the admin API listens on " + config.admin_listen + ", not on loopback: keep its token secret");
-    }
-  }
+  const std::unique_ptr<transport::HttpServer> admin =
+      tool::start_admin_listener(config.admin_listen, no_protocol, metrics, admin_token,
+                                 [&](transport::HttpServer& s) { add_admin_routes(s, admin_ctx); });
   if (!is_loopback_host(parse_listen_address(config.listen).host)) {
     log::warn("TO2 listens on " + config.listen +
               ", not on loopback: for untrusted clients put a reverse proxy in front (docs/security.md)");

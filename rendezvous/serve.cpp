@@ -99,22 +99,9 @@ int serve(const ServeSettings& settings) {
 
   // GET /metrics has its own listener, never the protocol port (docs/rendezvous.md "Admin listener").
   tool::NoProtocol no_protocol("this is the rendezvous server's admin listener; TO0 and TO1 go to its main address");
-  std::unique_ptr<transport::HttpServer> admin;
-  if (!settings.admin_listen.empty()) {
-    transport::HttpServerOptions admin_http;
-    admin_http.listen = settings.admin_listen;
-    admin_http.threads = 2;
-    admin_http.metrics = &metrics;
-    admin_http.metrics_listener = "admin";
-    admin = std::make_unique<transport::HttpServer>(no_protocol, admin_http);
-    tool::add_metrics_route(*admin, metrics, admin_token);
-    add_admin_routes(*admin, *store, settings.trust, admin_token);
-    admin->start();
-    if (!is_loopback_host(parse_listen_address(settings.admin_listen).host)) {
-      log::warn("the admin listener is on " + settings.admin_listen + ", not on loopback: keep its token secret "
-                "(docs/security.md)");
-    }
-  }
+  const std::unique_ptr<transport::HttpServer> admin = tool::start_admin_listener(
+      settings.admin_listen, no_protocol, metrics, admin_token,
+      [&](transport::HttpServer& s) { add_admin_routes(s, *store, settings.trust, admin_token); });
   const protocol::PolicySummary summary = protocol::summarize(settings.policy);
   for (const std::string& line : summary.warnings) {
     log::warn(line);

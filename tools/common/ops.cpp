@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "libfdo/core/log.h"
+#include "libfdo/core/url.h"
 #include "tools/common/admin.h"
 
 namespace fdo::tool {
@@ -44,6 +45,27 @@ void add_metrics_route(transport::HttpServer& admin, const metrics::Registry& re
     return transport::AdminResponse{
         .status = 200, .content_type = std::string(metrics::kContentType), .body = registry.expose()};
   });
+}
+
+std::unique_ptr<transport::HttpServer> start_admin_listener(
+    const std::string& listen, transport::Responder& no_protocol, metrics::Registry& registry, const std::string& token,
+    const std::function<void(transport::HttpServer&)>& add_routes) {
+  if (listen.empty()) {
+    return nullptr;
+  }
+  transport::HttpServerOptions options;
+  options.listen = listen;
+  options.threads = 2;
+  options.metrics = &registry;
+  options.metrics_listener = "admin";
+  auto admin = std::make_unique<transport::HttpServer>(no_protocol, options);
+  add_routes(*admin);
+  add_metrics_route(*admin, registry, token);
+  admin->start();
+  if (!is_loopback_host(parse_listen_address(listen).host)) {
+    log::warn("the admin listener is on " + listen + ", not on loopback: keep its token secret (docs/security.md)");
+  }
+  return admin;
 }
 
 }  // namespace fdo::tool
