@@ -368,6 +368,7 @@ struct GatedServer::State {
   std::vector<int> recheck;             // back from a worker with bytes already read (a pipelined request)
   std::condition_variable ready_cv;
   std::size_t large_bodies = 0;         // connections awaiting a body over max_gated_body
+  std::vector<char> read_buf = std::vector<char>(16384);  // the poll thread's
   std::uint64_t refused_per_source = 0;
   bool stopping = false;
   bool stopped = false;
@@ -446,8 +447,27 @@ struct GatedServer::State {
       return;
     }
   }
-  // The TLS handshake, without blocking: true once it is done.
+  // The TLS handshake, without blocking: true once it is done. The session is made when the first byte comes, so
+  // that a connection that never sends one costs no OpenSSL state.
   bool handshake(int fd, Conn& c) {
+    if (!c.ssl) {
+      char byte = 0;
+      const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return false;
+      }
+      if (n <= 0) {
+        close_conn(fd);
+        return false;
+      }
+      c.ssl.reset(SSL_new(tls_ctx.get()));
+      if (!c.ssl || SSL_set_fd(c.ssl.get(), fd) != 1) {
+        ERR_clear_error();
+        close_conn(fd);
+        return false;
+      }
+      SSL_set_accept_state(c.ssl.get());
+    }
     ERR_clear_error();
     const int rc = SSL_accept(c.ssl.get());
     if (rc == 1) {
@@ -465,9 +485,9 @@ struct GatedServer::State {
   bool fill(int fd, Conn& c) {
     short want = 0;
     if (c.phase == Phase::Discard) {
-      char buf[16384];
       while (c.discard_left > 0) {
-        const ssize_t n = read_some(fd, c.ssl.get(), buf, std::min(sizeof buf, c.discard_left), want);
+        const ssize_t n =
+            read_some(fd, c.ssl.get(), read_buf.data(), std::min(read_buf.size(), c.discard_left), want);
         if (n == kAgain) {
           return true;
         }
@@ -478,18 +498,17 @@ struct GatedServer::State {
       }
       return true;
     }
+    // Read through a buffer of the poll thread's, so that a connection keeps only the bytes it sent.
     const std::size_t cap = c.phase == Phase::Body ? c.body_end : head_cap();
     while (c.in.size() < cap) {
-      const std::size_t old = c.in.size();
-      c.in.resize(std::min(cap, old + 16384));
-      const ssize_t n = read_some(fd, c.ssl.get(), c.in.data() + old, c.in.size() - old, want);
-      c.in.resize(old + static_cast<std::size_t>(std::max<ssize_t>(0, n)));
+      const ssize_t n = read_some(fd, c.ssl.get(), read_buf.data(), std::min(read_buf.size(), cap - c.in.size()), want);
       if (n == kAgain) {
         return true;
       }
       if (n <= 0) {
         return false;
       }
+      c.in.append(read_buf.data(), static_cast<std::size_t>(n));
     }
     return true;
   }
@@ -722,13 +741,6 @@ bool GatedServer::process_and_close_socket(socket_t sock) {
   }
   Conn conn;
   if (tls) {
-    conn.ssl.reset(SSL_new(s.tls_ctx.get()));
-    if (!conn.ssl || SSL_set_fd(conn.ssl.get(), sock) != 1) {
-      ERR_clear_error();
-      ::close(sock);
-      return false;
-    }
-    SSL_set_accept_state(conn.ssl.get());
     conn.phase = Phase::Handshake;
   }
   if (!s.make_room()) {

@@ -58,7 +58,7 @@ struct HttpServerOptions {
 };
 
 /// Workers when none is configured: 4 per core, at least 8. A worker is held by a commit waiting for its
-/// fdatasync (and, over TLS, by a keep-alive connection), so a pool of one per core would idle the cores.
+/// fdatasync, so a pool of one per core would idle the cores.
 int default_worker_count();
 
 /// A request to an admin endpoint (anything outside /fdo/).
