@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -122,6 +123,11 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // FDO_IT_KEEP=1 keeps every test's folder (traces, logs, vouchers) for reading afterwards.
+  if (const char* keep = std::getenv("FDO_IT_KEEP"); keep != nullptr && *keep != '\0' && *keep != '0') {
+    std::fprintf(stderr, "kept %s\n", m_path.c_str());
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(m_path, ec);
 }

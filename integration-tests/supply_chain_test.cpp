@@ -327,8 +327,10 @@ password = "Tr4ce-S3cret"
   for (const auto& entry : std::filesystem::directory_iterator(owner_trace)) {
     to0 += entry.path().filename().string() + "\n" + to_string(read_file(entry.path()));
   }
-  for (const std::string part : {"-20-TO0-Hello", "-21-TO0-HelloAck", "-22-TO0-OwnerSign", "-23-TO0-AcceptOwner",
-                                 "/ NonceTO0Sign /", "/ to0d /", "/ to1d /", "/ WaitSeconds /"}) {
+  for (const std::string part :
+       {"-20-TO0-Hello", "-21-TO0-HelloAck", "-22-TO0-OwnerSign", "-23-TO0-AcceptOwner", "/ NonceTO0Sign /", "/ to0d /",
+        "/ to1d /", "/ WaitSeconds /", "/ OwnershipVoucher /", "/ OVHeaderTag /", "/ OVEntry 1 /",
+        "/ to1dTO0dHash: [hashtype = SHA256, hash] /"}) {
     EXPECT_NE(to0.find(part), std::string::npos) << part;
   }
   const std::string root = path("root");
@@ -359,9 +361,14 @@ password = "Tr4ce-S3cret"
                                  "-70-TO2-Done-decrypted", "-71-TO2-Done2-decrypted"}) {
     EXPECT_NE(all.find(type), std::string::npos) << type;
   }
-  for (const std::string field : {"/ maxDeviceMessageSize /", "/ NonceTO2ProveOV /", "/ NumOVEntries /",
-                                  "/ ReplacementHMac /", "/ IsDone /", "/ NonceTO2SetupDv /", "/ OVHeader /",
-                                  "\"Password-Manager:pass\", <masked"}) {
+  // Nested structures are field-named too: the header inside the voucher, its RendezvousInfo, the entries, the EAT.
+  for (const std::string field :
+       {"/ maxDeviceMessageSize /", "/ NonceTO2ProveOV /", "/ NumOVEntries /",
+        "/ ReplacementHMac: [hashtype = HMAC-SHA256, hash] /", "/ IsDone /", "/ NonceTO2SetupDv /", "/ OVHeader /",
+        "/ OVGuid /", "/ RVIPAddress /", "/ OVEHashPrevEntry: [hashtype = SHA256, hash] /",
+        "/ OVEPubKey: [pkType = SECP256R1, pkEnc = X509, pkBody] /", "/ EAT-NONCE /", "/ CUPHOwnerPubKey: [pkType",
+        "/ EUPHNonce /", "/ xBKeyExchange /", "/ RVTO2AddrEntry 0: [RVIP, RVDNS, RVPort, RVProtocol = ProtHTTP] /",
+        "\"Password-Manager:pass\", <masked"}) {
     EXPECT_NE(all.find(field), std::string::npos) << field;
   }
   EXPECT_EQ(all.find("Tr4ce-S3cret"), std::string::npos) << "a password reached the trace";

@@ -407,6 +407,35 @@ TEST_F(TpmSupplyChain, LockoutAndFullNvAreClearErrors) {
   }
 }
 
+// fdo-loadgen to2 --tpm (docs/performance.md, TO2 with the device keys in a TPM): every simulated device signs and MACs in one TPM,
+// which the loadgen provisions when it is empty; one run at a time.
+TEST_F(TpmSupplyChain, LoadgenTo2WithATpmOnboardsEveryDeviceThroughIt) {
+  const std::string dir = path("load-owner");
+  ASSERT_EQ(run_tool("fdo-owner", {"init", "--dir", dir}).exit_code, 0);
+  ServerProcess owner("fdo-owner", {"serve", "--dir", dir, "--listen", "127.0.0.1:0", "--admin-listen", ""});
+  const RunResult two = run_tool("fdo-loadgen", {"to2", "--url", owner.url(), "--owner-dir", dir, "--devices", "2",
+                                                 "--concurrency", "2", "--tpm", tcti()});
+  EXPECT_EQ(two.exit_code, 2) << two.describe();
+  EXPECT_NE(two.err.find("--tpm needs --concurrency 1"), std::string::npos) << two.err;
+
+  const RunResult run = run_tool("fdo-loadgen", {"to2", "--url", owner.url(), "--owner-dir", dir, "--devices", "3",
+                                                 "--concurrency", "1", "--tpm", tcti(), "--json",
+                                                 "--http-floor-requests", "0"});
+  ASSERT_EQ(run.exit_code, 0) << run.describe() << owner.log();
+  const Json j = Json::parse(run.out);
+  EXPECT_EQ(j["runs"].integer(), 3);
+  EXPECT_EQ(j["errors"].integer(), 0);
+  // The loadgen provisioned the empty TPM; its device key signed every device's proofs.
+  const Json tpm = Json::parse(run_tool("fdo-tpm-provisioner", {"show", "--tcti", tcti(), "--json"}).out);
+  EXPECT_TRUE(tpm["provisioned"].boolean()) << tpm.dump();
+  const Json devices = Json::parse(run_tool("fdo-owner", {"devices", "list", "--dir", dir, "--json"}).out)["devices"];
+  std::size_t onboarded = 0;  // beside them, the three replacement vouchers for the new GUIDs
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    onboarded += devices.at(i)["state"].str() == "onboarded" ? 1 : 0;
+  }
+  EXPECT_EQ(onboarded, 3U) << devices.dump();
+}
+
 TEST_F(TpmSupplyChain, NoTpmIsAClearErrorNotACrash) {
   const std::string absent = "swtpm:host=127.0.0.1,port=1";
   for (const std::vector<std::string>& args :

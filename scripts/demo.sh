@@ -66,8 +66,12 @@ rm -rf "$work"
 mkdir -p "$work"
 echo "== the demo's files go to $work"
 
-# trace_args NAME: the --trace option of a device's commands (one transcript per device), or nothing.
-trace_args() { [ -n "$trace" ] && printf -- '--trace\n%s\n' "$trace/$1"; true; }
+# The --trace option of each transcript's commands (one per device, one for the owner's TO0), or nothing; arrays,
+# so that a folder with spaces stays one argument.
+trace_file=() trace_tpm=() trace_owner=()
+if [ -n "$trace" ]; then
+  trace_file=(--trace "$trace/file-device") trace_tpm=(--trace "$trace/tpm-device") trace_owner=(--trace "$trace/owner-to0")
+fi
 [ -n "$trace" ] && rm -rf "$trace" && mkdir -p "$trace"
 
 pids=()
@@ -171,7 +175,7 @@ mfg_url=$url
 say "fdo-manufacturer serve: DI server listening on $mfg_url, putting $rv_url into every voucher"
 
 "$bin/fdo-device" di --url "$mfg_url" --credential "$work/device.cred" --key-type p256 --serial DEMO-0001 \
-  --model demo-sensor $(trace_args file-device) >/dev/null 2>"$work/device-di.log" || { cat "$work/device-di.log" >&2; fail "fdo-device di"; }
+  --model demo-sensor "${trace_file[@]}" >/dev/null 2>"$work/device-di.log" || { cat "$work/device-di.log" >&2; fail "fdo-device di"; }
 "$bin/fdo-device" show --credential "$work/device.cred" --json --reveal >"$work/device.json" 2>/dev/null \
   || fail "fdo-device show"
 guid=$(json "$work/device.json" guid) || fail "fdo-device show --json: no guid"
@@ -238,7 +242,7 @@ slot = "0"
 subject = "CN=demo-sensor"
 TOML
 start_server owner "$bin/fdo-owner" serve --dir "$work/owner" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-  --wait-seconds 300 --plan "$work/plan/plan.toml" --platform-listen 127.0.0.1:0 $(trace_args owner-to0)
+  --wait-seconds 300 --plan "$work/plan/plan.toml" --platform-listen 127.0.0.1:0 "${trace_owner[@]}"
 to2_url=$url
 platform_url=""
 for _ in $(seq 1 100); do
@@ -251,7 +255,7 @@ say "fdo-owner serve: owner service (TO2) listening on $to2_url with plan $work/
 await_registered "$guid" "$work/device-status.json"
 say "automatic TO0 (20-23): the owner registered $to2_url for the device at $rv_url (fdo-owner devices show)"
 
-"$bin/fdo-device" to1 --credential "$work/device.cred" --json $(trace_args file-device) >"$work/to1.json" 2>"$work/to1.log" \
+"$bin/fdo-device" to1 --credential "$work/device.cred" --json "${trace_file[@]}" >"$work/to1.json" 2>"$work/to1.log" \
   || { cat "$work/to1.log" >&2; fail "fdo-device to1"; }
 urls=$(json "$work/to1.json" to2_urls) || fail "fdo-device to1 --json: no to2_urls"
 grep -q "$to2_url" "$work/to1.json" || fail "the device did not receive the owner's address"
@@ -259,7 +263,7 @@ say "fdo-device to1: the device proved itself to the rendezvous server (TO1 30-3
 
 mkdir -p "$work/device-root/etc"
 printf 'root:$6$demo$oldhash:19000:0:99999:7:::\noperator:*:19000:0:99999:7:::\n' >"$work/device-root/etc/shadow"
-"$bin/fdo-device" onboard --credential "$work/device.cred" --root "$work/device-root" $(trace_args file-device) \
+"$bin/fdo-device" onboard --credential "$work/device.cred" --root "$work/device-root" "${trace_file[@]}" \
   --shadow-file "$work/device-root/etc/shadow" --json >"$work/onboard.json" 2>"$work/onboard.log" \
   || { cat "$work/onboard.log" >&2; fail "fdo-device onboard"; }
 sed 's/^/      /' "$work/onboard.log"
@@ -315,7 +319,7 @@ say "swtpm: a factory-new TPM at $tcti (state in $work/tpm-state)"
 "$bin/fdo-tpm-provisioner" provision --tcti "$tcti" >"$work/tpm-provision.log" 2>&1 \
   || { cat "$work/tpm-provision.log" >&2; fail "fdo-tpm-provisioner provision"; }
 say "fdo-tpm-provisioner provision: device key (0x81020002) and HMAC key (0x81020003) made inside the TPM, never to leave it; DCActive and DCTPM in NV, before the device exists"
-"$bin/fdo-device" di --url "$mfg_url" --tpm "$tcti" --serial DEMO-TPM-0002 --model demo-sensor $(trace_args tpm-device) \
+"$bin/fdo-device" di --url "$mfg_url" --tpm "$tcti" --serial DEMO-TPM-0002 --model demo-sensor "${trace_tpm[@]}" \
   >/dev/null \
   2>"$work/tpm-di.log" || { cat "$work/tpm-di.log" >&2; fail "fdo-device di --tpm"; }
 "$bin/fdo-device" show --tpm "$tcti" --json >"$work/tpm-device.json" 2>/dev/null || fail "fdo-device show --tpm"
@@ -334,7 +338,7 @@ await_registered "$tpm_guid" "$work/tpm-status.json"
 mkdir -p "$work/tpm-root/etc"
 printf 'root:$6$demo$oldhash:19000:0:99999:7:::\noperator:*:19000:0:99999:7:::\n' >"$work/tpm-root/etc/shadow"
 "$bin/fdo-device" onboard --tpm "$tcti" --root "$work/tpm-root" --shadow-file "$work/tpm-root/etc/shadow" --json \
-  $(trace_args tpm-device) \
+  "${trace_tpm[@]}" \
   >"$work/tpm-onboard.json" 2>"$work/tpm-onboard.log" || { cat "$work/tpm-onboard.log" >&2; fail "fdo-device onboard --tpm"; }
 sed 's/^/      /' "$work/tpm-onboard.log"
 tpm_new_guid=$(json "$work/tpm-onboard.json" new_guid) || fail "fdo-device onboard --tpm --json: no new_guid"
@@ -374,21 +378,23 @@ say "fdo-device report: the TPM device opened mutual TLS to $platform_url with i
 say "fdo-device report: the file-backed device reported too (its key in device-root/asymkey/0/key.pem, 0600)"
 echo
 echo "The demo's files are in $work (servers' logs: $work/*.log). To try next:"
-[ -n "$trace" ] && echo "  ls $trace/file-device $trace/tpm-device $trace/owner-to0     # every protocol message, in order"
-echo "  $bin/fdo-reseller show $work/owned.voucher.pem"
-echo "  $bin/fdo-reseller verify $work/owned.voucher.pem"
-echo "  $bin/fdo-device show --credential $work/device.cred"
-echo "  swtpm socket --tpm2 --server type=tcp,port=$tpm_port,bindaddr=127.0.0.1 --ctrl type=tcp,port=$((tpm_port + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear --tpmstate dir=$work/tpm-state &"
-echo "  $bin/fdo-tpm-provisioner show --tcti $tcti     # the TPM's FDO state, public parts only"
-echo "  $bin/fdo-manufacturer vouchers list --dir $work/mfg"
-echo "  $bin/fdo-owner devices list --dir $work/owner"
-echo "  $bin/fdo-owner vouchers list --dir $work/owner"
-echo "  cat $work/device-root/etc/motd; openssl x509 -in $work/device-root/asymkey/0/cert.pem -noout -subject -issuer"
-echo "  cat $work/owner/platform/readings.jsonl     # the platform's record of each reading"
+# The paths below, quoted for the shell, so that each line can be pasted as it is.
+q_bin=$(printf %q "$bin") q_work=$(printf %q "$work") q_trace=$(printf %q "$trace") q_self=$(printf %q "$0")
+[ -n "$trace" ] && echo "  ls $q_trace/file-device $q_trace/tpm-device $q_trace/owner-to0     # every protocol message, in order"
+echo "  $q_bin/fdo-reseller show $q_work/owned.voucher.pem"
+echo "  $q_bin/fdo-reseller verify $q_work/owned.voucher.pem"
+echo "  $q_bin/fdo-device show --credential $q_work/device.cred"
+echo "  swtpm socket --tpm2 --server type=tcp,port=$tpm_port,bindaddr=127.0.0.1 --ctrl type=tcp,port=$((tpm_port + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear --tpmstate dir=$q_work/tpm-state &"
+echo "  $q_bin/fdo-tpm-provisioner show --tcti $tcti     # the TPM's FDO state, public parts only"
+echo "  $q_bin/fdo-manufacturer vouchers list --dir $q_work/mfg"
+echo "  $q_bin/fdo-owner devices list --dir $q_work/owner"
+echo "  $q_bin/fdo-owner vouchers list --dir $q_work/owner"
+echo "  cat $q_work/device-root/etc/motd; openssl x509 -in $q_work/device-root/asymkey/0/cert.pem -noout -subject -issuer"
+echo "  cat $q_work/owner/platform/readings.jsonl     # the platform's record of each reading"
 if [ "$work" = "$root/build/demo" ]; then
-  echo "  $0 --clean     # removes $work"
+  echo "  $q_self --clean     # removes $q_work"
 else
-  echo "  $0 --clean --dir $work     # removes it"
+  echo "  $q_self --clean --dir $q_work     # removes it"
 fi
 echo
 echo "demo finished: every step passed (DI, TO0, TO1, TO2, with the credential in a file and in a TPM): the TPM-backed device onboarded and reported to the platform."

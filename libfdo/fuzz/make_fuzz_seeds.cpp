@@ -1,5 +1,5 @@
-// Writes the seed corpora of the message_decode, eat_verify, cose_sign1 and http_request fuzz targets
-// (docs/style.md §9): a few valid encodings of each input, made with our encoders and the fixed key of
+// Writes the seed corpora of the message_decode (and trace_annotate), eat_verify, cose_sign1 and http_request fuzz
+// targets (docs/style.md §9): a few valid encodings of each input, made with our encoders and the fixed key of
 // fuzz_key.h, plus a few near misses. Run by hand after an encoding change:
 //
 //   build/tests/make_fuzz_seeds libfdo/fuzz/corpus
@@ -198,6 +198,11 @@ int main(int argc, char** argv) {
                                   {.nonce = nonce, .guid = guid, .alg = fdo::crypto::SigAlg::ES256})
             .nonce.has_value(),
         "EAT");
+  // The trace annotator reads the same inputs: every message a traced tool can receive.
+  fs::create_directories(root / "trace_annotate");
+  for (const auto& entry : fs::directory_iterator(root / "message_decode")) {
+    fs::copy_file(entry.path(), root / "trace_annotate" / entry.path().filename(), fs::copy_options::overwrite_existing);
+  }
 
   const Corpus eats(root, "eat_verify");
   eats.add("valid_es256.cbor", eat.encode());

@@ -1,6 +1,7 @@
-// TO2 conformance (docs/conformance.md): the owner's checks TO2-02..TO2-22 and TO2-27..TO2-34, driven message by
-// message as a device would (DeviceSteps), and the device's checks DEV-05..DEV-27 and DEV-29, run_to2 against a real
-// owner behind a man in the middle that rewrites one answer (To2Mitm). FDO 1.1 §5.5.
+// TO2 conformance (docs/conformance.md): the owner's checks TO2-02..TO2-22, TO2-27..TO2-34 and the transport lines
+// that need TO2 (TR-08, TR-09, TR-12, TR-13, TR-14), driven message by message as a device would (DeviceSteps), and
+// the device's checks DEV-05..DEV-29 and DEV-35..DEV-46, run_to2 against a real owner behind a man in the middle that
+// rewrites answers (To2Mitm). FDO 1.1 §5.5.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -8,12 +9,16 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "libfdo/cbor/reader.h"
 #include "libfdo/cbor/writer.h"
 #include "libfdo/core/hex.h"
 #include "libfdo/messages/to2.h"
+#include "libfdo/types/rvto2addr.h"
+#include "libfdo/cose/sign1.h"
+#include "libfdo/messages/to0.h"
 #include "libfdo/protocol/rv_test_support.h"
 #include "libfdo/protocol/to2_test_support.h"
 #include "libfdo/serviceinfo/kv.h"
@@ -73,6 +78,16 @@ class To2OwnerConformance : public ::testing::Test {
     ASSERT_TRUE(status);
     EXPECT_EQ(status->state, "failed");
     EXPECT_EQ(status->onboard_count, 0);
+  }
+
+  // A second device of the same owner under another GUID (its voucher imported too).
+  std::unique_ptr<DeviceSteps> other_device(const Guid& guid) {
+    const Guid kept = m_tv->fx.input.guid;
+    m_tv->fx.input.guid = guid;
+    m_server->add_voucher(guid, m_tv->fx.extended(2).encode(), m_tv->fx.input.device_info);
+    auto d = device();
+    m_tv->fx.input.guid = kept;
+    return d;
   }
 
   std::unique_ptr<TestVoucher> m_tv;
@@ -497,6 +512,92 @@ TEST_F(To2OwnerConformance, TO2_32_PlainOrForeignKeyedDeviceServiceInfoIs100Or10
   }
 }
 
+// ---- The transport checks that need TO2 (docs/conformance.md §7) ----
+
+TEST_F(To2OwnerConformance, TR_08_AnotherDevicesProveDeviceOnThisRunsTokenIs101AndEndsThisRun) {
+  auto a = device();
+  auto b = other_device(Guid::random());
+  a->to_prove_device();
+  b->to_prove_device();
+  // B's valid EAT (its GUID, its nonce, its key) posted with A's token.
+  EXPECT_EQ(code_of(a->post(64, b->prove_device_body()), 64), 101);
+  EXPECT_EQ(code_of(a->post(62, from_hex("8100")), 62), 1);
+  EXPECT_FALSE(m_server->session(a->token));
+  // B's own run is untouched and completes.
+  require(b->prove_device(), 65);
+  require(b->ready(), 67);
+  b->service_info_loop();
+  require(b->done(), 71);
+}
+
+TEST_F(To2OwnerConformance, TR_09_AnotherSessionsEncryptedDoneIs101AndEndsTheRunItWasPostedOn) {
+  auto a = device();
+  auto b = other_device(Guid::random());
+  a->to_done();
+  b->to_done();
+  // A's Done, encrypted with A's session keys, posted on B's run.
+  const Bytes captured = a->cipher->encrypt(to2::Done{.nonce_to2_prove_dv = a->prove->cuph_nonce}.encode());
+  EXPECT_EQ(code_of(b->post(70, captured), 70), 101);
+  EXPECT_FALSE(m_server->session(b->token));
+  EXPECT_EQ(code_of(b->post(70, captured), 70), 1);
+  require(a->done(), 71);
+}
+
+TEST_F(To2OwnerConformance, TR_12_AnErrorAfterTheKeyExchangeIsPlainCbor) {
+  auto d = device();
+  d->to_done();
+  const transport::Response r = d->done(to2::Done{.nonce_to2_prove_dv = Nonce::random()}.encode());  // TO2-20
+  ASSERT_EQ(r.msg_type, 255);
+  ASSERT_FALSE(r.body.empty());
+  EXPECT_EQ(r.body[0], 0x85);  // ErrorMessage = [5 elements] (FDO 1.1 §3.8), not a COSE_Encrypt0 (tag 16)
+  const ErrorMessage em = ErrorMessage::decode(r.body);
+  EXPECT_EQ(em.em_error_code, 101);
+  EXPECT_EQ(em.em_prev_msg_id, 70);
+  EXPECT_THROW((void)d->open(r), Error);
+}
+
+TEST_F(To2OwnerConformance, TR_13_HelloDeviceWithAStaleTokenStartsAFreshRun) {
+  auto first = device();
+  require(first->hello(), 61);
+  const std::string stale = first->token;
+  // The stale token of an earlier run, sent on a new HelloDevice: ignored, a fresh run with a new token.
+  const transport::Response r = m_server->post(60, first->hello_body(), stale);
+  ASSERT_EQ(r.msg_type, 61);
+  ASSERT_TRUE(r.token);
+  EXPECT_NE(*r.token, stale);
+  EXPECT_TRUE(m_server->session(*r.token));
+}
+
+TEST_F(To2OwnerConformance, TR_14_FiftyParallelRunsForFiftyGuidsAllCompleteEachWithItsOwnToken) {
+  constexpr int kRuns = 50;
+  std::vector<std::unique_ptr<DeviceSteps>> devices;
+  for (int i = 0; i < kRuns; ++i) {
+    devices.push_back(other_device(Guid::random()));
+  }
+  std::vector<std::string> failures(kRuns);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRuns; ++i) {
+    threads.emplace_back([&devices, &failures, i] {
+      try {
+        devices[i]->to_done();
+        require(devices[i]->done(), 71);
+      } catch (const std::exception& e) {
+        failures[i] = e.what();
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  std::set<std::string> tokens;
+  for (int i = 0; i < kRuns; ++i) {
+    EXPECT_EQ(failures[i], "") << "run " << i;
+    tokens.insert(devices[i]->token);
+    EXPECT_EQ(m_server->status(devices[i]->credential.dc_guid)->state, "onboarded") << i;
+  }
+  EXPECT_EQ(tokens.size(), static_cast<std::size_t>(kRuns));
+}
+
 Bytes hello_for(const Guid& guid) {
   return to2::HelloDevice{.max_device_message_size = 0,
                           .guid = guid,
@@ -583,6 +684,34 @@ class To2DeviceConformance : public ::testing::Test {
     m_mitm = std::make_unique<To2Mitm>(*m_server);
     const To2Result clean = onboard(*m_server, m_credential);
     EXPECT_NE(clean.credential.dc_guid, kGuid);
+  }
+  // The device went on past the rewritten answer and stopped at a later one (type `prev`) with `code`: its last
+  // message is that 255, it never sent TO2.ProveDevice, and a clean run afterwards onboards with the credential it
+  // kept.
+  void expect_late_abort(int code, std::uint8_t prev, To2DeviceOptions options = {}) {
+    EXPECT_EQ(run(std::move(options)), code);
+    EXPECT_FALSE(m_result);
+    ASSERT_FALSE(m_mitm->received.empty());
+    EXPECT_EQ(m_mitm->received.back().first, 255);
+    const ErrorMessage em = ErrorMessage::decode(m_mitm->received.back().second);
+    EXPECT_EQ(em.em_error_code, code);
+    EXPECT_EQ(em.em_prev_msg_id, prev);
+    std::size_t entries_asked = 0;
+    for (const auto& [type, body] : m_mitm->received) {
+      EXPECT_NE(type, 64) << "TO2.ProveDevice was sent";
+      entries_asked += type == 62 ? 1 : 0;
+    }
+    EXPECT_EQ(entries_asked, 2U) << "the device stopped before the last entry";
+    EXPECT_EQ(m_credential.dc_guid, kGuid);
+    m_mitm = std::make_unique<To2Mitm>(*m_server);
+    EXPECT_NE(onboard(*m_server, m_credential).credential.dc_guid, kGuid);
+  }
+  // A TO2.OVNextEntry for entry `index` whose payload `change` rewrote, signed by `signer` (the entry's signer, or
+  // another key) with `alg`.
+  static Bytes entry_answer(std::uint8_t index, const voucher::OVEntryPayload& payload,
+                            const crypto::PrivateKey& signer, crypto::SigAlg alg) {
+    return to2::OVNextEntry{.ov_entry_num = index, .ov_entry = cose::Sign1::sign(signer, alg, payload.encode()).encode()}
+        .encode();
   }
   // For a rewritten TO2.ProveOVHdr: re-signs its payload with the owner key.
   Bytes resign_61(const to2::ProveOVHdr& h) const {
@@ -898,6 +1027,167 @@ TEST(To2DeviceReuse, DEV_27_ReuseKeepsTheGuidAfterEveryEntryAndTheNineDevmodKeys
   ASSERT_FALSE(mitm.opened.empty());
   EXPECT_EQ(mitm.opened.front().first, 66);
   EXPECT_FALSE(to2::DeviceServiceInfoReady::decode(mitm.opened.front().second).replacement_hmac);
+}
+
+// ---- DEV-35 .. DEV-46: the device's checks of who it is talking to (FDO 1.1 §5.5.3-§5.5.10) ----
+
+// A rogue owner that holds a key of its own: it signs TO2.ProveOVHdr with it and names it in CUPHOwnerPubKey, with
+// the real header and HMAC. The signature verifies; the voucher's last OVEPubKey does not match.
+void sign_61_as(To2Mitm& mitm, const crypto::PrivateKey& rogue) {
+  mitm.plain[61] = [&rogue](Bytes& body) {
+    const to2::ProveOVHdr h = to2::ProveOVHdr::decode(body);
+    body = to2::ProveOVHdr::sign(rogue, crypto::SigAlg::ES256, h.payload, h.cuph_nonce,
+                                 PublicKey::from_key(rogue.public_key()))
+               .encode();
+  };
+}
+
+TEST_F(To2DeviceConformance, DEV_35_RedirectSignedByAnotherKeyToARogueOwnerAbortsAfterTheEntries) {
+  const crypto::PrivateKey rogue = crypto::PrivateKey::generate(crypto::KeyType::P256);
+  // The to1d of TO1.RVRedirect: the rogue owner's address, validly signed, but not by the voucher's owner key.
+  const Bytes to0d_hash_input = from_hex("00");
+  const to0::To1dBlobPayload payload{.to1d_rv = RVTO2Addr::from_urls(std::vector<std::string>{"http://127.0.0.1:9"}),
+                                     .to1d_to0d_hash = Hash::compute(HashType::Sha256, to0d_hash_input)};
+  const Bytes to1d = cose::Sign1::sign(rogue, crypto::SigAlg::ES256, payload.encode()).encode();
+  sign_61_as(*m_mitm, rogue);
+  To2DeviceOptions options;
+  options.to1d = to1d;
+  expect_late_abort(101, 63, std::move(options));
+  // The real owner with that to1d: the owner key of the voucher does not verify it (FDO 1.1 §5.5.3 check 11).
+  To2DeviceOptions again;
+  again.to1d = to1d;
+  expect_late_abort(101, 63, std::move(again));
+}
+
+TEST_F(To2DeviceConformance, DEV_36_ProveOVHdrSignedByARogueKeyItAlsoNamesAbortsAfterTheLastEntry) {
+  const crypto::PrivateKey rogue = crypto::PrivateKey::generate(crypto::KeyType::P256);
+  sign_61_as(*m_mitm, rogue);
+  expect_late_abort(101, 63);
+}
+
+TEST_F(To2DeviceConformance, DEV_37_EntryWhosePrevHashMissesTheEntryBeforeAborts101) {
+  const crypto::PrivateKey& signer = m_tv->fx.owner_after(1);  // entry 1 is signed by owner 1
+  m_mitm->plain[63] = [&signer](Bytes& body) {
+    const to2::OVNextEntry e = to2::OVNextEntry::decode(body);
+    if (e.ov_entry_num != 1) {
+      return;
+    }
+    voucher::OVEntryPayload p = voucher::OVEntry::decode(e.ov_entry, 1).payload;
+    p.ove_hash_prev_entry = Hash::compute(HashType::Sha256, from_hex("00"));  // not entry 0's hash
+    body = entry_answer(1, p, signer, crypto::SigAlg::ES256);
+  };
+  expect_abort(101, 63);
+}
+
+TEST_F(To2DeviceConformance, DEV_38_HeaderWithAnotherManufacturerKeyAndARecomputedHmacAborts101) {
+  const crypto::PrivateKey other = crypto::PrivateKey::generate(crypto::KeyType::P256);
+  const SoftwareHmac hmac(m_credential.dc_hmac_secret.clone());
+  rewrite_61([&](to2::ProveOVHdrPayload& p) {
+    voucher::OVHeader header = voucher::OVHeader::decode(p.ov_header);
+    header.ov_pub_key = PublicKey::from_key(other.public_key());
+    p.ov_header = header.encode();
+    // The device's own secret (what `fdo-device show --reveal` prints) makes the HMAC right again.
+    p.hmac = Hash(p.hmac.type(), hmac.hmac(hash_alg_of(p.hmac.type()), p.ov_header));
+  });
+  expect_abort(101, 61);
+}
+
+TEST_F(To2DeviceConformance, DEV_39_FlippedHmacOrAnotherGuidWithARecomputedHmacAborts101) {
+  rewrite_61([](to2::ProveOVHdrPayload& p) {
+    Bytes value(p.hmac.value().begin(), p.hmac.value().end());
+    value[7] ^= 0x01;
+    p.hmac = Hash(p.hmac.type(), value);
+  });
+  expect_abort(101, 61);
+  const SoftwareHmac hmac(m_credential.dc_hmac_secret.clone());
+  rewrite_61([&](to2::ProveOVHdrPayload& p) {
+    voucher::OVHeader header = voucher::OVHeader::decode(p.ov_header);
+    header.ov_guid = Guid::random();
+    p.ov_header = header.encode();
+    p.hmac = Hash(p.hmac.type(), hmac.hmac(hash_alg_of(p.hmac.type()), p.ov_header));
+  });
+  expect_abort(101, 61);
+}
+
+TEST_F(To2DeviceConformance, DEV_40_NoEntriesOrAChainThatChangesKeyTypeAborts101) {
+  rewrite_61([](to2::ProveOVHdrPayload& p) { p.num_ov_entries = 0; });
+  expect_abort(101, 61);
+  // Entry 0 hands the device to a P-384 key, which validly signs entry 1 back to the owner's P-256 key.
+  const crypto::PrivateKey p384 = crypto::PrivateKey::generate(crypto::KeyType::P384);
+  const crypto::PrivateKey& manufacturer = m_tv->fx.owner_after(0);
+  auto entry0 = std::make_shared<Bytes>();
+  m_mitm->plain[63] = [&, entry0](Bytes& body) {
+    const to2::OVNextEntry e = to2::OVNextEntry::decode(body);
+    voucher::OVEntryPayload p = voucher::OVEntry::decode(e.ov_entry, e.ov_entry_num).payload;
+    if (e.ov_entry_num == 0) {
+      p.ove_pub_key = PublicKey::from_key(p384.public_key());
+      body = entry_answer(0, p, manufacturer, crypto::SigAlg::ES256);
+      *entry0 = to2::OVNextEntry::decode(body).ov_entry;
+    } else {
+      p.ove_hash_prev_entry = Hash::compute(HashType::Sha256, *entry0);
+      body = entry_answer(1, p, p384, crypto::SigAlg::ES384);
+    }
+  };
+  expect_abort(101, 63);
+}
+
+TEST_F(To2DeviceConformance, DEV_41_SetupDeviceSignedByTheOwnerKeyButNamingAnotherOwner2KeyAborts101) {
+  const crypto::PrivateKey other = crypto::PrivateKey::generate(crypto::KeyType::P256);
+  rewrite_65([&other](Bytes& payload) {
+    to2::SetupDevicePayload p = to2::SetupDevicePayload::decode(payload);
+    p.owner2_key = PublicKey::from_key(other.public_key());
+    payload = p.encode();
+  });
+  expect_abort(101, 65);
+}
+
+TEST_F(To2DeviceConformance, DEV_42_SetupDeviceWithAnEmptyRendezvousInfoAborts100) {
+  rewrite_65([](Bytes& payload) {
+    cbor::Reader r(payload, "payload");
+    r.read_array_of("payload", 4);
+    (void)r.read_raw("RendezvousInfo");
+    cbor::Writer w;
+    w.array(4).array(0);
+    for (int i = 0; i < 3; ++i) {
+      w.raw(r.read_raw("field"));
+    }
+    payload = std::move(w).take();
+  });
+  expect_abort(100, 65);
+}
+
+TEST_F(To2DeviceConformance, DEV_43_ReuseOfferedToADeviceThatRefusesItIs102AndTheCredentialIsKept) {
+  auto tv = make_test_voucher("p256", "p256", 2, kGuid);
+  OwnerServer server(*tv);
+  server.policy.plan_for = [](const Guid&, std::string_view) {
+    return DevicePlan{.reuse = true, .rendezvous_info = std::nullopt, .service_info = {}};
+  };
+  To2Mitm mitm(server);
+  To2DeviceOptions options;
+  options.allow_reuse = false;
+  const DeviceCredential before = credential_for(*tv);
+  try {
+    (void)onboard(mitm, before, std::move(options));
+    ADD_FAILURE() << "the device accepted reuse";
+  } catch (const Error& e) {
+    EXPECT_EQ(static_cast<int>(e.code()), 102);
+  }
+  const std::optional<ErrorMessage> sent = mitm.device_error();
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->em_error_code, 102);
+  EXPECT_EQ(sent->em_prev_msg_id, 65);
+  EXPECT_EQ(before.dc_guid, kGuid);
+}
+
+TEST_F(To2DeviceConformance, DEV_46_ConnectionLostInsteadOfDone2KeepsTheOldCredentialThatOnboardsAgain) {
+  m_mitm->wire[71] = [](transport::Response&) { throw_transport("connection closed by the test before TO2.Done2"); };
+  EXPECT_NE(run(), 0);
+  EXPECT_FALSE(m_result);
+  EXPECT_EQ(m_credential.dc_guid, kGuid);
+  // The owner committed its replacement at TO2.Done, yet still serves the old GUID (docs/conformance.md TO2-33).
+  m_mitm = std::make_unique<To2Mitm>(*m_server);
+  const To2Result again = onboard(*m_server, m_credential);
+  EXPECT_NE(again.credential.dc_guid, kGuid);
 }
 
 TEST_F(To2DeviceConformance, DEV_29_FidoAllianceModuleFromTheOwnerIsHandledAndTo2Completes) {

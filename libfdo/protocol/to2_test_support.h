@@ -441,15 +441,19 @@ class To2Mitm final : public transport::Responder {
     bool mutated = false;
     if (const auto p = plain.find(r.msg_type); p != plain.end()) {
       const bool encrypted = r.msg_type >= 65 && r.msg_type <= 71;
+      // Only an answer the hook changed counts as mutated (a hook may leave some answers of its type alone).
       if (encrypted) {
         cose::SessionCipher c = cose::SessionCipher::restore(m_cipher_state->view());
         Bytes body = c.decrypt(r.body);
+        const Bytes before = body;
         p->second(body);
+        mutated = body != before;
         r.body = c.encrypt(body);
       } else {
+        const Bytes before = r.body;
         p->second(r.body);
+        mutated = r.body != before;
       }
-      mutated = true;
     }
     if (const auto w = wire.find(r.msg_type); w != wire.end()) {
       w->second(r);

@@ -1,6 +1,7 @@
 #pragma once
 // Protocol transcripts for learners (`fdo-device --trace DIR`, `scripts/demo.sh --trace DIR`): every message of a run
-// as CBOR diagnostic notation with the FDO 1.1 §5 field name beside each top-level value, one file per message, in
+// as CBOR diagnostic notation with the FDO 1.1 (§3, §5) name beside every value, nested structures included (the
+// OVHeader and its RendezvousInfo, the voucher and its entries, EAT claims, COSE headers), one file per message, in
 // order. ServiceInfo values (owner credentials, passwords, files) are masked; the TO2 tunnel's messages are written
 // twice, as they travel (COSE_Encrypt0 or COSE_Mac0) and decrypted.
 
@@ -16,9 +17,10 @@
 
 namespace fdo::protocol {
 
-/// Field-named diagnostic notation of one message body: "[\n  value,   / FieldName /\n …]". COSE_Sign1 bodies get the
-/// COSE field names and their payload's fields; `decrypted` names a tunnel message's plaintext fields rather than
-/// its COSE_Encrypt0 / COSE_Mac0 wrapping.
+/// Field-named diagnostic notation of one message body: "[\n  value,   / FieldName /\n …]", structures opened and
+/// their parts indented and named, small fixed arrays (Hash, PublicKey, SigInfo) on one line with their parts named
+/// in the note. A part of an unexpected shape is shown plainly under its name. `decrypted` names a tunnel message's
+/// plaintext fields rather than its COSE_Encrypt0 / COSE_Mac0 wrapping.
 std::string annotated_diag(std::uint8_t type, ByteView body, bool decrypted = false);
 
 /// Writes NNN-<direction>-<type>-<name>[-decrypted].diag files into a directory (made if missing), numbered on after

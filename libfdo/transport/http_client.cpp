@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "libfdo/core/error.h"
+#include "libfdo/transport/internal/http_send.h"
 #include "libfdo/transport/internal/tls_client.h"
 
 namespace fdo::transport {
@@ -81,6 +82,86 @@ std::string why_no_connection(const Url& base, std::chrono::milliseconds timeout
 
 }  // namespace
 
+namespace internal {
+
+Bytes send_collect(httplib::ClientImpl& client, TlsClientState& tls, const Url& base, httplib::Request& request,
+                   std::string_view where_view, std::chrono::milliseconds wait, std::size_t max_body,
+                   httplib::Response& response) {
+  const std::string where(where_view);
+  const auto [sec, usec] = split_timeout(wait);
+  client.set_connection_timeout(sec, usec);
+  client.set_read_timeout(sec, usec);
+  client.set_write_timeout(sec, usec);
+  // Collect the body ourselves so that an oversize answer is cut off, not buffered.
+  Bytes received;
+  bool too_large = false;
+  request.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+    if (received.size() + n > max_body) {
+      too_large = true;
+      return false;
+    }
+    received.insert(received.end(), reinterpret_cast<const std::uint8_t*>(data),
+                    reinterpret_cast<const std::uint8_t*>(data) + n);
+    return true;
+  };
+  httplib::Error error = httplib::Error::Success;
+  tls.pin_failure.clear();
+  const bool sent = client.send(request, response, error);
+  if (too_large) {
+    throw_transport("transport: response from " + where + " exceeds " + std::to_string(max_body) + " bytes",
+                    ErrorCode::MessageBodyError);
+  }
+  if (sent) {
+    return received;
+  }
+  const std::string host_port = format_host_port(base.host, base.port);
+  const bool https = base.scheme == "https";
+  std::string what;
+  switch (error) {
+    case httplib::Error::Connection:
+      what = why_no_connection(base, wait);
+      break;
+    case httplib::Error::ConnectionTimeout:
+      what = "cannot connect to " + host_port + ": timed out after " + std::to_string(wait.count()) + " ms";
+      break;
+    case httplib::Error::Read:
+    case httplib::Error::Write:
+      // TLS 1.3: a server refuses a client certificate after the client's side of the handshake is done, so the
+      // refusal shows as a closed connection.
+      what = (error == httplib::Error::Read
+                  ? "no answer from " + where + ": the connection closed or timed out before a response"
+                  : "cannot send to " + where + ": the connection closed") +
+             (https ? " (if the server asks for a client certificate: it refused the client certificate, or none "
+                      "was sent)"
+                    : "");
+      break;
+    case httplib::Error::SSLConnection:
+      what = internal::tls_failure(tls, "TLS handshake failed with " + host_port +
+                                            (tls.options.identity ? " (is it an https server that accepts this client "
+                                                                    "certificate?)"
+                                                                  : " (is it an https server?)"));
+      break;
+    case httplib::Error::SSLLoadingCerts:
+      what = "TLS handshake failed: cannot load the trusted CA certificates" +
+             (tls.options.ca_file.empty() ? std::string() : " from " + tls.options.ca_file);
+      break;
+    case httplib::Error::SSLServerVerification:
+      what = "TLS handshake failed: the certificate of " + host_port + " does not verify";
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+      if (auto* ssl = dynamic_cast<httplib::SSLClient*>(&client)) {
+        what += " (OpenSSL verify result " + std::to_string(ssl->get_openssl_verify_result()) + ")";
+      }
+#endif
+      break;
+    default:
+      what = request.method + " " + where + " failed: " + httplib::to_string(error);
+      break;
+  }
+  throw_transport(what);
+}
+
+}  // namespace internal
+
 struct HttpClient::Impl {
   Url base;
   /// The options, with what TLS must keep alive; declared before `client`, which uses it until destroyed.
@@ -127,11 +208,6 @@ ClientResponse HttpClient::post(std::uint8_t msg_type, ByteView body,
     throw_body_error("transport: Authorization value for " + where + " holds control characters");
   }
 
-  const auto [sec, usec] = split_timeout(timeout.value_or(impl.options.timeout));
-  impl.client->set_connection_timeout(sec, usec);
-  impl.client->set_read_timeout(sec, usec);
-  impl.client->set_write_timeout(sec, usec);
-
   httplib::Request request;
   request.method = "POST";
   request.path = path;
@@ -142,66 +218,9 @@ ClientResponse HttpClient::post(std::uint8_t msg_type, ByteView body,
   }
   request.body.assign(body.begin(), body.end());
 
-  // Collect the body ourselves so that an oversize answer is cut off, not buffered.
-  Bytes received;
-  bool too_large = false;
-  const std::size_t max_body = impl.options.max_body;
-  request.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
-    if (received.size() + n > max_body) {
-      too_large = true;
-      return false;
-    }
-    received.insert(received.end(), reinterpret_cast<const std::uint8_t*>(data),
-                    reinterpret_cast<const std::uint8_t*>(data) + n);
-    return true;
-  };
-
   httplib::Response response;
-  httplib::Error error = httplib::Error::Success;
-  impl.tls.pin_failure.clear();
-  const bool sent = impl.client->send(request, response, error);
-  if (too_large) {
-    throw_transport("transport: response from " + where + " exceeds " + std::to_string(max_body) + " bytes",
-                    ErrorCode::MessageBodyError);
-  }
-  if (!sent) {
-    const std::chrono::milliseconds wait = timeout.value_or(impl.options.timeout);
-    const std::string host_port = format_host_port(impl.base.host, impl.base.port);
-    std::string what;
-    switch (error) {
-      case httplib::Error::Connection:
-        what = why_no_connection(impl.base, wait);
-        break;
-      case httplib::Error::ConnectionTimeout:
-        what = "cannot connect to " + host_port + ": timed out after " + std::to_string(wait.count()) + " ms";
-        break;
-      case httplib::Error::Read:
-        what = "no answer from " + where + ": the connection closed or timed out before a response";
-        break;
-      case httplib::Error::Write:
-        what = "cannot send to " + where + ": the connection closed";
-        break;
-      case httplib::Error::SSLConnection:
-        what = internal::tls_failure(impl.tls, "TLS handshake failed with " + host_port + " (is it an https server?)");
-        break;
-      case httplib::Error::SSLLoadingCerts:
-        what = "TLS handshake failed: cannot load the trusted CA certificates" +
-               (impl.options.ca_file.empty() ? std::string() : " from " + impl.options.ca_file);
-        break;
-      case httplib::Error::SSLServerVerification:
-        what = "TLS handshake failed: the certificate of " + host_port + " does not verify";
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-        if (auto* tls = dynamic_cast<httplib::SSLClient*>(impl.client.get())) {
-          what += " (OpenSSL verify result " + std::to_string(tls->get_openssl_verify_result()) + ")";
-        }
-#endif
-        break;
-      default:
-        what = "POST " + where + " failed: " + httplib::to_string(error);
-        break;
-    }
-    throw_transport(what);
-  }
+  Bytes received = internal::send_collect(*impl.client, impl.tls, impl.base, request, where,
+                                          timeout.value_or(impl.options.timeout), impl.options.max_body, response);
   const std::string encoding = response.get_header_value("Content-Encoding");
   if (!encoding.empty() && encoding != "identity") {
     throw_transport("transport: response from " + where + " uses Content-Encoding " + encoding,

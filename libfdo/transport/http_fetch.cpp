@@ -7,6 +7,7 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/url.h"
+#include "libfdo/transport/internal/http_send.h"
 #include "libfdo/transport/internal/tls_client.h"
 
 namespace fdo::transport {
@@ -115,46 +116,18 @@ PostAnswer http_post(std::string_view url, std::string_view content_type, std::s
     client = std::make_unique<httplib::ClientImpl>(parsed.base.host, parsed.base.port);
   }
   set_timeouts(*client, options.timeout);
-  std::string received;
-  bool too_large = false;
   httplib::Request request;
   request.method = "POST";
   request.path = parsed.path;
   request.headers.emplace("Content-Type", std::string(content_type));
   request.headers.emplace("Accept-Encoding", "identity");
   request.body = std::string(body);
-  request.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
-    if (received.size() + n > options.max_body) {
-      too_large = true;
-      return false;
-    }
-    received.append(data, n);
-    return true;
-  };
   httplib::Response response;
-  httplib::Error error = httplib::Error::Success;
-  const bool sent = client->send(request, response, error);
-  if (too_large) {
-    throw_transport("post: the answer of " + parsed.text + " is larger than " + std::to_string(options.max_body) +
-                    " bytes");
-  }
-  if (!sent) {
-    std::string what = "post: " + parsed.text + ": request failed (" + httplib::to_string(error) + ")";
-    if (error == httplib::Error::SSLConnection) {
-      what = internal::tls_failure(tls, "post: " + parsed.text + ": TLS handshake failed (a client certificate the "
-                                        "server does not accept, or not an https server)");
-    } else if ((error == httplib::Error::Read || error == httplib::Error::Write) && parsed.base.scheme == "https") {
-      // TLS 1.3: a server refuses a client certificate after the client's side of the handshake is done.
-      what = "post: " + parsed.text + ": the server closed the connection without an answer (over mutual TLS: "
-             "it refused the client certificate, or none was sent)";
-    } else if (error == httplib::Error::SSLServerVerification) {
-      what = "post: " + parsed.text + ": TLS handshake failed: the server certificate does not verify";
-    }
-    throw_transport(what);
-  }
+  const Bytes received =
+      internal::send_collect(*client, tls, parsed.base, request, parsed.text, options.timeout, options.max_body, response);
   return PostAnswer{.status = response.status,
                     .content_type = response.get_header_value("Content-Type"),
-                    .body = std::move(received)};
+                    .body = std::string(received.begin(), received.end())};
 }
 
 }  // namespace fdo::transport

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "libfdo/core/error.h"
+#include "libfdo/core/pem.h"
 #include "libfdo/core/log.h"
 
 namespace fdo::transport::internal {
@@ -52,13 +53,22 @@ BioPtr memory_bio(const void* data, std::size_t size) {
   return bio;
 }
 
+// The CERTIFICATE blocks of `pem` (core/pem.h, the tree's one PEM reader), leaf first.
 std::vector<X509Ptr> read_chain(const std::string& pem) {
-  const BioPtr bio = memory_bio(pem.data(), pem.size());
   std::vector<X509Ptr> chain;
-  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    chain.emplace_back(cert);
+  for (const pem::Block& block : pem::read_blocks(pem)) {
+    if (block.label != "CERTIFICATE") {
+      continue;
+    }
+    const Bytes der = block.decode();
+    const unsigned char* p = der.data();
+    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (!cert || p != der.data() + der.size()) {
+      throw_internal("TLS client certificate: the PEM block at line " + std::to_string(block.line) +
+                     " is not one DER certificate: " + openssl_error());
+    }
+    chain.push_back(std::move(cert));
   }
-  ERR_clear_error();  // the end of the input reads as an error
   if (chain.empty()) {
     throw_internal("TLS client certificate: no PEM certificate in the chain");
   }
