@@ -14,6 +14,7 @@
 #include "libfdo/crypto/kdf.h"
 #include "libfdo/crypto/kex.h"
 #include "libfdo/protocol/device_identity.h"
+#include "libfdo/protocol/onboard.h"
 #include "libfdo/protocol/to1_device.h"
 #include "libfdo/protocol/to2_device.h"
 #include "libfdo/protocol/trace_file.h"
@@ -58,17 +59,6 @@ constexpr std::string_view kAttestationVerdict = "var/lib/fdo/attestation";
 
 // Progress goes to stdout, or to stderr when stdout carries the JSON document.
 std::ostream& progress_stream(const OnboardConfig& config) { return config.json ? std::cerr : std::cout; }
-
-std::string describe(const Error& e) {
-  const std::string code = std::string(error_code_name(e.code())) + " (" +
-                           std::to_string(static_cast<int>(e.code())) + ")";
-  switch (e.source()) {
-    case ErrorSource::Peer: return "the owner ended the run with " + code + ": " + e.what();
-    case ErrorSource::Transport: return e.what();
-    case ErrorSource::Local: break;
-  }
-  return "the device refused the owner's answer, " + code + ": " + e.what();
-}
 
 void print_json(const OnboardConfig& config, const DeviceCredential& before, const protocol::To2Result* result,
                 const std::string& owner_url, const std::string& rendezvous, const std::string& error) {
@@ -121,45 +111,6 @@ int run_onboard(const OnboardConfig& config) {
     trace.emplace(config.trace);
   }
 
-  // The owner's address: --owner-url, or TO1 through the credential's rendezvous servers (FDO 1.1 §3.7, §5.4).
-  std::vector<std::string> to2_urls;
-  std::optional<Bytes> to1d;
-  std::string rendezvous;
-  if (!config.owner_url.empty()) {
-    to2_urls.push_back(config.owner_url);
-  } else {
-    protocol::FindOwnerOptions find;
-    find.max_rounds = config.rounds;
-    find.retry_delay_sec = config.retry_delay;
-    find.max_delay_sec = config.max_rv_delay;
-    find.http = tool::client_options(config.tls);
-    if (trace) {
-      find.wrap = [&trace](std::unique_ptr<transport::MessageTransport> t) -> std::unique_ptr<transport::MessageTransport> {
-        return std::make_unique<protocol::TracingTransport>(std::move(t), *trace);
-      };
-    }
-    const protocol::FindOwnerResult found = protocol::find_owner(credential, *signer, find);
-    if (!found.found) {
-      std::string why;
-      for (const protocol::RvAttempt& a : found.attempts) {
-        why += (why.empty() ? "" : "; ") + a.url + ": " + a.error;
-      }
-      const std::string error = "TO1 found no owner" + (why.empty() ? std::string() : " (" + why + ")");
-      if (config.json) {
-        print_json(config, credential, nullptr, {}, {}, error);
-      }
-      std::cerr << "fdo-device onboard: " << error << "\n";
-      return kFailure;
-    }
-    rendezvous = found.rendezvous;
-    to2_urls = found.to2_urls;
-    if (found.to1) {
-      to1d = found.to1->redirect.to1d_bytes;
-    }
-    out << "TO1: " << (found.bypass ? std::string("bypass") : "rendezvous " + found.rendezvous) << " names the owner at "
-        << to2_urls.front() << std::endl;
-  }
-
   const protocol::SuitePair defaults = protocol::default_suites(signer->key_type());
   std::optional<crypto::KexSuite> kex;
   std::optional<crypto::CipherSuite> cipher;
@@ -191,16 +142,40 @@ int run_onboard(const OnboardConfig& config) {
   module_context.shadow_file = config.shadow_file;
   module_context.command_timeout = std::chrono::seconds(config.command_timeout);
 
-  // TO2 at each address in turn; only an unreachable owner moves on to the next (FDO 1.1 §3.3.14).
-  std::string last_error;
-  for (const std::string& url : to2_urls) {
+  // TO1 (unless --owner-url) then TO2, round after round until onboarded or out of --rounds
+  // (libfdo/protocol/onboard.h; FDO 1.1 §3.7, §5.4, §5.5).
+  protocol::OnboardOptions onboard;
+  onboard.max_rounds = config.rounds;
+  onboard.retry_delay_sec = config.retry_delay;
+  if (!config.owner_url.empty()) {
+    onboard.owner_urls.push_back(config.owner_url);
+  }
+  onboard.find.retry_delay_sec = config.retry_delay;
+  onboard.find.max_delay_sec = config.max_rv_delay;
+  onboard.find.http = tool::client_options(config.tls);
+  if (trace) {
+    onboard.find.wrap = [&trace](std::unique_ptr<transport::MessageTransport> t)
+        -> std::unique_ptr<transport::MessageTransport> {
+      return std::make_unique<protocol::TracingTransport>(std::move(t), *trace);
+    };
+  }
+  // An https owner is trusted through --ca-file or the system store (docs/security.md "TLS").
+  onboard.make_to2_transport = [&](const std::string& url) -> std::unique_ptr<transport::MessageTransport> {
+    auto http = std::make_unique<transport::HttpTransport>(url, tool::client_options(config.tls));
+    if (trace) {
+      return std::make_unique<protocol::TracingTransport>(std::move(http), *trace);
+    }
+    return http;
+  };
+  // A TPM renews the HMAC secret in every replacement (FDO-in-TPM §6); the file keeps it.
+  const std::unique_ptr<protocol::DeviceHmac> next_hmac = device.store->next_hmac();
+  onboard.to2_options = [&]() {
     serviceinfo::DeviceRegistry registry;
     protocol::To2DeviceOptions options;
     options.kex = kex;
     options.cipher = cipher;
     options.allow_reuse = !config.no_reuse;
     options.strict_modules = config.strict_modules;
-    options.to1d = to1d;
     options.leniency = Leniency::from_names(config.lenient);
     // The ServiceInfo modules this device runs (docs/service-info.md "Device configuration"): all by default.
     fsim::register_device_modules(registry, module_context);
@@ -211,47 +186,41 @@ int run_onboard(const OnboardConfig& config) {
     options.modules = config.modules.empty() ? registry.create_all() : registry.create(config.modules);
     options.devmod = serviceinfo::devmod_from_os();
     options.devmod.device = credential.dc_device_info;
-    options.progress = [&out](std::string_view line) { out << line << std::endl; };
-    // A TPM renews the HMAC secret in every replacement (FDO-in-TPM §6); the file keeps it.
-    const std::unique_ptr<protocol::DeviceHmac> next_hmac = device.store->next_hmac();
     options.replacement_hmac = next_hmac.get();
-    // An https owner is trusted through --ca-file or the system store (docs/security.md "TLS").
-    transport::HttpTransport http(url, tool::client_options(config.tls));
-    std::optional<protocol::TracingTransport> traced;
-    if (trace) {
-      traced.emplace(http, *trace);
-      options.trace = &*trace;
+    options.trace = trace ? &*trace : nullptr;
+    return options;
+  };
+  onboard.progress = [&out](std::string_view line) { out << line << std::endl; };
+
+  const protocol::OnboardResult result = protocol::onboard_device(credential, *signer, *hmac, onboard);
+  if (result.to2) {
+    // FDO 1.1 §5.5.13: the new credential replaces the old one only now, after a verified TO2.Done2, atomically.
+    // Credential reuse leaves it as it is.
+    if (!result.to2->reused) {
+      device.store->save(result.to2->credential);
     }
-    transport::MessageTransport& transport = traced ? static_cast<transport::MessageTransport&>(*traced) : http;
-    try {
-      out << "TO2: onboarding to " << url << std::endl;
-      protocol::To2Result result = protocol::run_to2(transport, credential, *signer, *hmac, std::move(options));
-      // FDO 1.1 §5.5.13: the new credential replaces the old one only now, after a verified TO2.Done2, atomically.
-      // Credential reuse leaves it as it is.
-      if (!result.reused) {
-        device.store->save(result.credential);
-      }
-      out << "onboarded: "
-          << (result.reused ? "credential reuse, GUID " + credential.dc_guid.hex() + " kept; credential unchanged in "
-                            : "new GUID " + result.credential.dc_guid.hex() + "; credential saved to ")
-          << device.store->describe() << std::endl;
-      if (config.json) {
-        print_json(config, credential, &result, url, rendezvous, {});
-      }
-      return 0;
-    } catch (const Error& e) {
-      last_error = url + ": " + describe(e);
-      std::cerr << "fdo-device onboard: TO2 at " << last_error << "\n";
-      if (e.source() != ErrorSource::Transport) {
-        break;
-      }
+    out << "onboarded: "
+        << (result.to2->reused ? "credential reuse, GUID " + credential.dc_guid.hex() + " kept; credential unchanged in "
+                               : "new GUID " + result.to2->credential.dc_guid.hex() + "; credential saved to ")
+        << device.store->describe()
+        << (result.rounds > 1 ? " (round " + std::to_string(result.rounds) + ")" : std::string()) << std::endl;
+    if (config.json) {
+      print_json(config, credential, &*result.to2, result.owner_url, result.rendezvous, {});
     }
+    return 0;
+  }
+  std::string last_error;
+  if (!result.failures.empty()) {
+    const protocol::OnboardFailure& f = result.failures.back();
+    last_error = f.step == "TO1" ? "TO1 " + f.error : f.step.substr(std::string_view("TO2 at ").size()) + ": " + f.error;
   }
   if (config.json) {
-    print_json(config, credential, nullptr, to2_urls.empty() ? std::string() : to2_urls.front(), rendezvous,
-               last_error);
+    print_json(config, credential, nullptr, result.to2_urls.empty() ? std::string() : result.to2_urls.front(),
+               result.rendezvous, last_error);
   }
-  std::cerr << "fdo-device onboard: not onboarded; the credential is unchanged\n";
+  std::cerr << "fdo-device onboard: " << (last_error.empty() ? std::string("no owner") : last_error) << "\n";
+  std::cerr << "fdo-device onboard: not onboarded after " << result.rounds << " round" << (result.rounds == 1 ? "" : "s")
+            << "; the credential is unchanged\n";
   return kFailure;
 }
 
@@ -277,9 +246,10 @@ void register_onboard(Commands& commands) {
   cmd.add_flag("--reactivate", config->reactivate, "Onboard a credential that already completed onboarding");
   cmd.add_flag("--strict-modules", config->strict_modules,
                "Fail TO2 on messages for modules this device lacks instead of skipping them");
-  cmd.add_option("--rounds", config->rounds, "TO1: walks of the RendezvousInfo list before giving up (0: forever)")
+  cmd.add_option("--rounds", config->rounds,
+                 "Rounds of TO1 then TO2 before giving up; a failed TO2 starts again from TO1 (0: until onboarded)")
       ->capture_default_str();
-  cmd.add_option("--retry-delay", config->retry_delay, "TO1: seconds between walks (±25 %)")->capture_default_str();
+  cmd.add_option("--retry-delay", config->retry_delay, "Seconds between rounds (±25 %)")->capture_default_str();
   cmd.add_option("--max-rv-delay", config->max_rv_delay, "TO1: upper bound on one directive's RVDelaysec (0: none)")
       ->capture_default_str();
   cmd.add_option("--lenient", config->lenient, "Accept a named owner deviation (untagged-cose, …), repeatable");

@@ -105,6 +105,32 @@ TEST_F(SupplyChain, ADeviceThatRefusesReuseKeepsItsCredentialAndTheOwnerShowsThe
   EXPECT_NE(s["error"].str().find("(102) from the device"), std::string::npos) << s["error"].str();
 }
 
+// DEV-28 through the real binaries (libfdo/protocol/onboard.h): the owner is down when the device powers on; with
+// --rounds the device starts again from TO1 after each failed TO2 and onboards once the owner is back, by itself.
+TEST_F(SupplyChain, DEV_28_TheDeviceStartsAgainFromTo1UntilTheOwnerIsBack) {
+  const std::string credential = path("patient.cred");
+  const std::string guid = device(credential, "p256");
+  const std::string owner_dir = owner_with(guid, "p256");
+  auto owner = serve(owner_dir);
+  await_registered(owner_dir, guid);
+  const std::string url = owner->url();
+  const std::string port = url.substr(url.rfind(':') + 1);
+  owner.reset();  // SIGTERM: the registration at the rendezvous server still names it
+
+  RunResult r;
+  std::thread patient([&] { r = onboard(credential, {"--rounds", "20", "--retry-delay", "1"}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  owner = std::make_unique<ServerProcess>(
+      "fdo-owner", std::vector<std::string>{"serve", "--dir", owner_dir, "--listen", "127.0.0.1:" + port,
+                                            "--admin-listen", "", "--wait-seconds", "600"});
+  patient.join();
+  ASSERT_EQ(r.exit_code, 0) << r.describe() << owner->log();
+  EXPECT_TRUE(Json::parse(r.out)["onboarded"].boolean());
+  EXPECT_NE(r.err.find("cannot connect to 127.0.0.1:" + port), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("starting again from TO1"), std::string::npos) << r.err;
+  EXPECT_EQ(status(owner_dir, guid)["state"].str(), "onboarded");
+}
+
 TEST_F(SupplyChain, OneOwnerWithKeysOfTwoTypesServesEachVoucherWithTheKeyItNames) {
   const std::string dir = path("owner-two");
   const RunResult init = run_tool("fdo-owner", {"init", "--dir", dir, "--key-type", "p256", "--key-type", "p384"});

@@ -7,10 +7,12 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libfdo/core/hex.h"
 #include "libfdo/crypto/hash.h"
+#include "libfdo/protocol/bad_voucher_test_support.h"
 #include "libfdo/protocol/rv_test_support.h"
 #include "libfdo/storage/memory_store.h"
 #include "libfdo/voucher/pem.h"
@@ -18,6 +20,8 @@
 namespace fdo::owner_tool {
 namespace {
 
+using protocol::testing::BadVoucher;
+using protocol::testing::BadVouchers;
 using protocol::testing::make_test_voucher;
 using protocol::testing::TestVoucher;
 
@@ -160,6 +164,53 @@ TEST_F(VoucherImport, ReimportResetsTheStatusButKeepsTheOnboardCount) {
                                            .modules = ""}));
   EXPECT_EQ(m_store->begin()->get_voucher(tv().guid())->created_at, kNow + 50);
 }
+
+// ---- OV-01..OV-15 at the owner (docs/conformance.md §5) ----
+// `fdo-owner vouchers import` refuses each of the conformance tools' bad vouchers and stores nothing, so that
+// TO2.HelloDevice for its GUID is 6. The owner holds the voucher's last key: only the mutation is wrong.
+class ImportBadVoucher : public ::testing::Test {
+ protected:
+  void expect_refused(std::string_view id) {
+    const std::vector<BadVoucher> bad = m_bad.make(id);
+    ASSERT_FALSE(bad.empty()) << id;
+    for (const BadVoucher& b : bad) {
+      const std::unique_ptr<storage::Store> store = storage::make_memory_store();
+      const std::vector<ImportOutcome> out = import_vouchers(*store, OwnerKeyRing(*b.owner), b.voucher, kNow);
+      ASSERT_EQ(out.size(), 1u) << id << ": " << b.what;
+      EXPECT_FALSE(out[0].ok) << id << ": " << b.what;
+      EXPECT_FALSE(out[0].detail.empty()) << id << ": " << b.what;
+      const auto tx = store->begin();
+      EXPECT_TRUE(tx->list_vouchers().empty()) << id << ": " << b.what;
+    }
+  }
+
+  std::unique_ptr<TestVoucher> m_tv = make_test_voucher("p256", "p256", 1, Guid::random());
+  BadVouchers m_bad{m_tv->fx};
+};
+
+TEST_F(ImportBadVoucher, TheSameChainWithoutAFaultIsImported) {
+  const BadVoucher good = m_bad.good();
+  const std::unique_ptr<storage::Store> store = storage::make_memory_store();
+  const std::vector<ImportOutcome> out = import_vouchers(*store, OwnerKeyRing(*good.owner), good.voucher, kNow);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].ok) << out[0].detail;
+}
+
+TEST_F(ImportBadVoucher, OV_01_HeaderProtocolVersionFrom105To10000IsRefused) { expect_refused("OV-01"); }
+TEST_F(ImportBadVoucher, OV_02_EmptyRendezvousInfoIsRefused) { expect_refused("OV-02"); }
+TEST_F(ImportBadVoucher, OV_03_EmptyDeviceInfoIsRefused) { expect_refused("OV-03"); }
+TEST_F(ImportBadVoucher, OV_04_ManufacturerKeyWithRandomBodyOtherEncodingOrOtherTypeIsRefused) { expect_refused("OV-04"); }
+TEST_F(ImportBadVoucher, OV_05_CertChainHashOfRandomBytesOrAnotherHashTypeIsRefused) { expect_refused("OV-05"); }
+TEST_F(ImportBadVoucher, OV_06_FuzzedHeaderBytesAreRefused) { expect_refused("OV-06"); }
+TEST_F(ImportBadVoucher, OV_07_RandomOrOtherTypeHeaderHmacIsRefused) { expect_refused("OV-07"); }
+TEST_F(ImportBadVoucher, OV_08_VoucherProtocolVersionFrom105To10000IsRefused) { expect_refused("OV-08"); }
+TEST_F(ImportBadVoucher, OV_09_FuzzedExtraCertificateInTheChainIsRefused) { expect_refused("OV-09"); }
+TEST_F(ImportBadVoucher, OV_10_VoucherWithoutEntriesIsRefused) { expect_refused("OV-10"); }
+TEST_F(ImportBadVoucher, OV_11_WrongHdrInfoHashFromAnEntryOnIsRefused) { expect_refused("OV-11"); }
+TEST_F(ImportBadVoucher, OV_12_WrongPrevEntryHashIsRefused) { expect_refused("OV-12"); }
+TEST_F(ImportBadVoucher, OV_13_P384OwnerKeysFromAnEntryOnInAP256ChainAreRefused) { expect_refused("OV-13"); }
+TEST_F(ImportBadVoucher, OV_14_FuzzedEntrySignatureIsRefused) { expect_refused("OV-14"); }
+TEST_F(ImportBadVoucher, OV_15_MutatedNextOwnerKeyIsRefused) { expect_refused("OV-15"); }
 
 }  // namespace
 }  // namespace fdo::owner_tool

@@ -40,13 +40,8 @@ std::chrono::milliseconds jittered(std::uint32_t seconds, double jitter) {
 }
 
 void wait(const FindOwnerOptions& options, std::uint32_t seconds) {
-  const std::chrono::milliseconds delay = jittered(seconds, options.jitter);
-  log::debug("waiting " + std::to_string(delay.count()) + " ms before the next rendezvous directive");
-  if (options.sleep) {
-    options.sleep(delay);
-  } else {
-    std::this_thread::sleep_for(delay);
-  }
+  log::debug("waiting about " + std::to_string(seconds) + " s before the next rendezvous directive");
+  wait_jittered(seconds, options.jitter, options.sleep);
 }
 
 // docs/security.md "TLS": a pin of the directive (RVSvCertHash, RVClCertHash) is how an https target is trusted.
@@ -78,6 +73,15 @@ std::unique_ptr<transport::MessageTransport> transport_for(const FindOwnerOption
 }
 
 }  // namespace
+
+void wait_jittered(std::uint32_t seconds, double jitter, const std::function<void(std::chrono::milliseconds)>& sleep) {
+  const std::chrono::milliseconds delay = jittered(seconds, jitter);
+  if (sleep) {
+    sleep(delay);
+  } else {
+    std::this_thread::sleep_for(delay);
+  }
+}
 
 To1Result run_to1(transport::MessageTransport& transport, const DeviceCredential& credential,
                   const DeviceSigner& signer) {

@@ -87,6 +87,9 @@ struct FindOwnerResult {
   std::vector<RvAttempt> attempts;
 };
 
+/// Waits `seconds` varied at random by up to ±`jitter` (FDO 1.1 §3.7), with `sleep` when set (tests), else for real.
+void wait_jittered(std::uint32_t seconds, double jitter, const std::function<void(std::chrono::milliseconds)>& sleep);
+
 /// The device's walk over DCRVInfo (FDO 1.1 §3.7; docs/interop.md "rv-device-walk"): directives in order, RVOwnerOnly
 /// skipped, DNS then each IP; a bypass directive yields every one of its targets, without TO1 (FDO 1.1 §3.7.1);
 /// otherwise TO1 at each target until one succeeds. After each directive with RVDelaysec it waits that long (bounded

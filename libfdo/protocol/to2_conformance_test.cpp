@@ -43,6 +43,8 @@ using testing::require;
 using testing::Sign1Fields;
 using testing::TestVoucher;
 using testing::To2Mitm;
+using testing::Wire;
+using testing::current_wire;
 
 const Guid kGuid = Guid::from(from_hex("c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"));
 
@@ -56,8 +58,10 @@ serviceinfo::ServiceInfo devmod_kvs() {
 
 // ==== Owner side ====================================================================================================
 
-class To2OwnerConformance : public ::testing::Test {
+class To2OwnerConformance : public ::testing::TestWithParam<Wire> {
  protected:
+  void SetUp() override { current_wire() = GetParam(); }
+  void TearDown() override { current_wire() = Wire::Loopback; }
   To2OwnerConformance()
       : m_tv(make_test_voucher("p256", "p256", 2, kGuid)), m_server(std::make_unique<OwnerServer>(*m_tv)) {}
 
@@ -94,7 +98,7 @@ class To2OwnerConformance : public ::testing::Test {
   std::unique_ptr<OwnerServer> m_server;
 };
 
-TEST_F(To2OwnerConformance, TO2_02_HelloDeviceGetsAProveOVHdrTheDeviceAccepts) {
+TEST_P(To2OwnerConformance, TO2_02_HelloDeviceGetsAProveOVHdrTheDeviceAccepts) {
   auto d = device();
   const transport::Response r = d->hello();
   ASSERT_EQ(r.msg_type, 61);
@@ -111,7 +115,7 @@ TEST_F(To2OwnerConformance, TO2_02_HelloDeviceGetsAProveOVHdrTheDeviceAccepts) {
   EXPECT_EQ(m_server->status(kGuid)->state, "onboarding");
 }
 
-TEST_F(To2OwnerConformance, TO2_03_FuzzedGetOVNextEntryIs100) {
+TEST_P(To2OwnerConformance, TO2_03_FuzzedGetOVNextEntryIs100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     auto d = device();
@@ -123,7 +127,7 @@ TEST_F(To2OwnerConformance, TO2_03_FuzzedGetOVNextEntryIs100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_04_EntryIndexFromNumOVEntriesTo255Is101) {
+TEST_P(To2OwnerConformance, TO2_04_EntryIndexFromNumOVEntriesTo255Is101) {
   std::mt19937 rng(4);
   std::uniform_int_distribution<int> index(2, 255);  // the voucher has 2 entries
   for (int i = 0; i < 4; ++i) {
@@ -136,7 +140,7 @@ TEST_F(To2OwnerConformance, TO2_04_EntryIndexFromNumOVEntriesTo255Is101) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_05_EntriesInOrderEchoTheirNumberAndChainToTheOwnerKey) {
+TEST_P(To2OwnerConformance, TO2_05_EntriesInOrderEchoTheirNumberAndChainToTheOwnerKey) {
   auto d = device();
   require(d->hello(), 61);
   const to2::ProveOVHdrPayload& p = d->prove->payload;
@@ -158,7 +162,7 @@ TEST_F(To2OwnerConformance, TO2_05_EntriesInOrderEchoTheirNumberAndChainToTheOwn
   EXPECT_EQ(bytes_of(prev_key.raw()), bytes_of(d->prove->cuph_owner_pub_key.raw()));
 }
 
-TEST_F(To2OwnerConformance, TO2_06_FuzzedProveDeviceIs100) {
+TEST_P(To2OwnerConformance, TO2_06_FuzzedProveDeviceIs100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     auto d = device();
@@ -168,7 +172,7 @@ TEST_F(To2OwnerConformance, TO2_06_FuzzedProveDeviceIs100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_07_FuzzedEatPayloadValidlySignedIs100) {
+TEST_P(To2OwnerConformance, TO2_07_FuzzedEatPayloadValidlySignedIs100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     auto d = device();
@@ -181,7 +185,7 @@ TEST_F(To2OwnerConformance, TO2_07_FuzzedEatPayloadValidlySignedIs100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_08_FuzzedEatSignatureIs101) {
+TEST_P(To2OwnerConformance, TO2_08_FuzzedEatSignatureIs101) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     auto d = device();
@@ -193,14 +197,14 @@ TEST_F(To2OwnerConformance, TO2_08_FuzzedEatSignatureIs101) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_09_EatWithAFreshNonceIs101) {
+TEST_P(To2OwnerConformance, TO2_09_EatWithAFreshNonceIs101) {
   auto d = device();
   d->to_prove_device();
   EXPECT_EQ(code_of(d->prove_device(d->prove_device_body(Nonce::random())), 64), 101);
   expect_failed_run(*d);
 }
 
-TEST_F(To2OwnerConformance, TO2_10_SetupDeviceDecryptsVerifiesWithOwner2KeyAndEchoesTheNonce) {
+TEST_P(To2OwnerConformance, TO2_10_SetupDeviceDecryptsVerifiesWithOwner2KeyAndEchoesTheNonce) {
   auto d = device();
   d->to_prove_device();
   const transport::Response r = d->prove_device();
@@ -214,7 +218,7 @@ TEST_F(To2OwnerConformance, TO2_10_SetupDeviceDecryptsVerifiesWithOwner2KeyAndEc
   EXPECT_NE(s.payload.guid, kGuid);  // no reuse offered: a new GUID
 }
 
-TEST_F(To2OwnerConformance, TO2_11_FuzzedDeviceServiceInfoReadyPlaintextIs100) {
+TEST_P(To2OwnerConformance, TO2_11_FuzzedDeviceServiceInfoReadyPlaintextIs100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     auto d = device();
@@ -224,7 +228,7 @@ TEST_F(To2OwnerConformance, TO2_11_FuzzedDeviceServiceInfoReadyPlaintextIs100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_12_CorruptedWrapperOf66Is101Or100) {
+TEST_P(To2OwnerConformance, TO2_12_CorruptedWrapperOf66Is101Or100) {
   for (const crypto::CipherSuite suite : {crypto::CipherSuite::A128GCM, crypto::CipherSuite::Aes128CtrHmacSha256,
                                           crypto::CipherSuite::Aes128CbcHmacSha256}) {
     for (const Corrupt where : corruptions_for(suite)) {
@@ -245,7 +249,7 @@ TEST_F(To2OwnerConformance, TO2_12_CorruptedWrapperOf66Is101Or100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_13_OwnerServiceInfoReadyDecryptsToUint16OrNull) {
+TEST_P(To2OwnerConformance, TO2_13_OwnerServiceInfoReadyDecryptsToUint16OrNull) {
   auto d = device();
   d->to_ready();
   const transport::Response r = d->ready();
@@ -259,7 +263,7 @@ TEST_F(To2OwnerConformance, TO2_13_OwnerServiceInfoReadyDecryptsToUint16OrNull) 
   reader.expect_end();
 }
 
-TEST_F(To2OwnerConformance, TO2_14_FuzzedDeviceServiceInfoPlaintextIs100) {
+TEST_P(To2OwnerConformance, TO2_14_FuzzedDeviceServiceInfoPlaintextIs100) {
   const Bytes good = to2::DeviceServiceInfo{.is_more_service_info = false, .service_info = devmod_kvs()}.encode();
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -270,7 +274,7 @@ TEST_F(To2OwnerConformance, TO2_14_FuzzedDeviceServiceInfoPlaintextIs100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_15_CorruptedWrapperOf68Is101Or100) {
+TEST_P(To2OwnerConformance, TO2_15_CorruptedWrapperOf68Is101Or100) {
   const Bytes good = to2::DeviceServiceInfo{.is_more_service_info = false, .service_info = devmod_kvs()}.encode();
   for (const crypto::CipherSuite suite : {crypto::CipherSuite::A128GCM, crypto::CipherSuite::Aes128CbcHmacSha256}) {
     for (const Corrupt where : corruptions_for(suite)) {
@@ -289,7 +293,7 @@ TEST_F(To2OwnerConformance, TO2_15_CorruptedWrapperOf68Is101Or100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_16_MoreServiceInfoAfterTheDeviceEndedIs101) {
+TEST_P(To2OwnerConformance, TO2_16_MoreServiceInfoAfterTheDeviceEndedIs101) {
   auto d = device();
   d->to_service_info();
   const serviceinfo::ServiceInfo kvs = devmod_kvs();
@@ -303,7 +307,7 @@ TEST_F(To2OwnerConformance, TO2_16_MoreServiceInfoAfterTheDeviceEndedIs101) {
   expect_failed_run(*d);
 }
 
-TEST_F(To2OwnerConformance, TO2_17_OneDevmodEntryPer68ThenEmptyPollsUntilIsDone) {
+TEST_P(To2OwnerConformance, TO2_17_OneDevmodEntryPer68ThenEmptyPollsUntilIsDone) {
   auto d = device();
   d->to_service_info();
   int replies = 0;
@@ -328,7 +332,7 @@ TEST_F(To2OwnerConformance, TO2_17_OneDevmodEntryPer68ThenEmptyPollsUntilIsDone)
   EXPECT_EQ(require(d->done(), 71).msg_type, 71);
 }
 
-TEST_F(To2OwnerConformance, TO2_18_FuzzedDonePlaintextIs100) {
+TEST_P(To2OwnerConformance, TO2_18_FuzzedDonePlaintextIs100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     auto d = device();
@@ -339,7 +343,7 @@ TEST_F(To2OwnerConformance, TO2_18_FuzzedDonePlaintextIs100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_19_CorruptedWrapperOfDoneIs101Or100) {
+TEST_P(To2OwnerConformance, TO2_19_CorruptedWrapperOfDoneIs101Or100) {
   for (const crypto::CipherSuite suite : {crypto::CipherSuite::A128GCM, crypto::CipherSuite::Aes128CtrHmacSha256}) {
     for (const Corrupt where : corruptions_for(suite)) {
       SCOPED_TRACE(std::string(crypto::cipher_suite_name(suite)) + " corruption " +
@@ -358,7 +362,7 @@ TEST_F(To2OwnerConformance, TO2_19_CorruptedWrapperOfDoneIs101Or100) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_20_DoneWithARandomNonceIs101AndTheVoucherIsNotReplaced) {
+TEST_P(To2OwnerConformance, TO2_20_DoneWithARandomNonceIs101AndTheVoucherIsNotReplaced) {
   auto d = device();
   d->to_done();
   EXPECT_EQ(code_of(d->done(to2::Done{.nonce_to2_prove_dv = Nonce::random()}.encode()), 70), 101);
@@ -366,7 +370,7 @@ TEST_F(To2OwnerConformance, TO2_20_DoneWithARandomNonceIs101AndTheVoucherIsNotRe
   EXPECT_FALSE(m_server->voucher(d->setup->payload.guid));
 }
 
-TEST_F(To2OwnerConformance, TO2_21_Done2DecryptsAndCarriesNonceTO2SetupDv) {
+TEST_P(To2OwnerConformance, TO2_21_Done2DecryptsAndCarriesNonceTO2SetupDv) {
   auto d = device();
   d->to_done();
   const transport::Response r = d->done();
@@ -417,7 +421,7 @@ TEST(To2OwnerWorkload, TO2_22_ManyVouchersAndSequentialRunsWithEcdh256A128GcmFor
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_27_ForeignUeidForeignKeyAndAnInvalidXbAre101) {
+TEST_P(To2OwnerConformance, TO2_27_ForeignUeidForeignKeyAndAnInvalidXbAre101) {
   {
     auto d = device();
     d->to_prove_device();
@@ -441,7 +445,7 @@ TEST_F(To2OwnerConformance, TO2_27_ForeignUeidForeignKeyAndAnInvalidXbAre101) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_28_NullReplacementHmacWithoutReuseIs101) {
+TEST_P(To2OwnerConformance, TO2_28_NullReplacementHmacWithoutReuseIs101) {
   auto d = device();
   d->to_ready();
   ASSERT_FALSE(d->reuse_offered());
@@ -451,7 +455,7 @@ TEST_F(To2OwnerConformance, TO2_28_NullReplacementHmacWithoutReuseIs101) {
   expect_failed_run(*d);
 }
 
-TEST_F(To2OwnerConformance, TO2_29_Sha256HashAsReplacementHmacIs100) {
+TEST_P(To2OwnerConformance, TO2_29_Sha256HashAsReplacementHmacIs100) {
   auto d = device();
   d->to_ready();
   cbor::Writer w;
@@ -460,7 +464,7 @@ TEST_F(To2OwnerConformance, TO2_29_Sha256HashAsReplacementHmacIs100) {
   expect_failed_run(*d);
 }
 
-TEST_F(To2OwnerConformance, TO2_30_DeviceServiceInfoAboveTheDeclaredSizeIs101) {
+TEST_P(To2OwnerConformance, TO2_30_DeviceServiceInfoAboveTheDeclaredSizeIs101) {
   auto d = device();
   d->to_ready();
   const auto declared = to2::OwnerServiceInfoReady::decode(d->open(require(d->ready(), 67)));
@@ -472,7 +476,7 @@ TEST_F(To2OwnerConformance, TO2_30_DeviceServiceInfoAboveTheDeclaredSizeIs101) {
   expect_failed_run(*d);
 }
 
-TEST_F(To2OwnerConformance, TO2_31_DoneBeforeIsDoneIs101) {
+TEST_P(To2OwnerConformance, TO2_31_DoneBeforeIsDoneIs101) {
   {
     auto d = device();
     d->to_service_info();
@@ -491,7 +495,7 @@ TEST_F(To2OwnerConformance, TO2_31_DoneBeforeIsDoneIs101) {
   }
 }
 
-TEST_F(To2OwnerConformance, TO2_32_PlainOrForeignKeyedDeviceServiceInfoIs100Or101) {
+TEST_P(To2OwnerConformance, TO2_32_PlainOrForeignKeyedDeviceServiceInfoIs100Or101) {
   const Bytes plain = to2::DeviceServiceInfo{.is_more_service_info = false, .service_info = devmod_kvs()}.encode();
   {
     auto d = device();
@@ -514,7 +518,7 @@ TEST_F(To2OwnerConformance, TO2_32_PlainOrForeignKeyedDeviceServiceInfoIs100Or10
 
 // ---- The transport checks that need TO2 (docs/conformance.md §7) ----
 
-TEST_F(To2OwnerConformance, TR_08_AnotherDevicesProveDeviceOnThisRunsTokenIs101AndEndsThisRun) {
+TEST_P(To2OwnerConformance, TR_08_AnotherDevicesProveDeviceOnThisRunsTokenIs101AndEndsThisRun) {
   auto a = device();
   auto b = other_device(Guid::random());
   a->to_prove_device();
@@ -530,7 +534,7 @@ TEST_F(To2OwnerConformance, TR_08_AnotherDevicesProveDeviceOnThisRunsTokenIs101A
   require(b->done(), 71);
 }
 
-TEST_F(To2OwnerConformance, TR_09_AnotherSessionsEncryptedDoneIs101AndEndsTheRunItWasPostedOn) {
+TEST_P(To2OwnerConformance, TR_09_AnotherSessionsEncryptedDoneIs101AndEndsTheRunItWasPostedOn) {
   auto a = device();
   auto b = other_device(Guid::random());
   a->to_done();
@@ -543,7 +547,7 @@ TEST_F(To2OwnerConformance, TR_09_AnotherSessionsEncryptedDoneIs101AndEndsTheRun
   require(a->done(), 71);
 }
 
-TEST_F(To2OwnerConformance, TR_12_AnErrorAfterTheKeyExchangeIsPlainCbor) {
+TEST_P(To2OwnerConformance, TR_12_AnErrorAfterTheKeyExchangeIsPlainCbor) {
   auto d = device();
   d->to_done();
   const transport::Response r = d->done(to2::Done{.nonce_to2_prove_dv = Nonce::random()}.encode());  // TO2-20
@@ -556,7 +560,7 @@ TEST_F(To2OwnerConformance, TR_12_AnErrorAfterTheKeyExchangeIsPlainCbor) {
   EXPECT_THROW((void)d->open(r), Error);
 }
 
-TEST_F(To2OwnerConformance, TR_13_HelloDeviceWithAStaleTokenStartsAFreshRun) {
+TEST_P(To2OwnerConformance, TR_13_HelloDeviceWithAStaleTokenStartsAFreshRun) {
   auto first = device();
   require(first->hello(), 61);
   const std::string stale = first->token;
@@ -568,7 +572,7 @@ TEST_F(To2OwnerConformance, TR_13_HelloDeviceWithAStaleTokenStartsAFreshRun) {
   EXPECT_TRUE(m_server->session(*r.token));
 }
 
-TEST_F(To2OwnerConformance, TR_14_FiftyParallelRunsForFiftyGuidsAllCompleteEachWithItsOwnToken) {
+TEST_P(To2OwnerConformance, TR_14_FiftyParallelRunsForFiftyGuidsAllCompleteEachWithItsOwnToken) {
   constexpr int kRuns = 50;
   std::vector<std::unique_ptr<DeviceSteps>> devices;
   for (int i = 0; i < kRuns; ++i) {
@@ -610,7 +614,7 @@ Bytes hello_for(const Guid& guid) {
 
 // Deliberate deviation (docs/conformance.md TO2-33): the old voucher keeps serving its GUID until the device has
 // proven itself under the new one, so a device whose Done2 got lost (DEV-46) can onboard again; then the old GUID is 6.
-TEST_F(To2OwnerConformance, TO2_33_AfterDone2TheNewGuidIsServedAndListedAndTheOldOneRetires) {
+TEST_P(To2OwnerConformance, TO2_33_AfterDone2TheNewGuidIsServedAndListedAndTheOldOneRetires) {
   const To2Result first = onboard(*m_server, credential_for(*m_tv));
   const Guid new_guid = first.credential.dc_guid;
   ASSERT_NE(new_guid, kGuid);
@@ -629,7 +633,7 @@ TEST_F(To2OwnerConformance, TO2_33_AfterDone2TheNewGuidIsServedAndListedAndTheOl
   EXPECT_EQ(m_server->status(new_guid)->state, "onboarded");
 }
 
-TEST_F(To2OwnerConformance, TO2_34_ProveOVHdrUnprotectedHeaderAndHashFamily) {
+TEST_P(To2OwnerConformance, TO2_34_ProveOVHdrUnprotectedHeaderAndHashFamily) {
   for (const std::string type : {"p256", "p384"}) {
     SCOPED_TRACE(type);
     auto tv = make_test_voucher(type, type, 3, kGuid);
@@ -651,8 +655,10 @@ TEST_F(To2OwnerConformance, TO2_34_ProveOVHdrUnprotectedHeaderAndHashFamily) {
 
 // ==== Device side ===================================================================================================
 
-class To2DeviceConformance : public ::testing::Test {
+class To2DeviceConformance : public ::testing::TestWithParam<Wire> {
  protected:
+  void SetUp() override { current_wire() = GetParam(); }
+  void TearDown() override { current_wire() = Wire::Loopback; }
   To2DeviceConformance()
       : m_tv(make_test_voucher("p256", "p256", 2, kGuid)),
         m_server(std::make_unique<OwnerServer>(*m_tv)),
@@ -743,7 +749,7 @@ class To2DeviceConformance : public ::testing::Test {
   std::optional<To2Result> m_result;
 };
 
-TEST_F(To2DeviceConformance, DEV_05_FuzzedOVHeaderInASigned61Aborts100) {
+TEST_P(To2DeviceConformance, DEV_05_FuzzedOVHeaderInASigned61Aborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     rewrite_61([seed](to2::ProveOVHdrPayload& p) { p.ov_header = fuzzed(p.ov_header, seed); });
@@ -751,19 +757,19 @@ TEST_F(To2DeviceConformance, DEV_05_FuzzedOVHeaderInASigned61Aborts100) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_06_RandomNonceTO2ProveOVAborts101) {
+TEST_P(To2DeviceConformance, DEV_06_RandomNonceTO2ProveOVAborts101) {
   rewrite_61([](to2::ProveOVHdrPayload& p) { p.nonce_to2_prove_ov = Nonce::random(); });
   expect_abort(101, 61);
 }
 
-TEST_F(To2DeviceConformance, DEV_07_OtherSgTypeInEBSigInfoAborts101) {
+TEST_P(To2DeviceConformance, DEV_07_OtherSgTypeInEBSigInfoAborts101) {
   for (const crypto::SigAlg alg : {crypto::SigAlg::ES384, crypto::SigAlg::RS256}) {
     rewrite_61([alg](to2::ProveOVHdrPayload& p) { p.eb_sig_info = SigInfo::for_alg(alg); });
     expect_abort(101, 61);
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_08_WrongHelloDeviceHashAborts) {
+TEST_P(To2DeviceConformance, DEV_08_WrongHelloDeviceHashAborts) {
   // Random bytes of the right length: 101.
   rewrite_61([](to2::ProveOVHdrPayload& p) { p.hello_device_hash = Hash(HashType::Sha256, testing::random_bytes(32, 8)); });
   expect_abort(101, 61);
@@ -790,7 +796,7 @@ TEST_F(To2DeviceConformance, DEV_08_WrongHelloDeviceHashAborts) {
   expect_abort(100, 61);
 }
 
-TEST_F(To2DeviceConformance, DEV_09_MutatedProveOVHdrCoseAborts) {
+TEST_P(To2DeviceConformance, DEV_09_MutatedProveOVHdrCoseAborts) {
   for (std::uint32_t seed = 1; seed <= 2; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     // Random protected header: 100.
@@ -824,7 +830,7 @@ TEST_F(To2DeviceConformance, DEV_09_MutatedProveOVHdrCoseAborts) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_10_FuzzedProveOVHdrPayloadValidlySignedAborts100) {
+TEST_P(To2DeviceConformance, DEV_10_FuzzedProveOVHdrPayloadValidlySignedAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->plain[61] = [this, seed](Bytes& body) {
@@ -837,7 +843,7 @@ TEST_F(To2DeviceConformance, DEV_10_FuzzedProveOVHdrPayloadValidlySignedAborts10
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_11_FuzzedProveOVHdrBodyAborts100) {
+TEST_P(To2DeviceConformance, DEV_11_FuzzedProveOVHdrBodyAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->plain[61] = [seed](Bytes& body) { body = fuzzed(body, seed); };
@@ -845,7 +851,7 @@ TEST_F(To2DeviceConformance, DEV_11_FuzzedProveOVHdrBodyAborts100) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_12_ProveOVHdrWithoutAuthorizationAbortsBeforeAny62) {
+TEST_P(To2DeviceConformance, DEV_12_ProveOVHdrWithoutAuthorizationAbortsBeforeAny62) {
   m_mitm->wire[61] = [](transport::Response& r) { r.token.reset(); };
   EXPECT_EQ(run(), 100);
   EXPECT_FALSE(m_result);
@@ -855,7 +861,7 @@ TEST_F(To2DeviceConformance, DEV_12_ProveOVHdrWithoutAuthorizationAbortsBeforeAn
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_13_MutatedOVEntryAborts101) {
+TEST_P(To2DeviceConformance, DEV_13_MutatedOVEntryAborts101) {
   for (std::uint32_t seed = 1; seed <= 2; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     const std::vector<std::function<void(Sign1Fields&)>> mutations{
@@ -875,7 +881,7 @@ TEST_F(To2DeviceConformance, DEV_13_MutatedOVEntryAborts101) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_14_FuzzedOVNextEntryAborts100) {
+TEST_P(To2DeviceConformance, DEV_14_FuzzedOVNextEntryAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->plain[63] = [seed](Bytes& body) { body = fuzzed(body, seed); };
@@ -883,7 +889,7 @@ TEST_F(To2DeviceConformance, DEV_14_FuzzedOVNextEntryAborts100) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_15_OVEntryNumAboveTheOneAskedForAborts101) {
+TEST_P(To2DeviceConformance, DEV_15_OVEntryNumAboveTheOneAskedForAborts101) {
   m_mitm->plain[63] = [](Bytes& body) {
     to2::OVNextEntry e = to2::OVNextEntry::decode(body);
     ++e.ov_entry_num;
@@ -892,7 +898,7 @@ TEST_F(To2DeviceConformance, DEV_15_OVEntryNumAboveTheOneAskedForAborts101) {
   expect_abort(101, 63);
 }
 
-TEST_F(To2DeviceConformance, DEV_16_SetupDeviceWithARandomNonceAborts101) {
+TEST_P(To2DeviceConformance, DEV_16_SetupDeviceWithARandomNonceAborts101) {
   rewrite_65([](Bytes& payload) {
     to2::SetupDevicePayload p = to2::SetupDevicePayload::decode(payload);
     p.nonce_to2_setup_dv = Nonce::random();
@@ -901,7 +907,7 @@ TEST_F(To2DeviceConformance, DEV_16_SetupDeviceWithARandomNonceAborts101) {
   expect_abort(101, 65);
 }
 
-TEST_F(To2DeviceConformance, DEV_17_FuzzedSetupDevicePayloadValidlySignedAborts100) {
+TEST_P(To2DeviceConformance, DEV_17_FuzzedSetupDevicePayloadValidlySignedAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     rewrite_65([seed](Bytes& payload) { payload = fuzzed(payload, seed); });
@@ -909,7 +915,7 @@ TEST_F(To2DeviceConformance, DEV_17_FuzzedSetupDevicePayloadValidlySignedAborts1
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_18_MutatedSetupDeviceCoseAborts) {
+TEST_P(To2DeviceConformance, DEV_18_MutatedSetupDeviceCoseAborts) {
   const std::uint32_t seed = 3;
   m_mitm->plain[65] = [](Bytes& body) {
     Sign1Fields f = Sign1Fields::of(body);
@@ -937,7 +943,7 @@ TEST_F(To2DeviceConformance, DEV_18_MutatedSetupDeviceCoseAborts) {
   expect_abort(101, 65);
 }
 
-TEST_F(To2DeviceConformance, DEV_19_FuzzedSetupDevicePlaintextAborts100) {
+TEST_P(To2DeviceConformance, DEV_19_FuzzedSetupDevicePlaintextAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->plain[65] = [seed](Bytes& body) { body = fuzzed(body, seed); };
@@ -945,14 +951,14 @@ TEST_F(To2DeviceConformance, DEV_19_FuzzedSetupDevicePlaintextAborts100) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_20_CorruptedSetupDeviceWrapperAborts101) {
+TEST_P(To2DeviceConformance, DEV_20_CorruptedSetupDeviceWrapperAborts101) {
   for (const Corrupt where : {Corrupt::Ciphertext, Corrupt::Iv}) {
     m_mitm->wire[65] = [where](transport::Response& r) { r.body = corrupt_wrapper(r.body, where, 2); };
     expect_abort(101, 65);
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_21_FuzzedEncryptedSetupDeviceAborts100) {
+TEST_P(To2DeviceConformance, DEV_21_FuzzedEncryptedSetupDeviceAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->wire[65] = [seed](transport::Response& r) { r.body = fuzzed(r.body, seed); };
@@ -960,7 +966,7 @@ TEST_F(To2DeviceConformance, DEV_21_FuzzedEncryptedSetupDeviceAborts100) {
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_22_FuzzedOwnerServiceInfoReadyPlaintextAborts100) {
+TEST_P(To2DeviceConformance, DEV_22_FuzzedOwnerServiceInfoReadyPlaintextAborts100) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->plain[67] = [seed](Bytes& body) { body = fuzzed(body, seed); };
@@ -968,19 +974,19 @@ TEST_F(To2DeviceConformance, DEV_22_FuzzedOwnerServiceInfoReadyPlaintextAborts10
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_23_CorruptedOwnerServiceInfoReadyWrapperAborts101) {
+TEST_P(To2DeviceConformance, DEV_23_CorruptedOwnerServiceInfoReadyWrapperAborts101) {
   for (const Corrupt where : {Corrupt::Ciphertext, Corrupt::Iv}) {
     m_mitm->wire[67] = [where](transport::Response& r) { r.body = corrupt_wrapper(r.body, where, 1); };
     expect_abort(101, 67);
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_24_Done2WithARandomNonceAborts101WithoutANewCredential) {
+TEST_P(To2DeviceConformance, DEV_24_Done2WithARandomNonceAborts101WithoutANewCredential) {
   m_mitm->plain[71] = [](Bytes& body) { body = to2::Done2{.nonce_to2_setup_dv = Nonce::random()}.encode(); };
   expect_abort(101, 71);
 }
 
-TEST_F(To2DeviceConformance, DEV_25_FuzzedDone2PlaintextAborts100WithoutANewCredential) {
+TEST_P(To2DeviceConformance, DEV_25_FuzzedDone2PlaintextAborts100WithoutANewCredential) {
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     m_mitm->plain[71] = [seed](Bytes& body) { body = fuzzed(body, seed); };
@@ -988,7 +994,7 @@ TEST_F(To2DeviceConformance, DEV_25_FuzzedDone2PlaintextAborts100WithoutANewCred
   }
 }
 
-TEST_F(To2DeviceConformance, DEV_26_CorruptedDone2WrapperAborts101WithoutANewCredential) {
+TEST_P(To2DeviceConformance, DEV_26_CorruptedDone2WrapperAborts101WithoutANewCredential) {
   for (const Corrupt where : {Corrupt::Ciphertext, Corrupt::Iv}) {
     m_mitm->wire[71] = [where](transport::Response& r) { r.body = corrupt_wrapper(r.body, where, 4); };
     expect_abort(101, 71);
@@ -1042,7 +1048,7 @@ void sign_61_as(To2Mitm& mitm, const crypto::PrivateKey& rogue) {
   };
 }
 
-TEST_F(To2DeviceConformance, DEV_35_RedirectSignedByAnotherKeyToARogueOwnerAbortsAfterTheEntries) {
+TEST_P(To2DeviceConformance, DEV_35_RedirectSignedByAnotherKeyToARogueOwnerAbortsAfterTheEntries) {
   const crypto::PrivateKey rogue = crypto::PrivateKey::generate(crypto::KeyType::P256);
   // The to1d of TO1.RVRedirect: the rogue owner's address, validly signed, but not by the voucher's owner key.
   const Bytes to0d_hash_input = from_hex("00");
@@ -1059,13 +1065,13 @@ TEST_F(To2DeviceConformance, DEV_35_RedirectSignedByAnotherKeyToARogueOwnerAbort
   expect_late_abort(101, 63, std::move(again));
 }
 
-TEST_F(To2DeviceConformance, DEV_36_ProveOVHdrSignedByARogueKeyItAlsoNamesAbortsAfterTheLastEntry) {
+TEST_P(To2DeviceConformance, DEV_36_ProveOVHdrSignedByARogueKeyItAlsoNamesAbortsAfterTheLastEntry) {
   const crypto::PrivateKey rogue = crypto::PrivateKey::generate(crypto::KeyType::P256);
   sign_61_as(*m_mitm, rogue);
   expect_late_abort(101, 63);
 }
 
-TEST_F(To2DeviceConformance, DEV_37_EntryWhosePrevHashMissesTheEntryBeforeAborts101) {
+TEST_P(To2DeviceConformance, DEV_37_EntryWhosePrevHashMissesTheEntryBeforeAborts101) {
   const crypto::PrivateKey& signer = m_tv->fx.owner_after(1);  // entry 1 is signed by owner 1
   m_mitm->plain[63] = [&signer](Bytes& body) {
     const to2::OVNextEntry e = to2::OVNextEntry::decode(body);
@@ -1079,7 +1085,7 @@ TEST_F(To2DeviceConformance, DEV_37_EntryWhosePrevHashMissesTheEntryBeforeAborts
   expect_abort(101, 63);
 }
 
-TEST_F(To2DeviceConformance, DEV_38_HeaderWithAnotherManufacturerKeyAndARecomputedHmacAborts101) {
+TEST_P(To2DeviceConformance, DEV_38_HeaderWithAnotherManufacturerKeyAndARecomputedHmacAborts101) {
   const crypto::PrivateKey other = crypto::PrivateKey::generate(crypto::KeyType::P256);
   const SoftwareHmac hmac(m_credential.dc_hmac_secret.clone());
   rewrite_61([&](to2::ProveOVHdrPayload& p) {
@@ -1092,7 +1098,7 @@ TEST_F(To2DeviceConformance, DEV_38_HeaderWithAnotherManufacturerKeyAndARecomput
   expect_abort(101, 61);
 }
 
-TEST_F(To2DeviceConformance, DEV_39_FlippedHmacOrAnotherGuidWithARecomputedHmacAborts101) {
+TEST_P(To2DeviceConformance, DEV_39_FlippedHmacOrAnotherGuidWithARecomputedHmacAborts101) {
   rewrite_61([](to2::ProveOVHdrPayload& p) {
     Bytes value(p.hmac.value().begin(), p.hmac.value().end());
     value[7] ^= 0x01;
@@ -1109,7 +1115,7 @@ TEST_F(To2DeviceConformance, DEV_39_FlippedHmacOrAnotherGuidWithARecomputedHmacA
   expect_abort(101, 61);
 }
 
-TEST_F(To2DeviceConformance, DEV_40_NoEntriesOrAChainThatChangesKeyTypeAborts101) {
+TEST_P(To2DeviceConformance, DEV_40_NoEntriesOrAChainThatChangesKeyTypeAborts101) {
   rewrite_61([](to2::ProveOVHdrPayload& p) { p.num_ov_entries = 0; });
   expect_abort(101, 61);
   // Entry 0 hands the device to a P-384 key, which validly signs entry 1 back to the owner's P-256 key.
@@ -1131,7 +1137,7 @@ TEST_F(To2DeviceConformance, DEV_40_NoEntriesOrAChainThatChangesKeyTypeAborts101
   expect_abort(101, 63);
 }
 
-TEST_F(To2DeviceConformance, DEV_41_SetupDeviceSignedByTheOwnerKeyButNamingAnotherOwner2KeyAborts101) {
+TEST_P(To2DeviceConformance, DEV_41_SetupDeviceSignedByTheOwnerKeyButNamingAnotherOwner2KeyAborts101) {
   const crypto::PrivateKey other = crypto::PrivateKey::generate(crypto::KeyType::P256);
   rewrite_65([&other](Bytes& payload) {
     to2::SetupDevicePayload p = to2::SetupDevicePayload::decode(payload);
@@ -1141,7 +1147,7 @@ TEST_F(To2DeviceConformance, DEV_41_SetupDeviceSignedByTheOwnerKeyButNamingAnoth
   expect_abort(101, 65);
 }
 
-TEST_F(To2DeviceConformance, DEV_42_SetupDeviceWithAnEmptyRendezvousInfoAborts100) {
+TEST_P(To2DeviceConformance, DEV_42_SetupDeviceWithAnEmptyRendezvousInfoAborts100) {
   rewrite_65([](Bytes& payload) {
     cbor::Reader r(payload, "payload");
     r.read_array_of("payload", 4);
@@ -1156,7 +1162,7 @@ TEST_F(To2DeviceConformance, DEV_42_SetupDeviceWithAnEmptyRendezvousInfoAborts10
   expect_abort(100, 65);
 }
 
-TEST_F(To2DeviceConformance, DEV_43_ReuseOfferedToADeviceThatRefusesItIs102AndTheCredentialIsKept) {
+TEST_P(To2DeviceConformance, DEV_43_ReuseOfferedToADeviceThatRefusesItIs102AndTheCredentialIsKept) {
   auto tv = make_test_voucher("p256", "p256", 2, kGuid);
   OwnerServer server(*tv);
   server.policy.plan_for = [](const Guid&, std::string_view) {
@@ -1179,7 +1185,7 @@ TEST_F(To2DeviceConformance, DEV_43_ReuseOfferedToADeviceThatRefusesItIs102AndTh
   EXPECT_EQ(before.dc_guid, kGuid);
 }
 
-TEST_F(To2DeviceConformance, DEV_46_ConnectionLostInsteadOfDone2KeepsTheOldCredentialThatOnboardsAgain) {
+TEST_P(To2DeviceConformance, DEV_46_ConnectionLostInsteadOfDone2KeepsTheOldCredentialThatOnboardsAgain) {
   m_mitm->wire[71] = [](transport::Response&) { throw_transport("connection closed by the test before TO2.Done2"); };
   EXPECT_NE(run(), 0);
   EXPECT_FALSE(m_result);
@@ -1190,7 +1196,7 @@ TEST_F(To2DeviceConformance, DEV_46_ConnectionLostInsteadOfDone2KeepsTheOldCrede
   EXPECT_NE(again.credential.dc_guid, kGuid);
 }
 
-TEST_F(To2DeviceConformance, DEV_29_FidoAllianceModuleFromTheOwnerIsHandledAndTo2Completes) {
+TEST_P(To2DeviceConformance, DEV_29_FidoAllianceModuleFromTheOwnerIsHandledAndTo2Completes) {
   // The conformance tools' owner activates fido_alliance and sends its token, whatever devmod:modules says.
   bool first = true;
   m_mitm->plain[69] = [this, &first](Bytes& body) {
@@ -1212,6 +1218,10 @@ TEST_F(To2DeviceConformance, DEV_29_FidoAllianceModuleFromTheOwnerIsHandledAndTo
   EXPECT_FALSE(m_mitm->device_error()) << m_mitm->device_error()->em_error_str;
   EXPECT_NE(m_result->credential.dc_guid, kGuid);
 }
+
+// Every line twice: in process, and over HTTP on 127.0.0.1 through the real server and client bindings.
+INSTANTIATE_TEST_SUITE_P(Wire, To2OwnerConformance, ::testing::Values(Wire::Loopback, Wire::Http), testing::wire_name);
+INSTANTIATE_TEST_SUITE_P(Wire, To2DeviceConformance, ::testing::Values(Wire::Loopback, Wire::Http), testing::wire_name);
 
 }  // namespace
 }  // namespace fdo::protocol

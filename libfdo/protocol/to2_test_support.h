@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -29,10 +30,51 @@
 #include "libfdo/protocol/to2_owner.h"
 #include "libfdo/serviceinfo/device_engine.h"
 #include "libfdo/storage/memory_store.h"
+#include "libfdo/transport/binding.h"
+#include "libfdo/transport/http_client.h"
+#include "libfdo/transport/http_server.h"
+#include "libfdo/transport/http_transport.h"
 #include "libfdo/transport/loopback_transport.h"
 #include "libfdo/voucher/header.h"
 
 namespace fdo::protocol::testing {
+
+/// How the test peers reach each other: in process, or over real HTTP on 127.0.0.1 (FDO 1.1 §4.3), so that the
+/// conformance lines hold through the HTTP binding as a deployed owner and device meet.
+enum class Wire { Loopback, Http };
+
+/// The wire of the running test (set by the conformance fixtures; onboard() and OwnerServer read it).
+inline Wire& current_wire() {
+  static Wire wire = Wire::Loopback;
+  return wire;
+}
+
+inline std::string wire_name(const ::testing::TestParamInfo<Wire>& info) {
+  return info.param == Wire::Http ? "Http" : "Loopback";
+}
+
+/// A transport::Response from what an HTTP client read (the token out of "Authorization: Bearer <token>").
+inline transport::Response response_of(const transport::ClientResponse& c) {
+  transport::Response r;
+  r.http_status = c.status;
+  r.msg_type = c.msg_type.value_or(0);
+  r.body = c.body;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (c.authorization && c.authorization->rfind(kBearer, 0) == 0) {
+    r.token = c.authorization->substr(kBearer.size());
+  }
+  return r;
+}
+
+/// An HTTP server on 127.0.0.1 in front of a responder, for Wire::Http.
+inline std::unique_ptr<transport::HttpServer> serve_http(transport::Responder& responder) {
+  transport::HttpServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.threads = 4;
+  auto server = std::make_unique<transport::HttpServer>(responder, options);
+  server->start();
+  return server;
+}
 
 /// An owner service on a memory store with one owner key: the current owner key of `tv`.
 struct OwnerServer {
@@ -63,6 +105,14 @@ struct OwnerServer {
     return o;
   }
   transport::Response post(std::uint8_t type, ByteView body, std::optional<std::string> token = std::nullopt) {
+    if (current_wire() == Wire::Http) {
+      std::call_once(http_started, [this] { http = serve_http(dispatcher); });
+      // One connection per message: the tests post from several threads and with other runs' tokens.
+      transport::HttpClient client(http->url());
+      const std::optional<std::string> authorization =
+          token ? std::optional<std::string>(transport::bearer_value(*token)) : std::nullopt;
+      return response_of(client.post(type, body, authorization));
+    }
     transport::Request r;
     r.msg_type = type;
     r.body.assign(body.begin(), body.end());
@@ -95,6 +145,9 @@ struct OwnerServer {
   To2OwnerPolicy policy;
   To2Owner to2{policy};
   Dispatcher dispatcher{*store, options()};
+  /// The dispatcher over HTTP, started on the first post under Wire::Http.
+  std::unique_ptr<transport::HttpServer> http;
+  std::once_flag http_started;
 };
 
 /// The devmod values the test devices send.
@@ -120,11 +173,16 @@ inline serviceinfo::DevmodInfo test_devmod() {
 /// `device_alg` (default: its key's default_sig_alg).
 inline To2Result onboard(transport::Responder& responder, const DeviceCredential& credential,
                          To2DeviceOptions options = {}, std::optional<crypto::SigAlg> device_alg = std::nullopt) {
-  transport::LoopbackTransport loopback(responder);
   const SoftwareSigner signer(credential.private_key(), device_alg);
   const SoftwareHmac hmac(credential.dc_hmac_secret.clone());
   options.devmod = test_devmod();
   options.sleep = [](std::chrono::milliseconds) {};
+  if (current_wire() == Wire::Http) {
+    const std::unique_ptr<transport::HttpServer> server = serve_http(responder);
+    transport::HttpTransport http(server->url());
+    return run_to2(http, credential, signer, hmac, std::move(options));
+  }
+  transport::LoopbackTransport loopback(responder);
   return run_to2(loopback, credential, signer, hmac, std::move(options));
 }
 inline To2Result onboard(OwnerServer& server, const DeviceCredential& credential, To2DeviceOptions options = {},

@@ -106,13 +106,8 @@ class Annotator {
 
   // A fixed array: part i is named fields[i]; parts beyond the list are printed unnamed.
   void fields(ByteView item, const Slot& slot, const std::vector<Field>& names) {
-    cbor::Reader r(item, slot.name);
-    const std::size_t n = r.read_array(slot.name);
-    std::vector<ByteView> parts;
-    for (std::size_t i = 0; i < n; ++i) {
-      parts.push_back(r.read_raw(slot.name));
-    }
-    r.expect_end();
+    const std::vector<ByteView> parts = elements(item, slot.name);
+    const std::size_t n = parts.size();
     block(slot, "[", "]", [&] {
       for (std::size_t i = 0; i < n; ++i) {
         const Slot s{i < names.size() ? names[i].name : std::string_view(), i + 1 == n, "", ""};
@@ -127,13 +122,8 @@ class Annotator {
 
   // [* element]: each element named "<element> i".
   void list(ByteView item, const Slot& slot, std::string_view element, const Part& part) {
-    cbor::Reader r(item, slot.name);
-    const std::size_t n = r.read_array(slot.name);
-    std::vector<ByteView> parts;
-    for (std::size_t i = 0; i < n; ++i) {
-      parts.push_back(r.read_raw(slot.name));
-    }
-    r.expect_end();
+    const std::vector<ByteView> parts = elements(item, slot.name);
+    const std::size_t n = parts.size();
     if (n == 0) {
       line("[]", slot);
       return;
@@ -158,6 +148,18 @@ class Annotator {
   }
 
  private:
+  // The encoded elements of an array that is the whole of `item`.
+  static std::vector<ByteView> elements(ByteView item, std::string_view what) {
+    cbor::Reader r(item, what);
+    const std::size_t n = r.read_array(what);
+    std::vector<ByteView> parts;
+    for (std::size_t i = 0; i < n; ++i) {
+      parts.push_back(r.read_raw(what));
+    }
+    r.expect_end();
+    return parts;
+  }
+
   [[nodiscard]] std::string indent() const { return std::string(static_cast<std::size_t>(m_depth) * 2, ' '); }
 
   std::string m_out;
