@@ -1,6 +1,7 @@
 #include "manufacturer/vouchers.h"
 
 #include <algorithm>
+#include <charconv>
 #include <ctime>
 #include <map>
 #include <string>
@@ -9,8 +10,10 @@
 #include "libfdo/core/error.h"
 #include "libfdo/core/fixed_bytes.h"
 #include "libfdo/core/guid_text.h"
+#include "libfdo/core/log.h"
 #include "libfdo/types/json.h"
 #include "libfdo/voucher/pem.h"
+#include "libfdo/voucher/summary.h"
 #include "libfdo/voucher/voucher.h"
 #include "tools/common/admin.h"
 #include "tools/common/cli.h"
@@ -19,7 +22,6 @@ namespace fdo::manufacturer {
 namespace {
 
 constexpr std::string_view kVouchersPath = "/admin/vouchers";
-constexpr std::string_view kBySerial = "serial/";
 
 std::optional<std::size_t> entry_count(const storage::VoucherRecord& record) {
   try {
@@ -50,13 +52,6 @@ std::map<std::string, std::size_t> serial_counts(const std::vector<storage::Vouc
 std::vector<storage::VoucherRecord> all(storage::Store& store) {
   auto tx = store.begin();
   return tx->list_vouchers();
-}
-
-transport::AdminResponse pem_answer(const std::optional<storage::VoucherRecord>& record, std::string_view what) {
-  if (!record) {
-    return transport::AdminResponse{404, "text/plain", "no voucher for " + std::string(what) + "\n"};
-  }
-  return transport::AdminResponse{200, "application/x-pem-file", voucher_pem(*record)};
 }
 
 // "vouchers": records[begin, end) as objects; "same_serial" counts over all of `records`.
@@ -138,34 +133,146 @@ std::optional<storage::VoucherRecord> find_voucher(storage::Store& store, std::s
 
 std::string voucher_pem(const storage::VoucherRecord& record) { return voucher::to_pem(record.voucher); }
 
-void add_admin_routes(transport::HttpServer& server, storage::Store& store, const std::string& token) {
-  server.add_admin_get(std::string(kVouchersPath), [&store, &token](const transport::AdminRequest& request) {
-    if (!tool::admin_authorized(request.headers, token)) {
-      return tool::admin_unauthorized();
+namespace {
+
+constexpr std::string_view kPem = "application/x-pem-file";
+
+// docs/manufacturer.md "Admin API": a cursor is "<created_at>.<GUID hex>" of the last voucher of a page.
+std::string cursor_text(const storage::VoucherRecord& r) { return std::to_string(r.created_at) + "." + r.guid.hex(); }
+
+storage::VoucherCursor parse_cursor(std::string_view text) {
+  const std::size_t dot = text.find('.');
+  std::int64_t created_at = 0;
+  const std::string_view number = text.substr(0, dot);
+  const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), created_at);
+  if (dot == std::string_view::npos || number.empty() || ec != std::errc() || end != number.data() + number.size() ||
+      text.size() - dot - 1 != 32) {
+    throw_body_error("after: '" + std::string(text) + "' is not a cursor of this list (a \"next\" value)");
+  }
+  return storage::VoucherCursor{.created_at = created_at, .guid = parse_guid(text.substr(dot + 1))};
+}
+
+// One voucher as the list shows it, with `same_serial` given.
+void write_summary(JsonWriter& j, const storage::VoucherRecord& r, std::size_t same_serial) {
+  j.begin_object();
+  j.key("guid").string(r.guid.hex());
+  j.key("serial").string(r.serial);
+  j.key("same_serial").uinteger(same_serial);
+  j.key("device_info").string(r.device_info);
+  j.key("created_at").integer(r.created_at);
+  j.key("entries");
+  if (const auto n = entry_count(r)) {
+    j.uinteger(*n);
+  } else {
+    j.null();
+  }
+  j.key("owner_key_id").string(r.owner_key_id);
+  j.end_object();
+}
+
+// GET /admin/vouchers?limit=N&after=CURSOR: a keyset page, stable while vouchers come and go.
+transport::AdminResponse cursor_page(storage::Store& store, std::string_view after, std::size_t limit) {
+  const std::optional<storage::VoucherCursor> cursor =
+      after.empty() ? std::nullopt : std::optional<storage::VoucherCursor>(parse_cursor(after));
+  return storage::read_only(store, [&](storage::Transaction& tx) {
+    std::vector<storage::VoucherRecord> records = tx.list_vouchers_page(cursor, limit + 1);
+    const bool more = records.size() > limit;
+    records.resize(std::min(records.size(), limit));
+    JsonWriter j;
+    j.begin_object().key("format").integer(tool::kJsonFormat).key("limit").uinteger(limit);
+    j.key("vouchers").begin_array();
+    for (const storage::VoucherRecord& r : records) {
+      write_summary(j, r, tx.count_vouchers_with_serial(r.serial));
     }
-    std::string_view rest = std::string_view(request.path).substr(kVouchersPath.size());
-    if (!rest.empty() && rest.front() != '/') {
-      return transport::AdminResponse{404, "text/plain", "not found\n"};
+    j.end_array().key("next");
+    if (more) {
+      j.string(cursor_text(records.back()));
+    } else {
+      j.null();
     }
-    try {
-      if (rest.empty() || rest == "/") {
-        const tool::Page page = tool::parse_page(request.query);
-        return transport::AdminResponse{200, "application/json",
-                                        vouchers_page_json(all(store), page.offset, page.limit) + "\n"};
-      }
-      rest.remove_prefix(1);
-      if (rest.substr(0, kBySerial.size()) == kBySerial) {
-        const std::string serial(rest.substr(kBySerial.size()));
-        return pem_answer(find_voucher(store, {}, serial), "serial " + serial);
-      }
-      return pem_answer(find_voucher(store, rest, {}), "GUID " + std::string(rest));
-    } catch (const Error& e) {
-      if (e.code() != ErrorCode::MessageBodyError) {
-        throw;
-      }
-      return transport::AdminResponse{400, "text/plain", std::string(e.what()) + "\n"};
-    }
+    j.end_object();
+    return tool::json_answer(200, j.str());
   });
+}
+
+transport::AdminResponse list(storage::Store& store, const transport::AdminRequest& request) {
+  const tool::Page page = tool::parse_page(request.query);
+  const std::optional<std::string> after = tool::query_value(request.query, "after");
+  const std::optional<std::string> serial = tool::query_value(request.query, "serial");
+  if (after) {
+    if (tool::query_value(request.query, "offset") || serial) {
+      throw_body_error("after: not together with offset or serial");
+    }
+    return cursor_page(store, *after, page.limit);
+  }
+  std::vector<storage::VoucherRecord> records = all(store);
+  if (serial) {
+    std::erase_if(records, [&](const storage::VoucherRecord& r) { return r.serial != *serial; });
+  }
+  return tool::json_answer(200, vouchers_page_json(records, page.offset, page.limit));
+}
+
+// A voucher as PEM, or with Accept: application/json its store record and what `fdo-reseller show --json` says.
+transport::AdminResponse one(storage::Store& store, const transport::AdminRequest& request,
+                             const std::optional<storage::VoucherRecord>& record, std::string_view what) {
+  if (!record) {
+    return tool::json_error(404, "no voucher for " + std::string(what));
+  }
+  if (!tool::accepts_json(request.headers)) {
+    return transport::AdminResponse{200, std::string(kPem), voucher_pem(*record)};
+  }
+  const std::size_t same = storage::read_only(
+      store, [&](storage::Transaction& tx) { return tx.count_vouchers_with_serial(record->serial); });
+  JsonWriter j;
+  j.begin_object().key("format").integer(tool::kJsonFormat).key("voucher");
+  write_summary(j, *record, same);
+  j.key("details");
+  voucher::summarize(record->voucher).to_json(j);
+  j.end_object();
+  return tool::json_answer(200, j.str());
+}
+
+// DELETE /admin/vouchers/{guid}: one transaction reads and removes the record, then the removal is logged.
+transport::AdminResponse delete_voucher(storage::Store& store, const transport::AdminRequest& request) {
+  const Guid guid = tool::guid_param(request);
+  const auto tx = store.begin();
+  const std::optional<storage::VoucherRecord> record = tx->get_voucher(guid);
+  if (!record) {
+    return tool::json_error(404, "no voucher for GUID " + guid.hex());
+  }
+  const std::size_t same = tx->count_vouchers_with_serial(record->serial);
+  if (!tx->erase_voucher(guid)) {
+    throw_internal("the voucher of " + guid.hex() + " went away while it was deleted");
+  }
+  tx->commit();
+  log::info("admin: deleted the voucher of GUID " + guid.hex() + " (serial " + record->serial + ") at the request of " +
+            request.peer);
+  JsonWriter j;
+  j.begin_object().key("format").integer(tool::kJsonFormat).key("deleted");
+  write_summary(j, *record, same - 1);
+  j.end_object();
+  return tool::json_answer(200, j.str());
+}
+
+}  // namespace
+
+void add_admin_routes(transport::HttpServer& server, storage::Store& store, const std::string& token) {
+  const std::string path(kVouchersPath);
+  server.add_admin_route("GET", path, tool::guarded(token, [&store](const transport::AdminRequest& request) {
+                           return list(store, request);
+                         }));
+  server.add_admin_route("GET", path + "/{guid}", tool::guarded(token, [&store](const transport::AdminRequest& request) {
+                           const Guid guid = tool::guid_param(request);
+                           return one(store, request, find_voucher(store, guid.hex(), {}), "GUID " + guid.hex());
+                         }));
+  server.add_admin_route("GET", path + "/serial/{serial}",
+                         tool::guarded(token, [&store](const transport::AdminRequest& request) {
+                           const std::string& serial = request.path_params.at("serial");
+                           return one(store, request, find_voucher(store, {}, serial), "serial " + serial);
+                         }));
+  server.add_admin_route("DELETE", path + "/{guid}", tool::guarded(token, [&store](const transport::AdminRequest& request) {
+                           return delete_voucher(store, request);
+                         }));
 }
 
 }  // namespace fdo::manufacturer

@@ -1,9 +1,12 @@
 #pragma once
 // The vouchers the manufacturer made (docs/manufacturer.md): `vouchers list|export` and the same over the
-// admin listener's GET endpoints (`serve --admin-listen`), each with `Authorization: Bearer TOKEN` (else 401):
-//   GET /admin/vouchers?offset=N&limit=M one page of the list as JSON, with the total (limit 100 by default, ≤ 1000)
-//   GET /admin/vouchers/<GUID>           one voucher as PEM (404 when unknown); GUID in hex or UUID form
-//   GET /admin/vouchers/serial/<SERIAL>  the newest voucher of that serial as PEM
+// admin listener (`serve --admin-listen`), each with `Authorization: Bearer TOKEN` (else 401), errors as
+// {"error": …} (docs/api/manufacturer.openapi.json):
+//   GET    /admin/vouchers?offset=N&limit=M one page of the list as JSON, with the total (limit 100 by default, ≤ 1000);
+//          ?serial=S only that serial's; ?after=CURSOR&limit=M a keyset page with a "next" cursor instead
+//   GET    /admin/vouchers/<GUID>           one voucher as PEM (404 when unknown), or as JSON with Accept: application/json
+//   GET    /admin/vouchers/serial/<SERIAL>  the newest voucher of that serial, likewise
+//   DELETE /admin/vouchers/<GUID>           removes it (one transaction, logged)
 
 #include <optional>
 #include <string>
@@ -39,7 +42,7 @@ std::optional<storage::VoucherRecord> find_voucher(storage::Store& store, std::s
 /// The voucher of a record as PEM (docs/voucher.md "PEM files").
 std::string voucher_pem(const storage::VoucherRecord& record);
 
-/// Registers the admin GET endpoints above on `server` (the admin listener, never the DI one); `store` and `token`
+/// Registers the admin endpoints above on `server` (the admin listener, never the DI one); `store` and `token`
 /// must outlive it. A request without the bearer `token` gets 401 with an empty body.
 void add_admin_routes(transport::HttpServer& server, storage::Store& store, const std::string& token);
 

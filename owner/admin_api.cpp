@@ -8,39 +8,24 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/guid_text.h"
+#include "libfdo/core/log.h"
+#include "libfdo/types/json.h"
 #include "libfdo/voucher/pem.h"
+#include "libfdo/voucher/summary.h"
 #include "owner/status_json.h"
 #include "owner/voucher_import.h"
+#include "tools/common/cli.h"
 
 namespace fdo::owner_tool {
 namespace {
 
 constexpr std::string_view kDevicesPath = "/api/v1/devices";
 constexpr std::string_view kVouchersPath = "/api/v1/vouchers";
-constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kPem = "application/x-pem-file";
 // RFC 4918 §11.2: well-formed, but its content could not be processed.
 constexpr int kUnprocessable = 422;
 
-transport::AdminResponse json(int status, std::string body) {
-  return transport::AdminResponse{status, std::string(kJson), std::move(body) + "\n"};
-}
-
-transport::AdminResponse text(int status, std::string body) {
-  return transport::AdminResponse{status, "text/plain", std::move(body) + "\n"};
-}
-
-// The part of `path` after `prefix` and one '/': "" for the prefix itself, nullopt for another path.
-std::optional<std::string_view> rest_of(std::string_view path, std::string_view prefix) {
-  std::string_view rest = path.substr(std::min(prefix.size(), path.size()));
-  if (rest.empty() || rest == "/") {
-    return std::string_view();
-  }
-  if (rest.front() != '/') {
-    return std::nullopt;
-  }
-  rest.remove_prefix(1);
-  return rest;
-}
+transport::AdminResponse json(int status, std::string body) { return tool::json_answer(status, std::move(body)); }
 
 std::int64_t now_of(const AdminContext& ctx) {
   if (ctx.clock) {
@@ -57,35 +42,53 @@ std::vector<Guid> stored_guids(storage::Transaction& tx) {
   return out;
 }
 
-transport::AdminResponse get_devices(AdminContext& ctx, std::string_view rest) {
-  if (rest.empty()) {
-    return storage::read_only(ctx.store, [](storage::Transaction& tx) {
-      return json(200, devices_json(tx.list_owner_devices(), stored_guids(tx)));
-    });
-  }
-  const Guid guid = parse_guid(rest);
+transport::AdminResponse list_devices(AdminContext& ctx) {
+  return storage::read_only(ctx.store, [](storage::Transaction& tx) {
+    return json(200, devices_json(tx.list_owner_devices(), stored_guids(tx)));
+  });
+}
+
+transport::AdminResponse get_device(AdminContext& ctx, const transport::AdminRequest& request) {
+  const Guid guid = tool::guid_param(request);
   return storage::read_only(ctx.store, [&](storage::Transaction& tx) {
     const std::optional<storage::OwnerDeviceRecord> d = tx.get_owner_device(guid);
     if (!d) {
-      return text(404, "no device " + guid.hex());
+      return tool::json_error(404, "no device " + guid.hex());
     }
     return json(200, device_json(*d, tx.get_voucher(guid).has_value()));
   });
 }
 
-transport::AdminResponse get_vouchers(AdminContext& ctx, std::string_view rest) {
-  if (rest.empty()) {
-    return storage::read_only(ctx.store, [](storage::Transaction& tx) {
-      return json(200, vouchers_json(tx.list_vouchers(), tx.list_owner_devices()));
-    });
+transport::AdminResponse list_vouchers(AdminContext& ctx) {
+  return storage::read_only(ctx.store, [](storage::Transaction& tx) {
+    return json(200, vouchers_json(tx.list_vouchers(), tx.list_owner_devices()));
+  });
+}
+
+// The voucher as PEM; with Accept: application/json its list entry (as `vouchers list --json`) and what
+// `fdo-reseller show --json` says of it.
+transport::AdminResponse get_voucher(AdminContext& ctx, const transport::AdminRequest& request) {
+  const Guid guid = tool::guid_param(request);
+  struct Found {
+    std::optional<storage::VoucherRecord> voucher;
+    std::optional<storage::OwnerDeviceRecord> device;
+  };
+  const Found found = storage::read_only(ctx.store, [&](storage::Transaction& tx) {
+    return Found{tx.get_voucher(guid), tx.get_owner_device(guid)};
+  });
+  if (!found.voucher) {
+    return tool::json_error(404, "no voucher " + guid.hex());
   }
-  const Guid guid = parse_guid(rest);
-  const std::optional<storage::VoucherRecord> v =
-      storage::read_only(ctx.store, [&](storage::Transaction& tx) { return tx.get_voucher(guid); });
-  if (!v) {
-    return text(404, "no voucher " + guid.hex());
+  if (!tool::accepts_json(request.headers)) {
+    return transport::AdminResponse{200, std::string(kPem), voucher::to_pem(found.voucher->voucher)};
   }
-  return transport::AdminResponse{200, "application/x-pem-file", voucher::to_pem(v->voucher)};
+  JsonWriter j;
+  j.begin_object().key("format").integer(tool::kJsonFormat).key("voucher");
+  write_voucher(j, *found.voucher, found.device ? std::optional<std::string>(found.device->state) : std::nullopt);
+  j.key("details");
+  voucher::summarize(found.voucher->voucher).to_json(j);
+  j.end_object();
+  return json(200, j.str());
 }
 
 transport::AdminResponse post_vouchers(AdminContext& ctx, const transport::AdminRequest& request) {
@@ -99,47 +102,39 @@ transport::AdminResponse post_vouchers(AdminContext& ctx, const transport::Admin
   return json(all_ok ? 200 : kUnprocessable, import_json(outcomes, {}));
 }
 
-// Runs `handler` for an authorized request; 401 without detail otherwise, 400 for a malformed GUID.
-template <typename Handler>
-transport::AdminHandler guarded(AdminContext& ctx, std::string_view prefix, Handler handler) {
-  return [&ctx, prefix, handler](const transport::AdminRequest& request) {
-    if (!tool::admin_authorized(request.headers, ctx.token)) {
-      return tool::admin_unauthorized();
-    }
-    const std::optional<std::string_view> rest = rest_of(request.path, prefix);
-    if (!rest) {
-      return text(404, "not found");
-    }
-    try {
-      return handler(request, *rest);
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::MessageBodyError) {
-        return text(400, e.what());
-      }
-      throw;
-    }
-  };
+// What `vouchers export` does (docs/owner.md "Exporting a voucher"), in one transaction: the answer carries the
+// voucher, which the owner no longer holds once it is sent.
+transport::AdminResponse export_voucher(AdminContext& ctx, const transport::AdminRequest& request) {
+  const Guid guid = tool::guid_param(request);
+  const auto tx = ctx.store.begin();
+  const std::optional<storage::VoucherRecord> record = take_for_export(*tx, guid, now_of(ctx));
+  if (!record) {
+    return tool::json_error(404, "no voucher " + guid.hex());
+  }
+  std::string pem = voucher::to_pem(record->voucher);
+  tx->commit();
+  log::info("admin: exported the voucher of GUID " + guid.hex() + " at the request of " + request.peer +
+            "; this owner no longer serves it");
+  return transport::AdminResponse{200, std::string(kPem), std::move(pem)};
 }
 
 }  // namespace
 
 void add_admin_routes(transport::HttpServer& server, AdminContext& ctx) {
-  server.add_admin_get(std::string(kDevicesPath),
-                       guarded(ctx, kDevicesPath, [&ctx](const transport::AdminRequest&, std::string_view rest) {
-                         return get_devices(ctx, rest);
-                       }));
-  server.add_admin_get(std::string(kVouchersPath),
-                       guarded(ctx, kVouchersPath, [&ctx](const transport::AdminRequest&, std::string_view rest) {
-                         return get_vouchers(ctx, rest);
-                       }));
-  server.add_admin_post(
-      std::string(kVouchersPath),
-      guarded(ctx, kVouchersPath, [&ctx](const transport::AdminRequest& request, std::string_view rest) {
-        if (!rest.empty()) {
-          return text(404, "not found");
-        }
-        return post_vouchers(ctx, request);
-      }));
+  const std::string devices(kDevicesPath);
+  const std::string vouchers(kVouchersPath);
+  const auto route = [&server, &ctx](std::string method, std::string path, auto handler) {
+    server.add_admin_route(std::move(method), std::move(path),
+                           tool::guarded(ctx.token, [&ctx, handler](const transport::AdminRequest& request) {
+                             return handler(ctx, request);
+                           }));
+  };
+  route("GET", devices, [](AdminContext& c, const transport::AdminRequest&) { return list_devices(c); });
+  route("GET", devices + "/{guid}", get_device);
+  route("GET", vouchers, [](AdminContext& c, const transport::AdminRequest&) { return list_vouchers(c); });
+  route("POST", vouchers, post_vouchers);
+  route("GET", vouchers + "/{guid}", get_voucher);
+  route("POST", vouchers + "/{guid}/export", export_voucher);
 }
 
 }  // namespace fdo::owner_tool

@@ -5,8 +5,10 @@
 //   POST /api/v1/vouchers       body: a voucher file (PEM or CBOR); the import outcomes as JSON, 200 when every
 //                               voucher was imported, 422 when any was refused
 //   GET  /api/v1/vouchers       the stored vouchers as JSON (what `vouchers list --json` prints)
-//   GET  /api/v1/vouchers/GUID  one stored voucher as PEM (404 when unknown)
+//   GET  /api/v1/vouchers/GUID  one stored voucher as PEM (404 when unknown), as JSON with Accept: application/json
+//   POST /api/v1/vouchers/GUID/export  `vouchers export`: the PEM, then the voucher is forgotten, the device exported
 // Every request carries `Authorization: Bearer TOKEN` with the token of DIR/admin-token; otherwise 401, no body.
+// Errors are {"error": …} (docs/api/owner.openapi.json).
 
 #include <cstdint>
 #include <functional>

@@ -94,6 +94,27 @@ std::string device_json(const storage::OwnerDeviceRecord& device, bool voucher_s
   return j.str();
 }
 
+void write_voucher(JsonWriter& j, const storage::VoucherRecord& r, const std::optional<std::string>& state) {
+  j.begin_object();
+  j.key("guid").string(r.guid.hex());
+  j.key("device_info").string(r.device_info);
+  j.key("created_at").integer(r.created_at);
+  j.key("entries");
+  try {
+    j.uinteger(voucher::OwnershipVoucher::decode(r.voucher).entries().size());
+  } catch (const Error&) {
+    j.null();
+  }
+  j.key("owner_key_id").string(r.owner_key_id);
+  j.key("state");
+  if (state) {
+    j.string(*state);
+  } else {
+    j.null();
+  }
+  j.end_object();
+}
+
 std::string vouchers_json(const std::vector<storage::VoucherRecord>& vouchers,
                           const std::vector<storage::OwnerDeviceRecord>& devices, bool pretty) {
   std::map<Guid, std::string> state;
@@ -103,25 +124,8 @@ std::string vouchers_json(const std::vector<storage::VoucherRecord>& vouchers,
   JsonWriter j(pretty);
   j.begin_object().key("format").integer(tool::kJsonFormat).key("vouchers").begin_array();
   for (const storage::VoucherRecord& r : vouchers) {
-    j.begin_object();
-    j.key("guid").string(r.guid.hex());
-    j.key("device_info").string(r.device_info);
-    j.key("created_at").integer(r.created_at);
-    j.key("entries");
-    try {
-      j.uinteger(voucher::OwnershipVoucher::decode(r.voucher).entries().size());
-    } catch (const Error&) {
-      j.null();
-    }
-    j.key("owner_key_id").string(r.owner_key_id);
-    j.key("state");
     const auto it = state.find(r.guid);
-    if (it == state.end()) {
-      j.null();
-    } else {
-      j.string(it->second);
-    }
-    j.end_object();
+    write_voucher(j, r, it == state.end() ? std::nullopt : std::optional<std::string>(it->second));
   }
   j.end_array().end_object();
   return j.str();

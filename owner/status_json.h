@@ -25,6 +25,9 @@ std::string device_json(const storage::OwnerDeviceRecord& device, bool voucher_s
 
 /// `{"format":1,"vouchers":[{"guid","device_info","created_at","entries","owner_key_id","state"}]}`: `state` is the
 /// device's (null when no status is kept), `entries` null for a stored voucher that does not decode.
+/// One entry of vouchers_json: the record and its device's `state` (null when no status is kept).
+void write_voucher(JsonWriter& j, const storage::VoucherRecord& voucher, const std::optional<std::string>& state);
+
 std::string vouchers_json(const std::vector<storage::VoucherRecord>& vouchers,
                           const std::vector<storage::OwnerDeviceRecord>& devices, bool pretty = false);
 

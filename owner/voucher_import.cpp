@@ -137,4 +137,23 @@ std::vector<ImportOutcome> import_vouchers(storage::Store& store, const OwnerKey
   return out;
 }
 
+std::optional<storage::VoucherRecord> take_for_export(storage::Transaction& tx, const Guid& guid, std::int64_t now) {
+  std::optional<storage::VoucherRecord> record = tx.get_voucher(guid);
+  if (!record) {
+    return std::nullopt;
+  }
+  storage::OwnerDeviceRecord device;
+  device.guid = guid;
+  if (std::optional<storage::OwnerDeviceRecord> before = tx.get_owner_device(guid)) {
+    device = std::move(*before);
+  }
+  device.state = "exported";
+  device.step = "vouchers export";
+  device.error.clear();
+  device.updated_at = now;
+  tx.put_owner_device(device);
+  tx.erase_voucher(guid);
+  return record;
+}
+
 }  // namespace fdo::owner_tool

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,12 @@ struct ImportOutcome {
 /// refused outcome. Throws only on storage failures (Error(InternalServerError)).
 std::vector<ImportOutcome> import_vouchers(storage::Store& store, const OwnerKeyRing& owner_keys,
                                            ByteView file_content, std::int64_t now);
+
+/// docs/owner.md "Exporting a voucher": inside `tx`, removes the stored voucher of `guid` and marks its device
+/// "exported" (step "vouchers export", error cleared, updated_at `now`, the rest of the status kept). Returns the
+/// removed record, or nullopt when none is stored (then nothing changes). The caller writes the voucher out, then
+/// commits, so a voucher is never forgotten without having been handed over.
+std::optional<storage::VoucherRecord> take_for_export(storage::Transaction& tx, const Guid& guid, std::int64_t now);
 
 /// The owner_key_id of a voucher owned by `owner_key`: hex SHA-256 of its CBOR public key as the voucher's last
 /// entry encodes it (docs/cli.md, as the manufacturer's `vouchers list` shows it).

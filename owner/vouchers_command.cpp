@@ -107,7 +107,7 @@ int run_export(const VouchersConfig& config) {
   const Guid guid = parse_guid(config.guid);
   const std::unique_ptr<storage::Store> store = open_owner_store(dir, command_store_spec(dir, config.db, config.db_password_file), false);
   const auto tx = store ? store->begin() : nullptr;
-  const std::optional<storage::VoucherRecord> record = tx ? tx->get_voucher(guid) : std::nullopt;
+  const std::optional<storage::VoucherRecord> record = tx ? take_for_export(*tx, guid, unix_now()) : std::nullopt;
   if (!record) {
     const std::optional<storage::OwnerDeviceRecord> d = tx ? tx->get_owner_device(guid) : std::nullopt;
     std::cerr << "fdo-owner vouchers export: no voucher for GUID " << guid.hex()
@@ -120,18 +120,6 @@ int run_export(const VouchersConfig& config) {
   } else {
     write_file_atomic(config.out, data, 0644);
   }
-  const std::int64_t now = unix_now();
-  storage::OwnerDeviceRecord device;
-  device.guid = guid;
-  if (std::optional<storage::OwnerDeviceRecord> before = tx->get_owner_device(guid)) {
-    device = std::move(*before);
-  }
-  device.state = "exported";
-  device.step = "vouchers export";
-  device.error.clear();
-  device.updated_at = now;
-  tx->put_owner_device(device);
-  tx->erase_voucher(guid);
   tx->commit();
   std::cerr << "exported " << guid.hex() << (config.out.empty() ? "" : " to " + config.out.string())
             << "; this owner no longer serves it\n";

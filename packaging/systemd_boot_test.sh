@@ -3,9 +3,10 @@
 # A throwaway Debian 12 system is booted with systemd-nspawn on an overlay of this machine's root (writes go to a
 # tmpfs; the host's enabled services are left out; private network, so it reaches nothing but its own loopback).
 # In it: apt install the three server packages and the device tools, systemctl enable --now each server (Type=notify,
-# the full sandbox, ExecStartPre init), a device through DI, TO0, TO1 and TO2 against them, the owner's admin token
-# as a systemd credential (LoadCredential=), an upgrade (try-restart, the changed conffile kept), then remove and
-# purge. Exits 77 (skipped) where no container can be booted: not root, no systemd-nspawn, no overlay mount.
+# the full sandbox, ExecStartPre init), a device through DI, TO0, TO1 and TO2 against them, /health, /ready,
+# /metrics and the admin APIs as docs/deploy.md shows them, the owner's admin token as a systemd credential
+# (LoadCredential=), an upgrade (try-restart, the changed conffile kept), then remove and purge. Exits 77 (skipped)
+# where no container can be booted: not root, no systemd-nspawn, no overlay mount.
 # usage: packaging/systemd_boot_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -136,6 +137,28 @@ ct bash -c 'set -e; mkdir -p /root/e2e && cd /root/e2e
   done
   fdo-device onboard --credential cred.bin' >"$work/e2e.log" 2>&1 || { cat "$work/e2e.log"; fail "onboarding"; }
 grep '^onboarded: new GUID' "$work/e2e.log" | sed 's/^/   /'
+
+step "health checks, metrics and the admin APIs (docs/deploy.md \"Health checks and metrics\")"
+# The commands of docs/deploy.md, run as written against the installed services.
+# shellcheck disable=SC2016
+ct bash -c 'set -e
+  curl -s http://127.0.0.1:8038/health
+  curl -s http://127.0.0.1:8038/ready
+  TOKEN=$(cat /var/lib/fdo-manufacturer/admin-token)
+  curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8039/metrics | grep -m2 fdo_sessions_live
+  curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8039/admin/vouchers?limit=10&after="
+  curl -s -H "Authorization: Bearer $(cat /var/lib/fdo-rendezvous/admin-token)" http://127.0.0.1:8040/admin/trust
+  curl -s -o /dev/null -w "%{http_code}\n" http://127.0.0.1:8040/admin/trust' >"$work/ops.log" 2>&1 ||
+  { cat "$work/ops.log"; fail "health, metrics, admin API"; }
+sed 's/^/   /' "$work/ops.log"
+[ "$(sed -n 1p "$work/ops.log")" = ok ] || fail "GET /health: $(sed -n 1p "$work/ops.log")"
+[ "$(sed -n 2p "$work/ops.log")" = ready ] || fail "GET /ready: $(sed -n 2p "$work/ops.log")"
+grep -q '^# TYPE fdo_sessions_live gauge$' "$work/ops.log" || fail "GET /metrics"
+grep -q '^{"format":1,"limit":10,"vouchers":\[{"guid":"[0-9a-f]\{32\}".*"next":null}$' "$work/ops.log" ||
+  fail "GET /admin/vouchers?limit=10&after="
+grep -q '^{"format":1,"open":true,"owner_keys":null,"manufacturer_keys":null,"check_device_chain":false}$' \
+  "$work/ops.log" || fail "GET /admin/trust"
+[ "$(tail -n 1 "$work/ops.log")" = 401 ] || fail "GET /admin/trust without the token: $(tail -n 1 "$work/ops.log")"
 
 step "the owner's admin token as a systemd credential (LoadCredential=)"
 # shellcheck disable=SC2016

@@ -58,7 +58,7 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
   tool::add_log_level(cmd, config.log_level)->capture_default_str();
 }
 
-std::vector<crypto::PublicKey> load_trusted_keys(const std::filesystem::path& dir, std::string_view option) {
+std::vector<TrustedKeyFile> load_trusted_key_files(const std::filesystem::path& dir, std::string_view option) {
   const std::string what = std::string(option) + " " + dir.string();
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
@@ -71,16 +71,16 @@ std::vector<crypto::PublicKey> load_trusted_keys(const std::filesystem::path& di
     }
   }
   std::sort(files.begin(), files.end());
-  std::vector<crypto::PublicKey> keys;
+  std::vector<TrustedKeyFile> keys;
   for (const std::filesystem::path& file : files) {
     const std::string pem = to_string(read_file(file));
     try {
       const std::vector<crypto::Certificate> certs = crypto::Certificate::from_pem_all(pem);
       if (certs.empty()) {
-        keys.push_back(crypto::PublicKey::from_pem(pem));
+        keys.push_back(TrustedKeyFile{file, crypto::PublicKey::from_pem(pem)});
       }
       for (const crypto::Certificate& cert : certs) {
-        keys.push_back(cert.public_key());
+        keys.push_back(TrustedKeyFile{file, cert.public_key()});
       }
     } catch (const Error& e) {
       throw_internal(std::string(option) + " " + file.string() + ": " + e.what());
@@ -91,6 +91,21 @@ std::vector<crypto::PublicKey> load_trusted_keys(const std::filesystem::path& di
   }
   return keys;
 }
+
+namespace {
+
+// The keys of a trust list, for the policy, and the list itself, for GET /admin/trust.
+std::vector<crypto::PublicKey> trust_list(const std::filesystem::path& dir, std::string_view option,
+                                          std::optional<TrustList>& shown) {
+  shown = TrustList{.directory = dir, .keys = load_trusted_key_files(dir, option)};
+  std::vector<crypto::PublicKey> keys;
+  for (const TrustedKeyFile& k : shown->keys) {
+    keys.push_back(k.key);
+  }
+  return keys;
+}
+
+}  // namespace
 
 ServeSettings ServeSettings::from(const ServeConfig& config) {
   ServeSettings s;
@@ -113,12 +128,14 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.tls = config.tls;
   s.policy.max_wait_seconds = config.max_wait_seconds;
   if (!config.trust_owner_keys.empty()) {
-    s.policy.trusted_owner_keys = load_trusted_keys(config.trust_owner_keys, "--trust-owner-keys");
+    s.policy.trusted_owner_keys = trust_list(config.trust_owner_keys, "--trust-owner-keys", s.trust.owner_keys);
   }
   if (!config.trust_manufacturer_keys.empty()) {
-    s.policy.trusted_manufacturer_keys = load_trusted_keys(config.trust_manufacturer_keys, "--trust-manufacturer-keys");
+    s.policy.trusted_manufacturer_keys =
+        trust_list(config.trust_manufacturer_keys, "--trust-manufacturer-keys", s.trust.manufacturer_keys);
   }
   s.policy.check_device_chain = config.check_device_chain;
+  s.trust.check_device_chain = config.check_device_chain;
   s.policy.max_live_sessions = config.max_sessions;
   s.max_sessions_per_source = config.max_sessions_per_source;
   s.policy.rate_limit = config.rate_limit;

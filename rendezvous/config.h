@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "libfdo/protocol/to0_rendezvous.h"
+#include "rendezvous/admin_api.h"
 #include "tools/common/tls_options.h"
 
 namespace fdo::rendezvous {
@@ -81,6 +82,8 @@ struct ServeSettings {
   std::int64_t purge_interval = 60;
   int threads = 0;
   tool::ServerTls tls;
+  /// The trust lists with their files, for GET /admin/trust.
+  TrustPolicy trust;
 
   static ServeSettings from(const ServeConfig& config);
 };
@@ -88,6 +91,6 @@ struct ServeSettings {
 /// Every public key in the PEM files of `dir` (`*.pem`: PUBLIC KEY blocks or certificates), for a trust list.
 /// Throws Error(InternalServerError) naming `option` when the directory is missing, a file does not parse, or it
 /// holds no key at all (an empty list would refuse every registration).
-std::vector<crypto::PublicKey> load_trusted_keys(const std::filesystem::path& dir, std::string_view option);
+std::vector<TrustedKeyFile> load_trusted_key_files(const std::filesystem::path& dir, std::string_view option);
 
 }  // namespace fdo::rendezvous

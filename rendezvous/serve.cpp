@@ -16,6 +16,7 @@
 #include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
 #include "libfdo/core/url.h"
+#include "rendezvous/admin_api.h"
 #include "tools/common/admin.h"
 #include "tools/common/key_files.h"
 #include "tools/common/ops.h"
@@ -105,6 +106,7 @@ int serve(const ServeSettings& settings) {
     admin_http.metrics_listener = "admin";
     admin = std::make_unique<transport::HttpServer>(no_protocol, admin_http);
     tool::add_metrics_route(*admin, metrics, admin_token);
+    add_admin_routes(*admin, *store, settings.trust, admin_token);
     admin->start();
     if (!is_loopback_host(parse_listen_address(settings.admin_listen).host)) {
       log::warn("the admin listener is on " + settings.admin_listen + ", not on loopback: keep its token secret "

@@ -208,6 +208,30 @@ class MemoryTransaction final : public Transaction {
     return true;
   }
 
+  std::vector<VoucherRecord> list_vouchers_page(const std::optional<VoucherCursor>& after,
+                                                std::size_t limit) override {
+    check_open("list_vouchers_page");
+    std::vector<VoucherRecord> out;
+    for (const auto& [guid, stored] : m_tables.vouchers) {
+      if (!after || std::tie(stored.record.created_at, guid) > std::tie(after->created_at, after->guid)) {
+        out.push_back(stored.record);
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const VoucherRecord& a, const VoucherRecord& b) {
+      return std::tie(a.created_at, a.guid) < std::tie(b.created_at, b.guid);
+    });
+    out.resize(std::min(out.size(), limit));
+    return out;
+  }
+
+  std::size_t count_vouchers_with_serial(std::string_view serial) override {
+    check_open("count_vouchers_with_serial");
+    return static_cast<std::size_t>(std::count_if(m_tables.vouchers.begin(), m_tables.vouchers.end(),
+                                                  [serial](const auto& entry) {
+                                                    return entry.second.record.serial == serial;
+                                                  }));
+  }
+
   void put_rv_registration(const RvRegistration& registration) override {
     check_open("put_rv_registration");
     remember(m_tables.rv_registrations, registration.guid);
@@ -243,6 +267,20 @@ class MemoryTransaction final : public Transaction {
     check_open("count_rv_registrations");
     return static_cast<std::size_t>(std::count_if(m_tables.rv_registrations.begin(), m_tables.rv_registrations.end(),
                                                   [now](const auto& entry) { return entry.second.expires_at > now; }));
+  }
+
+  std::vector<RvRegistration> list_rv_registrations(std::int64_t now, const std::optional<Guid>& after,
+                                                    std::size_t limit) override {
+    check_open("list_rv_registrations");
+    std::vector<RvRegistration> out;
+    // The map is ordered by GUID.
+    auto it = after ? m_tables.rv_registrations.upper_bound(*after) : m_tables.rv_registrations.begin();
+    for (; it != m_tables.rv_registrations.end() && out.size() < limit; ++it) {
+      if (it->second.expires_at > now) {
+        out.push_back(it->second);
+      }
+    }
+    return out;
   }
 
   void put_owner_device(const OwnerDeviceRecord& record) override {

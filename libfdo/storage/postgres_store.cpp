@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -98,11 +99,16 @@ enum class Sql : std::uint8_t {
   FindVoucherBySerial,
   ListVouchers,
   EraseVoucher,
+  ListVouchersFirst,
+  ListVouchersAfter,
+  CountVouchersWithSerial,
   PutRvRegistration,
   GetRvRegistration,
   EraseRvRegistration,
   PurgeRvRegistrations,
   CountRvRegistrations,
+  ListRvRegistrationsFirst,
+  ListRvRegistrationsAfter,
   PutOwnerDevice,
   GetOwnerDevice,
   ListOwnerDevices,
@@ -136,6 +142,12 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(Sql::Count)> kSt
     "ORDER BY created_at DESC, stored DESC LIMIT 1",
     "SELECT guid, serial, device_info, voucher, created_at, owner_key_id FROM vouchers ORDER BY created_at, stored",
     "DELETE FROM vouchers WHERE guid = $1",
+    // bytea compares byte by byte, so GUIDs sort as Guid does.
+    "SELECT guid, serial, device_info, voucher, created_at, owner_key_id FROM vouchers "
+    "ORDER BY created_at, guid LIMIT $1",
+    "SELECT guid, serial, device_info, voucher, created_at, owner_key_id FROM vouchers "
+    "WHERE created_at > $2 OR (created_at = $2 AND guid > $3) ORDER BY created_at, guid LIMIT $1",
+    "SELECT count(*) FROM vouchers WHERE serial = $1",
     "INSERT INTO rv_registrations (guid, to1d, voucher, owner_key, device_key, expires_at, registered_at) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (guid) DO UPDATE SET to1d = EXCLUDED.to1d, "
     "voucher = EXCLUDED.voucher, owner_key = EXCLUDED.owner_key, device_key = EXCLUDED.device_key, "
@@ -145,6 +157,10 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(Sql::Count)> kSt
     "DELETE FROM rv_registrations WHERE guid = $1",
     "DELETE FROM rv_registrations WHERE expires_at <= $1",
     "SELECT count(*) FROM rv_registrations WHERE expires_at > $1",
+    "SELECT guid, to1d, voucher, owner_key, device_key, expires_at, registered_at FROM rv_registrations "
+    "WHERE expires_at > $1 ORDER BY guid LIMIT $2",
+    "SELECT guid, to1d, voucher, owner_key, device_key, expires_at, registered_at FROM rv_registrations "
+    "WHERE expires_at > $1 AND guid > $3 ORDER BY guid LIMIT $2",
     "INSERT INTO owner_devices (guid, state, step, error, new_guid, to0_expires_at, to0_detail, onboard_count, "
     "updated_at, replaces, modules) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
     "ON CONFLICT (guid) DO UPDATE SET state = EXCLUDED.state, step = EXCLUDED.step, error = EXCLUDED.error, "
@@ -585,6 +601,28 @@ class PgTransaction final : public Transaction {
     return write(Sql::EraseVoucher, p, "erase_voucher").affected() == 1;
   }
 
+  std::vector<VoucherRecord> list_vouchers_page(const std::optional<VoucherCursor>& after,
+                                                std::size_t limit) override {
+    Params p;
+    p.int64(sql_limit(limit));
+    if (after) {
+      p.int64(after->created_at).bytes(after->guid.view());
+    }
+    const Rows rows = read(after ? Sql::ListVouchersAfter : Sql::ListVouchersFirst, p, "list_vouchers_page");
+    std::vector<VoucherRecord> out;
+    out.reserve(static_cast<std::size_t>(rows.count()));
+    for (int i = 0; i < rows.count(); ++i) {
+      out.push_back(voucher_at(rows, i));
+    }
+    return out;
+  }
+
+  std::size_t count_vouchers_with_serial(std::string_view serial) override {
+    Params p;
+    p.text(serial);
+    return count(Sql::CountVouchersWithSerial, p, "count_vouchers_with_serial");
+  }
+
   void put_rv_registration(const RvRegistration& r) override {
     Params p;
     p.bytes(r.guid.view()).bytes(r.to1d).bytes(r.voucher).bytes(r.owner_key).bytes(r.device_key);
@@ -599,15 +637,24 @@ class PgTransaction final : public Transaction {
     if (rows.count() == 0) {
       return std::nullopt;
     }
-    return RvRegistration{
-        .guid = rows.guid(0, 0),
-        .to1d = rows.bytes(0, 1),
-        .voucher = rows.bytes(0, 2),
-        .owner_key = rows.bytes(0, 3),
-        .device_key = rows.bytes(0, 4),
-        .expires_at = rows.int64(0, 5),
-        .registered_at = rows.int64(0, 6),
-    };
+    return rv_registration_at(rows, 0);
+  }
+
+  std::vector<RvRegistration> list_rv_registrations(std::int64_t now, const std::optional<Guid>& after,
+                                                    std::size_t limit) override {
+    Params p;
+    p.int64(now).int64(sql_limit(limit));
+    if (after) {
+      p.bytes(after->view());
+    }
+    const Rows rows = read(after ? Sql::ListRvRegistrationsAfter : Sql::ListRvRegistrationsFirst, p,
+                           "list_rv_registrations");
+    std::vector<RvRegistration> out;
+    out.reserve(static_cast<std::size_t>(rows.count()));
+    for (int i = 0; i < rows.count(); ++i) {
+      out.push_back(rv_registration_at(rows, i));
+    }
+    return out;
   }
 
   bool erase_rv_registration(const Guid& guid) override {
@@ -766,6 +813,21 @@ class PgTransaction final : public Transaction {
         .created_at = rows.int64(i, 4),
         .owner_key_id = rows.text(i, 5),
     };
+  }
+  static RvRegistration rv_registration_at(const Rows& rows, int i) {
+    return RvRegistration{
+        .guid = rows.guid(i, 0),
+        .to1d = rows.bytes(i, 1),
+        .voucher = rows.bytes(i, 2),
+        .owner_key = rows.bytes(i, 3),
+        .device_key = rows.bytes(i, 4),
+        .expires_at = rows.int64(i, 5),
+        .registered_at = rows.int64(i, 6),
+    };
+  }
+  // A LIMIT value: bigint is signed.
+  static std::int64_t sql_limit(std::size_t limit) {
+    return static_cast<std::int64_t>(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
   }
   static std::optional<VoucherRecord> first_voucher(const Rows& rows) {
     if (rows.count() == 0) {

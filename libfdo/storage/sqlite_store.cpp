@@ -12,6 +12,7 @@
 #include <array>
 #include <condition_variable>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <cerrno>
 #include <chrono>
@@ -122,6 +123,14 @@ constexpr std::string_view kFindVoucherBySerial =
 constexpr std::string_view kListVouchers =
     "SELECT guid, serial, device_info, voucher, created_at, owner_key_id FROM vouchers ORDER BY created_at, id";
 constexpr std::string_view kEraseVoucher = "DELETE FROM vouchers WHERE guid = ?1";
+// Blobs compare with memcmp(), so GUIDs sort in byte order, as Guid does.
+constexpr std::string_view kListVouchersFirst =
+    "SELECT guid, serial, device_info, voucher, created_at, owner_key_id FROM vouchers "
+    "ORDER BY created_at, guid LIMIT ?1";
+constexpr std::string_view kListVouchersAfter =
+    "SELECT guid, serial, device_info, voucher, created_at, owner_key_id FROM vouchers "
+    "WHERE created_at > ?2 OR (created_at = ?2 AND guid > ?3) ORDER BY created_at, guid LIMIT ?1";
+constexpr std::string_view kCountVouchersWithSerial = "SELECT count(*) FROM vouchers WHERE serial = ?1";
 
 constexpr std::string_view kPutRvRegistration =
     "INSERT OR REPLACE INTO rv_registrations "
@@ -132,6 +141,9 @@ constexpr std::string_view kGetRvRegistration =
 constexpr std::string_view kEraseRvRegistration = "DELETE FROM rv_registrations WHERE guid = ?1";
 constexpr std::string_view kPurgeRvRegistrations = "DELETE FROM rv_registrations WHERE expires_at <= ?1";
 constexpr std::string_view kCountRvRegistrations = "SELECT count(*) FROM rv_registrations WHERE expires_at > ?1";
+constexpr std::string_view kListRvRegistrations =
+    "SELECT guid, to1d, voucher, owner_key, device_key, expires_at, registered_at FROM rv_registrations "
+    "WHERE expires_at > ?1 AND (?2 IS NULL OR guid > ?2) ORDER BY guid LIMIT ?3";
 
 constexpr std::string_view kPutOwnerDevice =
     "INSERT OR REPLACE INTO owner_devices "
@@ -306,6 +318,24 @@ VoucherRecord read_voucher(const Statement& stmt, std::string_view op) {
   };
 }
 
+// A LIMIT value: SQLite's integers are signed.
+std::int64_t sql_limit(std::size_t limit) {
+  return static_cast<std::int64_t>(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+}
+
+// Column order of kGetRvRegistration and kListRvRegistrations.
+RvRegistration read_rv_registration(const Statement& stmt, std::string_view op) {
+  return RvRegistration{
+      .guid = guid_column(stmt, 0, op),
+      .to1d = stmt.column_blob(1),
+      .voucher = stmt.column_blob(2),
+      .owner_key = stmt.column_blob(3),
+      .device_key = stmt.column_blob(4),
+      .expires_at = stmt.column_int64(5),
+      .registered_at = stmt.column_int64(6),
+  };
+}
+
 // Column order of kGetOwnerDevice and kListOwnerDevices.
 OwnerDeviceRecord read_owner_device(const Statement& stmt, std::string_view op) {
   return OwnerDeviceRecord{
@@ -470,6 +500,32 @@ class SqliteTransaction final : public Transaction {
     return changed_rows(conn()) == 1;
   }
 
+  std::vector<VoucherRecord> list_vouchers_page(const std::optional<VoucherCursor>& after,
+                                                std::size_t limit) override {
+    constexpr std::string_view kOp = "list_vouchers_page";
+    Statement stmt = prepare(after ? kListVouchersAfter : kListVouchersFirst, kOp);
+    stmt.bind_int64(1, sql_limit(limit));
+    if (after) {
+      stmt.bind_int64(2, after->created_at);
+      stmt.bind_blob(3, after->guid.view());
+    }
+    std::vector<VoucherRecord> out;
+    while (stmt.next_row()) {
+      out.push_back(read_voucher(stmt, kOp));
+    }
+    return out;
+  }
+
+  std::size_t count_vouchers_with_serial(std::string_view serial) override {
+    constexpr std::string_view kOp = "count_vouchers_with_serial";
+    Statement stmt = prepare(kCountVouchersWithSerial, kOp);
+    stmt.bind_text(1, serial);
+    if (!stmt.next_row()) {
+      throw_internal("sqlite: " + std::string(kOp) + ": no row");
+    }
+    return static_cast<std::size_t>(stmt.column_int64(0));
+  }
+
   void put_rv_registration(const RvRegistration& registration) override {
     Statement stmt = prepare(kPutRvRegistration, "put_rv_registration");
     stmt.bind_blob(1, registration.guid.view());
@@ -490,15 +546,23 @@ class SqliteTransaction final : public Transaction {
     if (!stmt.next_row()) {
       return std::nullopt;
     }
-    return RvRegistration{
-        .guid = guid_column(stmt, 0, kOp),
-        .to1d = stmt.column_blob(1),
-        .voucher = stmt.column_blob(2),
-        .owner_key = stmt.column_blob(3),
-        .device_key = stmt.column_blob(4),
-        .expires_at = stmt.column_int64(5),
-        .registered_at = stmt.column_int64(6),
-    };
+    return read_rv_registration(stmt, kOp);
+  }
+
+  std::vector<RvRegistration> list_rv_registrations(std::int64_t now, const std::optional<Guid>& after,
+                                                    std::size_t limit) override {
+    constexpr std::string_view kOp = "list_rv_registrations";
+    Statement stmt = prepare(kListRvRegistrations, kOp);
+    stmt.bind_int64(1, now);
+    if (after) {
+      stmt.bind_blob(2, after->view());
+    }
+    stmt.bind_int64(3, sql_limit(limit));
+    std::vector<RvRegistration> out;
+    while (stmt.next_row()) {
+      out.push_back(read_rv_registration(stmt, kOp));
+    }
+    return out;
   }
 
   bool erase_rv_registration(const Guid& guid) override {

@@ -15,6 +15,14 @@
 
 namespace fdo::storage {
 
+/// Where a keyset page of vouchers starts (Transaction::list_vouchers_page): after the record with this creation
+/// time and GUID.
+struct VoucherCursor {
+  std::int64_t created_at = 0;
+  Guid guid;
+  bool operator==(const VoucherCursor&) const = default;
+};
+
 /// One atomic unit of work on a Store: a scope guard whose commit() is explicit and whose destructor rolls back
 /// everything not committed. The SQLite and in-memory stores serialise transactions (while one is open no other
 /// begins); the PostgreSQL store does not, and protocol code does not rely on it: a session moves on only through
@@ -65,6 +73,12 @@ class Transaction {
   [[nodiscard]] virtual std::vector<VoucherRecord> list_vouchers() = 0;
   /// Removes the record; false if it was not stored.
   virtual bool erase_voucher(const Guid& guid) = 0;
+  /// At most `limit` records ordered by created_at, then GUID (byte order), starting after `after` (from the first
+  /// when nullopt): a keyset page that stays consistent while records are added or removed between pages.
+  [[nodiscard]] virtual std::vector<VoucherRecord> list_vouchers_page(const std::optional<VoucherCursor>& after,
+                                                                      std::size_t limit) = 0;
+  /// How many records carry this serial number.
+  [[nodiscard]] virtual std::size_t count_vouchers_with_serial(std::string_view serial) = 0;
 
   // Rendezvous registrations from TO0, keyed by GUID (FDO 1.1 §5.3).
 
@@ -78,6 +92,11 @@ class Transaction {
   virtual std::size_t purge_expired_rv_registrations(std::int64_t now) = 0;
   /// How many registrations are live at `now`.
   [[nodiscard]] virtual std::size_t count_rv_registrations(std::int64_t now) = 0;
+  /// At most `limit` registrations live at `now`, ordered by GUID (byte order), with a GUID greater than `after`
+  /// (from the smallest when nullopt): a keyset page.
+  [[nodiscard]] virtual std::vector<RvRegistration> list_rv_registrations(std::int64_t now,
+                                                                          const std::optional<Guid>& after,
+                                                                          std::size_t limit) = 0;
 
   // The owner's per-device status (docs/owner.md), keyed by the voucher's GUID.
 

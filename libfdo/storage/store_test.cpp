@@ -318,7 +318,61 @@ TYPED_TEST(StoreTest, ListVouchersOldestFirstAndEraseVoucher) {
   EXPECT_EQ(tx->list_vouchers().size(), 2u);
 }
 
+// Guids of the records, in order.
+template <typename Record>
+std::vector<Guid> guids(const std::vector<Record>& records) {
+  std::vector<Guid> out;
+  for (const Record& r : records) {
+    out.push_back(r.guid);
+  }
+  return out;
+}
+
+TYPED_TEST(StoreTest, VoucherPagesFollowCreationTimeThenGuidFromACursor) {
+  const auto tx = this->store().begin();
+  EXPECT_TRUE(tx->list_vouchers_page(std::nullopt, 10).empty());
+  // Ties in created_at are broken by the GUID's bytes, unsigned (0x80 after 0x7f), not by storing order.
+  tx->put_voucher(make_voucher(0x80, "A", kNow + 1));
+  tx->put_voucher(make_voucher(0x7f, "A", kNow + 1));
+  tx->put_voucher(make_voucher(0x01, "B", kNow + 2));
+  tx->put_voucher(make_voucher(0x05, "C", kNow));
+  const std::vector<Guid> all = {guid_of(0x05), guid_of(0x7f), guid_of(0x80), guid_of(0x01)};
+  EXPECT_EQ(guids(tx->list_vouchers_page(std::nullopt, 100)), all);
+  const std::vector<VoucherRecord> first = tx->list_vouchers_page(std::nullopt, 2);
+  ASSERT_EQ(guids(first), (std::vector<Guid>{all[0], all[1]}));
+  EXPECT_EQ(first[1], make_voucher(0x7f, "A", kNow + 1));
+  const VoucherCursor after{.created_at = first[1].created_at, .guid = first[1].guid};
+  EXPECT_EQ(guids(tx->list_vouchers_page(after, 2)), (std::vector<Guid>{all[2], all[3]}));
+  EXPECT_TRUE(tx->list_vouchers_page(VoucherCursor{.created_at = kNow + 2, .guid = guid_of(0x01)}, 2).empty());
+  // A cursor whose record was removed still finds its place.
+  EXPECT_TRUE(tx->erase_voucher(guid_of(0x7f)));
+  EXPECT_EQ(guids(tx->list_vouchers_page(after, 5)), (std::vector<Guid>{all[2], all[3]}));
+  EXPECT_TRUE(tx->list_vouchers_page(std::nullopt, 0).empty());
+  EXPECT_EQ(tx->count_vouchers_with_serial("A"), 1u);
+  EXPECT_EQ(tx->count_vouchers_with_serial("B"), 1u);
+  EXPECT_EQ(tx->count_vouchers_with_serial("none"), 0u);
+}
+
 // Rendezvous registrations ----------------------------------------------------------------------------------------
+
+TYPED_TEST(StoreTest, RvRegistrationPagesAreLiveOnesByGuidAfterACursor) {
+  const auto tx = this->store().begin();
+  EXPECT_TRUE(tx->list_rv_registrations(kNow, std::nullopt, 10).empty());
+  tx->put_rv_registration(make_registration(0x80));
+  tx->put_rv_registration(make_registration(0x02));
+  tx->put_rv_registration(make_registration(0x7f));
+  tx->put_rv_registration(make_registration(0x10, kNow));  // expired at kNow
+  EXPECT_EQ(guids(tx->list_rv_registrations(kNow, std::nullopt, 10)),
+            (std::vector<Guid>{guid_of(0x02), guid_of(0x7f), guid_of(0x80)}));
+  const std::vector<RvRegistration> first = tx->list_rv_registrations(kNow, std::nullopt, 1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0], make_registration(0x02));
+  EXPECT_EQ(guids(tx->list_rv_registrations(kNow, guid_of(0x02), 1)), (std::vector<Guid>{guid_of(0x7f)}));
+  EXPECT_EQ(guids(tx->list_rv_registrations(kNow, guid_of(0x7f), 5)), (std::vector<Guid>{guid_of(0x80)}));
+  EXPECT_TRUE(tx->list_rv_registrations(kNow, guid_of(0x80), 5).empty());
+  // The expired one is listed while it was live.
+  EXPECT_EQ(guids(tx->list_rv_registrations(kNow - 1, guid_of(0x02), 1)), (std::vector<Guid>{guid_of(0x10)}));
+}
 
 TYPED_TEST(StoreTest, RvRegistrationPutReplacesForGuid) {
   RvRegistration renewed = make_registration(1, kNow + 7200);

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <optional>
 #include <cerrno>
@@ -31,8 +33,19 @@ namespace {
 using HandlerResponse = httplib::Server::HandlerResponse;
 
 struct AdminRoute {
-  std::string prefix;  // without trailing slash; "" is the root
+  std::string method;
+  std::string path;  // a prefix without trailing slash ("" is the root), or a template
+  bool prefix = true;
+  std::vector<std::string> segments;  // a template's segments; "{name}" is a parameter
   AdminHandler handler;
+};
+
+// The route a request goes to, with the template's parameters; `allow` lists the methods of templates that match
+// the path when none of `method` does (then route is nullptr and the answer is 405).
+struct RouteMatch {
+  const AdminRoute* route = nullptr;
+  std::map<std::string, std::string, std::less<>> params;
+  std::string allow;
 };
 
 // A request body as read from the connection.
@@ -165,18 +178,128 @@ SSL_CTX* server_tls_context(const std::string& cert, const std::string& key, con
 
 bool is_fdo_path(std::string_view path) { return path == "/fdo" || path.substr(0, 5) == "/fdo/"; }
 
-const AdminRoute* find_route(const std::vector<AdminRoute>& routes, std::string_view path) {
-  if (is_fdo_path(path)) {
-    return nullptr;
+// "/a/{b}/" → {"a", "{b}"}; "/" → {}. Empty segments ("//") are kept, so they match no template.
+std::vector<std::string_view> split_path(std::string_view path) {
+  if (path.size() > 1 && path.back() == '/') {
+    path.remove_suffix(1);
   }
-  for (const AdminRoute& route : routes) {
-    const std::string_view prefix = route.prefix;
-    if (path == prefix || (path.substr(0, prefix.size()) == prefix && path.size() > prefix.size() &&
-                           path[prefix.size()] == '/')) {
-      return &route;
+  std::vector<std::string_view> out;
+  if (path.empty() || path == "/") {
+    return out;
+  }
+  path.remove_prefix(1);
+  while (true) {
+    const std::size_t slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) {
+      return out;
+    }
+    path.remove_prefix(slash + 1);
+  }
+}
+
+bool is_parameter(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+// The number of literal segments when `segments` matches `path`, filling `params`; nullopt otherwise.
+std::optional<std::size_t> match_template(const std::vector<std::string>& segments,
+                                          const std::vector<std::string_view>& path,
+                                          std::map<std::string, std::string, std::less<>>& params) {
+  if (segments.size() != path.size()) {
+    return std::nullopt;
+  }
+  std::size_t literal = 0;
+  std::map<std::string, std::string, std::less<>> found;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    if (is_parameter(segments[i])) {
+      if (path[i].empty()) {
+        return std::nullopt;
+      }
+      found.emplace(segments[i].substr(1, segments[i].size() - 2), std::string(path[i]));
+    } else if (segments[i] == path[i]) {
+      ++literal;
+    } else {
+      return std::nullopt;
     }
   }
-  return nullptr;
+  params = std::move(found);
+  return literal;
+}
+
+bool under_prefix(std::string_view path, std::string_view prefix) {
+  return path == prefix ||
+         (path.substr(0, prefix.size()) == prefix && path.size() > prefix.size() && path[prefix.size()] == '/');
+}
+
+RouteMatch find_route(const std::vector<AdminRoute>& routes, std::string_view method, std::string_view path) {
+  RouteMatch match;
+  if (is_fdo_path(path)) {
+    return match;
+  }
+  const std::vector<std::string_view> parts = split_path(path);
+  std::optional<std::size_t> best;
+  std::vector<std::string> other_methods;
+  for (const AdminRoute& route : routes) {
+    if (route.prefix) {
+      continue;
+    }
+    std::map<std::string, std::string, std::less<>> params;
+    const std::optional<std::size_t> literal = match_template(route.segments, parts, params);
+    if (!literal) {
+      continue;
+    }
+    if (route.method != method) {
+      other_methods.push_back(route.method);
+    } else if (!best || *literal > *best) {
+      best = literal;
+      match.route = &route;
+      match.params = std::move(params);
+    }
+  }
+  if (match.route != nullptr) {
+    return match;
+  }
+  for (const AdminRoute& route : routes) {
+    if (route.prefix && route.method == method && under_prefix(path, route.path)) {
+      match.route = &route;
+      return match;
+    }
+  }
+  std::sort(other_methods.begin(), other_methods.end());
+  other_methods.erase(std::unique(other_methods.begin(), other_methods.end()), other_methods.end());
+  for (const std::string& m : other_methods) {
+    match.allow += (match.allow.empty() ? "" : ", ") + m;
+  }
+  return match;
+}
+
+// JSON string content: quotes, backslashes and control characters escaped (RFC 8259 §7).
+std::string json_escaped(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      constexpr std::string_view kHex = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[static_cast<unsigned char>(c) >> 4];
+      out += kHex[static_cast<unsigned char>(c) & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// RFC 9110 §15.5.6: a path served for other methods only.
+void admin_method_not_allowed(httplib::Response& res, const httplib::Request& req, const std::string& allow) {
+  res.status = 405;
+  res.set_header("Allow", allow);
+  res.set_content("{\"error\":\"method " + json_escaped(req.method) + " is not allowed on " + json_escaped(req.path) +
+                      "; allowed: " + allow + "\"}\n",
+                  "application/json");
 }
 
 HeaderList to_header_list(const httplib::Headers& headers) {
@@ -274,8 +397,7 @@ struct HttpServer::Impl {
 
   Responder& responder;
   HttpServerOptions options;
-  std::vector<AdminRoute> admin_get;
-  std::vector<AdminRoute> admin_post;
+  std::vector<AdminRoute> admin_routes;
   std::unique_ptr<httplib::Server> server;
   gate::GatedServer* gated = nullptr;  // server
   std::thread thread;
@@ -289,9 +411,11 @@ struct HttpServer::Impl {
   void on_post(const httplib::Request& req, httplib::Response& res,
                const httplib::ContentReader& reader);
   void on_get(const httplib::Request& req, httplib::Response& res);
+  // GET without a body, PUT, PATCH, DELETE and OPTIONS: the admin route or 404/405.
+  void on_other(const httplib::Request& req, httplib::Response& res);
   void serve(std::uint8_t msg_type, const httplib::Request& req, BodyRead body, bool length_known,
              httplib::Response& res);
-  static void run_admin(const AdminRoute& route, const httplib::Request& req, Bytes body,
+  static void run_admin(const RouteMatch& match, const httplib::Request& req, Bytes body,
                         httplib::Response& res);
 };
 
@@ -320,13 +444,7 @@ void HttpServer::Impl::configure() {
   s.Post(".*", [this](const httplib::Request& req, httplib::Response& res,
                       const httplib::ContentReader& reader) { on_post(req, res, reader); });
   s.Get(".*", [this](const httplib::Request& req, httplib::Response& res) { on_get(req, res); });
-  const auto other = [](const httplib::Request& req, httplib::Response& res) {
-    if (parse_message_path(req.target)) {
-      method_not_allowed(res);
-    } else {
-      res.status = 404;
-    }
-  };
+  const auto other = [this](const httplib::Request& req, httplib::Response& res) { on_other(req, res); };
   s.Put(".*", other);
   s.Delete(".*", other);
   s.Patch(".*", other);
@@ -380,7 +498,7 @@ HandlerResponse HttpServer::Impl::on_pre_routing(const httplib::Request& req,
   }
   const bool post = req.method == "POST";
   const std::optional<std::uint8_t> type = parse_message_path(req.target);
-  const AdminRoute* route = post && !type ? find_route(admin_post, req.path) : nullptr;
+  const AdminRoute* route = post && !type ? find_route(admin_routes, "POST", req.path).route : nullptr;
   if (framing.content_length && *framing.content_length > kMaxDrain) {
     if (post && type) {
       serve(*type, req, BodyRead{.body = {}, .too_large = true, .complete = false}, true, res);
@@ -435,7 +553,8 @@ HandlerResponse HttpServer::Impl::on_pre_routing(const httplib::Request& req,
 void HttpServer::Impl::on_post(const httplib::Request& req, httplib::Response& res,
                                const httplib::ContentReader& reader) {
   const std::optional<std::uint8_t> type = parse_message_path(req.target);
-  const AdminRoute* route = type ? nullptr : find_route(admin_post, req.path);
+  const RouteMatch match = type ? RouteMatch{} : find_route(admin_routes, "POST", req.path);
+  const AdminRoute* route = match.route;
   BodyRead body =
       read_body(req, reader, route != nullptr ? options.admin_max_body : options.max_body);
   if (type) {
@@ -457,8 +576,10 @@ void HttpServer::Impl::on_post(const httplib::Request& req, httplib::Response& r
     } else if (!body.complete) {
       refuse_and_close(res, 400, "incomplete body");
     } else {
-      run_admin(*route, req, std::move(body.body), res);
+      run_admin(match, req, std::move(body.body), res);
     }
+  } else if (!match.allow.empty()) {
+    admin_method_not_allowed(res, req, match.allow);
   } else {
     // docs/interop.md "http-paths": a protver other than 101, or a path of another shape, gets a plain
     // HTTP 404 with no FDO body.
@@ -467,10 +588,20 @@ void HttpServer::Impl::on_post(const httplib::Request& req, httplib::Response& r
 }
 
 void HttpServer::Impl::on_get(const httplib::Request& req, httplib::Response& res) {
+  on_other(req, res);
+}
+
+void HttpServer::Impl::on_other(const httplib::Request& req, httplib::Response& res) {
   if (parse_message_path(req.target)) {
     method_not_allowed(res);
-  } else if (const AdminRoute* route = find_route(admin_get, req.path)) {
-    run_admin(*route, req, {}, res);
+    return;
+  }
+  // httplib serves HEAD through the GET routes.
+  const RouteMatch match = find_route(admin_routes, req.method == "HEAD" ? "GET" : req.method, req.path);
+  if (match.route != nullptr) {
+    run_admin(match, req, Bytes(req.body.begin(), req.body.end()), res);
+  } else if (!match.allow.empty()) {
+    admin_method_not_allowed(res, req, match.allow);
   } else {
     res.status = 404;
   }
@@ -488,15 +619,17 @@ void HttpServer::Impl::serve(std::uint8_t msg_type, const httplib::Request& req,
   write_answer(res, to_http_answer(serve_message(responder, in, options.max_body, options.leniency)));
 }
 
-void HttpServer::Impl::run_admin(const AdminRoute& route, const httplib::Request& req, Bytes body,
+void HttpServer::Impl::run_admin(const RouteMatch& match, const httplib::Request& req, Bytes body,
                                  httplib::Response& res) {
+  const AdminRoute& route = *match.route;
   AdminRequest request{.method = req.method,
                        .path = req.path,
                        .query = query_of(req.target),
                        .headers = to_header_list(req.headers),
                        .body = std::move(body),
                        .peer = req.remote_addr,
-                       .peer_certificate = {}};
+                       .peer_certificate = {},
+                       .path_params = match.params};
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
   if (req.ssl != nullptr) {
     if (X509* cert = SSL_get0_peer_certificate(req.ssl)) {
@@ -520,6 +653,9 @@ void HttpServer::Impl::run_admin(const AdminRoute& route, const httplib::Request
     answer = AdminResponse{.status = 500, .content_type = "text/plain", .body = "internal error\n"};
   }
   res.status = answer.status;
+  for (const auto& [name, value] : answer.headers) {
+    res.set_header(name, value);
+  }
   res.set_content(answer.body, answer.content_type);
 }
 
@@ -536,31 +672,74 @@ HttpServer::~HttpServer() {
 
 namespace {
 
-void add_route(std::vector<AdminRoute>& routes, bool started, std::string prefix,
-               AdminHandler handler) {
+void check_admin_path(bool started, const std::string& path) {
   if (started) {
     throw_internal("http server: admin routes must be added before start()");
   }
-  if (prefix.empty() || prefix.front() != '/' || is_fdo_path(prefix)) {
-    throw_internal("http server: admin path '" + prefix +
-                   "' must start with '/' and not be under /fdo");
+  if (path.empty() || path.front() != '/' || is_fdo_path(path)) {
+    throw_internal("http server: admin path '" + path + "' must start with '/' and not be under /fdo");
   }
+}
+
+void add_route(std::vector<AdminRoute>& routes, bool started, std::string method, std::string prefix,
+               AdminHandler handler) {
+  check_admin_path(started, prefix);
   while (!prefix.empty() && prefix.back() == '/') {
     prefix.pop_back();
   }
-  routes.push_back(AdminRoute{.prefix = std::move(prefix), .handler = std::move(handler)});
+  routes.push_back(AdminRoute{
+      .method = std::move(method), .path = std::move(prefix), .prefix = true, .segments = {}, .handler = std::move(handler)});
 }
 
 }  // namespace
 
 void HttpServer::add_admin_get(std::string path_prefix, AdminHandler handler) {
-  add_route(m_impl->admin_get, m_impl->server != nullptr, std::move(path_prefix),
-            std::move(handler));
+  add_route(m_impl->admin_routes, m_impl->server != nullptr, "GET", std::move(path_prefix), std::move(handler));
 }
 
 void HttpServer::add_admin_post(std::string path_prefix, AdminHandler handler) {
-  add_route(m_impl->admin_post, m_impl->server != nullptr, std::move(path_prefix),
-            std::move(handler));
+  add_route(m_impl->admin_routes, m_impl->server != nullptr, "POST", std::move(path_prefix), std::move(handler));
+}
+
+void HttpServer::add_admin_route(std::string method, std::string path_template, AdminHandler handler) {
+  check_admin_path(m_impl->server != nullptr, path_template);
+  constexpr std::array<std::string_view, 5> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+  if (std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end()) {
+    throw_internal("http server: admin route method '" + method + "' is not one of GET, POST, PUT, PATCH, DELETE");
+  }
+  std::vector<std::string> segments;
+  for (const std::string_view segment : split_path(path_template)) {
+    const bool braces = segment.find_first_of("{}") != std::string_view::npos;
+    if (segment.empty() || (braces && !is_parameter(segment)) ||
+        (braces && segment.substr(1, segment.size() - 2).find_first_of("{}") != std::string_view::npos)) {
+      throw_internal("http server: admin path template '" + path_template + "' has a malformed segment '" +
+                     std::string(segment) + "'");
+    }
+    segments.emplace_back(segment);
+  }
+  for (const AdminRoute& route : m_impl->admin_routes) {
+    if (!route.prefix && route.method == method && route.segments.size() == segments.size() &&
+        std::equal(segments.begin(), segments.end(), route.segments.begin(), [](const std::string& a, const std::string& b) {
+          return a == b || (is_parameter(a) && is_parameter(b));
+        })) {
+      throw_internal("http server: " + method + " " + path_template + " is registered already (as " + route.path +
+                     ")");
+    }
+  }
+  m_impl->admin_routes.push_back(AdminRoute{.method = std::move(method),
+                                            .path = std::move(path_template),
+                                            .prefix = false,
+                                            .segments = std::move(segments),
+                                            .handler = std::move(handler)});
+}
+
+std::vector<AdminRouteInfo> HttpServer::admin_routes() const {
+  std::vector<AdminRouteInfo> out;
+  for (const AdminRoute& route : m_impl->admin_routes) {
+    out.push_back(AdminRouteInfo{.method = route.method, .path = route.prefix && route.path.empty() ? "/" : route.path,
+                                 .prefix = route.prefix});
+  }
+  return out;
 }
 
 void check_listen(std::string_view listen) {
@@ -633,6 +812,11 @@ void HttpServer::start() {
     cannot_listen(where, bind_problem(where));
   }
   ListenSocket::widen_backlog(*s.server);
+  // docs/api/README.md: what this listener serves besides FDO messages, checked against the OpenAPI documents.
+  for (const AdminRoute& route : s.admin_routes) {
+    log::debug("http: route " + route.method + " " + (route.path.empty() ? "/" : route.path) +
+               (route.prefix ? " (and below)" : "") + " on the " + s.options.metrics_listener + " listener");
+  }
   s.host = where.host;
   s.port = static_cast<std::uint16_t>(port);
   s.tls = tls;

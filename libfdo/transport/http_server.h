@@ -6,9 +6,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "libfdo/core/bytes.h"
 #include "libfdo/core/metrics.h"
@@ -74,6 +76,8 @@ struct AdminRequest {
   std::string peer;
   /// Mutual TLS: the client's verified certificate (DER), else empty.
   Bytes peer_certificate;
+  /// For a route added with add_admin_route: the path's value of each "{name}" segment of the template, decoded.
+  std::map<std::string, std::string, std::less<>> path_params = {};
 };
 
 /// An admin endpoint's answer.
@@ -81,6 +85,19 @@ struct AdminResponse {
   int status = 200;
   std::string content_type = "text/plain";
   std::string body;
+  /// Further header fields of the answer (Content-Type and Content-Length are set from the fields above).
+  HeaderList headers = {};
+};
+
+/// A route an HttpServer serves outside /fdo/, as registered: what HttpServer::admin_routes() lists.
+struct AdminRouteInfo {
+  /// "GET", "POST", "DELETE", …
+  std::string method;
+  /// A template of add_admin_route ("/admin/vouchers/{guid}"), or the prefix of add_admin_get/add_admin_post.
+  std::string path;
+  /// True for a prefix route: it also serves every path below `path`.
+  bool prefix = false;
+  bool operator==(const AdminRouteInfo&) const = default;
 };
 
 /// An admin endpoint. Runs on worker threads; exceptions become a plain 500.
@@ -111,6 +128,16 @@ class HttpServer {
   void add_admin_get(std::string path_prefix, AdminHandler handler);
   /// Routes POST requests whose path is `path_prefix` or below it to `handler`. Before start().
   void add_admin_post(std::string path_prefix, AdminHandler handler);
+  /// Routes `method` ("GET", "POST", "PUT", "PATCH" or "DELETE") requests whose path matches `path_template` to
+  /// `handler`. The template is literal segments and "{name}" segments, each of which matches one non-empty segment
+  /// and is passed in AdminRequest::path_params ("/admin/vouchers/{guid}"); a trailing '/' of the request path is
+  /// ignored. A path several templates match goes to the one with the most literal segments, template routes before
+  /// prefix routes. A path some template matches for other methods only is answered 405 with `Allow` and a JSON
+  /// body {"error": …}. Before start(); Error(InternalServerError) for a malformed template, an unknown method or
+  /// a template registered twice for one method.
+  void add_admin_route(std::string method, std::string path_template, AdminHandler handler);
+  /// Every route added, in the order added (docs/api/README.md: each one is in the server's OpenAPI document).
+  [[nodiscard]] std::vector<AdminRouteInfo> admin_routes() const;
 
   /// Binds and starts serving. Throws Error(MessageBodyError) for a malformed listen address,
   /// Error(InternalServerError) if binding ("cannot listen on HOST:PORT: Address already in use") or TLS setup

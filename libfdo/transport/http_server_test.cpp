@@ -428,6 +428,71 @@ TEST_F(HttpServerTest, ServesAdminRoutes) {
   EXPECT_EQ(c.Post("/health", "x", "text/plain")->status, 404);
 }
 
+TEST_F(HttpServerTest, RoutesTemplatesByMethodWithParametersAnd405) {
+  responder = std::make_unique<ScriptedResponder>();
+  server = std::make_unique<HttpServer>(*responder, HttpServerOptions{});
+  const auto echo = [](std::string tag) {
+    return [tag](const AdminRequest& r) {
+      std::string params;
+      for (const auto& [name, value] : r.path_params) {
+        params += " " + name + "=" + value;
+      }
+      return AdminResponse{.status = 200,
+                           .content_type = "text/plain",
+                           .body = tag + " " + r.method + params + " " + r.query + " " + to_string(r.body),
+                           .headers = {{"X-Route", tag}}};
+    };
+  };
+  server->add_admin_route("GET", "/items", echo("list"));
+  server->add_admin_route("GET", "/items/{id}", echo("one"));
+  server->add_admin_route("DELETE", "/items/{id}", echo("delete"));
+  server->add_admin_route("GET", "/items/special", echo("special"));
+  server->add_admin_route("POST", "/items/{id}/export", echo("export"));
+  server->add_admin_get("/legacy", echo("legacy"));
+  EXPECT_THROW(server->add_admin_route("GET", "/items/{other}", nullptr), Error);  // the same route again
+  EXPECT_THROW(server->add_admin_route("BREW", "/coffee", nullptr), Error);
+  EXPECT_THROW(server->add_admin_route("GET", "/fdo/101/x", nullptr), Error);
+  EXPECT_THROW(server->add_admin_route("GET", "/a/{b", nullptr), Error);
+  EXPECT_THROW(server->add_admin_route("GET", "/a/{}", nullptr), Error);
+  EXPECT_THROW(server->add_admin_route("GET", "/a//b", nullptr), Error);
+  EXPECT_EQ(server->admin_routes(), (std::vector<AdminRouteInfo>{{"GET", "/items", false},
+                                                                 {"GET", "/items/{id}", false},
+                                                                 {"DELETE", "/items/{id}", false},
+                                                                 {"GET", "/items/special", false},
+                                                                 {"POST", "/items/{id}/export", false},
+                                                                 {"GET", "/legacy", true}}));
+  server->start();
+  EXPECT_THROW(server->add_admin_route("GET", "/late", nullptr), Error);
+  httplib::Client c("127.0.0.1", server->port());
+
+  const auto list = c.Get("/items/?a=1");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->body, "list GET a=1 ");
+  EXPECT_EQ(list->get_header_value("X-Route"), "list");
+  EXPECT_EQ(c.Get("/items/42")->body, "one GET id=42  ");
+  EXPECT_EQ(c.Get("/items/a%20b")->body, "one GET id=a b  ");  // decoded
+  EXPECT_EQ(c.Get("/items/special")->body, "special GET  ");  // the literal segment wins
+  EXPECT_EQ(c.Delete("/items/42")->body, "delete DELETE id=42  ");
+  EXPECT_EQ(c.Post("/items/7/export", "x", "text/plain")->body, "export POST id=7  x");
+  EXPECT_EQ(c.Head("/items/42")->status, 200);
+  EXPECT_EQ(c.Get("/legacy/below")->body, "legacy GET  ");
+  // Paths no template matches: 404; paths served for other methods: 405 with Allow and a JSON reason.
+  for (const char* path : {"/items/42/x", "/itemsx", "/items//", "/"}) {
+    EXPECT_EQ(c.Get(path)->status, 404) << path;
+  }
+  const auto wrong = c.Put("/items/42", "x", "text/plain");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 405);
+  EXPECT_EQ(wrong->get_header_value("Allow"), "DELETE, GET");
+  EXPECT_EQ(wrong->get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(wrong->body, "{\"error\":\"method PUT is not allowed on /items/42; allowed: DELETE, GET\"}\n");
+  EXPECT_EQ(c.Post("/items/42", "x", "text/plain")->status, 405);
+  EXPECT_EQ(c.Delete("/items")->status, 405);
+  EXPECT_EQ(c.Get("/items/1/export")->get_header_value("Allow"), "POST");
+  // Prefix routes keep their behaviour: another method is 404.
+  EXPECT_EQ(c.Delete("/legacy")->status, 404);
+}
+
 // TR-14 at the transport level: parallel runs each keep their own token.
 TEST_F(HttpServerTest, ServesParallelRunsWithSeparateTokens) {
   start();

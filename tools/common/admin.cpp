@@ -6,11 +6,13 @@
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
+#include "libfdo/core/guid_text.h"
 #include "libfdo/core/hex.h"
 #include "libfdo/core/log.h"
 #include "libfdo/core/random.h"
 #include "libfdo/core/secret_bytes.h"
 #include "libfdo/messages/error_message.h"
+#include "libfdo/types/json.h"
 #include "tools/common/systemd.h"
 
 namespace fdo::tool {
@@ -107,6 +109,92 @@ Page parse_page(std::string_view query) {
     }
   }
   return page;
+}
+
+transport::AdminResponse json_answer(int status, std::string body) {
+  return transport::AdminResponse{.status = status, .content_type = "application/json", .body = std::move(body) + "\n"};
+}
+
+transport::AdminResponse json_error(int status, std::string_view message) {
+  JsonWriter j;
+  j.begin_object().key("error").string(message).end_object();
+  return json_answer(status, j.str());
+}
+
+bool accepts_json(const transport::HeaderList& headers) {
+  for (const auto& [name, value] : headers) {
+    if (!iequals(name, "Accept")) {
+      continue;
+    }
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const std::size_t comma = rest.find(',');
+      std::string_view range = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      range = range.substr(0, range.find(';'));
+      const std::size_t first = range.find_first_not_of(" \t");
+      const std::size_t last = range.find_last_not_of(" \t");
+      if (first != std::string_view::npos && iequals(range.substr(first, last - first + 1), "application/json")) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+std::optional<std::string> query_value(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) {
+      continue;
+    }
+    const std::string_view raw = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    std::string out;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '+') {
+        out += ' ';
+      } else if (raw[i] != '%') {
+        out += raw[i];
+      } else {
+        const std::string_view hex = raw.substr(i + 1, 2);
+        if (hex.size() != 2 || !std::isxdigit(static_cast<unsigned char>(hex[0])) ||
+            !std::isxdigit(static_cast<unsigned char>(hex[1]))) {
+          throw_body_error(std::string(name) + ": malformed %-escape");
+        }
+        out += static_cast<char>(from_hex(hex).at(0));
+        i += 2;
+      }
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
+transport::AdminHandler guarded(std::string token, transport::AdminHandler handler) {
+  return [token = std::move(token), handler = std::move(handler)](const transport::AdminRequest& request) {
+    if (!admin_authorized(request.headers, token)) {
+      return admin_unauthorized();
+    }
+    try {
+      return handler(request);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::MessageBodyError) {
+        throw;
+      }
+      return json_error(400, e.what());
+    }
+  };
+}
+
+Guid guid_param(const transport::AdminRequest& request) {
+  const auto it = request.path_params.find("guid");
+  if (it == request.path_params.end()) {
+    throw_internal("admin route without a {guid} segment");
+  }
+  return parse_guid(it->second);
 }
 
 transport::Response NoProtocol::handle(const transport::Request& request) {

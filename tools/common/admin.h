@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "libfdo/core/fixed_bytes.h"
 #include "libfdo/transport/binding.h"
 #include "libfdo/transport/http_server.h"
 #include "libfdo/transport/responder.h"
@@ -53,6 +54,28 @@ struct Page {
 /// The page a raw query asks for (other parameters are ignored). Error(MessageBodyError) for an offset or limit
 /// that is not a decimal number, a limit of 0 or above kMaxPageLimit.
 Page parse_page(std::string_view query);
+
+/// An admin answer with a JSON body (a newline is added).
+[[nodiscard]] transport::AdminResponse json_answer(int status, std::string body);
+
+/// docs/api/README.md "Errors": `{"error": "<message>"}` as application/json with `status`.
+[[nodiscard]] transport::AdminResponse json_error(int status, std::string_view message);
+
+/// Whether an Accept header field names application/json (media parameters ignored): the admin routes that serve a
+/// file (a voucher as PEM) answer with its JSON description instead.
+[[nodiscard]] bool accepts_json(const transport::HeaderList& headers);
+
+/// The value of parameter `name` of a raw query ("a=1&b=x%20y"), %XX and '+' decoded; nullopt when absent, "" for
+/// "name" or "name=". Error(MessageBodyError) for a malformed %-escape.
+[[nodiscard]] std::optional<std::string> query_value(std::string_view query, std::string_view name);
+
+/// `handler` behind the bearer token (admin_unauthorized() without it); an Error(MessageBodyError) it throws (a
+/// malformed GUID, cursor or number) becomes json_error(400, …).
+[[nodiscard]] transport::AdminHandler guarded(std::string token, transport::AdminHandler handler);
+
+/// The path parameter "guid" of a template route as a Guid (32 hex digits or the UUID form); Error(MessageBodyError)
+/// otherwise.
+[[nodiscard]] Guid guid_param(const transport::AdminRequest& request);
 
 /// The responder of an admin listener: every FDO message gets an ErrorMessage (MessageBodyError) saying `reason`.
 class NoProtocol final : public transport::Responder {

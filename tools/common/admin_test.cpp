@@ -61,6 +61,45 @@ TEST(ParsePage, DefaultsBoundsAndErrors) {
   }
 }
 
+TEST(QueryValue, FindsDecodesAndRefusesBadEscapes) {
+  EXPECT_EQ(query_value("a=1&serial=SN%2D1+x", "serial"), "SN-1 x");
+  EXPECT_EQ(query_value("after=&limit=2", "after"), "");
+  EXPECT_EQ(query_value("after", "after"), "");
+  EXPECT_FALSE(query_value("afterx=1&xafter=2", "after").has_value());
+  EXPECT_FALSE(query_value("", "after").has_value());
+  for (const char* bad : {"s=%", "s=%4", "s=%zz", "s=a%G1"}) {
+    EXPECT_THROW(static_cast<void>(query_value(bad, "s")), Error) << bad;
+  }
+}
+
+TEST(AcceptsJson, OnlyWhenAMediaRangeNamesIt) {
+  EXPECT_TRUE(accepts_json({{"Accept", "application/json"}}));
+  EXPECT_TRUE(accepts_json({{"accept", "text/html, Application/JSON;q=0.9"}}));
+  EXPECT_FALSE(accepts_json({{"Accept", "*/*"}}));
+  EXPECT_FALSE(accepts_json({{"Accept", "application/x-pem-file"}}));
+  EXPECT_FALSE(accepts_json({{"Accept", "application/jsonx"}}));
+  EXPECT_FALSE(accepts_json({}));
+}
+
+TEST(Guarded, NeedsTheTokenAndTurnsBadInputInto400Json) {
+  const transport::AdminHandler handler = guarded("tok", [](const transport::AdminRequest& r) {
+    return json_answer(200, "{\"guid\":\"" + guid_param(r).hex() + "\"}");
+  });
+  transport::AdminRequest request;
+  request.path_params["guid"] = "00112233-4455-6677-8899-aabbccddeeff";
+  EXPECT_EQ(handler(request).status, 401);
+  EXPECT_TRUE(handler(request).body.empty());
+  request.headers = {{"Authorization", "Bearer tok"}};
+  const transport::AdminResponse ok = handler(request);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "{\"guid\":\"00112233445566778899aabbccddeeff\"}\n");
+  request.path_params["guid"] = "x\"y";
+  const transport::AdminResponse bad = handler(request);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.content_type, "application/json");
+  EXPECT_EQ(bad.body.rfind("{\"error\":\"GUID 'x\\\"y'", 0), 0u) << bad.body;
+}
+
 TEST(NoProtocol, AnswersEveryMessageWithAnErrorMessage) {
   NoProtocol responder("not here");
   transport::Request request;

@@ -21,13 +21,8 @@ std::int64_t unix_seconds() {
 }  // namespace
 
 void add_health_routes(transport::HttpServer& server, storage::Store& store) {
-  server.add_admin_get("/health", [](const transport::AdminRequest& request) {
-    return request.path == "/health" ? plain(200, "ok\n") : plain(404, "");
-  });
-  server.add_admin_get("/ready", [&store](const transport::AdminRequest& request) {
-    if (request.path != "/ready") {
-      return plain(404, "");
-    }
+  server.add_admin_route("GET", "/health", [](const transport::AdminRequest&) { return plain(200, "ok\n"); });
+  server.add_admin_route("GET", "/ready", [&store](const transport::AdminRequest&) {
     try {
       // The lightest read of the Store interface; it opens, reads and rolls back a transaction.
       static_cast<void>(storage::read_only(store, [](storage::Transaction& tx) {
@@ -42,12 +37,9 @@ void add_health_routes(transport::HttpServer& server, storage::Store& store) {
 }
 
 void add_metrics_route(transport::HttpServer& admin, const metrics::Registry& registry, const std::string& token) {
-  admin.add_admin_get("/metrics", [&registry, token](const transport::AdminRequest& request) {
+  admin.add_admin_route("GET", "/metrics", [&registry, token](const transport::AdminRequest& request) {
     if (!admin_authorized(request.headers, token)) {
       return admin_unauthorized();
-    }
-    if (request.path != "/metrics") {
-      return plain(404, "");
     }
     return transport::AdminResponse{
         .status = 200, .content_type = std::string(metrics::kContentType), .body = registry.expose()};
