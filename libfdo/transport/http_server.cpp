@@ -508,6 +508,11 @@ HandlerResponse HttpServer::Impl::on_pre_routing(const httplib::Request& req,
     }
     return HandlerResponse::Handled;
   }
+  if (!post && framing.chunked) {
+    // docs/security.md "Body size": as for POST below, a chunked body is refused before a worker would read it.
+    refuse_and_close(res, 411, "Content-Length required");
+    return HandlerResponse::Handled;
+  }
   if (!post) {
     return HandlerResponse::Unhandled;
   }
@@ -780,9 +785,11 @@ void HttpServer::start() {
   raise_descriptor_limit();
   const HttpServerOptions& o = s.options;
   const auto ms = [](std::chrono::seconds v) { return std::chrono::milliseconds(v); };
-  // The gate awaits every body a route accepts: FDO messages, and admin uploads when there are admin POST routes
-  // (docs/security.md "Body size"); a larger one it discards, and the handler answers it as too large.
+  // The gate awaits every body a route accepts: FDO messages, and admin uploads when there are admin routes other
+  // than GET (docs/security.md "Body size"); a larger one it discards, and the handler answers it as too large.
   const std::size_t gated_body = std::max<std::size_t>(64 * 1024, o.max_body);
+  const bool takes_bodies = std::any_of(s.admin_routes.begin(), s.admin_routes.end(),
+                                        [](const AdminRoute& route) { return route.method != "GET"; });
   auto server = std::make_unique<gate::GatedServer>(
       gate::Limits{.header_timeout = ms(o.header_timeout),
                    .keep_alive_timeout = ms(o.keep_alive_timeout),
@@ -791,7 +798,7 @@ void HttpServer::start() {
                    .max_header_count = o.max_header_count,
                    .max_header_bytes = o.max_header_bytes,
                    .max_gated_body = gated_body,
-                   .max_large_body = s.admin_post.empty() ? 0 : o.admin_max_body,
+                   .max_large_body = takes_bodies ? o.admin_max_body : 0,
                    .max_large_bodies = kMaxLargeBodies,
                    .max_discarded_body = static_cast<std::size_t>(kMaxDrain),
                    .max_connections = std::max<std::size_t>(1, o.max_connections),

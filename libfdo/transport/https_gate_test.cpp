@@ -422,7 +422,7 @@ TEST_F(AdminUploadTest, SlowLargeUploadsHoldNoWorker) {
 }
 
 // A body over every limit (here 2 MiB to a 1 MiB admin route) is read and dropped in the poll thread, so sending it
-// slowly holds no worker, and answered 413 once it is in; a chunked upload is refused before it is read.
+// slowly holds no worker, and answered 413 once it is in; a chunked body (any method) is refused before it is read.
 TEST_F(AdminUploadTest, OversizeAndChunkedUploadsHoldNoWorker) {
   HttpServerOptions o;
   start(o);
@@ -444,6 +444,9 @@ TEST_F(AdminUploadTest, OversizeAndChunkedUploadsHoldNoWorker) {
   const testing::RawResponse chunked = testing::raw_http(
       port(), "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
   EXPECT_EQ(chunked.status, 411);
+  const testing::RawResponse put = testing::raw_http(
+      port(), "PUT /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+  EXPECT_EQ(put.status, 411);
   expect_worker_free();
 }
 
