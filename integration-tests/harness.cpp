@@ -215,6 +215,16 @@ ServerProcess::ServerProcess(std::string_view name, std::vector<std::string> arg
   }
 }
 
+std::unique_ptr<ServerProcess> ServerProcess::start_program(const std::filesystem::path& program,
+                                                            std::vector<std::string> args) {
+  std::unique_ptr<ServerProcess> p(new ServerProcess());
+  p->m_name = program.filename().string();
+  p->m_log_dir = std::make_unique<TempDir>();
+  p->m_log = *p->m_log_dir / "server.log";
+  p->m_pid = spawn(program, args, p->m_log, p->m_log);
+  return p;
+}
+
 ServerProcess::~ServerProcess() {
   if (m_pid > 0) {
     stop();

@@ -73,6 +73,10 @@ class ServerProcess {
   /// for the listening line. Throws std::runtime_error with the log if it exits or times out first.
   ServerProcess(std::string_view name, std::vector<std::string> args,
                 std::chrono::seconds ready_timeout = std::chrono::seconds(60));
+  /// Starts another program (`program` an absolute path: haproxy) with `args`, stdout and stderr in its log, without
+  /// waiting for a listening line: the test checks its readiness itself. url() and port() stay empty.
+  static std::unique_ptr<ServerProcess> start_program(const std::filesystem::path& program,
+                                                      std::vector<std::string> args);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -99,6 +103,7 @@ class ServerProcess {
   int wait_for_exit(std::chrono::seconds timeout);
   /// The rest of the first log line holding `marker`, waiting up to 2 s for it.
   [[nodiscard]] std::string listed_url(std::string_view marker) const;
+  ServerProcess() = default;
 
   std::string m_name;
   std::unique_ptr<TempDir> m_log_dir;

@@ -2,7 +2,7 @@
 // latency beside the crypto ceiling measured in the same run (a tool, not a test; performance figures never become
 // test assertions, docs/style.md §9; docs/performance.md).
 //
-//   fdo-loadgen di --url URL --devices N --concurrency C [--key-type T] --json
+//   fdo-loadgen di --url URL --devices N --concurrency C [--key-type T] [--retries R] [--acked FILE] --json
 //   fdo-loadgen to2 --url OWNER_URL --owner-dir DIR --devices N --concurrency C [--kex S] [--reuse] [--tpm TCTI]
 //     [--server-pid PID] --json
 //   → {"protocol":"di","devices":N,"concurrency":C,"runs":…,"ops_per_s":…,"p50_ms":…,"p99_ms":…,"errors":…,"cores":…,
@@ -10,7 +10,11 @@
 //      "ratio_to_ceiling":…,"loadgen_cpu_ms_per_run":…,"server_pk_cpu_ms_per_run":…
 //      [,"server_cpu_ms_per_run":…,"server_efficiency":…][,"http_floor_us":…,"http_ours_us":…]}
 //   server_efficiency = the server's own public-key CPU per run (timed here) / its total CPU per run
-//   (--server-pid); http_floor_us / http_ours_us = CPU per request of cpp-httplib alone / of our binding.
+//   (--server-pid, repeatable: the instances' CPU is summed); http_floor_us / http_ours_us = CPU per request of
+//   cpp-httplib alone / of our binding. With --retries a failed run is tried again (a new run of the same device),
+//   "retried" counts those attempts; --acked FILE lists what names each succeeded run in the server's store (the
+//   serial number for di, the GUID otherwise), one per line: what the clients saw acknowledged (the kill test of
+//   integration-tests/multi_instance_test.cpp compares it with the database).
 //
 // Each protocol is one subcommand: a function that prepares run i outside the clock, a function that runs it, and
 // the public-key operations one run performs on both sides (a Scenario). To add one, write its Scenario and
@@ -23,6 +27,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -54,8 +59,17 @@ struct LoadOptions {
   std::string log_level = "warn";
   /// Thread CPU time spent timing the public-key operations for the ceiling.
   std::size_t ceiling_ms = 1000;
-  /// When set, the server's CPU time over the measured phase is read from /proc and reported per run.
-  std::optional<int> server_pid;
+  /// When set, the servers' CPU time over the measured phase is read from /proc and reported per run (summed over
+  /// the instances given).
+  std::vector<int> server_pids;
+  /// A database server (PostgreSQL's postmaster: it and its backends) and a load balancer whose CPU over the
+  /// measured phase is reported per run too; nullopt: not measured.
+  std::optional<int> db_pid;
+  std::optional<int> proxy_pid;
+  /// Further attempts of a failed run (a new run of the same device) before it counts as an error.
+  std::size_t retries = 0;
+  /// Where to write the names of the runs that succeeded; empty: nowhere.
+  std::string acked_file;
   /// Requests timed for the HTTP floor after the load (0: not measured).
   std::size_t http_floor_requests = 300;
 };
@@ -70,17 +84,25 @@ struct Scenario {
   std::function<void(std::size_t)> run;
   std::vector<fdo::loadgen::PkOp> pk_ops;
   std::function<void()> after_prepare;
+  /// What names run i in the server's store once it succeeded (--acked).
+  std::function<std::string(std::size_t)> name;
 };
 
 /// What a load run measured.
 struct LoadResult {
   std::vector<double> latencies_ms;  // successful runs
   std::size_t errors = 0;
+  /// Failed attempts that were tried again (--retries).
+  std::size_t retried = 0;
+  /// The names of the successful runs (Scenario::name), when asked for.
+  std::vector<std::string> acked;
   double seconds = 0;
   std::optional<std::string> first_error;
   /// CPU seconds this process and (when its pid was given) the server used during the measured phase.
   double loadgen_cpu_seconds = 0;
   std::optional<double> server_cpu_seconds;
+  std::optional<double> db_cpu_seconds;
+  std::optional<double> proxy_cpu_seconds;
 };
 
 // Runs f(0..n-1) on `threads` threads, each taking the next index.
@@ -124,6 +146,22 @@ void prepare_all(const Scenario& scenario, const LoadOptions& options) {
   }
 }
 
+// The CPU seconds of every server process together; nullopt when none is given or one cannot be read.
+std::optional<double> servers_cpu_seconds(const std::vector<int>& pids) {
+  if (pids.empty()) {
+    return std::nullopt;
+  }
+  double sum = 0;
+  for (const int pid : pids) {
+    const std::optional<double> s = fdo::loadgen::process_cpu_seconds(pid);
+    if (!s) {
+      return std::nullopt;
+    }
+    sum += *s;
+  }
+  return sum;
+}
+
 LoadResult run_load(const Scenario& scenario, const LoadOptions& options) {
   prepare_all(scenario, options);
   if (scenario.after_prepare) {
@@ -132,30 +170,52 @@ LoadResult run_load(const Scenario& scenario, const LoadOptions& options) {
   LoadResult result;
   std::mutex lock;
   const double own_cpu_start = fdo::loadgen::own_cpu_seconds();
-  const std::optional<double> server_cpu_start =
-      options.server_pid ? fdo::loadgen::process_cpu_seconds(*options.server_pid) : std::nullopt;
+  const std::optional<double> server_cpu_start = servers_cpu_seconds(options.server_pids);
+  const auto tree_cpu = [](const std::optional<int>& pid) {
+    return pid ? fdo::loadgen::process_tree_cpu_seconds(*pid) : std::nullopt;
+  };
+  const std::optional<double> db_cpu_start = tree_cpu(options.db_pid);
+  const std::optional<double> proxy_cpu_start = tree_cpu(options.proxy_pid);
   const Clock::time_point start = Clock::now();
   parallel(options.devices, options.concurrency, [&](std::size_t i) {
     const Clock::time_point t0 = Clock::now();
-    try {
-      scenario.run(i);
-      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-      const std::lock_guard<std::mutex> guard(lock);
-      result.latencies_ms.push_back(ms);
-    } catch (const std::exception& e) {  // fdo::Error from the run, or a local failure: counted, not fatal
-      const std::lock_guard<std::mutex> guard(lock);
-      ++result.errors;
-      if (!result.first_error) {
-        result.first_error = e.what();
+    for (std::size_t attempt = 0;; ++attempt) {
+      try {
+        scenario.run(i);
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        const std::lock_guard<std::mutex> guard(lock);
+        result.latencies_ms.push_back(ms);
+        if (!options.acked_file.empty() && scenario.name) {
+          result.acked.push_back(scenario.name(i));
+        }
+        return;
+      } catch (const std::exception& e) {  // fdo::Error from the run, or a local failure: counted, not fatal
+        const std::lock_guard<std::mutex> guard(lock);
+        if (attempt < options.retries) {
+          ++result.retried;
+          std::cerr << "fdo-loadgen: run " << i << " failed, trying again: " << e.what() << "\n";
+          continue;
+        }
+        ++result.errors;
+        if (!result.first_error) {
+          result.first_error = e.what();
+        }
+        return;
       }
     }
   });
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   result.loadgen_cpu_seconds = fdo::loadgen::own_cpu_seconds() - own_cpu_start;
   if (server_cpu_start) {
-    if (const std::optional<double> end = fdo::loadgen::process_cpu_seconds(*options.server_pid)) {
+    if (const std::optional<double> end = servers_cpu_seconds(options.server_pids)) {
       result.server_cpu_seconds = *end - *server_cpu_start;
     }
+  }
+  if (const std::optional<double> end = tree_cpu(options.db_pid); end && db_cpu_start) {
+    result.db_cpu_seconds = *end - *db_cpu_start;
+  }
+  if (const std::optional<double> end = tree_cpu(options.proxy_pid); end && proxy_cpu_start) {
+    result.proxy_cpu_seconds = *end - *proxy_cpu_start;
   }
   std::sort(result.latencies_ms.begin(), result.latencies_ms.end());
   return result;
@@ -197,6 +257,7 @@ int report(const Scenario& scenario, const LoadOptions& options, const fdo::load
               << ",\"concurrency\":" << options.concurrency << ",\"runs\":" << result.latencies_ms.size()
               << ",\"ops_per_s\":" << fixed(ops)
               << ",\"p50_ms\":" << fixed(p50) << ",\"p99_ms\":" << fixed(p99) << ",\"errors\":" << result.errors
+              << ",\"retried\":" << result.retried << ",\"servers\":" << options.server_pids.size()
               << ",\"cores\":" << ceiling.cores << ",\"pk_ops_per_run\":{";
     for (std::size_t i = 0; i < ceiling.ops.size(); ++i) {
       std::cout << (i > 0 ? "," : "") << "\"" << ceiling.ops[i].name << "\":" << ceiling.ops[i].per_run;
@@ -214,6 +275,12 @@ int report(const Scenario& scenario, const LoadOptions& options, const fdo::load
       std::cout << ",\"server_cpu_ms_per_run\":" << fixed3(server_ms);
       // The share of the server's CPU per run that is its own public-key work (1.0: nothing else).
       std::cout << ",\"server_efficiency\":" << fixed3(server_ms > 0 ? ceiling.server_cpu_ms_per_run / server_ms : 0);
+    }
+    if (result.db_cpu_seconds) {
+      std::cout << ",\"db_cpu_ms_per_run\":" << fixed3(ms_per_run(*result.db_cpu_seconds, options.devices));
+    }
+    if (result.proxy_cpu_seconds) {
+      std::cout << ",\"proxy_cpu_ms_per_run\":" << fixed3(ms_per_run(*result.proxy_cpu_seconds, options.devices));
     }
     if (http) {
       std::cout << ",\"http_floor_us\":" << fixed(http->raw_us) << ",\"http_ours_us\":" << fixed(http->ours_us);
@@ -300,6 +367,7 @@ Scenario di_scenario(const LoadOptions& options, const DiLoad& di) {
     static_cast<void>(fdo::protocol::run_di(transport, device, id.signer(), id.hmac()));
   };
   s.pk_ops = di_pk_ops(di);
+  s.name = [prefix = di.serial_prefix + run_id + "-"](std::size_t i) { return prefix + std::to_string(i); };
   return s;
 }
 
@@ -307,7 +375,7 @@ Scenario di_scenario(const LoadOptions& options, const DiLoad& di) {
 
 Scenario rv_scenario(const std::string& protocol, fdo::loadgen::RvRuns runs) {
   return Scenario{protocol, std::move(runs.prepare), std::move(runs.run), std::move(runs.pk_ops),
-                  std::move(runs.after_prepare)};
+                  std::move(runs.after_prepare), std::move(runs.name)};
 }
 
 void add_common(CLI::App& cmd, LoadOptions& options) {
@@ -329,8 +397,21 @@ void add_common(CLI::App& cmd, LoadOptions& options) {
   cmd.add_option("--http-floor-requests", options.http_floor_requests,
                  "Requests timed after the load for the HTTP floor: cpp-httplib alone and our binding (0: skip)")
       ->capture_default_str();
-  cmd.add_option("--server-pid", options.server_pid,
-                 "The server's process id, to report its CPU time per run (read from /proc; same machine)");
+  cmd.add_option("--server-pid", options.server_pids,
+                 "The server's process id, to report its CPU time per run (read from /proc; same machine); "
+                 "repeat it for several instances behind a load balancer (their CPU is summed)");
+  cmd.add_option("--db-pid", options.db_pid,
+                 "A database server's process id (PostgreSQL's postmaster): its CPU and its children's per run "
+                 "(db_cpu_ms_per_run)");
+  cmd.add_option("--proxy-pid", options.proxy_pid,
+                 "A load balancer's process id (haproxy): its CPU per run (proxy_cpu_ms_per_run)");
+  cmd.add_option("--retries", options.retries,
+                 "Further attempts of a failed run (a new run of the same device) before it counts as an error")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100));
+  cmd.add_option("--acked", options.acked_file,
+                 "Write what names each succeeded run in the server's store (di: the serial number; to0, to1, to2: "
+                 "the GUID) to FILE, one per line");
 }
 
 }  // namespace
@@ -392,7 +473,10 @@ int main(int argc, char** argv) {
                       "written into DIR/owner.db")
       ->required();
   to2_cmd->add_option("--preload-db", to2.db,
-                      "The owner's database file when serve runs with --db (default DIR/owner.db)");
+                      "The owner's database when serve runs with --db: a SQLite file or a postgresql:// URI "
+                      "(default DIR/owner.db)");
+  to2_cmd->add_option("--preload-db-password-file", to2.db_password_file,
+                      "PostgreSQL only: the password file of --preload-db, as serve --db-password-file");
   to2_cmd->add_option("--key-type", to2.key_type, "Device key type: p256|p384|rsa2048|rsa3072")
       ->capture_default_str()
       ->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa3072"}));
@@ -419,9 +503,17 @@ int main(int argc, char** argv) {
     fdo::log::configure(fdo::log::parse_level(options.log_level), "loadgen");
     rv.url = options.url;
     rv.devices = options.devices;
-    if (options.server_pid && !fdo::loadgen::process_cpu_seconds(*options.server_pid)) {
-      std::cerr << "fdo-loadgen: --server-pid: cannot read /proc/" << *options.server_pid << "/stat\n";
-      return 1;
+    for (const std::optional<int>& pid : {options.db_pid, options.proxy_pid}) {
+      if (pid && !fdo::loadgen::process_cpu_seconds(*pid)) {
+        std::cerr << "fdo-loadgen: --db-pid/--proxy-pid: cannot read /proc/" << *pid << "/stat\n";
+        return 1;
+      }
+    }
+    for (const int pid : options.server_pids) {
+      if (!fdo::loadgen::process_cpu_seconds(pid)) {
+        std::cerr << "fdo-loadgen: --server-pid: cannot read /proc/" << pid << "/stat\n";
+        return 1;
+      }
     }
     if (rv.preload > 0) {
       if (rv.preload_db.empty()) {
@@ -459,6 +551,16 @@ int main(int argc, char** argv) {
     const fdo::loadgen::Ceiling ceiling =
         fdo::loadgen::measure_ceiling(scenario.pk_ops, std::chrono::milliseconds(options.ceiling_ms));
     const LoadResult result = run_load(scenario, options);
+    if (!options.acked_file.empty()) {
+      std::ofstream acked(options.acked_file);
+      for (const std::string& name : result.acked) {
+        acked << name << "\n";
+      }
+      if (!acked) {
+        std::cerr << "fdo-loadgen: --acked: cannot write " << options.acked_file << "\n";
+        return 1;
+      }
+    }
     // The HTTP floor is timed after the load, in this process: cpp-httplib alone, then our binding (both sides).
     std::optional<fdo::transport::HttpFloor> http;
     if (options.http_floor_requests > 0) {

@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -184,32 +186,69 @@ double own_cpu_seconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-std::optional<double> process_cpu_seconds(int pid) {
+namespace {
+
+// Fields 3 to 15 of /proc/PID/stat: after[0] is the state, after[1] the parent pid, after[11] and after[12] utime
+// and stime in clock ticks; empty when the process does not exist. COMM may hold spaces and parentheses, so fields
+// are counted after the last ')'.
+std::vector<std::string> stat_fields(int pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // "PID (COMM) STATE PPID …": COMM may hold spaces and parentheses, so fields are counted after the last ')'.
   const std::size_t close = stat.rfind(')');
   if (close == std::string::npos) {
-    return std::nullopt;
+    return {};
   }
   std::istringstream fields(stat.substr(close + 1));
-  std::vector<std::string> after;  // after[0] is field 3 (state); utime is field 14, stime field 15
+  std::vector<std::string> after;
   for (std::string f; fields >> f && after.size() < 13;) {
     after.push_back(f);
   }
-  if (after.size() < 13) {
-    return std::nullopt;
-  }
+  return after.size() < 13 ? std::vector<std::string>{} : after;
+}
+
+std::optional<double> cpu_of(const std::vector<std::string>& after) {
   const long ticks = ::sysconf(_SC_CLK_TCK);
-  if (ticks <= 0) {
+  if (after.empty() || ticks <= 0) {
     return std::nullopt;
   }
   try {
-    const double total = std::stod(after[11]) + std::stod(after[12]);
-    return total / static_cast<double>(ticks);
+    return (std::stod(after[11]) + std::stod(after[12])) / static_cast<double>(ticks);
   } catch (const std::exception&) {  // std::stod on a field that is not a number: not a stat file we can read
     return std::nullopt;
   }
+}
+
+}  // namespace
+
+std::optional<double> process_cpu_seconds(int pid) { return cpu_of(stat_fields(pid)); }
+
+std::optional<double> process_tree_cpu_seconds(int pid) {
+  const std::optional<double> root = process_cpu_seconds(pid);
+  if (!root) {
+    return std::nullopt;
+  }
+  // Parent of every process, then the descendants of `pid` by walking down from it.
+  std::map<int, std::vector<int>> children;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); })) {
+      continue;
+    }
+    const std::vector<std::string> after = stat_fields(std::stoi(name));
+    if (!after.empty()) {
+      children[std::stoi(after[1])].push_back(std::stoi(name));
+    }
+  }
+  double total = *root;
+  std::vector<int> todo = children[pid];
+  while (!todo.empty()) {
+    const int p = todo.back();
+    todo.pop_back();
+    total += cpu_of(stat_fields(p)).value_or(0);
+    const std::vector<int>& below = children[p];
+    todo.insert(todo.end(), below.begin(), below.end());
+  }
+  return total;
 }
 
 }  // namespace fdo::loadgen

@@ -68,4 +68,8 @@ double own_cpu_seconds();
 /// nullopt when the process does not exist or /proc cannot be read.
 std::optional<double> process_cpu_seconds(int pid);
 
+/// The same for `pid` and every process below it (a PostgreSQL postmaster and its backends): nullopt when `pid`
+/// does not exist. A child that exited is no longer counted.
+std::optional<double> process_tree_cpu_seconds(int pid);
+
 }  // namespace fdo::loadgen

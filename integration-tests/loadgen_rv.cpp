@@ -179,6 +179,7 @@ RvRuns to0_runs(const RvLoad& load) {
         protocol::run_to0(transport, (*devices)[i]->voucher, authority->owner, authority->to2_addr, load.wait_seconds));
   };
   runs.pk_ops = to0_pk_ops(authority->type, load.server_checks_device_chain);
+  runs.name = [devices](std::size_t i) { return (*devices)[i]->credential.dc_guid.hex(); };
   return runs;
 }
 
@@ -198,6 +199,7 @@ RvRuns to1_runs(const RvLoad& load) {
     static_cast<void>(protocol::run_to1(transport, device.credential, device.signer));
   };
   runs.pk_ops = to1_pk_ops(authority->type);
+  runs.name = [devices](std::size_t i) { return (*devices)[i]->credential.dc_guid.hex(); };
   return runs;
 }
 

@@ -52,6 +52,8 @@ struct RvRuns {
   std::function<void(std::size_t)> run;
   std::vector<PkOp> pk_ops;
   std::function<void()> after_prepare;
+  /// What names run i in the server's store once it succeeded (the device GUID in hex), for --acked.
+  std::function<std::string(std::size_t)> name;
 };
 
 /// `to0`: prepare(i) makes voucher i (a new device extended once to the owner); run(i) is one TO0 (FDO 1.1 §5.3):

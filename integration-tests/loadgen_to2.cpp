@@ -20,7 +20,7 @@
 #include "libfdo/protocol/device_identity.h"
 #include "libfdo/protocol/to2_device.h"
 #include "libfdo/serviceinfo/devmod.h"
-#include "libfdo/storage/sqlite_store.h"
+#include "libfdo/storage/open_store.h"
 #include "libfdo/tpm/fdo_tpm.h"
 #include "libfdo/tpm/tpm_identity.h"
 #include "libfdo/transport/http_transport.h"
@@ -252,7 +252,9 @@ std::vector<PkOp> to2_pk_ops(crypto::KeyType device, crypto::KeyType owner, cryp
 RvRuns to2_runs(const To2Load& load) {
   const std::shared_ptr<const To2Authority> authority = To2Authority::make(load);
   auto devices = std::make_shared<Devices>(load.devices);
-  const std::filesystem::path db = load.db.empty() ? load.owner_dir / "owner.db" : load.db;
+  const storage::StoreSpec db{.db = load.db.empty() ? (load.owner_dir / "owner.db").string() : load.db,
+                              .password_file = load.db_password_file,
+                              .pool_size = 2};
   std::shared_ptr<TpmDevices> tpm_devices;
   if (!load.tpm.empty()) {
     tpm_devices = TpmDevices::open(load.tpm, authority->device_type);
@@ -262,11 +264,11 @@ RvRuns to2_runs(const To2Load& load) {
     (*devices)[i].emplace(make_device(*authority, tpm_devices.get()));
   };
   runs.after_prepare = [devices, db, wait = load.to0_wait] {
-    const std::unique_ptr<storage::Store> store = storage::open_sqlite_store(db);
+    const std::unique_ptr<storage::Store> store = storage::open_store(db);
     const auto start = std::chrono::steady_clock::now();
     write_vouchers(*store, *devices);
     const double wrote = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cerr << "fdo-loadgen: wrote " << devices->size() << " vouchers into " << db.string() << " in " << wrote
+    std::cerr << "fdo-loadgen: wrote " << devices->size() << " vouchers into " << db.db << " in " << wrote
               << " s\n";
     if (wait.count() > 0 && !await_to0_pass(*store, *devices, wait)) {
       std::cerr << "fdo-loadgen: the owner's automatic TO0 did not try every new voucher within " << wait.count()
@@ -289,6 +291,7 @@ RvRuns to2_runs(const To2Load& load) {
   };
   const crypto::KexSuite kex = load.kex.value_or(protocol::default_suites(authority->device_type).kex);
   runs.pk_ops = to2_pk_ops(authority->device_type, authority->owner.type(), kex, load.reuse);
+  runs.name = [devices](std::size_t i) { return (*devices)[i]->credential.dc_guid.hex(); };
   return runs;
 }
 

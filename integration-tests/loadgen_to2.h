@@ -29,7 +29,9 @@ struct To2Load {
   /// The owner directory (`fdo-owner init`): DIR/owner.pub.pem is the key vouchers are extended to, DIR/owner.db
   /// the store they are written into unless `db` names another (`serve --db`).
   std::filesystem::path owner_dir;
-  std::filesystem::path db;
+  std::string db;
+  /// PostgreSQL only (`db` a postgresql:// URI): the password file, as `serve --db-password-file`.
+  std::filesystem::path db_password_file;
   /// The owner runs with `--reuse` (FDO 1.1 §5.5.7): no replacement voucher, one signature less per run.
   bool reuse = false;
   /// After writing the vouchers, wait up to this long for the owner's automatic TO0 to have tried each once, so

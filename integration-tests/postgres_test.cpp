@@ -124,7 +124,8 @@ TEST_F(PostgresIntegration, PostgresRendezvousAndOwnerServeOnTheirOwnDatabases) 
     EXPECT_EQ(owner.stop(), 0);
   }
   for (const std::string& db : {rv_db, owner_db}) {
-    EXPECT_EQ(postgres_cluster().psql(db, "SELECT version FROM fdo_schema"), "1\n");
+    EXPECT_EQ(postgres_cluster().psql(db, "SELECT version FROM fdo_schema"),
+              std::to_string(storage::kPostgresSchemaVersion) + "\n");
   }
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(rv_dir) / "rendezvous.db"));
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(owner_dir) / "owner.db"));

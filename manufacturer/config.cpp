@@ -66,6 +66,7 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
                  "Admin API address (GET /admin/vouchers, bearer token of DIR/admin-token; empty: none)")
       ->capture_default_str();
   cmd.add_flag("--no-admin", config.no_admin, "No admin listener (the same as --admin-listen \"\")");
+  tool::add_trusted_proxy(cmd, config.trusted_proxies);
   cmd.add_option("--threads", config.threads, "HTTP worker threads (0: 4 per core, at least 8)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
@@ -118,6 +119,7 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.max_sessions = config.max_sessions;
   s.max_sessions_per_source = config.max_sessions_per_source;
   s.threads = config.threads;
+  s.trusted_proxies = config.trusted_proxies;
   return s;
 }
 

@@ -69,6 +69,8 @@ struct ServeConfig {
   bool no_admin = false;
   /// HTTP worker threads.
   int threads = 0;
+  /// --trusted-proxy: reverse proxies whose X-Forwarded-For names the client (docs/security.md).
+  std::vector<std::string> trusted_proxies;
   /// --tls-cert / --tls-key: DI over HTTPS.
   tool::ServerTls tls;
 };
@@ -110,6 +112,8 @@ struct ServeSettings {
   std::size_t max_sessions = 10000;
   std::size_t max_sessions_per_source = 64;
   int threads = 0;
+  /// --trusted-proxy: reverse proxies whose X-Forwarded-For names the client (docs/security.md).
+  std::vector<std::string> trusted_proxies;
   /// The admin listener's address; empty: no admin listener.
   std::string admin_listen;
   /// --tls-cert / --tls-key: DI over HTTPS.

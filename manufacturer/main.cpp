@@ -141,7 +141,8 @@ int main(int argc, char** argv) {
           ->check(fdo::tool::guid_validator());
   CLI::Option* serial_opt = export_cmd->add_option("--serial", vouchers.serial, "The newest voucher of this serial");
   guid_opt->excludes(serial_opt);
-  export_cmd->require_option(1, 4);
+  // No upper bound: --dir, the store options, GUID or --serial, -o and the log options may all be given.
+  export_cmd->require_option(1, 0);
   export_cmd->add_option("-o,--out", vouchers.out, "Output file (default stdout)");
   add_log_level(*export_cmd, log_level);
   export_cmd->footer("Example: fdo-manufacturer vouchers export --dir mfg 0123…cdef -o device.voucher.pem");

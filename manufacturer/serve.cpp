@@ -10,7 +10,6 @@
 #include "libfdo/protocol/di_manufacturer.h"
 #include "libfdo/protocol/dispatcher.h"
 #include "libfdo/storage/open_store.h"
-#include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
 #include "libfdo/core/url.h"
 #include "manufacturer/keys.h"
@@ -63,6 +62,7 @@ int serve(const ServeSettings& settings) {
   transport::HttpServerOptions http;
   http.listen = settings.listen;
   http.threads = settings.threads;
+  http.trusted_proxies = settings.trusted_proxies;
   http.metrics = &metrics;
   tool::apply_server_tls(settings.tls, http);
   transport::HttpServer server(dispatcher, http);
@@ -109,9 +109,7 @@ int serve(const ServeSettings& settings) {
     admin->stop();
   }
   server.stop();
-  const storage::SqliteSyncCounts counts = storage::sqlite_sync_counts(*store);
-  log::info("stopped: " + std::to_string(counts.commits) + " commits, " + std::to_string(counts.syncs) +
-            " fdatasync (group commit)");
+  log::info("stopped: " + storage::store_activity(*store));
   return 0;
 }
 

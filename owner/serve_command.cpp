@@ -21,7 +21,7 @@
 #include "libfdo/protocol/dispatcher.h"
 #include "libfdo/protocol/to2_owner.h"
 #include "libfdo/protocol/trace_file.h"
-#include "libfdo/storage/sqlite_store.h"
+#include "libfdo/storage/open_store.h"
 #include "libfdo/tpm/tpm_attest.h"
 #include "libfdo/transport/http_server.h"
 #include "libfdo/transport/http_transport.h"
@@ -64,6 +64,8 @@ struct ServeConfig {
   std::size_t max_sessions = 10000;
   std::vector<std::string> lenient;
   int threads = 0;
+  /// --trusted-proxy: reverse proxies whose X-Forwarded-For names the client (docs/security.md).
+  std::vector<std::string> trusted_proxies;
   std::filesystem::path trace;
   /// --tls-cert / --tls-key: TO2 over HTTPS.
   tool::ServerTls tls;
@@ -197,6 +199,7 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
   transport::HttpServerOptions http;
   http.listen = config.listen;
   http.threads = config.threads;
+  http.trusted_proxies = config.trusted_proxies;
   http.leniency = policy.leniency;
   http.metrics = &metrics;
   tool::apply_server_tls(config.tls, http);
@@ -289,9 +292,7 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
     admin->stop();
   }
   server.stop();
-  const storage::SqliteSyncCounts counts = storage::sqlite_sync_counts(*store);
-  log::info("stopped: " + std::to_string(counts.commits) + " commits, " + std::to_string(counts.syncs) +
-            " fdatasync (group commit)");
+  log::info("stopped: " + storage::store_activity(*store));
   return 0;
 }
 
@@ -341,6 +342,7 @@ void register_serve(Commands& commands) {
       ->capture_default_str();
   cmd.add_option("--lenient", config->lenient,
                  "Accept a named device deviation (untagged-cose, eat-ueid-claim-11, go-fdo-a256gcm-id), repeatable");
+  tool::add_trusted_proxy(cmd, config->trusted_proxies);
   cmd.add_option("--threads", config->threads, "HTTP worker threads (0: 4 per core, at least 8)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));

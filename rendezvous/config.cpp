@@ -51,6 +51,7 @@ void add_serve_options(CLI::App& app, CLI::App& cmd, ServeConfig& config) {
       ->check(CLI::Range(1, 86400));
   cmd.add_option("--lenient", config.lenient,
                  "Accept a named peer deviation (untagged-cose, bare-to0d, eat-ueid-claim-11), repeatable");
+  tool::add_trusted_proxy(cmd, config.trusted_proxies);
   cmd.add_option("--threads", config.threads, "HTTP worker threads (0: 4 per core, at least 8)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
@@ -143,6 +144,7 @@ ServeSettings ServeSettings::from(const ServeConfig& config) {
   s.session_ttl = config.session_ttl;
   s.purge_interval = config.purge_interval;
   s.threads = config.threads;
+  s.trusted_proxies = config.trusted_proxies;
   return s;
 }
 

@@ -57,6 +57,8 @@ struct ServeConfig {
   /// Peer deviations to accept by name (untagged-cose, bare-to0d, eat-ueid-claim-11, …).
   std::vector<std::string> lenient;
   int threads = 0;
+  /// --trusted-proxy: reverse proxies whose X-Forwarded-For names the client (docs/security.md).
+  std::vector<std::string> trusted_proxies;
   std::string log_level = "info";
   /// --tls-cert / --tls-key: HTTPS.
   tool::ServerTls tls;
@@ -81,6 +83,8 @@ struct ServeSettings {
   std::int64_t session_ttl = 300;
   std::int64_t purge_interval = 60;
   int threads = 0;
+  /// --trusted-proxy: reverse proxies whose X-Forwarded-For names the client (docs/security.md).
+  std::vector<std::string> trusted_proxies;
   tool::ServerTls tls;
   /// The trust lists with their files, for GET /admin/trust.
   TrustPolicy trust;

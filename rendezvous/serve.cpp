@@ -13,7 +13,6 @@
 #include "libfdo/protocol/to0_rendezvous.h"
 #include "libfdo/protocol/to1_rendezvous.h"
 #include "libfdo/storage/open_store.h"
-#include "libfdo/storage/sqlite_store.h"
 #include "libfdo/transport/http_server.h"
 #include "libfdo/core/url.h"
 #include "rendezvous/admin_api.h"
@@ -29,12 +28,14 @@ namespace {
 
 // FDO 1.1 §5.3.4: the RV forgets the mapping when the granted time runs out. Look-ups already ignore expired
 // registrations; the sweep keeps the database small.
-void purge(storage::Store& store) {
+// The rate limit's buckets that are full again go too (a source without one starts full).
+void purge(storage::Store& store, protocol::RendezvousLimits& limits) {
   try {
     const std::size_t n = protocol::purge_expired_registrations(store, protocol::unix_now());
     if (n > 0) {
       log::info("purged " + std::to_string(n) + " expired registration(s)");
     }
+    static_cast<void>(limits.purge(protocol::unix_now()));
   } catch (const Error& e) {
     log::error(std::string("cannot purge expired registrations: ") + e.what());
   }
@@ -72,7 +73,7 @@ int serve(const ServeSettings& settings) {
                           }));
                         });
 
-  protocol::RendezvousLimits limits(settings.policy);
+  protocol::RendezvousLimits limits(settings.policy, *store);
   protocol::To0Rendezvous to0(settings.policy);
   protocol::To1Rendezvous to1(settings.policy);
   protocol::DispatcherOptions options;
@@ -88,6 +89,7 @@ int serve(const ServeSettings& settings) {
   transport::HttpServerOptions http;
   http.listen = settings.listen;
   http.threads = settings.threads;
+  http.trusted_proxies = settings.trusted_proxies;
   http.leniency = settings.policy.leniency;  // --lenient bearer-scheme-case reaches the HTTP binding
   http.metrics = &metrics;
   tool::apply_server_tls(settings.tls, http);
@@ -121,7 +123,7 @@ int serve(const ServeSettings& settings) {
     log::info(line);
   }
   log::info("database " + settings.db.string());
-  purge(*store);
+  purge(*store, limits);
   if (!is_loopback_host(parse_listen_address(settings.listen).host)) {
     log::warn("listening on " + settings.listen +
               ", not on loopback: for untrusted clients put a reverse proxy in front (docs/security.md)");
@@ -132,15 +134,13 @@ int serve(const ServeSettings& settings) {
   }
   tool::notify_ready("listening on " + server.url());  // a Type=notify unit is started now (docs/deploy.md)
 
-  stop_signals.wait(std::chrono::seconds(settings.purge_interval), [&store] { purge(*store); });
+  stop_signals.wait(std::chrono::seconds(settings.purge_interval), [&store, &limits] { purge(*store, limits); });
   tool::notify_stopping();
   if (admin) {
     admin->stop();
   }
   server.stop();
-  const storage::SqliteSyncCounts counts = storage::sqlite_sync_counts(*store);
-  log::info("stopped: " + std::to_string(counts.commits) + " commits, " + std::to_string(counts.syncs) +
-            " fdatasync (group commit)");
+  log::info("stopped: " + storage::store_activity(*store));
   return 0;
 }
 

@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev sqlite3        # storage layer
   libpq-dev                     # storage layer: the PostgreSQL store (docs/scaling.md)
   postgresql-15                 # the PostgreSQL tests start their own cluster (ctest -L postgres)
+  haproxy                       # the multi-instance tests put each role behind it (docs/scaling.md)
   libcrypt-dev                  # fsim layer: SHA-512 crypt (Password-Manager)
   libtss2-dev swtpm swtpm-tools # TPM layer and its simulator
   tpm2-tools                    # TPM tests: an independent reader of what the TPM holds (never our code path)

@@ -142,7 +142,7 @@ struct RvServer {
   std::int64_t now = 1'700'000'000;
   RendezvousPolicy policy;
   std::unique_ptr<storage::Store> store = storage::make_memory_store();
-  RendezvousLimits limits{policy};
+  RendezvousLimits limits{policy, *store};
   To0Rendezvous to0{policy};
   To1Rendezvous to1{policy};
   Dispatcher dispatcher{*store, make_options()};

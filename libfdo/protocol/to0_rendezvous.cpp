@@ -155,9 +155,12 @@ void check_reregistration(storage::Transaction& tx, const voucher::OwnershipVouc
 
 }  // namespace
 
-RendezvousLimits::RendezvousLimits(const RendezvousPolicy& policy) {
+RendezvousLimits::RendezvousLimits(const RendezvousPolicy& policy, storage::Store& store) : m_store(store) {
+  if (policy.rate_limit < 0) {
+    throw_internal("RendezvousLimits: the rate limit must be >= 0");
+  }
   if (policy.rate_limit > 0) {
-    m_rate.emplace(policy.rate_limit, std::max(1.0, 2 * policy.rate_limit));
+    m_rate = storage::RateLimit{.rate = policy.rate_limit, .burst = std::max(1.0, 2 * policy.rate_limit)};
   }
 }
 
@@ -165,10 +168,26 @@ std::optional<Error> RendezvousLimits::admit(const Context& ctx, MessageType typ
   if (type != MessageType::To0Hello && type != MessageType::To1HelloRV) {
     return std::nullopt;
   }
-  if (m_rate && !m_rate->allow(ctx.peer, ctx.now)) {
+  if (!m_rate) {
+    return std::nullopt;
+  }
+  const auto tx = m_store.begin();
+  const bool allowed = tx->take_rate_token(ctx.peer, *m_rate, ctx.now);
+  tx->commit();
+  if (!allowed) {
     return Error(ErrorCode::InternalServerError, "rate limit: too many new runs from this address, retry later");
   }
   return std::nullopt;
+}
+
+std::size_t RendezvousLimits::purge(std::int64_t now) {
+  if (!m_rate) {
+    return 0;
+  }
+  const auto tx = m_store.begin();
+  const std::size_t n = tx->purge_rate_buckets(storage::full_before(*m_rate, now));
+  tx->commit();
+  return n;
 }
 
 PolicySummary summarize(const RendezvousPolicy& policy) {

@@ -15,7 +15,6 @@
 #include "libfdo/crypto/keys.h"
 #include "libfdo/messages/to0.h"
 #include "libfdo/protocol/endpoint.h"
-#include "libfdo/protocol/rate_limiter.h"
 #include "libfdo/storage/store.h"
 
 namespace fdo::protocol {
@@ -40,18 +39,24 @@ struct RendezvousPolicy {
   Leniency leniency;
 };
 
-/// The per-address rate limit of one rendezvous server, installed as the dispatcher's admission check, so a
-/// refused run never creates a session. (The cap on runs in progress, max_live_sessions, is the dispatcher's:
-/// DispatcherOptions::max_live_sessions.)
+/// The per-address rate limit of a rendezvous server, installed as the dispatcher's admission check, so a
+/// refused run never creates a session. Its token buckets are in the store (Transaction::take_rate_token), so the
+/// limit holds across every instance on one database (docs/scaling.md "Limits across instances"). (The cap on runs
+/// in progress, max_live_sessions, is the dispatcher's: DispatcherOptions::max_live_sessions.)
 class RendezvousLimits {
  public:
-  explicit RendezvousLimits(const RendezvousPolicy& policy);
+  /// `store` must outlive the limits.
+  RendezvousLimits(const RendezvousPolicy& policy, storage::Store& store);
   /// DispatcherOptions::admit: for a first message (20, 30), refuses with Error(InternalServerError) when the
-  /// peer is over its rate; later messages always pass.
+  /// peer (Context::peer, the client address) is over its rate; later messages always pass. One short store
+  /// transaction per first message while a rate is set.
   [[nodiscard]] std::optional<Error> admit(const Context& ctx, MessageType type);
+  /// Forgets the buckets that are full again at `now` (the server's periodic sweep); how many.
+  std::size_t purge(std::int64_t now);
 
  private:
-  std::optional<RateLimiter> m_rate;
+  storage::Store& m_store;
+  std::optional<storage::RateLimit> m_rate;
 };
 
 /// The lines a rendezvous server logs at start about its policy; an open policy is logged as a warning.

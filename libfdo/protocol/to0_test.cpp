@@ -13,7 +13,6 @@
 #include "libfdo/core/random.h"
 #include "libfdo/messages/to0.h"
 #include "libfdo/protocol/bad_voucher_test_support.h"
-#include "libfdo/protocol/rate_limiter.h"
 #include "libfdo/protocol/rv_test_support.h"
 #include "libfdo/protocol/to0_owner.h"
 #include "libfdo/protocol/to0_rendezvous.h"
@@ -667,34 +666,6 @@ TEST(To0RegisterWithAll, AVoucherWithoutAnOwnerRendezvousIsRefused) {
       ErrorCode::InvalidMessageError);
   EXPECT_NE(what.find("names no rendezvous server"), std::string::npos) << what;
 }
-
-TEST(RateLimiter, BurstThenRefillPerKey) {
-  RateLimiter limiter(2, 3);
-  EXPECT_TRUE(limiter.allow("a", 100));
-  EXPECT_TRUE(limiter.allow("a", 100));
-  EXPECT_TRUE(limiter.allow("a", 100));
-  EXPECT_FALSE(limiter.allow("a", 100));
-  EXPECT_TRUE(limiter.allow("b", 100));
-  EXPECT_TRUE(limiter.allow("a", 101));  // +2 tokens after one second
-  EXPECT_TRUE(limiter.allow("a", 101));
-  EXPECT_FALSE(limiter.allow("a", 101));
-  EXPECT_TRUE(limiter.allow("a", 200));  // refilled to the burst, not beyond
-  EXPECT_TRUE(limiter.allow("a", 200));
-  EXPECT_TRUE(limiter.allow("a", 200));
-  EXPECT_FALSE(limiter.allow("a", 200));
-}
-
-TEST(RateLimiter, ForgetsRefilledPeersAndBoundsItsTable) {
-  RateLimiter limiter(1, 1, 2);
-  EXPECT_TRUE(limiter.allow("a", 10));
-  EXPECT_TRUE(limiter.allow("b", 10));
-  EXPECT_FALSE(limiter.allow("c", 10));  // table full of limited peers
-  EXPECT_TRUE(limiter.allow("c", 11));   // a and b refilled and are forgotten
-  EXPECT_LE(limiter.tracked(), 2u);
-  EXPECT_THROW(RateLimiter(0, 1), Error);
-}
-
-
 
 // ---- TR-13 with the real TO0 endpoint ----
 

@@ -32,6 +32,7 @@ struct Tables {
   std::map<Guid, StoredVoucher> vouchers;
   std::map<Guid, RvRegistration> rv_registrations;
   std::map<Guid, OwnerDeviceRecord> owner_devices;
+  std::map<std::string, RateBucket, std::less<>> rate_buckets;
   std::uint64_t next_seq = 1;
 };
 
@@ -145,6 +146,19 @@ class MemoryTransaction final : public Transaction {
       m_tables.sessions.erase(token);
     }
     return drop.size();
+  }
+
+  bool take_rate_token(std::string_view source, const RateLimit& limit, std::int64_t now) override {
+    check_open("take_rate_token");
+    const std::string key(source);
+    remember(m_tables.rate_buckets, key);
+    auto it = m_tables.rate_buckets.try_emplace(key, full_bucket(limit, now)).first;
+    return take_token(it->second, limit, now);
+  }
+
+  std::size_t purge_rate_buckets(std::int64_t before) override {
+    check_open("purge_rate_buckets");
+    return purge(m_tables.rate_buckets, [before](const RateBucket& b) { return b.updated < before; });
   }
 
   std::size_t purge_expired_sessions(std::int64_t now) override {

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "libfdo/core/bytes.h"
@@ -54,6 +55,20 @@ std::unique_ptr<Store> open_store(const StoreSpec& spec) {
     options.password = read_password_file(spec.password_file);
   }
   return open_postgres_store(spec.db, std::move(options));
+}
+
+std::string store_activity(const Store& store) {
+  if (is_sqlite_store(store)) {
+    const SqliteSyncCounts c = sqlite_sync_counts(store);
+    return "sqlite: " + std::to_string(c.commits) + " commits, " + std::to_string(c.syncs) +
+           " fdatasync (group commit)";
+  }
+  if (is_postgres_store(store)) {
+    const PostgresCounts c = postgres_counts(store);
+    return "postgresql: " + std::to_string(c.commits) + " commits, " + std::to_string(c.retries) +
+           " retried statements, " + std::to_string(c.connections) + " connections opened";
+  }
+  return "in-memory store";
 }
 
 }  // namespace fdo::storage

@@ -25,4 +25,9 @@ struct StoreSpec {
 /// the password file is missing, empty, or readable by group or others.
 std::unique_ptr<Store> open_store(const StoreSpec& spec);
 
+/// What the store did since it was opened, for the servers' shutdown line, in the terms of its back-end:
+/// "sqlite: N commits, M fdatasync (group commit)" or "postgresql: N commits, M retried statements, K connections
+/// opened" (docs/scaling.md); "in-memory store" for any other.
+[[nodiscard]] std::string store_activity(const Store& store);
+
 }  // namespace fdo::storage

@@ -20,6 +20,8 @@ TEST(OpenStoreTest, APathOpensSqliteAndAUriIsPostgres) {
   const std::unique_ptr<Store> store = open_store(StoreSpec{.db = (dir.path() / "fdo.db").string()});
   test::create_counter(*store, "tok");
   EXPECT_EQ(sqlite_sync_counts(*store).commits, 1u);
+  EXPECT_TRUE(store_activity(*store).starts_with("sqlite: 1 commits, ")) << store_activity(*store);
+  EXPECT_FALSE(is_postgres_store(*store));
   EXPECT_TRUE(is_postgres_uri("postgresql://fdo@127.0.0.1/fdo"));
   EXPECT_TRUE(is_postgres_uri("postgres:///fdo?host=/run/postgresql"));
   EXPECT_FALSE(is_postgres_uri("/var/lib/fdo/postgresql://x.db"));

@@ -78,6 +78,16 @@ CREATE TABLE owner_devices (
 );
 CREATE INDEX owner_devices_by_update ON owner_devices (updated_at, guid);
 )sql",
+    // 1 → 2: the rate limit's token bucket per client address, shared by every instance (docs/security.md "Rate
+    // limit").
+    R"sql(
+CREATE TABLE rate_buckets (
+  source      bytea  NOT NULL PRIMARY KEY,
+  millitokens bigint NOT NULL,
+  updated     bigint NOT NULL
+);
+CREATE INDEX rate_buckets_by_update ON rate_buckets (updated);
+)sql",
 };
 
 // The key of the advisory lock that migrations hold (any constant; "fdo" in ASCII).
@@ -94,6 +104,10 @@ enum class Sql : std::uint8_t {
   CountSessions,
   CountSessionsFrom,
   ReclaimSessionsFrom,
+  CreateRateBucket,
+  LockRateBucket,
+  UpdateRateBucket,
+  PurgeRateBuckets,
   PutVoucher,
   GetVoucher,
   FindVoucherBySerial,
@@ -132,6 +146,12 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(Sql::Count)> kSt
     "SELECT count(*) FROM sessions WHERE source = $2 AND expires_at > $1",
     "DELETE FROM sessions WHERE token IN (SELECT token FROM sessions WHERE source = $1 AND expires_at > $2 "
     "ORDER BY expires_at, token LIMIT $3)",
+    // take_rate_token: a full bucket unless one is stored (waiting for a concurrent insert of the same source to
+    // commit), then its row locked until the transaction ends, so instances take tokens one after the other.
+    "INSERT INTO rate_buckets (source, millitokens, updated) VALUES ($1, $2, $3) ON CONFLICT (source) DO NOTHING",
+    "SELECT millitokens, updated FROM rate_buckets WHERE source = $1 FOR UPDATE",
+    "UPDATE rate_buckets SET millitokens = $2, updated = $3 WHERE source = $1",
+    "DELETE FROM rate_buckets WHERE updated < $1",
     // A replaced voucher takes a new `stored`, as if deleted and stored anew: `stored` orders by storing.
     "INSERT INTO vouchers (guid, serial, device_info, voucher, created_at, owner_key_id) "
     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (guid) DO UPDATE SET stored = nextval('vouchers_stored'), "
@@ -408,7 +428,9 @@ class Pool {
     ++m_open;
     lock.unlock();
     try {
-      return std::make_unique<Connection>(m_params.connect("begin"));
+      auto conn = std::make_unique<Connection>(m_params.connect("begin"));
+      connects.fetch_add(1);
+      return conn;
     } catch (...) {
       lock.lock();
       --m_open;
@@ -443,6 +465,8 @@ class Pool {
   }
 
   std::atomic<std::size_t> retries{0};
+  std::atomic<std::size_t> commits{0};
+  std::atomic<std::size_t> connects{0};
 
  private:
   void forget(std::thread::id holder) {
@@ -563,6 +587,31 @@ class PgTransaction final : public Transaction {
     Params p;
     p.text(source).int64(now).int64(static_cast<std::int64_t>(live - keep));
     return write(Sql::ReclaimSessionsFrom, p, "reclaim_sessions_from", Retry::Savepoint).affected();
+  }
+
+  bool take_rate_token(std::string_view source, const RateLimit& limit, std::int64_t now) override {
+    const RateBucket full = full_bucket(limit, now);
+    Params create;
+    create.text(source).int64(full.millitokens).int64(full.updated);
+    (void)write(Sql::CreateRateBucket, create, "take_rate_token");
+    Params lock;
+    lock.text(source);
+    const Rows rows = read(Sql::LockRateBucket, lock, "take_rate_token");
+    if (rows.count() != 1) {
+      fail("take_rate_token", "the bucket row is missing");
+    }
+    RateBucket bucket{rows.int64(0, 0), rows.int64(0, 1)};
+    const bool taken = take_token(bucket, limit, now);
+    Params update;
+    update.text(source).int64(bucket.millitokens).int64(bucket.updated);
+    (void)write(Sql::UpdateRateBucket, update, "take_rate_token");
+    return taken;
+  }
+
+  std::size_t purge_rate_buckets(std::int64_t before) override {
+    Params p;
+    p.int64(before);
+    return write(Sql::PurgeRateBuckets, p, "purge_rate_buckets", Retry::Savepoint).affected();
   }
 
   void put_voucher(const VoucherRecord& r) override {
@@ -718,10 +767,12 @@ class PgTransaction final : public Transaction {
     const Outcome o = m_conn->exec("COMMIT");
     // Either way the transaction is over: a failed COMMIT rolls back.
     const std::string failure = o.sqlstate.empty() ? std::string() : failure_text(o);
+    const std::shared_ptr<Pool> pool = m_pool;
     end();
     if (!failure.empty()) {
       fail("commit", failure);
     }
+    pool->commits.fetch_add(1);
   }
 
  private:
@@ -729,6 +780,7 @@ class PgTransaction final : public Transaction {
     Outcome o = m_conn->exec("BEGIN ISOLATION LEVEL READ COMMITTED");
     // An idle connection may have been cut (a restarted server, an idle timeout): reconnect once.
     if (!o.sqlstate.empty() && m_conn->broken() && m_conn->reset()) {
+      m_pool->connects.fetch_add(1);
       o = m_conn->exec("BEGIN ISOLATION LEVEL READ COMMITTED");
     }
     if (!o.sqlstate.empty()) {
@@ -863,7 +915,9 @@ class PostgresStore final : public Store {
 
   std::unique_ptr<Transaction> begin() override { return std::make_unique<PgTransaction>(m_pool); }
 
-  [[nodiscard]] std::size_t retries() const { return m_pool->retries.load(); }
+  [[nodiscard]] PostgresCounts counts() const {
+    return {m_pool->commits.load(), m_pool->retries.load(), m_pool->connects.load()};
+  }
 
  private:
   std::shared_ptr<Pool> m_pool;
@@ -951,14 +1005,19 @@ std::unique_ptr<Store> open_postgres_store(std::string_view uri, PostgresOptions
   migrate(*first);
   auto pool = std::make_shared<Pool>(std::move(params), options.pool_size, options.acquire_timeout);
   pool->adopt(std::move(first));
+  pool->connects.fetch_add(1);
   return std::make_unique<PostgresStore>(std::move(pool));
 }
 
-std::size_t postgres_retry_count(const Store& store) {
+std::size_t postgres_retry_count(const Store& store) { return postgres_counts(store).retries; }
+
+bool is_postgres_store(const Store& store) { return dynamic_cast<const PostgresStore*>(&store) != nullptr; }
+
+PostgresCounts postgres_counts(const Store& store) {
   if (const auto* pg = dynamic_cast<const PostgresStore*>(&store)) {
-    return pg->retries();
+    return pg->counts();
   }
-  return 0;
+  return {};
 }
 
 }  // namespace fdo::storage

@@ -12,7 +12,7 @@
 namespace fdo::storage {
 
 /// The schema version this build creates and reads, kept in the table fdo_schema.
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 2;
 
 /// Settings of a PostgreSQL store; the defaults are what servers use.
 struct PostgresOptions {
@@ -38,5 +38,17 @@ std::unique_ptr<Store> open_postgres_store(std::string_view uri, PostgresOptions
 /// How many statements a PostgreSQL store retried after a serialisation failure or deadlock since it was opened
 /// (for tests); 0 for a store that is not a PostgreSQL store.
 [[nodiscard]] std::size_t postgres_retry_count(const Store& store);
+
+/// What a PostgreSQL store did since it was opened (the servers' shutdown line, tests); zeros for another store.
+struct PostgresCounts {
+  std::size_t commits = 0;
+  /// Statements retried after a serialisation failure or deadlock.
+  std::size_t retries = 0;
+  /// Connections opened: the first one, the pool's, and reconnections of cut ones.
+  std::size_t connections = 0;
+};
+[[nodiscard]] PostgresCounts postgres_counts(const Store& store);
+/// Whether `store` is a PostgreSQL store.
+[[nodiscard]] bool is_postgres_store(const Store& store);
 
 }  // namespace fdo::storage

@@ -68,11 +68,27 @@ TEST_F(PostgresStoreTest, MigratesAnEmptyDatabaseAndKeepsDataAcrossReopen) {
   }
   EXPECT_EQ(psql("SELECT version FROM fdo_schema"), std::to_string(kPostgresSchemaVersion) + "\n");
   EXPECT_EQ(psql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"),
-            "fdo_schema,owner_devices,rv_registrations,sessions,vouchers\n");
+            "fdo_schema,owner_devices,rate_buckets,rv_registrations,sessions,vouchers\n");
   const std::unique_ptr<Store> again = open();
   const auto tx = again->begin();
   EXPECT_TRUE(tx->get_session("tok", kNow).has_value());
   EXPECT_EQ(psql("SELECT count(*) FROM fdo_schema"), "1\n");
+}
+
+// Schema 1 → 2 adds the rate limit's buckets and keeps what version 1 held.
+TEST_F(PostgresStoreTest, MigratesAVersion1DatabaseToTheRateBuckets) {
+  {
+    const std::unique_ptr<Store> store = open();
+    test::create_counter(*store, "tok");
+  }
+  psql("DROP TABLE rate_buckets; UPDATE fdo_schema SET version = 1");
+  const std::unique_ptr<Store> store = open();
+  EXPECT_EQ(psql("SELECT version FROM fdo_schema"), "2\n");
+  EXPECT_EQ(test::read_counter(*store, "tok"), 0u);
+  const auto tx = store->begin();
+  EXPECT_TRUE(tx->take_rate_token("10.0.0.1", RateLimit{.rate = 1, .burst = 1}, kNow));
+  tx->commit();
+  EXPECT_EQ(psql("SELECT millitokens, updated FROM rate_buckets"), "0|" + std::to_string(kNow) + "\n");
 }
 
 TEST_F(PostgresStoreTest, RefusesADatabaseWithANewerSchema) {
@@ -234,6 +250,20 @@ TEST_F(PostgresStoreTest, SerialisationFailureOfAFirstStatementIsRetried) {
   }
   EXPECT_EQ(postgres_retry_count(*store), 2u);
   EXPECT_TRUE(read_only(*store, [](Transaction& tx) { return tx.get_session("tok", kNow); }).has_value());
+}
+
+// The servers' shutdown line names what this back-end measures (open_store.h), not SQLite's fdatasync.
+TEST_F(PostgresStoreTest, ActivityCountsCommitsRetriesAndConnections) {
+  const std::unique_ptr<Store> store = open();
+  EXPECT_EQ(store_activity(*store), "postgresql: 0 commits, 0 retried statements, 1 connections opened");
+  inject_failures(db(), "BEFORE INSERT", 1, "40001");
+  test::create_counter(*store, "tok");
+  {
+    const auto tx = store->begin();
+    (void)tx->count_sessions(kNow);  // rolled back: not a commit
+  }
+  EXPECT_EQ(postgres_counts(*store).commits, 1u);
+  EXPECT_EQ(store_activity(*store), "postgresql: 1 commits, 1 retried statements, 1 connections opened");
 }
 
 TEST_F(PostgresStoreTest, DeadlockOfAPurgeAfterAWriteIsRetriedUnderASavepoint) {

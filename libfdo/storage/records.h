@@ -97,4 +97,28 @@ struct OwnerDeviceRecord {
   bool operator==(const OwnerDeviceRecord&) const = default;
 };
 
+/// A rate limit of new runs per client address (docs/security.md "Rate limit"): a token bucket that gains `rate`
+/// tokens per second and holds at most `burst`; a new run takes one.
+struct RateLimit {
+  double rate = 1;
+  double burst = 1;
+};
+
+/// One client address's token bucket as the store keeps it: thousandths of a token (integers, so every back-end
+/// computes the same) and the Unix second of its last update.
+struct RateBucket {
+  std::int64_t millitokens = 0;
+  std::int64_t updated = 0;
+};
+
+/// A bucket never seen before: full at `now`.
+[[nodiscard]] RateBucket full_bucket(const RateLimit& limit, std::int64_t now);
+/// Refills `bucket` from its last update to `now` (never beyond the burst; a clock that went back refills nothing)
+/// and takes one token if a whole one is there; returns whether it did. Every Store implements
+/// Transaction::take_rate_token with this.
+[[nodiscard]] bool take_token(RateBucket& bucket, const RateLimit& limit, std::int64_t now);
+/// Buckets last updated before this second are full again at `now`, whatever they held: they equal a bucket never
+/// seen and can be forgotten (Transaction::purge_rate_buckets).
+[[nodiscard]] std::int64_t full_before(const RateLimit& limit, std::int64_t now);
+
 }  // namespace fdo::storage

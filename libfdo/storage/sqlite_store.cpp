@@ -91,6 +91,16 @@ CREATE INDEX owner_devices_by_update ON owner_devices (updated_at, guid);
 ALTER TABLE sessions ADD COLUMN source TEXT NOT NULL DEFAULT '';
 CREATE INDEX sessions_by_source ON sessions (source, expires_at);
 )sql",
+    // 4 → 5: the rate limit's token bucket per client address, shared by the processes on the file
+    // (docs/security.md "Rate limit").
+    R"sql(
+CREATE TABLE rate_buckets (
+  source      TEXT    NOT NULL PRIMARY KEY,
+  millitokens INTEGER NOT NULL,
+  updated     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX rate_buckets_by_update ON rate_buckets (updated);
+)sql",
 };
 
 constexpr std::string_view kInsertSession =
@@ -103,6 +113,10 @@ constexpr std::string_view kUpdateSession =
 constexpr std::string_view kEndSession = "DELETE FROM sessions WHERE token = ?1 AND version = ?2";
 constexpr std::string_view kEraseSession = "DELETE FROM sessions WHERE token = ?1";
 constexpr std::string_view kPurgeSessions = "DELETE FROM sessions WHERE expires_at <= ?1";
+constexpr std::string_view kGetRateBucket = "SELECT millitokens, updated FROM rate_buckets WHERE source = ?1";
+constexpr std::string_view kPutRateBucket =
+    "INSERT OR REPLACE INTO rate_buckets (source, millitokens, updated) VALUES (?1, ?2, ?3)";
+constexpr std::string_view kPurgeRateBuckets = "DELETE FROM rate_buckets WHERE updated < ?1";
 constexpr std::string_view kCountSessions = "SELECT count(*) FROM sessions WHERE expires_at > ?1";
 constexpr std::string_view kCountSessionsFrom =
     "SELECT count(*) FROM sessions WHERE source = ?2 AND expires_at > ?1";
@@ -445,6 +459,33 @@ class SqliteTransaction final : public Transaction {
     return changed_rows(conn());
   }
 
+  // BEGIN IMMEDIATE holds the file's write lock for the whole transaction, so the read and the write below are one
+  // step for every process on the file.
+  bool take_rate_token(std::string_view source, const RateLimit& limit, std::int64_t now) override {
+    RateBucket bucket = full_bucket(limit, now);
+    {
+      Statement stmt = prepare(kGetRateBucket, "take_rate_token");
+      stmt.bind_text(1, source);
+      if (stmt.next_row()) {
+        bucket = RateBucket{stmt.column_int64(0), stmt.column_int64(1)};
+      }
+    }
+    const bool taken = take_token(bucket, limit, now);
+    Statement stmt = prepare(kPutRateBucket, "take_rate_token");
+    stmt.bind_text(1, source);
+    stmt.bind_int64(2, bucket.millitokens);
+    stmt.bind_int64(3, bucket.updated);
+    stmt.run();
+    return taken;
+  }
+
+  std::size_t purge_rate_buckets(std::int64_t before) override {
+    Statement stmt = prepare(kPurgeRateBuckets, "purge_rate_buckets");
+    stmt.bind_int64(1, before);
+    stmt.run();
+    return changed_rows(conn());
+  }
+
   std::size_t purge_expired_sessions(std::int64_t now) override {
     Statement stmt = prepare(kPurgeSessions, "purge_expired_sessions");
     stmt.bind_int64(1, now);
@@ -756,5 +797,7 @@ SqliteSyncCounts sqlite_sync_counts(const Store& store) {
   }
   return {};
 }
+
+bool is_sqlite_store(const Store& store) { return dynamic_cast<const SqliteStore*>(&store) != nullptr; }
 
 }  // namespace fdo::storage

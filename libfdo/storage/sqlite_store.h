@@ -11,7 +11,7 @@
 namespace fdo::storage {
 
 /// The schema version this build creates and reads, kept in the database's PRAGMA user_version.
-inline constexpr int kSqliteSchemaVersion = 4;
+inline constexpr int kSqliteSchemaVersion = 5;
 
 /// Settings of a SQLite store; the defaults are what servers use.
 struct SqliteOptions {
@@ -34,5 +34,7 @@ struct SqliteSyncCounts {
   std::uint64_t syncs = 0;
 };
 SqliteSyncCounts sqlite_sync_counts(const Store& store);
+/// Whether `store` is a SQLite store.
+[[nodiscard]] bool is_sqlite_store(const Store& store);
 
 }  // namespace fdo::storage

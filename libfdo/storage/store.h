@@ -61,6 +61,17 @@ class Transaction {
   /// `keep` remain; returns how many it removed (docs/security.md "Session-table limits").
   virtual std::size_t reclaim_sessions_from(std::string_view source, std::int64_t now, std::size_t keep) = 0;
 
+  // Rate limits of new runs, one token bucket per client address (records.h RateLimit; docs/security.md "Rate
+  // limit"), shared by every process on the store.
+
+  /// Takes one token from the bucket of `source` at `now` (a source without a bucket starts full, full_bucket());
+  /// false when less than a whole token is left. The read and the write are one step for every process on the
+  /// store (a row lock on PostgreSQL), so two instances never both take a bucket's last token.
+  [[nodiscard]] virtual bool take_rate_token(std::string_view source, const RateLimit& limit, std::int64_t now) = 0;
+  /// Removes the buckets last updated before `before`; returns how many. With full_before(), only full buckets go,
+  /// which is what a source without a bucket gets anyway.
+  virtual std::size_t purge_rate_buckets(std::int64_t before) = 0;
+
   // Ownership vouchers, keyed by GUID (FDO 1.1 §3.4).
 
   /// Stores the voucher record, replacing any record with the same GUID.

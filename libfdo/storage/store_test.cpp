@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
@@ -198,6 +199,73 @@ TYPED_TEST(StoreTest, SessionsAreCountedAndReclaimedPerSource) {
   EXPECT_TRUE(tx->get_session("a4", kNow).has_value());
   EXPECT_TRUE(tx->get_session("b", kNow).has_value());
   EXPECT_EQ(tx->count_sessions(kNow), 3u);
+}
+
+// Rate limits (docs/security.md "Rate limit") --------------------------------------------------------------------
+
+TYPED_TEST(StoreTest, RateBucketsStartFullRefillPerSecondAndArePerSource) {
+  const RateLimit limit{.rate = 2, .burst = 3};
+  const auto take = [&](std::string_view source, std::int64_t now) {
+    const auto tx = this->store().begin();
+    const bool taken = tx->take_rate_token(source, limit, now);
+    tx->commit();
+    return taken;
+  };
+  EXPECT_TRUE(take("10.0.0.1", kNow));
+  EXPECT_TRUE(take("10.0.0.1", kNow));
+  EXPECT_TRUE(take("10.0.0.1", kNow));
+  EXPECT_FALSE(take("10.0.0.1", kNow));  // the burst is spent
+  EXPECT_TRUE(take("10.0.0.2", kNow));   // another source has its own bucket
+  EXPECT_TRUE(take("10.0.0.1", kNow + 1));  // +2 tokens after one second
+  EXPECT_TRUE(take("10.0.0.1", kNow + 1));
+  EXPECT_FALSE(take("10.0.0.1", kNow + 1));
+  EXPECT_FALSE(take("10.0.0.1", kNow));  // a clock that went back refills nothing
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(take("10.0.0.1", kNow + 100)) << i;  // refilled to the burst, not beyond
+  }
+  EXPECT_FALSE(take("10.0.0.1", kNow + 100));
+}
+
+TYPED_TEST(StoreTest, RateBucketsRollBackAndFullOnesArePurged) {
+  const RateLimit limit{.rate = 0.5, .burst = 1};
+  {
+    const auto tx = this->store().begin();
+    EXPECT_TRUE(tx->take_rate_token("a", limit, kNow));
+    // not committed: the token is back
+  }
+  {
+    const auto tx = this->store().begin();
+    EXPECT_TRUE(tx->take_rate_token("a", limit, kNow));
+    EXPECT_TRUE(tx->take_rate_token("b", limit, kNow + 5));
+    tx->commit();
+  }
+  EXPECT_EQ(full_before(limit, kNow + 2), kNow);  // two seconds refill one token, the burst
+  const auto tx = this->store().begin();
+  EXPECT_FALSE(tx->take_rate_token("a", limit, kNow + 1));
+  EXPECT_EQ(tx->purge_rate_buckets(full_before(limit, kNow + 2)), 0u);  // updated at kNow + 1: not full yet
+  EXPECT_EQ(tx->purge_rate_buckets(full_before(limit, kNow + 4)), 1u);  // "a" is full again and goes; "b" stays
+  EXPECT_FALSE(tx->take_rate_token("b", limit, kNow + 5));
+  EXPECT_TRUE(tx->take_rate_token("a", limit, kNow + 5));  // forgotten: starts full
+}
+
+TYPED_TEST(StoreTest, ConcurrentRateTokensFromThreadsNeverExceedTheBurst) {
+  const RateLimit limit{.rate = 0.001, .burst = 10};
+  std::atomic<int> taken{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        const auto tx = this->store().begin();
+        const bool ok = tx->take_rate_token("10.0.0.9", limit, kNow);
+        tx->commit();
+        taken += ok ? 1 : 0;
+      }
+    });
+  }
+  for (std::thread& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(taken.load(), 10);
 }
 
 TYPED_TEST(StoreTest, SessionEraseReportsWhetherStored) {

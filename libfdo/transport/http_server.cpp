@@ -24,6 +24,7 @@
 #include "libfdo/core/error.h"
 #include "libfdo/core/file.h"
 #include "libfdo/core/log.h"
+#include "libfdo/transport/forwarded.h"
 #include "libfdo/transport/http_gate.h"
 #include "libfdo/core/url.h"
 
@@ -620,7 +621,7 @@ void HttpServer::Impl::serve(std::uint8_t msg_type, const httplib::Request& req,
   in.body = std::move(body.body);
   in.body_too_large = body.too_large;
   in.length_known = length_known;
-  in.peer = req.remote_addr;
+  in.peer = client_address(req.remote_addr, in.headers, options.trusted_proxies);
   write_answer(res, to_http_answer(serve_message(responder, in, options.max_body, options.leniency)));
 }
 

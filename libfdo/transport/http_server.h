@@ -52,6 +52,9 @@ struct HttpServerOptions {
   metrics::Registry* metrics = nullptr;
   /// The listener label of those counts: "protocol" or "admin".
   std::string metrics_listener = "protocol";
+  /// Reverse proxies (IP literals) whose X-Forwarded-For names an FDO message's client address (client_address(),
+  /// docs/security.md "Behind a reverse proxy"); the connection gate still counts the TCP peer. Empty: none.
+  std::vector<std::string> trusted_proxies;
   /// PEM certificate chain and private key; both set serves HTTPS, both empty HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;

@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "libfdo/core/guid_text.h"
+#include "libfdo/transport/forwarded.h"
 #include "tools/common/log_format.h"
 
 namespace fdo::tool {
@@ -227,6 +228,18 @@ CLI::Option* add_log_level(CLI::App& cmd, std::string& level) {
   return cmd.add_option("--log-level", level,
                         "error|warn|info|debug|trace (logs go to stderr; debug adds a line per HTTP request)")
       ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
+}
+
+CLI::Option* add_trusted_proxy(CLI::App& cmd, std::vector<std::string>& proxies) {
+  return cmd
+      .add_option("--trusted-proxy", proxies,
+                  "A reverse proxy (IP address, repeatable) whose X-Forwarded-For gives the client address that "
+                  "per-address limits and logs use")
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            return transport::is_ip_address(v) ? std::string() : "not an IP address (no port, no mask): " + v;
+          },
+          "IP"));
 }
 
 }  // namespace fdo::tool

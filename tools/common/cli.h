@@ -50,6 +50,10 @@ std::optional<int> parse(CLI::App& app, int argc, const char* const* argv);
 /// formatter (use_log_format in tools/common/log_format.h) as soon as it is parsed.
 CLI::Option* add_log_level(CLI::App& cmd, std::string& level);
 
+/// Adds serve's `--trusted-proxy ADDR` (repeatable, IP literals) bound to `proxies`: the reverse proxies whose
+/// X-Forwarded-For names the client address (transport::client_address, docs/security.md "Behind a reverse proxy").
+CLI::Option* add_trusted_proxy(CLI::App& cmd, std::vector<std::string>& proxies);
+
 /// The candidate nearest to `word` by edit distance, if it is near enough to be a likely typo.
 std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates);
 
