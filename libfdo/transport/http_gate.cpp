@@ -20,7 +20,11 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "libfdo/core/log.h"
 
@@ -38,7 +42,9 @@ constexpr std::size_t kMaxLingerDrain = 1 << 20;
 constexpr std::chrono::milliseconds kLingerTime{1000};
 constexpr std::chrono::milliseconds kTick{100};
 
-enum class Phase { Head, Body, Idle, Working, Closing };
+// Handshake: TLS only, before the first request. Body: the head is read, the body is awaited. Discard: the head is
+// read, a body over every limit is read and dropped.
+enum class Phase { Handshake, Head, Body, Discard, Idle, Working, Closing };
 
 struct Conn {
   Phase phase = Phase::Head;
@@ -46,9 +52,15 @@ struct Conn {
   Clock::time_point deadline;  // of the current phase
   std::size_t served = 0;
   std::size_t head_bytes = 0;
+  std::size_t body_end = 0;      // Body: the bytes of head and body in `in`
+  std::size_t discard_left = 0;  // Discard: body bytes still to drop
+  std::size_t zeros = 0;         // Discard: the body's length, shown to the worker as zeros
   std::size_t drained = 0;
   bool got_bytes = false;
+  bool large = false;  // counted in State::large_bodies
   std::string source;  // the peer's address bytes (family-tagged), for the per-source limit
+  std::string in;      // bytes read from the connection (decrypted, for TLS) and not yet handed to a worker
+  std::unique_ptr<SSL, void (*)(SSL*)> ssl{nullptr, SSL_free};
 };
 
 // The peer address of `sock` as bytes: one key per IPv4 or IPv6 address, ports ignored.
@@ -111,57 +123,127 @@ void address_of(int fd, bool peer, std::string& ip, int& port) {
   }
 }
 
-// One request over a non-blocking socket whose head is already in the kernel's buffer: the head is read in
-// one call, the rest as httplib asks for it (never beyond the request, so a pipelined next request stays on
-// the socket), all of it before one deadline.
-class ConnStream final : public httplib::Stream {
+// What a read or write without blocking gave: bytes, the peer's end (0), an error (-1) or nothing yet (kAgain, with
+// `want` the poll event to wait for).
+constexpr ssize_t kAgain = -2;
+
+ssize_t read_some(int fd, SSL* ssl, char* ptr, std::size_t size, short& want) {
+  want = POLLIN;
+  if (ssl == nullptr) {
+    for (;;) {
+      const ssize_t n = ::recv(fd, ptr, size, MSG_DONTWAIT);
+      if (n >= 0) {
+        return n;
+      }
+      if (errno != EINTR) {
+        return errno == EAGAIN || errno == EWOULDBLOCK ? kAgain : -1;
+      }
+    }
+  }
+  ERR_clear_error();
+  const int n = SSL_read(ssl, ptr, static_cast<int>(std::min<std::size_t>(size, 1 << 30)));
+  if (n > 0) {
+    return n;
+  }
+  switch (SSL_get_error(ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+      return kAgain;
+    case SSL_ERROR_WANT_WRITE:
+      want = POLLOUT;
+      return kAgain;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+ssize_t write_some(int fd, SSL* ssl, const char* ptr, std::size_t size, short& want) {
+  want = POLLOUT;
+  if (ssl == nullptr) {
+    for (;;) {
+      const ssize_t n = ::send(fd, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) {
+        return n;
+      }
+      if (errno != EINTR) {
+        return errno == EAGAIN || errno == EWOULDBLOCK ? kAgain : -1;
+      }
+    }
+  }
+  ERR_clear_error();
+  const int n = SSL_write(ssl, ptr, static_cast<int>(std::min<std::size_t>(size, 1 << 30)));
+  if (n > 0) {
+    return n;
+  }
+  switch (SSL_get_error(ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+      want = POLLIN;
+      return kAgain;
+    case SSL_ERROR_WANT_WRITE:
+      return kAgain;
+    default:
+      return -1;
+  }
+}
+
+// One request over a non-blocking socket, plain or TLS, whose head (and its body, when the gate awaited it) the poll
+// thread has read into `in`: httplib reads those bytes first (with `zeros` zero bytes in place of a discarded body
+// after the head), then the rest from the connection as it asks for it, all before one deadline. What it leaves of
+// `in`, a pipelined next request, goes back to the connection.
+class GateStream final : public httplib::Stream {
  public:
-  ConnStream(int fd, std::size_t head_bytes, Clock::time_point read_deadline,
-             std::chrono::milliseconds write_timeout)
-      : m_fd(fd), m_head_left(head_bytes), m_deadline(read_deadline), m_write_timeout(write_timeout) {}
+  GateStream(int fd, SSL* ssl, std::string in, std::size_t zeros_at, std::size_t zeros,
+             Clock::time_point read_deadline, std::chrono::milliseconds write_timeout)
+      : m_fd(fd),
+        m_ssl(ssl),
+        m_in(std::move(in)),
+        m_zeros_at(zeros_at),
+        m_zeros(zeros),
+        m_deadline(read_deadline),
+        m_write_timeout(write_timeout) {}
 
   bool is_readable() const override {
-    return m_pos < m_buffer.size() || wait_fd(m_fd, POLLIN, until(m_deadline)) > 0;
+    return m_pos < m_in.size() || m_zeros > 0 || (m_ssl != nullptr && SSL_pending(m_ssl) > 0) ||
+           wait_fd(m_fd, POLLIN, until(m_deadline)) > 0;
   }
   bool is_writable() const override { return wait_fd(m_fd, POLLOUT, m_write_timeout) > 0; }
 
   ssize_t read(char* ptr, std::size_t size) override {
-    if (m_pos == m_buffer.size() && m_head_left > 0) {
-      m_buffer.resize(m_head_left);
-      m_pos = 0;
-      std::size_t got = 0;
-      while (got < m_buffer.size()) {
-        const ssize_t n = recv_some(m_buffer.data() + got, m_buffer.size() - got);
-        if (n <= 0) {
-          return n;
-        }
-        got += static_cast<std::size_t>(n);
-      }
-      m_head_left = 0;
+    if (m_zeros > 0 && m_pos == m_zeros_at) {
+      const std::size_t n = std::min(size, m_zeros);
+      std::memset(ptr, 0, n);
+      m_zeros -= n;
+      return static_cast<ssize_t>(n);
     }
-    if (m_pos < m_buffer.size()) {
-      const std::size_t n = std::min(size, m_buffer.size() - m_pos);
-      std::memcpy(ptr, m_buffer.data() + m_pos, n);
+    if (m_pos < m_in.size()) {
+      const std::size_t end = m_zeros > 0 && m_pos < m_zeros_at ? m_zeros_at : m_in.size();
+      const std::size_t n = std::min(size, end - m_pos);
+      std::memcpy(ptr, m_in.data() + m_pos, n);
       m_pos += n;
       return static_cast<ssize_t>(n);
     }
-    return recv_some(ptr, size);
+    for (;;) {
+      short want = 0;
+      const ssize_t n = read_some(m_fd, m_ssl, ptr, size, want);
+      if (n != kAgain) {
+        return n;
+      }
+      if (wait_fd(m_fd, want, until(m_deadline)) <= 0) {
+        return -1;
+      }
+    }
   }
 
   ssize_t write(const char* ptr, std::size_t size) override {
     const Clock::time_point deadline = Clock::now() + m_write_timeout;
     std::size_t sent = 0;
     while (sent < size) {
-      const ssize_t n = ::send(m_fd, ptr + sent, size - sent, MSG_NOSIGNAL);
+      short want = 0;
+      const ssize_t n = write_some(m_fd, m_ssl, ptr + sent, size - sent, want);
       if (n > 0) {
         sent += static_cast<std::size_t>(n);
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        if (wait_fd(m_fd, POLLOUT, until(deadline)) <= 0) {
-          return -1;
-        }
-      } else {
+      } else if (n != kAgain || wait_fd(m_fd, want, until(deadline)) <= 0) {
         return -1;
       }
     }
@@ -172,28 +254,23 @@ class ConnStream final : public httplib::Stream {
   void get_local_ip_and_port(std::string& ip, int& port) const override { address_of(m_fd, false, ip, port); }
   socket_t socket() const override { return m_fd; }
 
- private:
-  ssize_t recv_some(char* ptr, std::size_t size) {
-    for (;;) {
-      const ssize_t n = ::recv(m_fd, ptr, size, 0);
-      if (n >= 0) {
-        return n;
-      }
-      if (errno == EINTR) {
-        continue;
-      }
-      if ((errno != EAGAIN && errno != EWOULDBLOCK) || wait_fd(m_fd, POLLIN, until(m_deadline)) <= 0) {
-        return -1;
-      }
+  /// The bytes read ahead that httplib did not take (a next request), or nullopt when it left part of this one.
+  [[nodiscard]] std::optional<std::string> leftover() const {
+    if (m_zeros > 0) {
+      return std::nullopt;
     }
+    return m_in.substr(m_pos);
   }
 
+ private:
   int m_fd;
-  std::size_t m_head_left;
+  SSL* m_ssl;
+  std::string m_in;
+  std::size_t m_pos = 0;
+  std::size_t m_zeros_at;
+  std::size_t m_zeros;
   Clock::time_point m_deadline;
   std::chrono::milliseconds m_write_timeout;
-  std::vector<char> m_buffer;
-  std::size_t m_pos = 0;
 };
 
 }  // namespace
@@ -206,11 +283,10 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-// The one Content-Length of header field lines `fields` (CRLF-separated), if the head has exactly one of plain
-// digits and no Transfer-Encoding.
+// The Content-Length of header field lines `fields` (CRLF-separated), if the head has at least one, each of plain
+// digits and all of one value (RFC 9110 §8.6), and no Transfer-Encoding.
 std::optional<std::size_t> content_length_of(std::string_view fields) {
   std::optional<std::size_t> length;
-  int seen = 0;
   while (!fields.empty()) {
     const std::size_t end = fields.find('\n');
     std::string_view line = fields.substr(0, end);
@@ -236,14 +312,17 @@ std::optional<std::size_t> content_length_of(std::string_view fields) {
     if (!iequals(name, "content-length")) {
       continue;
     }
-    ++seen;
     if (value.empty() || value.size() > 12 ||
         !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return std::nullopt;
     }
-    length = static_cast<std::size_t>(std::stoull(std::string(value)));
+    const auto value_of = static_cast<std::size_t>(std::stoull(std::string(value)));
+    if (length && *length != value_of) {
+      return std::nullopt;
+    }
+    length = value_of;
   }
-  return seen == 1 ? length : std::nullopt;
+  return length;
 }
 
 }  // namespace
@@ -276,21 +355,28 @@ HeadScan scan_head(std::string_view data, const Limits& limits) {
 }
 
 struct GatedServer::State {
-  explicit State(const Limits& l) : limits(l) {}
+  State(const Limits& l, SSL_CTX* tls) : limits(l), tls_ctx(tls, SSL_CTX_free) {}
 
   Limits limits;
+  std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> tls_ctx;
   int epfd = -1;
   int wake = -1;
   std::mutex mu;
   std::unordered_map<int, Conn> conns;  // every open connection, by socket
   std::unordered_map<std::string, std::size_t> per_source;  // open connections by source address
-  std::deque<int> ready;                // heads complete, for the workers
+  std::deque<int> ready;                // requests read, for the workers
+  std::vector<int> recheck;             // back from a worker with bytes already read (a pipelined request)
   std::condition_variable ready_cv;
+  std::size_t large_bodies = 0;         // connections awaiting a body over max_gated_body
+  std::vector<char> read_buf = std::vector<char>(16384);  // the poll thread's
   std::uint64_t refused_per_source = 0;
   bool stopping = false;
   bool stopped = false;
   std::thread poller;
   std::vector<std::thread> workers;
+
+  // The request line and header fields fit in this many bytes, or scan_head() refuses them.
+  [[nodiscard]] std::size_t head_cap() const { return kMaxRequestLine + limits.max_header_bytes + 3; }
 
   // With mu held.
   void close_conn(int fd) {
@@ -300,14 +386,17 @@ struct GatedServer::State {
       if (counted != per_source.end() && --counted->second == 0) {
         per_source.erase(counted);
       }
-      conns.erase(it);
+      if (it->second.large) {
+        --large_bodies;
+      }
+      conns.erase(it);  // frees the SSL before the socket closes
     }
     ::shutdown(fd, SHUT_RDWR);
     ::close(fd);
   }
-  bool watch(int fd, int op) {
+  bool watch(int fd, int op, bool tls) {
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (tls ? EPOLLOUT : 0U);
     ev.data.fd = fd;
     return ::epoll_ctl(epfd, op, fd, &ev) == 0;
   }
@@ -317,13 +406,25 @@ struct GatedServer::State {
     const std::string answer = "HTTP/1.1 " + std::string(status) +
                                "\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: " +
                                std::to_string(reason.size()) + "\r\n\r\n" + reason;
-    (void)::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    short want = 0;
+    (void)write_some(fd, c.ssl.get(), answer.data(), answer.size(), want);
+    if (c.ssl) {
+      ERR_clear_error();
+      (void)SSL_shutdown(c.ssl.get());
+    }
     if (limits.on_refused) {
       limits.on_refused(std::stoi(std::string(status.substr(0, 3))), source_text(c.source));
     }
     ::shutdown(fd, SHUT_WR);
+    release_large(c);
     c.phase = Phase::Closing;
     c.deadline = Clock::now() + kLingerTime;
+  }
+  void release_large(Conn& c) {
+    if (c.large) {
+      c.large = false;
+      --large_bodies;
+    }
   }
   void drain(int fd, Conn& c) {
     char buf[16384];
@@ -346,7 +447,147 @@ struct GatedServer::State {
       return;
     }
   }
-  void examine(int fd, std::uint32_t events, std::vector<char>& buf) {
+  // The TLS handshake, without blocking: true once it is done. The session is made when the first byte comes, so
+  // that a connection that never sends one costs no OpenSSL state.
+  bool handshake(int fd, Conn& c) {
+    if (!c.ssl) {
+      char byte = 0;
+      const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return false;
+      }
+      if (n <= 0) {
+        close_conn(fd);
+        return false;
+      }
+      c.ssl.reset(SSL_new(tls_ctx.get()));
+      if (!c.ssl || SSL_set_fd(c.ssl.get(), fd) != 1) {
+        ERR_clear_error();
+        close_conn(fd);
+        return false;
+      }
+      SSL_set_accept_state(c.ssl.get());
+    }
+    ERR_clear_error();
+    const int rc = SSL_accept(c.ssl.get());
+    if (rc == 1) {
+      c.phase = Phase::Head;  // the head is still due by the deadline set at the connection's opening
+      return true;
+    }
+    const int error = SSL_get_error(c.ssl.get(), rc);
+    if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) {
+      ERR_clear_error();
+      close_conn(fd);  // not TLS, a refused client certificate, or the peer left
+    }
+    return false;
+  }
+  // Reads what the current phase may take without blocking: false when the peer closed or the connection failed.
+  bool fill(int fd, Conn& c) {
+    short want = 0;
+    if (c.phase == Phase::Discard) {
+      while (c.discard_left > 0) {
+        const ssize_t n =
+            read_some(fd, c.ssl.get(), read_buf.data(), std::min(read_buf.size(), c.discard_left), want);
+        if (n == kAgain) {
+          return true;
+        }
+        if (n <= 0) {
+          return false;
+        }
+        c.discard_left -= static_cast<std::size_t>(n);
+      }
+      return true;
+    }
+    // Read through a buffer of the poll thread's, so that a connection keeps only the bytes it sent.
+    const std::size_t cap = c.phase == Phase::Body ? c.body_end : head_cap();
+    while (c.in.size() < cap) {
+      const ssize_t n = read_some(fd, c.ssl.get(), read_buf.data(), std::min(read_buf.size(), cap - c.in.size()), want);
+      if (n == kAgain) {
+        return true;
+      }
+      if (n <= 0) {
+        return false;
+      }
+      c.in.append(read_buf.data(), static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  void hand_off(int fd, Conn& c) {
+    (void)::epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
+    release_large(c);
+    c.phase = Phase::Working;
+    ready.push_back(fd);
+    ready_cv.notify_one();
+  }
+  enum class Step { Wait, Again, Done };
+  // What the bytes read so far allow: wait for more, read more for a new phase, or done (handed off or refused).
+  Step advance(int fd, Conn& c) {
+    if (c.phase == Phase::Body) {
+      if (c.in.size() < c.body_end) {
+        return Step::Wait;
+      }
+      hand_off(fd, c);
+      return Step::Done;
+    }
+    if (c.phase == Phase::Discard) {
+      if (c.discard_left > 0) {
+        return Step::Wait;
+      }
+      hand_off(fd, c);
+      return Step::Done;
+    }
+    if (c.in.empty()) {
+      return Step::Wait;
+    }
+    if (c.phase == Phase::Idle) {
+      // The next request on a kept-alive connection: its head gets header_timeout from its first byte.
+      c.phase = Phase::Head;
+      c.deadline = Clock::now() + limits.header_timeout;
+    }
+    c.got_bytes = true;
+    const HeadScan scan = scan_head(c.in, limits);
+    switch (scan.verdict) {
+      case HeadScan::Verdict::Incomplete:
+        return Step::Wait;
+      case HeadScan::Verdict::UriTooLong:
+        refuse(fd, c, "414 URI Too Long");
+        return Step::Done;
+      case HeadScan::Verdict::HeadersTooLarge:
+        refuse(fd, c, "431 Request Header Fields Too Large");
+        return Step::Done;
+      case HeadScan::Verdict::Complete:
+        break;
+    }
+    c.head_bytes = scan.head_bytes;
+    const std::size_t length = scan.content_length.value_or(0);
+    const std::size_t end = scan.head_bytes + length;
+    if (c.in.size() >= end || length > limits.max_discarded_body) {
+      hand_off(fd, c);
+      return Step::Done;
+    }
+    // The body is still coming: it waits here too, within read_timeout of the head (docs/security.md "Connections").
+    c.deadline = Clock::now() + limits.read_timeout;
+    if (length <= limits.max_gated_body || length <= limits.max_large_body) {
+      if (length > limits.max_gated_body) {
+        if (large_bodies >= limits.max_large_bodies) {
+          refuse(fd, c, "503 Service Unavailable");
+          return Step::Done;
+        }
+        c.large = true;
+        ++large_bodies;
+      }
+      c.phase = Phase::Body;
+      c.body_end = end;
+      return Step::Again;
+    }
+    // Over every limit: drop it here, and the worker answers it as too large.
+    c.phase = Phase::Discard;
+    c.zeros = length;
+    c.discard_left = end - c.in.size();
+    c.in.resize(c.head_bytes);
+    return Step::Again;
+  }
+  void examine(int fd, std::uint32_t events) {
     const auto it = conns.find(fd);
     if (it == conns.end()) {
       return;
@@ -359,55 +600,22 @@ struct GatedServer::State {
     if (c.phase == Phase::Working) {
       return;  // a stale event of a socket a worker now holds
     }
-    const ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-      close_conn(fd);
+    if (c.phase == Phase::Handshake && !handshake(fd, c)) {
       return;
     }
-    if (n < 0) {
-      if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
-        close_conn(fd);
+    const bool hangup = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+    for (;;) {
+      const bool open = fill(fd, c);
+      const Step step = advance(fd, c);
+      if (step == Step::Done) {
+        return;
       }
-      return;
-    }
-    if (c.phase == Phase::Idle) {
-      // The next request on a kept-alive connection: its head gets header_timeout from its first byte.
-      c.phase = Phase::Head;
-      c.deadline = Clock::now() + limits.header_timeout;
-    }
-    c.got_bytes = true;
-    const HeadScan scan = scan_head(std::string_view(buf.data(), static_cast<std::size_t>(n)), limits);
-    switch (scan.verdict) {
-      case HeadScan::Verdict::Complete:
-        if (scan.content_length && *scan.content_length <= limits.max_gated_body &&
-            static_cast<std::size_t>(n) < scan.head_bytes + *scan.content_length) {
-          // The body is still coming: it waits here too, within read_timeout of the head (docs/security.md).
-          if (c.phase != Phase::Body) {
-            c.phase = Phase::Body;
-            c.deadline = Clock::now() + limits.read_timeout;
-          }
-          if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
-            close_conn(fd);
-          }
-          return;
-        }
-        (void)::epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
-        c.phase = Phase::Working;
-        c.head_bytes = scan.head_bytes;
-        ready.push_back(fd);
-        ready_cv.notify_one();
-        return;
-      case HeadScan::Verdict::UriTooLong:
-        refuse(fd, c, "414 URI Too Long");
-        return;
-      case HeadScan::Verdict::HeadersTooLarge:
-        refuse(fd, c, "431 Request Header Fields Too Large");
-        return;
-      case HeadScan::Verdict::Incomplete:
-        if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+      if (step == Step::Wait) {
+        if (!open || (hangup && c.ssl == nullptr)) {
           close_conn(fd);
         }
         return;
+      }
     }
   }
   void expire() {
@@ -419,8 +627,8 @@ struct GatedServer::State {
       }
     }
     for (const int fd : late) {
-      Conn& c = conns[fd];
-      if ((c.phase == Phase::Head && c.got_bytes) || c.phase == Phase::Body) {
+      Conn& c = conns.at(fd);
+      if ((c.phase == Phase::Head && c.got_bytes) || c.phase == Phase::Body || c.phase == Phase::Discard) {
         refuse(fd, c, "408 Request Timeout");
         c.deadline = now + std::chrono::milliseconds(100);
       } else {
@@ -449,7 +657,7 @@ struct GatedServer::State {
   }
 };
 
-GatedServer::GatedServer(const Limits& limits) : m_state(std::make_unique<State>(limits)) {
+GatedServer::GatedServer(const Limits& limits, SSL_CTX* tls) : m_state(std::make_unique<State>(limits, tls)) {
   State& s = *m_state;
   s.epfd = ::epoll_create1(EPOLL_CLOEXEC);
   s.wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -504,23 +712,23 @@ bool GatedServer::process_and_close_socket(socket_t sock) {
   State& s = *m_state;
   const int flags = ::fcntl(sock, F_GETFL);
   (void)::fcntl(sock, F_SETFL, flags | O_NONBLOCK);
-  // Room in the kernel for a whole gated request (head and body), which the poll thread peeks at before a worker
-  // reads it.
-  const int rcvbuf = static_cast<int>(2 * (kMaxRequestLine + s.limits.max_header_bytes + s.limits.max_gated_body));
-  (void)::setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   std::string source = source_of(sock);
   std::lock_guard lock(s.mu);
   if (s.stopping) {
     ::close(sock);
     return false;
   }
+  const bool tls = s.tls_ctx != nullptr;
   const auto counted = s.per_source.find(source);
   if (counted != s.per_source.end() && counted->second >= s.limits.max_connections_per_source) {
-    // docs/security.md "Connections": a plain 503 (without waiting for the request) and close.
+    // docs/security.md "Connections": a plain 503 (without waiting for the request) and close; over TLS, which
+    // would need a handshake first, only the close.
     static constexpr std::string_view kBusy =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n"
         "Content-Length: 40\r\n\r\ntoo many connections from this address\r\n";
-    (void)::send(sock, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (!tls) {
+      (void)::send(sock, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
     ::close(sock);
     if (s.limits.on_refused) {
       s.limits.on_refused(503, source_text(source));
@@ -531,21 +739,21 @@ bool GatedServer::process_and_close_socket(socket_t sock) {
     }
     return false;
   }
+  Conn conn;
+  if (tls) {
+    conn.phase = Phase::Handshake;
+  }
   if (!s.make_room()) {
     ::close(sock);
     return false;
   }
   ++s.per_source[source];
   const Clock::time_point now = Clock::now();
-  s.conns[sock] = Conn{.phase = Phase::Head,
-                       .since = now,
-                       .deadline = now + s.limits.header_timeout,
-                       .served = 0,
-                       .head_bytes = 0,
-                       .drained = 0,
-                       .got_bytes = false,
-                       .source = std::move(source)};
-  if (!s.watch(sock, EPOLL_CTL_ADD)) {
+  conn.since = now;
+  conn.deadline = now + s.limits.header_timeout;  // handshake and head together (docs/security.md "Connections")
+  conn.source = std::move(source);
+  s.conns.emplace(sock, std::move(conn));
+  if (!s.watch(sock, EPOLL_CTL_ADD, tls)) {
     s.close_conn(sock);
     return false;
   }
@@ -554,7 +762,6 @@ bool GatedServer::process_and_close_socket(socket_t sock) {
 
 void GatedServer::poll_loop() {
   State& s = *m_state;
-  std::vector<char> buf(kMaxRequestLine + s.limits.max_header_bytes + 3 + s.limits.max_gated_body);
   std::vector<epoll_event> events(256);
   Clock::time_point last_expiry = Clock::now();
   for (;;) {
@@ -566,9 +773,14 @@ void GatedServer::poll_loop() {
     }
     for (int i = 0; i < n; ++i) {
       if (events[i].data.fd == s.wake) {
+        std::uint64_t count = 0;
+        (void)::read(s.wake, &count, sizeof count);
         continue;
       }
-      s.examine(events[i].data.fd, events[i].events, buf);
+      s.examine(events[i].data.fd, events[i].events);
+    }
+    for (const int fd : std::exchange(s.recheck, {})) {
+      s.examine(fd, 0);
     }
     if (Clock::now() - last_expiry >= kTick) {
       s.expire();
@@ -581,8 +793,9 @@ void GatedServer::worker_loop() {
   State& s = *m_state;
   for (;;) {
     int fd = -1;
-    std::size_t head = 0;
     std::size_t served = 0;
+    SSL* ssl = nullptr;
+    std::optional<GateStream> stream;
     {
       std::unique_lock lock(s.mu);
       s.ready_cv.wait(lock, [&] { return s.stopping || !s.ready.empty(); });
@@ -591,38 +804,57 @@ void GatedServer::worker_loop() {
       }
       fd = s.ready.front();
       s.ready.pop_front();
-      const Conn& c = s.conns.at(fd);
-      head = c.head_bytes;
+      Conn& c = s.conns.at(fd);
       served = c.served;
+      ssl = c.ssl.get();
+      stream.emplace(fd, ssl, std::move(c.in), c.head_bytes, c.zeros, Clock::now() + s.limits.read_timeout,
+                     s.limits.write_timeout);
+      c.in.clear();
     }
-    ConnStream stream(fd, head, Clock::now() + s.limits.read_timeout, s.limits.write_timeout);
     const bool last = served + 1 >= s.limits.keep_alive_max_count;
     bool closed = false;
     bool ok = false;
     try {
-      ok = process_request(stream, last, closed, nullptr);
+      if (ssl != nullptr) {
+        // The verified client certificate of mutual TLS reaches the handlers through the request.
+        ok = process_request(*stream, last, closed, [ssl](httplib::Request& req) { req.ssl = ssl; });
+      } else {
+        ok = process_request(*stream, last, closed, nullptr);
+      }
     } catch (const std::exception& e) {
       log::error(std::string("transport: request processing failed: ") + e.what());
     } catch (...) {
       log::error("transport: request processing failed");
     }
+    std::optional<std::string> leftover = stream->leftover();
+    stream.reset();
     std::lock_guard lock(s.mu);
-    if (!ok || closed || last || s.stopping) {
+    if (!ok || closed || last || s.stopping || !leftover) {
       s.close_conn(fd);
       continue;
     }
     Conn& c = s.conns.at(fd);
     const Clock::time_point now = Clock::now();
-    c = Conn{.phase = Phase::Idle,
-             .since = now,
-             .deadline = now + s.limits.keep_alive_timeout,
-             .served = served + 1,
-             .head_bytes = 0,
-             .drained = 0,
-             .got_bytes = false,
-             .source = std::move(c.source)};
-    if (!s.watch(fd, EPOLL_CTL_ADD)) {
+    c.phase = Phase::Idle;
+    c.since = now;
+    c.deadline = now + s.limits.keep_alive_timeout;
+    c.served = served + 1;
+    c.head_bytes = 0;
+    c.body_end = 0;
+    c.discard_left = 0;
+    c.zeros = 0;
+    c.drained = 0;
+    c.got_bytes = false;
+    c.in = std::move(*leftover);
+    if (!s.watch(fd, EPOLL_CTL_ADD, ssl != nullptr)) {
       s.close_conn(fd);
+      continue;
+    }
+    if (!c.in.empty() || (ssl != nullptr && SSL_pending(ssl) > 0)) {
+      // Bytes already read are no event for epoll: the poll thread looks at them at once.
+      s.recheck.push_back(fd);
+      const std::uint64_t one = 1;
+      (void)::write(s.wake, &one, sizeof one);
     }
   }
 }

@@ -1,6 +1,7 @@
 #pragma once
-// Connection gate in front of cpp-httplib's request processing (docs/security.md "Connections").
-// Internal to the transport layer: includes httplib.
+// Connection gate in front of cpp-httplib's request processing (docs/security.md "Connections"), for HTTP and
+// HTTPS alike: the TLS handshake runs in the gate's poll thread too. Internal to the transport layer: includes httplib
+// (and, through it, OpenSSL).
 
 #include <httplib.h>
 
@@ -28,6 +29,15 @@ struct Limits {
   /// A body of at most this many bytes (every FDO message's) is awaited in the poll thread too, so a slow body
   /// holds no worker; a larger one (admin uploads) is read by the worker within read_timeout.
   std::size_t max_gated_body = 64 * 1024;
+  /// A body over max_gated_body and of at most this many bytes (an admin upload) is awaited in the poll thread as
+  /// well, at most max_large_bodies of them at once; beyond that a new one gets 503. 0: none.
+  std::size_t max_large_body = 0;
+  std::size_t max_large_bodies = 4;
+  /// A body over both limits above and of at most this many bytes is read and discarded in the poll thread, and
+  /// the worker sees a body of zeros of its length (which every handler refuses as too large); a larger one goes
+  /// to the worker at once (kMaxDrain in binding.h: answered without reading). The limits above must be at least
+  /// the largest body any route accepts.
+  std::size_t max_discarded_body = std::size_t{4} << 20;
   /// Open connections; beyond it the oldest one still waiting for a request head is closed.
   std::size_t max_connections = 4096;
   /// Open connections from one source address; a new one beyond it gets 503 and is closed, so that one client
@@ -55,14 +65,16 @@ struct HeadScan {
 /// lines up to the first one that is exactly CRLF. Exposed for tests.
 HeadScan scan_head(std::string_view data, const Limits& limits);
 
-/// An httplib::Server whose connections wait in one poll thread, holding no worker, until a whole request
-/// head has arrived, and its body too when it declares at most max_gated_body bytes; only then does a worker run
-/// httplib's request processing over the connection. A head that does not arrive within header_timeout, a body
-/// that does not arrive within read_timeout of its head, or a head too large, closes the connection (408 / 431 /
-/// 414).
+/// An httplib::Server whose connections wait in one poll thread, holding no worker, through the TLS handshake (for
+/// HTTPS) and until a whole request head has arrived, and its body too when it declares at most max_gated_body
+/// bytes (or max_large_body); only then does a worker run httplib's request processing over the bytes read. A
+/// handshake or head that does not arrive within header_timeout, a body that does not arrive within read_timeout
+/// of its head, or a head too large, closes the connection (408 / 431 / 414). A body over every limit (up to
+/// kMaxDrain) is discarded in the poll thread, and the worker answers it as too large.
 class GatedServer : public httplib::Server {
  public:
-  explicit GatedServer(const Limits& limits);
+  /// `tls`, when not null, makes it an HTTPS server (the gate owns the context and frees it).
+  explicit GatedServer(const Limits& limits, SSL_CTX* tls = nullptr);
   ~GatedServer() override;
   GatedServer(const GatedServer&) = delete;
   GatedServer& operator=(const GatedServer&) = delete;

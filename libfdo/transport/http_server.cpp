@@ -1,6 +1,8 @@
 #include "libfdo/transport/http_server.h"
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <netdb.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -130,6 +132,44 @@ std::function<void(int, const std::string&)> gate_refusals(const HttpServerOptio
       log::debug("http: connection refused " + std::to_string(status) + " from " + peer);
     }
   };
+}
+
+// docs/security.md "Body size": admin uploads over 64 KiB the poll thread awaits at once; one more gets 503.
+constexpr std::size_t kMaxLargeBodies = 4;
+
+// The server's TLS context (docs/security.md "TLS"): the certificate chain and key, and for mutual TLS the CAs a
+// client certificate must chain to, without which the handshake fails. The gate owns the returned context.
+SSL_CTX* server_tls_context(const std::string& cert, const std::string& key, const std::string& client_ca) {
+  std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  const auto fail = [&](const std::string& what) {
+    const unsigned long e = ERR_get_error();
+    ERR_clear_error();
+    char text[256] = "unknown OpenSSL error";
+    if (e != 0) {
+      ERR_error_string_n(e, text, sizeof text);
+    }
+    throw_internal("http server: " + what + ": " + text);
+  };
+  if (!ctx) {
+    fail("cannot create a TLS context");
+  }
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  if (SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) != 1) {
+    fail("cannot set the TLS version");
+  }
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(ctx.get()) != 1) {
+    fail("cannot load TLS certificate '" + cert + "' or key '" + key + "'");
+  }
+  if (!client_ca.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx.get(), client_ca.c_str(), nullptr) != 1) {
+      fail("cannot load the client CA file '" + client_ca + "'");
+    }
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  return ctx.release();
 }
 
 [[noreturn]] void cannot_listen(const HostPort& where, const std::string& problem) {
@@ -360,7 +400,7 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   std::vector<AdminRoute> admin_routes;
   std::unique_ptr<httplib::Server> server;
-  gate::GatedServer* gated = nullptr;  // server, when it is not TLS
+  gate::GatedServer* gated = nullptr;  // server
   std::thread thread;
   std::atomic<bool> listen_done{false};
   std::string host;
@@ -387,13 +427,8 @@ int default_worker_count() {
 
 void HttpServer::Impl::configure() {
   httplib::Server& s = *server;
-  const std::size_t threads = static_cast<std::size_t>(options.threads > 0 ? options.threads : default_worker_count());
-  // httplib takes ownership of the returned queue (its API requires a raw pointer).
-  if (gated != nullptr) {
-    s.new_task_queue = [] { return new InlineQueue(); };
-  } else {
-    s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  }
+  // httplib takes ownership of the returned queue (its API requires a raw pointer). The gate's own workers serve.
+  s.new_task_queue = [] { return new InlineQueue(); };
   // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let two servers share a port.
   s.set_socket_options([](socket_t sock) {
     int yes = 1;
@@ -474,6 +509,11 @@ HandlerResponse HttpServer::Impl::on_pre_routing(const httplib::Request& req,
     }
     return HandlerResponse::Handled;
   }
+  if (!post && framing.chunked) {
+    // docs/security.md "Body size": as for POST below, a chunked body is refused before a worker would read it.
+    refuse_and_close(res, 411, "Content-Length required");
+    return HandlerResponse::Handled;
+  }
   if (!post) {
     return HandlerResponse::Unhandled;
   }
@@ -490,7 +530,18 @@ HandlerResponse HttpServer::Impl::on_pre_routing(const httplib::Request& req,
     }
     return HandlerResponse::Handled;
   }
-  if (framing.content_length || framing.chunked) {
+  if (framing.chunked) {
+    // docs/security.md "Body size": a chunked body would be read by the worker, at the client's pace; no route takes
+    // one (FDO 1.1 §4.3 asks for Content-Length), so it is refused before it is read.
+    if (type) {
+      serve(*type, req, BodyRead{}, false, res);
+      close_after(res);
+    } else {
+      refuse_and_close(res, route != nullptr ? 411 : 404, route != nullptr ? "Content-Length required" : "not found");
+    }
+    return HandlerResponse::Handled;
+  }
+  if (framing.content_length) {
     return HandlerResponse::Unhandled;
   }
   // RFC 9112 §6.3: such a request has an empty body. Answer now; httplib would otherwise wait
@@ -716,11 +767,11 @@ void HttpServer::start() {
   if (tls && (cert.empty() || key.empty())) {
     throw_internal("http server: TLS needs both a certificate file and a key file");
   }
-  std::unique_ptr<httplib::Server> server;
   const std::string& client_ca = s.options.tls_client_ca_file;
   if (!tls && !client_ca.empty()) {
     throw_internal("http server: a client CA (mutual TLS) needs a TLS certificate and key");
   }
+  SSL_CTX* tls_context = nullptr;
   if (tls) {
     // docs/security.md "Local files": OpenSSL would read /dev/zero or a FIFO forever; the bounded reader
     // refuses them first (OpenSSL then reads the checked files itself).
@@ -729,36 +780,35 @@ void HttpServer::start() {
         (void)read_file(*file);
       }
     }
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    server = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str(),
-                                                  client_ca.empty() ? nullptr : client_ca.c_str());
-#else
-    throw_internal("http server: https not supported by this build");
-#endif
-  } else {
-    // docs/security.md "Connections": plain HTTP connections wait for their request head without a worker.
-    raise_descriptor_limit();
-    const HttpServerOptions& o = s.options;
-    const auto ms = [](std::chrono::seconds v) { return std::chrono::milliseconds(v); };
-    auto gated = std::make_unique<gate::GatedServer>(gate::Limits{
-        .header_timeout = ms(o.header_timeout),
-        .keep_alive_timeout = ms(o.keep_alive_timeout),
-        .read_timeout = ms(o.read_timeout),
-        .write_timeout = ms(o.write_timeout),
-        .max_header_count = o.max_header_count,
-        .max_header_bytes = o.max_header_bytes,
-        .max_connections = std::max<std::size_t>(1, o.max_connections),
-        .max_connections_per_source = std::max<std::size_t>(1, o.max_connections_per_source),
-        .keep_alive_max_count = 100,
-        .workers = static_cast<std::size_t>(o.threads > 0 ? o.threads : default_worker_count()),
-        .on_refused = gate_refusals(o)});
-    s.gated = gated.get();
-    server = std::move(gated);
+    tls_context = server_tls_context(cert, key, client_ca);
   }
-  if (!server->is_valid()) {
-    s.gated = nullptr;
-    throw_internal("http server: cannot load TLS certificate '" + cert + "' or key '" + key + "'");
-  }
+  // docs/security.md "Connections": connections wait for their handshake, request head and body without a worker.
+  raise_descriptor_limit();
+  const HttpServerOptions& o = s.options;
+  const auto ms = [](std::chrono::seconds v) { return std::chrono::milliseconds(v); };
+  // The gate awaits every body a route accepts: FDO messages, and admin uploads when there are admin routes other
+  // than GET (docs/security.md "Body size"); a larger one it discards, and the handler answers it as too large.
+  const std::size_t gated_body = std::max<std::size_t>(64 * 1024, o.max_body);
+  const bool takes_bodies = std::any_of(s.admin_routes.begin(), s.admin_routes.end(),
+                                        [](const AdminRoute& route) { return route.method != "GET"; });
+  auto server = std::make_unique<gate::GatedServer>(
+      gate::Limits{.header_timeout = ms(o.header_timeout),
+                   .keep_alive_timeout = ms(o.keep_alive_timeout),
+                   .read_timeout = ms(o.read_timeout),
+                   .write_timeout = ms(o.write_timeout),
+                   .max_header_count = o.max_header_count,
+                   .max_header_bytes = o.max_header_bytes,
+                   .max_gated_body = gated_body,
+                   .max_large_body = takes_bodies ? o.admin_max_body : 0,
+                   .max_large_bodies = kMaxLargeBodies,
+                   .max_discarded_body = static_cast<std::size_t>(kMaxDrain),
+                   .max_connections = std::max<std::size_t>(1, o.max_connections),
+                   .max_connections_per_source = std::max<std::size_t>(1, o.max_connections_per_source),
+                   .keep_alive_max_count = 100,
+                   .workers = static_cast<std::size_t>(o.threads > 0 ? o.threads : default_worker_count()),
+                   .on_refused = gate_refusals(o)},
+      tls_context);
+  s.gated = server.get();
   s.server = std::move(server);
   s.configure();
   const int port = where.port == 0

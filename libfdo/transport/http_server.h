@@ -25,7 +25,8 @@ struct HttpServerOptions {
   std::string listen = "127.0.0.1:0";
   /// Largest FDO message body accepted.
   std::size_t max_body = kMaxBody;
-  /// Largest admin POST body accepted (vouchers with certificate chains).
+  /// Largest admin POST body accepted (vouchers with certificate chains); read whole without a worker, at most 4
+  /// such uploads at once (docs/security.md "Body size").
   std::size_t admin_max_body = std::size_t{1} << 20;
   /// Worker threads; 0 picks default_worker_count() for this machine.
   int threads = 0;
@@ -63,7 +64,7 @@ struct HttpServerOptions {
 };
 
 /// Workers when none is configured: 4 per core, at least 8. A worker is held by a commit waiting for its
-/// fdatasync (and, over TLS, by a keep-alive connection), so a pool of one per core would idle the cores.
+/// fdatasync, so a pool of one per core would idle the cores.
 int default_worker_count();
 
 /// A request to an admin endpoint (anything outside /fdo/).

@@ -765,6 +765,27 @@ TEST_F(HttpServerTest, ABodyInPiecesIsServedWhole) {
   ::close(fd);
 }
 
+// Requests sent back to back on one connection are served in order: what the poll thread read beyond one request
+// is the next one's (docs/security.md "Connections").
+TEST_F(HttpServerTest, PipelinedRequestsAreServedInOrder) {
+  HttpServerOptions options;
+  options.threads = 2;
+  start(nullptr, options);
+  const std::string keep = "POST /fdo/101/msg/60 HTTP/1.1\r\nHost: x\r\nContent-Type: application/cbor\r\n"
+                           "Content-Length: 1\r\n\r\n\x80";
+  const testing::RawStream all = testing::raw_http_until_close(
+      server->port(), keep + keep + cbor_post("/fdo/101/msg/60", "Content-Type: application/cbor\r\n", "\x80"),
+      std::chrono::seconds(5));
+  EXPECT_TRUE(all.closed);
+  std::size_t answers = 0;
+  for (std::size_t at = all.data.find("HTTP/1.1 200 "); at != std::string::npos;
+       at = all.data.find("HTTP/1.1 200 ", at + 1)) {
+    ++answers;
+  }
+  EXPECT_EQ(answers, 3U) << all.data;
+  EXPECT_EQ(responder->requests().size(), 3U);
+}
+
 // One source address cannot take the connection table (docs/security.md "Connections"): beyond
 // max_connections_per_source its new connections get 503 at once and are closed, while a client from another
 // address is served and the connections already held stay open.
