@@ -150,7 +150,6 @@ int run_onboard(const OnboardConfig& config) {
   if (!config.owner_url.empty()) {
     onboard.owner_urls.push_back(config.owner_url);
   }
-  onboard.find.retry_delay_sec = config.retry_delay;
   onboard.find.max_delay_sec = config.max_rv_delay;
   onboard.find.http = tool::client_options(config.tls);
   if (trace) {

@@ -54,29 +54,32 @@ std::vector<storage::VoucherRecord> all(storage::Store& store) {
   return tx->list_vouchers();
 }
 
+// One voucher as the list shows it. `same_serial` above 1: the device ran DI again (or several devices claim one
+// serial); only the GUID in the device's credential names the voucher it kept.
+void write_summary(JsonWriter& j, const storage::VoucherRecord& r, std::size_t same_serial) {
+  j.begin_object();
+  j.key("guid").string(r.guid.hex());
+  j.key("serial").string(r.serial);
+  j.key("same_serial").uinteger(same_serial);
+  j.key("device_info").string(r.device_info);
+  j.key("created_at").integer(r.created_at);
+  j.key("entries");
+  if (const auto n = entry_count(r)) {
+    j.uinteger(*n);
+  } else {
+    j.null();
+  }
+  j.key("owner_key_id").string(r.owner_key_id);
+  j.end_object();
+}
+
 // "vouchers": records[begin, end) as objects; "same_serial" counts over all of `records`.
 void write_vouchers(JsonWriter& j, const std::vector<storage::VoucherRecord>& records, std::size_t begin,
                     std::size_t end) {
   const std::map<std::string, std::size_t> same = serial_counts(records);
   j.key("vouchers").begin_array();
   for (std::size_t i = begin; i < end; ++i) {
-    const storage::VoucherRecord& r = records[i];
-    j.begin_object();
-    j.key("guid").string(r.guid.hex());
-    j.key("serial").string(r.serial);
-    // More than 1: the device ran DI again (or several devices claim one serial); only the GUID in the device's
-    // credential names the voucher it kept.
-    j.key("same_serial").uinteger(same.at(r.serial));
-    j.key("device_info").string(r.device_info);
-    j.key("created_at").integer(r.created_at);
-    j.key("entries");
-    if (const auto n = entry_count(r)) {
-      j.uinteger(*n);
-    } else {
-      j.null();
-    }
-    j.key("owner_key_id").string(r.owner_key_id);
-    j.end_object();
+    write_summary(j, records[i], same.at(records[i].serial));
   }
   j.end_array();
 }
@@ -150,24 +153,6 @@ storage::VoucherCursor parse_cursor(std::string_view text) {
     throw_body_error("after: '" + std::string(text) + "' is not a cursor of this list (a \"next\" value)");
   }
   return storage::VoucherCursor{.created_at = created_at, .guid = parse_guid(text.substr(dot + 1))};
-}
-
-// One voucher as the list shows it, with `same_serial` given.
-void write_summary(JsonWriter& j, const storage::VoucherRecord& r, std::size_t same_serial) {
-  j.begin_object();
-  j.key("guid").string(r.guid.hex());
-  j.key("serial").string(r.serial);
-  j.key("same_serial").uinteger(same_serial);
-  j.key("device_info").string(r.device_info);
-  j.key("created_at").integer(r.created_at);
-  j.key("entries");
-  if (const auto n = entry_count(r)) {
-    j.uinteger(*n);
-  } else {
-    j.null();
-  }
-  j.key("owner_key_id").string(r.owner_key_id);
-  j.end_object();
 }
 
 // GET /admin/vouchers?limit=N&after=CURSOR: a keyset page, stable while vouchers come and go.

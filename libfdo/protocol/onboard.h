@@ -20,7 +20,8 @@
 namespace fdo::protocol {
 
 struct OnboardOptions {
-  /// TO1: how to reach the rendezvous servers. Each round walks the RendezvousInfo once (its max_rounds is not used).
+  /// TO1: how to reach the rendezvous servers. Each round walks the RendezvousInfo once (its max_rounds and
+  /// retry_delay_sec are not used: the rounds and retry_delay_sec below are).
   FindOwnerOptions find;
   /// Skip TO1 and run TO2 at these addresses (`--owner-url`, or an RVBypass the caller resolved).
   std::vector<std::string> owner_urls;
