@@ -8,10 +8,12 @@
 //   → {"protocol":"di","devices":N,"concurrency":C,"runs":…,"ops_per_s":…,"p50_ms":…,"p99_ms":…,"errors":…,"cores":…,
 //      "pk_ops_per_run":{"sign_p256":2,…},"pk_op_cpu_us":{…},"pk_cpu_ms_per_run":…,"ceiling_ops_per_s":…,
 //      "ratio_to_ceiling":…,"loadgen_cpu_ms_per_run":…,"server_pk_cpu_ms_per_run":…
-//      [,"server_cpu_ms_per_run":…,"server_efficiency":…][,"http_floor_us":…,"http_ours_us":…]}
+//      [,"server_cpu_ms_per_run":…,"server_efficiency":…][,"store_commits_per_run":…,"store_fdatasync_per_run":…]
+//      [,"http_floor_us":…,"http_ours_us":…]}
 //   server_efficiency = the server's own public-key CPU per run (timed here) / its total CPU per run
 //   (--server-pid, repeatable: the instances' CPU is summed); http_floor_us / http_ours_us = CPU per request of
-//   cpp-httplib alone / of our binding. With --retries a failed run is tried again (a new run of the same device),
+//   cpp-httplib alone / of our binding; store_*_per_run = the servers' commits and fdatasync calls over the measured
+//   phase (--server-metrics ADMIN_URL --server-admin-token FILE, from GET /metrics). With --retries a failed run is tried again (a new run of the same device),
 //   "retried" counts those attempts; --acked FILE lists what names each succeeded run in the server's store (the
 //   serial number for di, the GUID otherwise), one per line: what the clients saw acknowledged (the kill test of
 //   integration-tests/multi_instance_test.cpp compares it with the database).
@@ -33,6 +35,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +43,7 @@
 #include "integration-tests/loadgen_ceiling.h"
 #include "integration-tests/loadgen_rv.h"
 #include "integration-tests/loadgen_to2.h"
+#include "libfdo/transport/http_fetch.h"
 #include "libfdo/transport/http_floor.h"
 #include "libfdo/core/error.h"
 #include "libfdo/core/log.h"
@@ -72,6 +76,10 @@ struct LoadOptions {
   std::string acked_file;
   /// Requests timed for the HTTP floor after the load (0: not measured).
   std::size_t http_floor_requests = 300;
+  /// Admin listeners (base URLs) whose /metrics give the store's commits and fdatasync calls over the measured
+  /// phase, and the admin-token files that go with them, in the same order.
+  std::vector<std::string> server_metrics;
+  std::vector<std::string> server_admin_tokens;
 };
 
 /// One kind of protocol run: prepare(i) builds run i's inputs before the clock starts (key generation is not
@@ -88,6 +96,51 @@ struct Scenario {
   std::function<std::string(std::size_t)> name;
 };
 
+/// Counters of the servers' stores, summed over --server-metrics (docs/operations.md "Metrics").
+struct StoreCounts {
+  double commits = 0;
+  double fdatasyncs = 0;
+};
+
+// The value of the sample `name` (no labels but the role) in a Prometheus text page; 0 when absent (PostgreSQL
+// has no fdatasync counter).
+double metric_value(const std::string& page, const std::string& name) {
+  std::istringstream lines(page);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + "{", 0) == 0 || line.rfind(name + " ", 0) == 0) {
+      return std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return 0;
+}
+
+// An admin-token file's token (its first line).
+std::string read_token(const std::string& path) {
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !std::getline(in, token) || token.empty()) {
+    fdo::throw_internal("--server-admin-token: cannot read a token from " + path);
+  }
+  return token;
+}
+
+std::optional<StoreCounts> scrape_store_counts(const LoadOptions& options) {
+  if (options.server_metrics.empty()) {
+    return std::nullopt;
+  }
+  StoreCounts sum;
+  for (std::size_t i = 0; i < options.server_metrics.size(); ++i) {
+    fdo::transport::FetchOptions fetch;
+    fetch.timeout = std::chrono::seconds(10);
+    fetch.bearer_token = read_token(options.server_admin_tokens.at(i));
+    const fdo::Bytes body = fdo::transport::http_get(options.server_metrics[i] + "/metrics", fetch);
+    const std::string page(body.begin(), body.end());
+    sum.commits += metric_value(page, "fdo_store_commits_total");
+    sum.fdatasyncs += metric_value(page, "fdo_store_fdatasync_total");
+  }
+  return sum;
+}
+
 /// What a load run measured.
 struct LoadResult {
   std::vector<double> latencies_ms;  // successful runs
@@ -103,6 +156,8 @@ struct LoadResult {
   std::optional<double> server_cpu_seconds;
   std::optional<double> db_cpu_seconds;
   std::optional<double> proxy_cpu_seconds;
+  /// The servers' store commits and fdatasync calls over the measured phase (--server-metrics).
+  std::optional<StoreCounts> store;
 };
 
 // Runs f(0..n-1) on `threads` threads, each taking the next index.
@@ -176,6 +231,7 @@ LoadResult run_load(const Scenario& scenario, const LoadOptions& options) {
   };
   const std::optional<double> db_cpu_start = tree_cpu(options.db_pid);
   const std::optional<double> proxy_cpu_start = tree_cpu(options.proxy_pid);
+  const std::optional<StoreCounts> store_start = scrape_store_counts(options);
   const Clock::time_point start = Clock::now();
   parallel(options.devices, options.concurrency, [&](std::size_t i) {
     const Clock::time_point t0 = Clock::now();
@@ -216,6 +272,10 @@ LoadResult run_load(const Scenario& scenario, const LoadOptions& options) {
   }
   if (const std::optional<double> end = tree_cpu(options.proxy_pid); end && proxy_cpu_start) {
     result.proxy_cpu_seconds = *end - *proxy_cpu_start;
+  }
+  if (const std::optional<StoreCounts> end = scrape_store_counts(options); end && store_start) {
+    result.store = StoreCounts{.commits = end->commits - store_start->commits,
+                               .fdatasyncs = end->fdatasyncs - store_start->fdatasyncs};
   }
   std::sort(result.latencies_ms.begin(), result.latencies_ms.end());
   return result;
@@ -282,6 +342,11 @@ int report(const Scenario& scenario, const LoadOptions& options, const fdo::load
     if (result.proxy_cpu_seconds) {
       std::cout << ",\"proxy_cpu_ms_per_run\":" << fixed3(ms_per_run(*result.proxy_cpu_seconds, options.devices));
     }
+    if (result.store) {
+      const double runs = static_cast<double>(std::max<std::size_t>(options.devices, 1));
+      std::cout << ",\"store_commits_per_run\":" << fixed3(result.store->commits / runs)
+                << ",\"store_fdatasync_per_run\":" << fixed3(result.store->fdatasyncs / runs);
+    }
     if (http) {
       std::cout << ",\"http_floor_us\":" << fixed(http->raw_us) << ",\"http_ours_us\":" << fixed(http->ours_us);
     }
@@ -307,6 +372,11 @@ int report(const Scenario& scenario, const LoadOptions& options, const fdo::load
                 << fixed3(server_ms > 0 ? ceiling.server_cpu_ms_per_run / server_ms : 0) << ")";
     }
     std::cout << "\n";
+    if (result.store) {
+      const double runs = static_cast<double>(std::max<std::size_t>(options.devices, 1));
+      std::cout << "store per run: " << fixed3(result.store->commits / runs) << " commits, "
+                << fixed3(result.store->fdatasyncs / runs) << " fdatasync\n";
+    }
     if (http) {
       std::cout << "HTTP floor (CPU per request, both sides, new connection): cpp-httplib alone " << fixed(http->raw_us)
                 << " us, our server + binding + client " << fixed(http->ours_us) << " us\n";
@@ -405,6 +475,11 @@ void add_common(CLI::App& cmd, LoadOptions& options) {
                  "(db_cpu_ms_per_run)");
   cmd.add_option("--proxy-pid", options.proxy_pid,
                  "A load balancer's process id (haproxy): its CPU per run (proxy_cpu_ms_per_run)");
+  cmd.add_option("--server-metrics", options.server_metrics,
+                 "A server's admin base URL (http://127.0.0.1:PORT): its store's commits and fdatasync calls over "
+                 "the measured phase, per run, from GET /metrics; repeatable, summed; with --server-admin-token");
+  cmd.add_option("--server-admin-token", options.server_admin_tokens,
+                 "The admin-token file of each --server-metrics, in the same order");
   cmd.add_option("--retries", options.retries,
                  "Further attempts of a failed run (a new run of the same device) before it counts as an error")
       ->capture_default_str()
@@ -514,6 +589,10 @@ int main(int argc, char** argv) {
         std::cerr << "fdo-loadgen: --server-pid: cannot read /proc/" << pid << "/stat\n";
         return 1;
       }
+    }
+    if (options.server_metrics.size() != options.server_admin_tokens.size()) {
+      std::cerr << "fdo-loadgen: give one --server-admin-token for each --server-metrics\n";
+      return 2;
     }
     if (rv.preload > 0) {
       if (rv.preload_db.empty()) {

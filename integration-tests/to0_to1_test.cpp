@@ -426,5 +426,27 @@ TEST_F(RendezvousIntegration, LoadgenRunsTo0AndTo1AndPrintsOneJsonLineEach) {
   EXPECT_EQ(j1["errors"].integer(), 0);
 }
 
+TEST_F(RendezvousIntegration, LoadgenReportsTheStoresCommitsAndFdatasyncPerRunFromTheAdminMetrics) {
+  ServerProcess rv("fdo-rendezvous",
+                   {"serve", "--dir", path("rv-metrics"), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                    "--purge-interval", "86400"});
+  const std::string admin = rv.admin_url();
+  ASSERT_FALSE(admin.empty()) << rv.log();
+  const RunResult to0 = run_tool(
+      "fdo-loadgen", {"to0", "--url", rv.url(), "--devices", "8", "--concurrency", "2", "--server-metrics", admin,
+                      "--server-admin-token", path("rv-metrics") + "/admin-token", "--http-floor-requests", "0",
+                      "--json"});
+  ASSERT_EQ(to0.exit_code, 0) << to0.describe();
+  const Json j = Json::parse(to0.out);
+  // TO0 commits once per message (FDO 1.1 §5.3: Hello and OwnerSign); group commit may share a sync, never add one.
+  EXPECT_DOUBLE_EQ(j["store_commits_per_run"].node().get<double>(), 2.0) << to0.out;
+  EXPECT_GT(j["store_fdatasync_per_run"].node().get<double>(), 0.0) << to0.out;
+  EXPECT_LE(j["store_fdatasync_per_run"].node().get<double>(), 2.0) << to0.out;
+  const RunResult unpaired = run_tool("fdo-loadgen", {"to0", "--url", rv.url(), "--devices", "1", "--server-metrics",
+                                                      admin, "--json"});
+  EXPECT_EQ(unpaired.exit_code, 2) << unpaired.describe();
+  EXPECT_NE(unpaired.err.find("--server-admin-token"), std::string::npos) << unpaired.err;
+}
+
 }  // namespace
 }  // namespace fdo::integration

@@ -43,6 +43,7 @@ int serve(const ServeSettings& settings) {
   metrics::Registry metrics({{"role", "manufacturer"}});
   const std::unique_ptr<storage::Store> store = storage::open_store(storage::StoreSpec{
       .db = settings.db.string(), .password_file = settings.db_password_file, .pool_size = settings.db_pool_size});
+  storage::register_store_metrics(metrics, *store);
 
   protocol::DiManufacturerOptions options;
   options.rv_info = settings.rv_info;

@@ -180,6 +180,7 @@ int serve(const ServeConfig& config, ServeSettings& settings) {
       storage::StoreSpec{
           .db = settings.db.string(), .password_file = settings.db_password_file, .pool_size = settings.db_pool_size},
       true);
+  storage::register_store_metrics(metrics, *store);
 
   protocol::To2OwnerPolicy& policy = settings.policy;
   policy.owner_key_for = [&ring](const PublicKey& key) { return ring.find(key.key()); };

@@ -66,6 +66,7 @@ int serve(const ServeSettings& settings) {
   metrics::Registry metrics({{"role", "rendezvous"}});
   const std::unique_ptr<storage::Store> store = storage::open_store(storage::StoreSpec{
       .db = settings.db.string(), .password_file = settings.db_password_file, .pool_size = settings.db_pool_size});
+  storage::register_store_metrics(metrics, *store);
   metrics.sampled_gauge("fdo_to0_registrations_live", "TO0 registrations whose WaitSeconds have not run out",
                         [&store] {
                           return static_cast<double>(storage::read_only(*store, [](storage::Transaction& tx) {

@@ -253,6 +253,11 @@ void Registry::sampled_gauge(std::string name, std::string help, std::function<d
   find_or_add(name, Kind::Gauge, help, {}, {}, true).sample = std::move(sample);
 }
 
+void Registry::sampled_counter(std::string name, std::string help, std::function<double()> sample) {
+  const std::lock_guard lock(m_mutex);
+  find_or_add(name, Kind::Counter, help, {}, {}, true).sample = std::move(sample);
+}
+
 std::string Registry::expose() const {
   // Entries are never removed, so the pointers stay valid once the list is copied; samples run unlocked.
   std::vector<const Entry*> entries;

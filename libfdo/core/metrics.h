@@ -135,6 +135,8 @@ class Registry {
   /// A gauge without labels whose value `sample()` gives at each scrape (e.g. a count read from the store). A
   /// sample that throws leaves the gauge out of that scrape. Registering the name again replaces the function.
   void sampled_gauge(std::string name, std::string help, std::function<double()> sample);
+  /// The same for a counter kept elsewhere (e.g. the store's commits): `sample()` must never decrease.
+  void sampled_counter(std::string name, std::string help, std::function<double()> sample);
 
   /// Every family in order of registration: # HELP, # TYPE, then its series; histograms as _bucket{le=…} (cumulative,
   /// ending with le="+Inf"), _sum and _count.

@@ -104,6 +104,20 @@ TEST(Metrics, SampledGaugesAreReadAtEachScrapeAndLeftOutWhenTheyFail) {
   EXPECT_EQ(r.expose(), "");
 }
 
+TEST(Metrics, SampledCountersAreTypedAsCountersAndReadAtEachScrape) {
+  Registry r({{"role", "rendezvous"}});
+  std::uint64_t syncs = 5;
+  r.sampled_counter("fdo_store_fdatasync_total", "fdatasync calls", [&] { return static_cast<double>(syncs); });
+  EXPECT_EQ(r.expose(),
+            "# HELP fdo_store_fdatasync_total fdatasync calls\n"
+            "# TYPE fdo_store_fdatasync_total counter\n"
+            "fdo_store_fdatasync_total{role=\"rendezvous\"} 5\n");
+  syncs = 9;
+  EXPECT_NE(r.expose().find("fdo_store_fdatasync_total{role=\"rendezvous\"} 9\n"), std::string::npos);
+  test::expect_error([&] { r.sampled_gauge("fdo_store_fdatasync_total", "x", [] { return 0.0; }); },
+                     ErrorCode::InternalServerError);
+}
+
 TEST(Metrics, RegisteringANameAgainGivesTheSameFamilyOrFails) {
   Registry r;
   Family<Counter>& a = r.counter("fdo_x_total", "X", {"a"});

@@ -57,6 +57,25 @@ std::unique_ptr<Store> open_store(const StoreSpec& spec) {
   return open_postgres_store(spec.db, std::move(options));
 }
 
+void register_store_metrics(metrics::Registry& registry, const Store& store) {
+  if (is_sqlite_store(store)) {
+    registry.sampled_counter("fdo_store_commits_total", "Store transactions committed", [&store] {
+      return static_cast<double>(sqlite_sync_counts(store).commits);
+    });
+    registry.sampled_counter("fdo_store_fdatasync_total",
+                             "fdatasync calls of the SQLite write-ahead log; one covers every commit that "
+                             "arrived while the one before ran (docs/adr/0006-group-commit.md)",
+                             [&store] { return static_cast<double>(sqlite_sync_counts(store).syncs); });
+  } else if (is_postgres_store(store)) {
+    registry.sampled_counter("fdo_store_commits_total", "Store transactions committed", [&store] {
+      return static_cast<double>(postgres_counts(store).commits);
+    });
+    registry.sampled_counter("fdo_store_retried_statements_total",
+                             "PostgreSQL statements retried after a serialisation failure or deadlock",
+                             [&store] { return static_cast<double>(postgres_counts(store).retries); });
+  }
+}
+
 std::string store_activity(const Store& store) {
   if (is_sqlite_store(store)) {
     const SqliteSyncCounts c = sqlite_sync_counts(store);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "libfdo/core/metrics.h"
 #include "libfdo/storage/store.h"
 
 namespace fdo::storage {
@@ -29,5 +30,10 @@ std::unique_ptr<Store> open_store(const StoreSpec& spec);
 /// "sqlite: N commits, M fdatasync (group commit)" or "postgresql: N commits, M retried statements, K connections
 /// opened" (docs/scaling.md); "in-memory store" for any other.
 [[nodiscard]] std::string store_activity(const Store& store);
+
+/// Adds the store's own counters to `registry` (docs/operations.md "Metrics"): fdo_store_commits_total, and
+/// fdo_store_fdatasync_total (SQLite: one may cover several commits) or fdo_store_retried_statements_total
+/// (PostgreSQL). `store` must outlive every scrape.
+void register_store_metrics(metrics::Registry& registry, const Store& store);
 
 }  // namespace fdo::storage

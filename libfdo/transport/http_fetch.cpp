@@ -77,7 +77,10 @@ Bytes http_get(std::string_view url, const FetchOptions& options) {
 
   Bytes body;
   bool too_large = false;
-  const httplib::Headers headers{{"Accept-Encoding", "identity"}};
+  httplib::Headers headers{{"Accept-Encoding", "identity"}};
+  if (!options.bearer_token.empty()) {
+    headers.emplace("Authorization", "Bearer " + options.bearer_token);
+  }
   const httplib::Result result =
       client->Get(target, headers, httplib::ContentReceiver([&](const char* data, std::size_t n) {
                     if (body.size() + n > options.max_body) {

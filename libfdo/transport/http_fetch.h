@@ -22,6 +22,8 @@ struct FetchOptions {
   /// https only: skip certificate verification (labs only), or trust this PEM file instead of the system store.
   bool insecure_tls = false;
   std::string ca_file;
+  /// Sent as "Authorization: Bearer <token>" when not empty (an admin listener, docs/operations.md). Never logged.
+  std::string bearer_token;
 };
 
 /// GETs `url` ("http://host[:port]/path[?query]", https when built with TLS) and returns the body of a 200 answer.
