@@ -211,7 +211,7 @@ int run_onboard(const OnboardConfig& config) {
   std::string last_error;
   if (!result.failures.empty()) {
     const protocol::OnboardFailure& f = result.failures.back();
-    last_error = f.step == "TO1" ? "TO1 " + f.error : f.step.substr(std::string_view("TO2 at ").size()) + ": " + f.error;
+    last_error = f.url.empty() ? "TO1 " + f.error : f.url + ": " + f.error;
   }
   if (config.json) {
     print_json(config, credential, nullptr, result.to2_urls.empty() ? std::string() : result.to2_urls.front(),

@@ -29,10 +29,11 @@ std::string describe(const Error& e) {
   return "the device refused the owner's answer, " + code + ": " + e.what();
 }
 
-OnboardFailure failure(std::size_t round, std::string step, const Error& e) {
+OnboardFailure to2_failure(std::size_t round, const std::string& url, const Error& e) {
   return OnboardFailure{
       .round = round,
-      .step = std::move(step),
+      .step = "TO2 at " + url,
+      .url = url,
       .error = describe(e),
       .source = e.source(),
       .code = e.source() != ErrorSource::Transport ? std::optional<ErrorCode>(e.code()) : std::nullopt};
@@ -65,6 +66,7 @@ OnboardResult onboard_device(const DeviceCredential& credential, const DeviceSig
         }
         out.failures.push_back(OnboardFailure{.round = round,
                                               .step = "TO1",
+                                              .url = {},
                                               .error = "no owner found" + (why.empty() ? "" : " (" + why + ")"),
                                               .source = ErrorSource::Transport,
                                               .code = std::nullopt});
@@ -95,7 +97,7 @@ OnboardResult onboard_device(const DeviceCredential& credential, const DeviceSig
         out.owner_url = url;
         return out;
       } catch (const Error& e) {
-        out.failures.push_back(failure(round, "TO2 at " + url, e));
+        out.failures.push_back(to2_failure(round, url, e));
         say(options, "TO2 at " + url + ": " + out.failures.back().error);
         log::info("TO2 at " + url + " failed (round " + std::to_string(round) + "): " + out.failures.back().error);
         if (e.source() != ErrorSource::Transport) {

@@ -42,6 +42,8 @@ struct OnboardFailure {
   std::size_t round = 0;
   /// "TO1" or "TO2 at URL".
   std::string step;
+  /// The owner URL of a failed TO2; empty for TO1.
+  std::string url;
   std::string error;
   /// Where the error arose (only ErrorSource::Peer carries the owner's or rendezvous' code).
   ErrorSource source = ErrorSource::Local;

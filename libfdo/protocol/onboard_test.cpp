@@ -130,6 +130,7 @@ TEST_F(Onboarding, DEV_03_AFuzzedTo1dSignatureIsAcceptedAtTo1ThenTo2Aborts101And
   EXPECT_EQ(r.rounds, 2U);
   ASSERT_EQ(r.failures.size(), 1U);
   EXPECT_EQ(r.failures[0].step, "TO2 at http://127.0.0.1:8042");
+  EXPECT_EQ(r.failures[0].url, "http://127.0.0.1:8042");
   EXPECT_EQ(r.failures[0].code, ErrorCode::InvalidMessageError);
   // The device told the owner why (its 255, 101) after the entries, and walked to the rendezvous server again.
   ASSERT_TRUE(m_mitm->device_error());
