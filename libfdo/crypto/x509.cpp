@@ -79,6 +79,37 @@ void add_extension(X509* cert, X509* issuer, int nid, const char* value) {
   internal::check(X509_add_ext(cert, ext.get(), -1), "X509_add_ext");
 }
 
+// OpenSSL 3 encodes a provider key into an X.509 SubjectPublicKeyInfo by setting up its encoder and then its
+// decoder (about 0.25 ms, more than the signature of the certificate); an EC key in OpenSSL's legacy EC_KEY form
+// is encoded directly (about 10 µs). So EC subject keys go in as EC_KEYs on a group made once per curve: the
+// same DER, the only use of the deprecated EC_KEY API outside the TLS hardware key (docs/performance.md).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+void set_subject_key(X509* cert, const PublicKey& key) {
+  if (key.type() != KeyType::P256 && key.type() != KeyType::P384) {
+    internal::check(X509_set_pubkey(cert, key.impl().pkey.get()), "X509_set_pubkey");
+    return;
+  }
+  static const auto group = [](int nid) {
+    return std::unique_ptr<EC_GROUP, internal::Deleter<EC_GROUP_free>>(
+        internal::check_ptr(EC_GROUP_new_by_curve_name(nid), "EC_GROUP_new_by_curve_name"));
+  };
+  static const auto p256 = group(NID_X9_62_prime256v1);
+  static const auto p384 = group(NID_secp384r1);
+  const Bytes spki = key.spki_der();
+  const std::size_t point_size = key.type() == KeyType::P256 ? 65 : 97;
+  const ByteView point = ByteView(spki).last(point_size);
+  EC_KEY* ec = internal::check_ptr(EC_KEY_new(), "EC_KEY_new");
+  const internal::EvpPkeyPtr legacy(EVP_PKEY_new());
+  if (!legacy || EC_KEY_set_group(ec, key.type() == KeyType::P256 ? p256.get() : p384.get()) != 1 ||
+      EC_KEY_oct2key(ec, point.data(), point.size(), nullptr) != 1 || EVP_PKEY_assign_EC_KEY(legacy.get(), ec) != 1) {
+    EC_KEY_free(ec);
+    internal::fail("EC subject key");
+  }
+  internal::check(X509_set_pubkey(cert, legacy.get()), "X509_set_pubkey");
+}
+#pragma GCC diagnostic pop
+
 // Version 3, a random positive 128-bit serial, notBefore one hour ago (clock skew), subject and key.
 X509Ptr new_certificate(const CertificateProfile& profile, const PublicKey& subject_key) {
   if (profile.validity_days <= 0) {
@@ -97,13 +128,15 @@ X509Ptr new_certificate(const CertificateProfile& profile, const PublicKey& subj
                       "X509_time_adj_ex");
   const X509NamePtr name = make_name(profile.common_name, profile.organization);
   internal::check(X509_set_subject_name(cert.get(), name.get()), "X509_set_subject_name");
-  internal::check(X509_set_pubkey(cert.get(), subject_key.impl().pkey.get()), "X509_set_pubkey");
+  set_subject_key(cert.get(), subject_key);
   return cert;
 }
 
+internal::ObjectCache<Certificate>& certificate_cache();
+
 // Signs with the key's default algorithm and keeps the signed object with its DER (no re-parse: DI issues one
 // certificate per device, docs/performance.md).
-Certificate sign_certificate(X509Ptr cert, const PrivateKey& key) {
+Certificate sign_certificate(X509Ptr cert, const PrivateKey& key, const PublicKey& subject_key) {
   const EvpMdCtxPtr ctx(internal::check_ptr(EVP_MD_CTX_new(), "EVP_MD_CTX_new"));
   internal::digest_sign_init(ctx.get(), key, default_sig_alg(key.type()));
   if (X509_sign_ctx(cert.get(), ctx.get()) <= 0) {
@@ -118,7 +151,11 @@ Certificate sign_certificate(X509Ptr cert, const PrivateKey& key) {
   impl->der.assign(buf, buf + len);
   OPENSSL_free(buf);
   impl->cert = std::move(cert);
-  return Certificate(std::move(impl));
+  std::call_once(impl->public_once, [&] { impl->public_key = subject_key; });
+  Certificate issued(std::move(impl));
+  // The voucher built next (DI) reads its device certificate by DER: let it find this one.
+  certificate_cache().add(issued.der(), issued);
+  return issued;
 }
 
 }  // namespace
@@ -386,7 +423,79 @@ Bytes make_csr_signed_by(const PublicKey& key, std::string_view common_name, Sig
   return request_der(req.get());
 }
 
+namespace {
+
+// PKCS#10 (RFC 2986 §4) with a canonical P-256/P-384 key and an ECDSA signature, read without d2i_X509_REQ, whose
+// decoder set-up for the key costs about twice the signature check (docs/performance.md "DI"). Anything else, or
+// anything this strict walk does not recognise, is left to OpenSSL (nullopt).
+std::optional<CertificateRequest> parse_ec_csr(ByteView der) {
+  static const Bytes kVersion0 = {0x02, 0x01, 0x00};
+  static const Bytes kEcdsaSha256 = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+  static const Bytes kEcdsaSha384 = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
+  const std::optional<Tlv> req = read_tlv(der);
+  if (!req || req->tag != 0x30 || req->whole.size() != der.size()) {
+    return std::nullopt;
+  }
+  // CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm, signature BIT STRING }
+  std::vector<Tlv> parts;
+  for (ByteView rest = req->contents; !rest.empty();) {
+    const std::optional<Tlv> t = read_tlv(rest);
+    if (!t || parts.size() == 3) {
+      return std::nullopt;
+    }
+    parts.push_back(*t);
+    rest = rest.subspan(t->whole.size());
+  }
+  if (parts.size() != 3 || parts[0].tag != 0x30 || parts[1].tag != 0x30 || parts[2].tag != 0x03 ||
+      parts[2].contents.size() < 2 || parts[2].contents[0] != 0x00) {
+    return std::nullopt;
+  }
+  const bool sha256 = equal(parts[1].contents, kEcdsaSha256);
+  if (!sha256 && !equal(parts[1].contents, kEcdsaSha384)) {
+    return std::nullopt;
+  }
+  // CertificationRequestInfo ::= SEQUENCE { version 0, subject Name, subjectPKInfo, attributes [0] }
+  std::vector<Tlv> info;
+  for (ByteView rest = parts[0].contents; !rest.empty();) {
+    const std::optional<Tlv> t = read_tlv(rest);
+    if (!t || info.size() == 4) {
+      return std::nullopt;
+    }
+    info.push_back(*t);
+    rest = rest.subspan(t->whole.size());
+  }
+  if (info.size() != 4 || !equal(info[0].whole, kVersion0) || info[1].tag != 0x30 || info[2].tag != 0x30 ||
+      info[3].tag != 0xa0 || !internal::canonical_ec_spki(info[2].whole)) {
+    return std::nullopt;
+  }
+  const unsigned char* p = info[1].whole.data();
+  const X509NamePtr subject(d2i_X509_NAME(nullptr, &p, static_cast<long>(info[1].whole.size())));
+  if (!subject || p != info[1].whole.data() + info[1].whole.size()) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  PublicKey key = PublicKey::from_spki_der(info[2].whole);
+  const ByteView signature = parts[2].contents.subspan(1);
+  const EvpMdCtxPtr ctx(internal::check_ptr(EVP_MD_CTX_new(), "EVP_MD_CTX_new"));
+  const bool signature_valid =
+      EVP_DigestVerifyInit(ctx.get(), nullptr, sha256 ? EVP_sha256() : EVP_sha384(), nullptr,
+                           key.impl().pkey.get()) == 1 &&
+      EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), parts[0].whole.data(), parts[0].whole.size()) ==
+          1;
+  ERR_clear_error();
+  return CertificateRequest{
+      .public_key = std::move(key),
+      .subject = internal::name_to_string(subject.get()),
+      .signature_valid = signature_valid,
+  };
+}
+
+}  // namespace
+
 CertificateRequest parse_csr(ByteView der) {
+  if (std::optional<CertificateRequest> ec = parse_ec_csr(der)) {
+    return std::move(*ec);
+  }
   const unsigned char* p = der.data();
   const X509ReqPtr req(d2i_X509_REQ(nullptr, &p, der_length(der, "CSR")));
   if (!req) {
@@ -419,7 +528,7 @@ Certificate make_self_signed(const PrivateKey& key, const CertificateProfile& pr
   // SKI first: the AKI of a self-signed certificate copies it.
   add_extension(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
   add_extension(cert.get(), cert.get(), NID_authority_key_identifier, "keyid:always");
-  return sign_certificate(std::move(cert), key);
+  return sign_certificate(std::move(cert), key, key.public_key());
 }
 
 Certificate issue_certificate(const PrivateKey& ca_key, const Certificate& ca_cert, const PublicKey& subject_key,
@@ -450,7 +559,7 @@ Certificate issue_certificate(const PrivateKey& ca_key, const Certificate& ca_ce
   if (X509_get_ext_by_NID(ca, NID_subject_key_identifier, -1) >= 0) {
     add_extension(cert.get(), ca, NID_authority_key_identifier, "keyid:always");
   }
-  return sign_certificate(std::move(cert), ca_key);
+  return sign_certificate(std::move(cert), ca_key, subject_key);
 }
 
 }  // namespace fdo::crypto

@@ -196,6 +196,8 @@ TEST(Certificate, AnIssuedCertificateIsTheOneItsDerParsesTo) {
   EXPECT_EQ(parsed.subject(), issued.subject());
   EXPECT_EQ(parsed.issuer(), issued.issuer());
   EXPECT_TRUE(issued.public_key().same_key(key.public_key()));
+  EXPECT_TRUE(parsed.public_key().same_key(key.public_key()));
+  EXPECT_EQ(Certificate::public_key_of(issued.der()).spki_der(), key.public_key().spki_der());
   EXPECT_TRUE(issued.is_signed_by(pki().intermediate));
   EXPECT_TRUE(parsed.is_signed_by(pki().intermediate));
   EXPECT_TRUE(verify_chain({issued, pki().intermediate, pki().root}).ok);
@@ -320,6 +322,23 @@ TEST(Csr, RejectsMalformedAndUnsupportedRequests) {
       EXPECT_NE(what.find(r.at("reason")), std::string::npos) << what;
     }
   }
+}
+
+TEST(Csr, AnEcKeyOffTheCurveIsABodyErrorAndAnExternalSignerVerifies) {
+  const Bytes der = make_csr(pki().leaf_key, "device-1");
+  const Bytes spki = pki().leaf_key.public_key().spki_der();
+  Bytes off_curve = der;
+  const auto at = std::search(off_curve.begin(), off_curve.end(), spki.begin(), spki.end());
+  ASSERT_NE(at, off_curve.end());
+  *(at + static_cast<std::ptrdiff_t>(spki.size()) - 1) ^= 0x01;
+  test::expect_error([&] { parse_csr(off_curve); }, ErrorCode::MessageBodyError);
+  // A request signed outside OpenSSL (a TPM key, make_csr_signed_by) reads the same way.
+  const PrivateKey& key = pki().leaf_key;
+  const CertificateRequest external = parse_csr(make_csr_signed_by(
+      key.public_key(), "device-tpm", SigAlg::ES256, [&](ByteView tbs) { return key.sign(SigAlg::ES256, tbs); }));
+  EXPECT_EQ(external.subject, "CN=device-tpm");
+  EXPECT_TRUE(external.signature_valid);
+  EXPECT_TRUE(external.public_key.same_key(key.public_key()));
 }
 
 TEST(Csr, IssuedCertificateCarriesTheRequestedKey) {
