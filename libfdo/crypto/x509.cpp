@@ -79,16 +79,18 @@ void add_extension(X509* cert, X509* issuer, int nid, const char* value) {
   internal::check(X509_add_ext(cert, ext.get(), -1), "X509_add_ext");
 }
 
-// OpenSSL 3 encodes a provider key into an X.509 SubjectPublicKeyInfo by setting up its encoder and then its
-// decoder (about 0.25 ms, more than the signature of the certificate); an EC key in OpenSSL's legacy EC_KEY form
-// is encoded directly (about 10 µs). So EC subject keys go in as EC_KEYs on a group made once per curve: the
-// same DER, the only use of the deprecated EC_KEY API outside the TLS hardware key (docs/performance.md).
+// `key` in the form X509_set_pubkey and X509_REQ_set_pubkey encode cheaply. OpenSSL 3 encodes a provider key into
+// a SubjectPublicKeyInfo by setting up its encoder and then its decoder (about 0.25 ms, more than the signature of
+// the certificate); an EC key in OpenSSL's legacy EC_KEY form is encoded directly (about 10 µs). So EC keys go in
+// as EC_KEYs on a group made once per curve: the same DER, the only use of the deprecated EC_KEY API outside the
+// TLS hardware key (docs/performance.md).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-void set_subject_key(X509* cert, const PublicKey& key) {
+internal::EvpPkeyPtr encodable_key(const PublicKey& key) {
+  EVP_PKEY* pkey = key.impl().pkey.get();
   if (key.type() != KeyType::P256 && key.type() != KeyType::P384) {
-    internal::check(X509_set_pubkey(cert, key.impl().pkey.get()), "X509_set_pubkey");
-    return;
+    internal::check(EVP_PKEY_up_ref(pkey), "EVP_PKEY_up_ref");
+    return internal::EvpPkeyPtr(pkey);
   }
   static const auto group = [](int nid) {
     return std::unique_ptr<EC_GROUP, internal::Deleter<EC_GROUP_free>>(
@@ -100,13 +102,13 @@ void set_subject_key(X509* cert, const PublicKey& key) {
   const std::size_t point_size = key.type() == KeyType::P256 ? 65 : 97;
   const ByteView point = ByteView(spki).last(point_size);
   EC_KEY* ec = internal::check_ptr(EC_KEY_new(), "EC_KEY_new");
-  const internal::EvpPkeyPtr legacy(EVP_PKEY_new());
+  internal::EvpPkeyPtr legacy(EVP_PKEY_new());
   if (!legacy || EC_KEY_set_group(ec, key.type() == KeyType::P256 ? p256.get() : p384.get()) != 1 ||
       EC_KEY_oct2key(ec, point.data(), point.size(), nullptr) != 1 || EVP_PKEY_assign_EC_KEY(legacy.get(), ec) != 1) {
     EC_KEY_free(ec);
     internal::fail("EC subject key");
   }
-  internal::check(X509_set_pubkey(cert, legacy.get()), "X509_set_pubkey");
+  return legacy;
 }
 #pragma GCC diagnostic pop
 
@@ -128,7 +130,7 @@ X509Ptr new_certificate(const CertificateProfile& profile, const PublicKey& subj
                       "X509_time_adj_ex");
   const X509NamePtr name = make_name(profile.common_name, profile.organization);
   internal::check(X509_set_subject_name(cert.get(), name.get()), "X509_set_subject_name");
-  set_subject_key(cert.get(), subject_key);
+  internal::check(X509_set_pubkey(cert.get(), encodable_key(subject_key).get()), "X509_set_pubkey");
   return cert;
 }
 
@@ -354,12 +356,12 @@ ChainResult verify_chain(const std::vector<Certificate>& chain, const std::vecto
 namespace {
 
 // An unsigned PKCS#10 request (RFC 2986) for `pkey` with subject CN=`common_name`.
-X509ReqPtr new_request(EVP_PKEY* pkey, std::string_view common_name) {
+X509ReqPtr new_request(const PublicKey& key, std::string_view common_name) {
   X509ReqPtr req(internal::check_ptr(X509_REQ_new(), "X509_REQ_new"));
   internal::check(X509_REQ_set_version(req.get(), X509_REQ_VERSION_1), "X509_REQ_set_version");
   const X509NamePtr name = make_name(common_name, "");
   internal::check(X509_REQ_set_subject_name(req.get(), name.get()), "X509_REQ_set_subject_name");
-  internal::check(X509_REQ_set_pubkey(req.get(), pkey), "X509_REQ_set_pubkey");
+  internal::check(X509_REQ_set_pubkey(req.get(), encodable_key(key).get()), "X509_REQ_set_pubkey");
   return req;
 }
 
@@ -377,7 +379,7 @@ Bytes request_der(X509_REQ* req) {
 }  // namespace
 
 Bytes make_csr(const PrivateKey& key, std::string_view common_name) {
-  const X509ReqPtr req = new_request(key.impl().pkey.get(), common_name);
+  const X509ReqPtr req = new_request(key.public_key(), common_name);
   const EvpMdCtxPtr ctx(internal::check_ptr(EVP_MD_CTX_new(), "EVP_MD_CTX_new"));
   internal::digest_sign_init(ctx.get(), key, default_sig_alg(key.type()));
   if (X509_REQ_sign_ctx(req.get(), ctx.get()) <= 0) {
@@ -391,7 +393,7 @@ Bytes make_csr_signed_by(const PublicKey& key, std::string_view common_name, Sig
   if ((alg != SigAlg::ES256 && alg != SigAlg::ES384) || !sig_alg_suits(alg, key.type())) {
     throw_internal("make_csr_signed_by: an external signer signs ES256 or ES384 with its own curve");
   }
-  const X509ReqPtr req = new_request(key.impl().pkey.get(), common_name);
+  const X509ReqPtr req = new_request(key, common_name);
   // RFC 5758 §3.2: ecdsa-with-SHA256 / -SHA384, parameters absent.
   X509_ALGOR* algor = internal::check_ptr(X509_ALGOR_new(), "X509_ALGOR_new");
   const int nid = alg == SigAlg::ES256 ? NID_ecdsa_with_SHA256 : NID_ecdsa_with_SHA384;
