@@ -385,13 +385,18 @@ class SqliteTransaction final : public Transaction {
     m_pass.reset();
   }
 
-  void insert_session(const Session& session) override {
-    Statement stmt = prepare(kInsertSession, "insert_session");
+  // ?1..?5 of kInsertSession, kUpdateSession and kUpdateSessionSameExpiry.
+  static void bind_session(Statement& stmt, const Session& session) {
     stmt.bind_text(1, session.token);
     stmt.bind_text(2, session.protocol);
     stmt.bind_blob(3, session.state);
     stmt.bind_int64(4, session.expires_at);
     stmt.bind_int64(5, static_cast<std::int64_t>(session.version));
+  }
+
+  void insert_session(const Session& session) override {
+    Statement stmt = prepare(kInsertSession, "insert_session");
+    bind_session(stmt, session);
     stmt.bind_text(6, session.source);
     stmt.run();
   }
@@ -416,11 +421,7 @@ class SqliteTransaction final : public Transaction {
   bool update_session(const Session& session) override {
     for (const std::string_view sql : {kUpdateSessionSameExpiry, kUpdateSession}) {
       Statement stmt = prepare(sql, "update_session");
-      stmt.bind_text(1, session.token);
-      stmt.bind_text(2, session.protocol);
-      stmt.bind_blob(3, session.state);
-      stmt.bind_int64(4, session.expires_at);
-      stmt.bind_int64(5, static_cast<std::int64_t>(session.version));
+      bind_session(stmt, session);
       stmt.run();
       if (changed_rows(conn()) == 1) {
         return true;
