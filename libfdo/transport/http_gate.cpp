@@ -204,8 +204,11 @@ class GateStream final : public httplib::Stream {
         m_write_timeout(write_timeout) {}
 
   bool is_readable() const override {
-    return m_pos < m_in.size() || m_zeros > 0 || (m_ssl != nullptr && SSL_pending(m_ssl) > 0) ||
-           wait_fd(m_fd, POLLIN, until(m_deadline)) > 0;
+    if (m_pos < m_in.size() || m_zeros > 0 || (m_ssl != nullptr && SSL_pending(m_ssl) > 0)) {
+      return true;
+    }
+    // The peer may be waiting for what we gathered (an interim "100 Continue") before it sends more.
+    return flush() && wait_fd(m_fd, POLLIN, until(m_deadline)) > 0;
   }
   bool is_writable() const override { return wait_fd(m_fd, POLLOUT, m_write_timeout) > 0; }
 
@@ -223,6 +226,9 @@ class GateStream final : public httplib::Stream {
       m_pos += n;
       return static_cast<ssize_t>(n);
     }
+    if (!flush()) {  // as in is_readable(): never wait for the peer with an answer unsent
+      return -1;
+    }
     for (;;) {
       short want = 0;
       const ssize_t n = read_some(m_fd, m_ssl, ptr, size, want);
@@ -235,19 +241,32 @@ class GateStream final : public httplib::Stream {
     }
   }
 
+  // httplib writes an answer's head and body separately: they are gathered here and sent together by flush(),
+  // one send (and one wake-up of the client) per answer instead of two or more (docs/performance.md "HTTP").
   ssize_t write(const char* ptr, std::size_t size) override {
+    m_out.append(ptr, size);
+    if (m_out.size() >= kGather && !flush()) {
+      return -1;
+    }
+    return static_cast<ssize_t>(size);
+  }
+
+  /// Sends what write() gathered, within the write timeout; false if the connection failed or timed out.
+  bool flush() const {
     const Clock::time_point deadline = Clock::now() + m_write_timeout;
     std::size_t sent = 0;
-    while (sent < size) {
+    while (sent < m_out.size()) {
       short want = 0;
-      const ssize_t n = write_some(m_fd, m_ssl, ptr + sent, size - sent, want);
+      const ssize_t n = write_some(m_fd, m_ssl, m_out.data() + sent, m_out.size() - sent, want);
       if (n > 0) {
         sent += static_cast<std::size_t>(n);
       } else if (n != kAgain || wait_fd(m_fd, want, until(deadline)) <= 0) {
-        return -1;
+        m_out.clear();
+        return false;
       }
     }
-    return static_cast<ssize_t>(sent);
+    m_out.clear();
+    return true;
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override { address_of(m_fd, true, ip, port); }
@@ -271,6 +290,9 @@ class GateStream final : public httplib::Stream {
   std::size_t m_zeros;
   Clock::time_point m_deadline;
   std::chrono::milliseconds m_write_timeout;
+  /// Answers up to this size go out in one send; larger ones in pieces of about this size.
+  static constexpr std::size_t kGather = 64 * 1024;
+  mutable std::string m_out;  // gathered by write(), sent by flush(), which is_readable() may call
 };
 
 }  // namespace
@@ -826,6 +848,7 @@ void GatedServer::worker_loop() {
     } catch (...) {
       log::error("transport: request processing failed");
     }
+    ok = stream->flush() && ok;
     std::optional<std::string> leftover = stream->leftover();
     stream.reset();
     std::lock_guard lock(s.mu);
