@@ -21,6 +21,7 @@
 #include "libfdo/messages/to1.h"
 #include "libfdo/protocol/device_identity.h"
 #include "libfdo/protocol/eat.h"
+#include "libfdo/storage/sqlite_store.h"
 #include "libfdo/types/device_credential.h"
 #include "libfdo/types/rvto2addr.h"
 #include "libfdo/voucher/pem.h"
@@ -446,6 +447,59 @@ TEST_F(RendezvousIntegration, LoadgenReportsTheStoresCommitsAndFdatasyncPerRunFr
                                                       admin, "--json"});
   EXPECT_EQ(unpaired.exit_code, 2) << unpaired.describe();
   EXPECT_NE(unpaired.err.find("--server-admin-token"), std::string::npos) << unpaired.err;
+}
+
+TEST_F(RendezvousIntegration, EveryAcknowledgedRegistrationSurvivesASigkillUnderLoad) {
+  // Group commit (docs/adr/0006) answers TO0.AcceptOwner only once the registration's commit is on disk. fdo-loadgen
+  // runs TO0 from eight threads against the real server on SQLite in the test's directory; once some registrations
+  // are stored, the server is killed. Every GUID the loadgen saw acknowledged must then be registered.
+  const std::string dir = path("rv-kill");
+  ServerProcess rv("fdo-rendezvous", {"serve", "--dir", dir, "--listen", "127.0.0.1:0", "--admin-listen", ""});
+  const std::string acked = path("rv-kill.acked");
+  RunResult load;
+  std::thread loader([&] {
+    load = run_tool("fdo-loadgen", {"to0", "--url", rv.url(), "--devices", "600", "--concurrency", "8", "--acked",
+                                    acked, "--json", "--http-floor-requests", "0", "--ceiling-ms", "10"});
+  });
+  const auto store = storage::open_sqlite_store(dir + "/rendezvous.db");
+  const auto now = [] {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  bool killed = false;
+  for (int i = 0; i < 1000 && !killed; ++i) {
+    if (storage::read_only(*store, [&](storage::Transaction& tx) { return tx.count_rv_registrations(now()); }) >= 60) {
+      rv.kill();
+      killed = true;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  loader.join();
+  ASSERT_TRUE(killed) << "the load never got far enough: " << load.describe();
+  const Bytes text = read_file(acked);
+  std::vector<std::string> seen;
+  std::string line;
+  for (const std::uint8_t c : text) {
+    if (c == '\n') {
+      seen.push_back(line);
+      line.clear();
+    } else {
+      line += static_cast<char>(c);
+    }
+  }
+  ASSERT_GE(seen.size(), 1u) << load.describe();
+  EXPECT_LT(seen.size(), 600u) << "the kill came after the load";
+  std::size_t lost = 0;
+  for (const std::string& guid : seen) {
+    const auto found = storage::read_only(
+        *store, [&](storage::Transaction& tx) { return tx.get_rv_registration(Guid::from(from_hex(guid)), now()); });
+    if (!found) {
+      ++lost;
+      ADD_FAILURE() << "acknowledged TO0 of " << guid << " has no registration after SIGKILL";
+    }
+  }
+  EXPECT_EQ(lost, 0u);
 }
 
 }  // namespace
