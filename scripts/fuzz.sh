@@ -99,10 +99,10 @@ for ((first = 0; first < ${#targets[@]}; first += jobs)); do
   done
   wait
   for name in "${batch[@]}"; do
-    if [ "$(cat "$scratch/$name.status")" = 0 ]; then
+    if [ "$(cat "$scratch/$name.status" 2>/dev/null)" = 0 ]; then
       cat "$scratch/$name.out"
     else
-      cat "$scratch/$name.out" >&2
+      cat "$scratch/$name.out" >&2 2>/dev/null || echo "fuzz.sh: fuzz_$name did not run" >&2
       failed+=("$name")
     fi
   done
