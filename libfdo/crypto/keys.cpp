@@ -122,18 +122,58 @@ ByteView ec_spki_prefix(KeyType curve) {
   return curve == KeyType::P256 ? p256 : p384;
 }
 
+// The domain parameters of `curve` as a key without a point, made once per process. OpenSSL 3 builds a new
+// EC_GROUP (Montgomery set-up, generator) for every key made from a group name, about 30 µs at P-256; a copy of
+// this template reuses it (docs/performance.md, "Crypto plumbing").
+const EVP_PKEY* ec_template(KeyType curve) {
+  static const auto make = [](KeyType c) {
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(ec_group_name(c)), 0),
+        OSSL_PARAM_construct_end(),
+    };
+    const EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+    EVP_PKEY* pkey = nullptr;
+    if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+        EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_KEY_PARAMETERS, params) != 1) {
+      internal::fail(std::string("EC domain parameters of ") + ec_group_name(c));
+    }
+    return EvpPkeyPtr(pkey);
+  };
+  static const EvpPkeyPtr p256 = make(KeyType::P256);
+  static const EvpPkeyPtr p384 = make(KeyType::P384);
+  return curve == KeyType::P256 ? p256.get() : p384.get();
+}
+
+}  // namespace
+
+namespace internal {
+
+bool canonical_ec_spki(ByteView spki) {
+  for (const KeyType curve : {KeyType::P256, KeyType::P384}) {
+    const ByteView prefix = ec_spki_prefix(curve);
+    if (spki.size() == prefix.size() + 1 + 2 * ec_field_size(curve) && equal(spki.first(prefix.size()), prefix)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // A public key for the uncompressed SEC 1 point `point` (04 ‖ X ‖ Y) on `curve`, built straight from the
 // point with its canonical SPKI: this skips OpenSSL's encoder/decoder framework, which dominated voucher
-// verification time (docs/performance.md). The point must be on the curve (both curves have cofactor 1).
+// verification time (docs/performance.md). The point must be on the curve and not the identity; both curves
+// have cofactor 1, so that is the full public-key validation of NIST SP 800-56A r3 §5.6.2.3.3.
 PublicKey ec_public_key_from_point(KeyType curve, ByteView point, std::string_view what) {
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(ec_group_name(curve)), 0),
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<std::uint8_t*>(point.data()),
-                                        point.size()),
-      OSSL_PARAM_construct_end(),
+  const auto invalid = [&] {
+    internal::input_error(std::string(what) + ": not a point on " + std::string(key_type_name(curve)));
   };
-  EvpPkeyPtr pkey = pkey_from_params("EC", params, std::string(what) + ": not a point on " +
-                                                       std::string(key_type_name(curve)));
+  if (point.size() != 1 + 2 * ec_field_size(curve) || point[0] != 0x04) {
+    invalid();
+  }
+  EvpPkeyPtr pkey(check_ptr(EVP_PKEY_dup(const_cast<EVP_PKEY*>(ec_template(curve))), "EVP_PKEY_dup"));
+  // EC_POINT_oct2point underneath rejects a point that is not on the curve.
+  if (EVP_PKEY_set1_encoded_public_key(pkey.get(), point.data(), point.size()) != 1) {
+    invalid();
+  }
   const EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
   if (!ctx || EVP_PKEY_public_check_quick(ctx.get()) != 1) {
     internal::input_error(std::string(what) + ": EC public point is not valid");
@@ -144,6 +184,10 @@ PublicKey ec_public_key_from_point(KeyType curve, ByteView point, std::string_vi
   impl->type = curve;
   return PublicKey(std::move(impl));
 }
+
+}  // namespace internal
+
+namespace {
 
 // Wraps a parsed private key, checking it is one of the four FDO types.
 PrivateKey make_private_key(EvpPkeyPtr pkey, std::string_view what) {
@@ -445,7 +489,7 @@ PublicKey parse_spki(ByteView der) {
   for (const KeyType curve : {KeyType::P256, KeyType::P384}) {
     const ByteView prefix = ec_spki_prefix(curve);
     if (der.size() == prefix.size() + 1 + 2 * ec_field_size(curve) && equal(der.first(prefix.size()), prefix)) {
-      return ec_public_key_from_point(curve, der.subspan(prefix.size()), "SubjectPublicKeyInfo");
+      return internal::ec_public_key_from_point(curve, der.subspan(prefix.size()), "SubjectPublicKeyInfo");
     }
   }
   const unsigned char* p = der.data();
@@ -493,14 +537,7 @@ PublicKey PublicKey::from_ec_point(KeyType curve, ByteView x, ByteView y) {
   point[0] = 0x04;
   std::copy(x.begin(), x.end(), point.begin() + static_cast<std::ptrdiff_t>(1 + fs - x.size()));
   std::copy(y.begin(), y.end(), point.begin() + static_cast<std::ptrdiff_t>(1 + 2 * fs - y.size()));
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(ec_group_name(curve)), 0),
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
-      OSSL_PARAM_construct_end(),
-  };
-  const EvpPkeyPtr pkey =
-      pkey_from_params("EC", params, "EC point: not a point on " + std::string(key_type_name(curve)));
-  return internal::make_public_key(pkey.get(), "EC point");
+  return internal::ec_public_key_from_point(curve, point, "EC point");
 }
 
 PublicKey PublicKey::from_rsa(ByteView modulus, ByteView exponent) {
@@ -633,11 +670,14 @@ PrivateKey PrivateKey::generate(KeyType type) {
   EVP_PKEY* pkey = nullptr;
   switch (type) {
     case KeyType::P256:
-      pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    case KeyType::P384: {
+      // From the curve's template: no new EC_GROUP per key (ephemeral ECDH keys are made on every TO2 run).
+      const EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, const_cast<EVP_PKEY*>(ec_template(type)), nullptr));
+      if (ctx && EVP_PKEY_keygen_init(ctx.get()) == 1 && EVP_PKEY_keygen(ctx.get(), &pkey) != 1) {
+        pkey = nullptr;
+      }
       break;
-    case KeyType::P384:
-      pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");
-      break;
+    }
     case KeyType::Rsa2048:
       // OpenSSL's default public exponent is 65537 (RSA2048RESTR, docs/interop.md "public-key-forms").
       pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(2048));
@@ -646,7 +686,7 @@ PrivateKey PrivateKey::generate(KeyType type) {
       pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(3072));
       break;
   }
-  EvpPkeyPtr owned(internal::check_ptr(pkey, "EVP_PKEY_Q_keygen"));
+  EvpPkeyPtr owned(internal::check_ptr(pkey, "key generation (EVP_PKEY_keygen)"));
   auto impl = std::make_unique<Impl>();
   impl->pkey = std::move(owned);
   impl->type = type;
@@ -691,7 +731,11 @@ PrivateKey PrivateKey::from_pkcs8_der(ByteView der) {
 
 KeyType PrivateKey::type() const { return m_impl->type; }
 
-PublicKey PrivateKey::public_key() const { return internal::make_public_key(m_impl->pkey.get(), "private key"); }
+PublicKey PrivateKey::public_key() const {
+  std::call_once(m_impl->public_once,
+                 [this] { m_impl->public_key = internal::make_public_key(m_impl->pkey.get(), "private key"); });
+  return *m_impl->public_key;
+}
 
 SecretBytes PrivateKey::to_pem() const {
   // A secure-memory BIO is wiped when freed.
@@ -712,12 +756,15 @@ SecretBytes PrivateKey::ec_key_pair_bytes() const {
   const BignumPtr priv(raw);
   const int width = static_cast<int>(n);
   internal::check(BN_bn2binpad(priv.get(), out.data(), width) == width, "BN_bn2binpad");
-  const PublicKey pub = public_key();
-  const Bytes x = pub.ec_x();
-  const Bytes y = pub.ec_y();
-  std::copy(x.begin(), x.end(), out.begin() + static_cast<std::ptrdiff_t>(n));
-  std::copy(y.begin(), y.end(), out.begin() + static_cast<std::ptrdiff_t>(2 * n));
   BN_clear(priv.get());
+  // X ‖ Y from the uncompressed point 04 ‖ X ‖ Y.
+  std::uint8_t point[1 + 2 * 48];
+  std::size_t len = 0;
+  internal::check(EVP_PKEY_get_octet_string_param(m_impl->pkey.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+                                                  sizeof point, &len) == 1 &&
+                      len == 1 + 2 * n && point[0] == 0x04,
+                  "EVP_PKEY_get_octet_string_param encoded-pub-key");
+  std::copy(point + 1, point + len, out.begin() + static_cast<std::ptrdiff_t>(n));
   return SecretBytes(std::move(out));
 }
 
@@ -781,8 +828,10 @@ SecretBytes PrivateKey::ecdh(const PublicKey& peer) const {
   const EvpPkeyCtxPtr ctx(
       internal::check_ptr(EVP_PKEY_CTX_new_from_pkey(nullptr, m_impl->pkey.get(), nullptr), "EVP_PKEY_CTX_new"));
   internal::check(EVP_PKEY_derive_init(ctx.get()), "EVP_PKEY_derive_init");
-  // Validates the peer point again (on the curve, not the identity).
-  internal::check(EVP_PKEY_derive_set_peer_ex(ctx.get(), peer.impl().pkey.get(), 1), "EVP_PKEY_derive_set_peer_ex",
+  // No second validation of the peer: every EC PublicKey was checked when it was built
+  // (ec_public_key_from_point), and OpenSSL's check here multiplies the point by the group order, as long as the
+  // derive itself.
+  internal::check(EVP_PKEY_derive_set_peer_ex(ctx.get(), peer.impl().pkey.get(), 0), "EVP_PKEY_derive_set_peer_ex",
                   ErrorCode::InvalidMessageError);
   std::size_t len = 0;
   internal::check(EVP_PKEY_derive(ctx.get(), nullptr, &len), "EVP_PKEY_derive");

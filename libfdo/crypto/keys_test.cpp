@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <thread>
+#include <vector>
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/hex.h"
@@ -264,6 +266,42 @@ TEST(PrivateKey, GeneratesEveryKeyType) {
     EXPECT_TRUE(pub.verify(default_sig_alg(type), to_bytes("m"), key.sign(to_bytes("m"))));
   }
   EXPECT_FALSE(PrivateKey::generate(KeyType::P256).public_key().same_key(test_key(KeyType::P256).public_key()));
+}
+
+TEST(PrivateKey, EcKeyPairBytesRoundTripToTheSameKey) {
+  for (const KeyType type : {KeyType::P256, KeyType::P384}) {
+    const PrivateKey key = PrivateKey::generate(type);
+    const SecretBytes bytes = key.ec_key_pair_bytes();
+    const std::size_t n = type == KeyType::P256 ? 32 : 48;
+    ASSERT_EQ(bytes.size(), 3 * n);
+    // scalar ‖ X ‖ Y: the point part is the public key's.
+    EXPECT_EQ(Bytes(bytes.view().begin() + static_cast<std::ptrdiff_t>(n), bytes.view().begin() + 2 * n),
+              key.public_key().ec_x());
+    EXPECT_EQ(Bytes(bytes.view().begin() + static_cast<std::ptrdiff_t>(2 * n), bytes.view().end()),
+              key.public_key().ec_y());
+    const PrivateKey back = PrivateKey::from_ec_key_pair_bytes(type, bytes.view());
+    EXPECT_TRUE(back.public_key().same_key(key.public_key()));
+    const PrivateKey peer = PrivateKey::generate(type);
+    EXPECT_TRUE(back.ecdh(peer.public_key()).equals(peer.ecdh(key.public_key()).view()));
+  }
+  test::expect_error([] { static_cast<void>(test_key(KeyType::Rsa2048).ec_key_pair_bytes()); },
+                     ErrorCode::InternalServerError);
+}
+
+TEST(PrivateKey, PublicKeyIsBuiltOnceAndSharedAcrossThreads) {
+  const PrivateKey key = PrivateKey::generate(KeyType::P256);
+  std::vector<Bytes> seen(8);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    threads.emplace_back([&, i] { seen[i] = key.public_key().spki_der(); });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  for (const Bytes& spki : seen) {
+    EXPECT_EQ(spki, key.public_key().spki_der());
+  }
+  EXPECT_TRUE(key.public_key().verify(SigAlg::ES256, to_bytes("m"), key.sign(SigAlg::ES256, to_bytes("m"))));
 }
 
 // ---- Public key encodings ----

@@ -3,6 +3,7 @@
 #include <openssl/x509v3.h>
 
 #include <climits>
+#include <optional>
 
 #include "libfdo/core/error.h"
 #include "libfdo/core/pem.h"
@@ -100,21 +101,24 @@ X509Ptr new_certificate(const CertificateProfile& profile, const PublicKey& subj
   return cert;
 }
 
-// Signs with the key's default algorithm and re-parses, so the result holds its exact DER.
-Certificate sign_certificate(X509* cert, const PrivateKey& key) {
+// Signs with the key's default algorithm and keeps the signed object with its DER (no re-parse: DI issues one
+// certificate per device, docs/performance.md).
+Certificate sign_certificate(X509Ptr cert, const PrivateKey& key) {
   const EvpMdCtxPtr ctx(internal::check_ptr(EVP_MD_CTX_new(), "EVP_MD_CTX_new"));
   internal::digest_sign_init(ctx.get(), key, default_sig_alg(key.type()));
-  if (X509_sign_ctx(cert, ctx.get()) <= 0) {
+  if (X509_sign_ctx(cert.get(), ctx.get()) <= 0) {
     internal::fail("X509_sign_ctx");
   }
   unsigned char* buf = nullptr;
-  const int len = i2d_X509(cert, &buf);
+  const int len = i2d_X509(cert.get(), &buf);
   if (len <= 0 || buf == nullptr) {
     internal::fail("i2d_X509");
   }
-  const Bytes der(buf, buf + len);
+  auto impl = std::make_shared<Certificate::Impl>();
+  impl->der.assign(buf, buf + len);
   OPENSSL_free(buf);
-  return Certificate::from_der(der);
+  impl->cert = std::move(cert);
+  return Certificate(std::move(impl));
 }
 
 }  // namespace
@@ -168,11 +172,87 @@ Bytes Certificate::der() const { return m_impl->der; }
 std::string Certificate::to_pem() const { return pem::write("CERTIFICATE", m_impl->der); }
 
 PublicKey Certificate::public_key() const {
-  const EVP_PKEY* pkey = X509_get0_pubkey(m_impl->cert.get());
-  if (pkey == nullptr) {
-    input_error("certificate: public key does not parse");
+  std::call_once(m_impl->public_once, [this] {
+    const EVP_PKEY* pkey = X509_get0_pubkey(m_impl->cert.get());
+    if (pkey == nullptr) {
+      input_error("certificate: public key does not parse");
+    }
+    m_impl->public_key = internal::make_public_key(pkey, "certificate public key");
+  });
+  return *m_impl->public_key;
+}
+
+namespace {
+
+// One DER TLV at the start of `in` (X.690 §8.1): the whole element and its contents; nullopt unless it has a
+// one-byte tag and a definite length that fits.
+struct Tlv {
+  std::uint8_t tag;
+  ByteView whole;
+  ByteView contents;
+};
+
+std::optional<Tlv> read_tlv(ByteView in) {
+  if (in.size() < 2 || (in[0] & 0x1f) == 0x1f) {
+    return std::nullopt;
   }
-  return internal::make_public_key(pkey, "certificate public key");
+  std::size_t header = 2;
+  std::size_t length = in[1];
+  if ((length & 0x80) != 0) {
+    const std::size_t n = length & 0x7f;
+    if (n == 0 || n > 3 || in.size() < 2 + n) {
+      return std::nullopt;
+    }
+    length = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      length = (length << 8) | in[2 + i];
+    }
+    header += n;
+  }
+  if (length > in.size() - header) {
+    return std::nullopt;
+  }
+  return Tlv{in[0], in.first(header + length), in.subspan(header, length)};
+}
+
+// The subjectPublicKeyInfo element of a DER certificate (RFC 5280 §4.1): Certificate → tbsCertificate →
+// [0] version (optional), serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo.
+std::optional<ByteView> certificate_spki(ByteView der) {
+  const std::optional<Tlv> cert = read_tlv(der);
+  if (!cert || cert->tag != 0x30 || cert->whole.size() != der.size()) {
+    return std::nullopt;
+  }
+  const std::optional<Tlv> tbs = read_tlv(cert->contents);
+  if (!tbs || tbs->tag != 0x30) {
+    return std::nullopt;
+  }
+  ByteView rest = tbs->contents;
+  std::optional<Tlv> field = read_tlv(rest);
+  if (field && field->tag == 0xa0) {
+    rest = rest.subspan(field->whole.size());
+    field = read_tlv(rest);
+  }
+  for (const std::uint8_t tag : {0x02, 0x30, 0x30, 0x30, 0x30}) {
+    if (!field || field->tag != tag) {
+      return std::nullopt;
+    }
+    rest = rest.subspan(field->whole.size());
+    field = read_tlv(rest);
+  }
+  if (!field || field->tag != 0x30) {
+    return std::nullopt;
+  }
+  return field->whole;
+}
+
+}  // namespace
+
+PublicKey Certificate::public_key_of(ByteView der) {
+  const std::optional<ByteView> spki = certificate_spki(der);
+  if (spki && internal::canonical_ec_spki(*spki)) {
+    return PublicKey::from_spki_der(*spki);
+  }
+  return from_der(der).public_key();
 }
 
 std::string Certificate::subject() const { return internal::name_to_string(X509_get_subject_name(m_impl->cert.get())); }
@@ -332,14 +412,14 @@ CertificateRequest parse_csr(ByteView der) {
 // ---- A small CA ----
 
 Certificate make_self_signed(const PrivateKey& key, const CertificateProfile& profile) {
-  const X509Ptr cert = new_certificate(profile, key.public_key());
+  X509Ptr cert = new_certificate(profile, key.public_key());
   internal::check(X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get())), "X509_set_issuer_name");
   add_extension(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE");
   add_extension(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
   // SKI first: the AKI of a self-signed certificate copies it.
   add_extension(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
   add_extension(cert.get(), cert.get(), NID_authority_key_identifier, "keyid:always");
-  return sign_certificate(cert.get(), key);
+  return sign_certificate(std::move(cert), key);
 }
 
 Certificate issue_certificate(const PrivateKey& ca_key, const Certificate& ca_cert, const PublicKey& subject_key,
@@ -349,7 +429,7 @@ Certificate issue_certificate(const PrivateKey& ca_key, const Certificate& ca_ce
     ERR_clear_error();
     throw_internal("issue_certificate: the CA key does not match the CA certificate");
   }
-  const X509Ptr cert = new_certificate(profile, subject_key);
+  X509Ptr cert = new_certificate(profile, subject_key);
   internal::check(X509_set_issuer_name(cert.get(), X509_get_subject_name(ca)), "X509_set_issuer_name");
   if (profile.is_ca) {
     add_extension(cert.get(), ca, NID_basic_constraints, "critical,CA:TRUE");
@@ -370,7 +450,7 @@ Certificate issue_certificate(const PrivateKey& ca_key, const Certificate& ca_ce
   if (X509_get_ext_by_NID(ca, NID_subject_key_identifier, -1) >= 0) {
     add_extension(cert.get(), ca, NID_authority_key_identifier, "keyid:always");
   }
-  return sign_certificate(cert.get(), ca_key);
+  return sign_certificate(std::move(cert), ca_key);
 }
 
 }  // namespace fdo::crypto

@@ -21,8 +21,15 @@ class Certificate {
   /// Every "CERTIFICATE" block of a PEM text, in order (other blocks skipped).
   static std::vector<Certificate> from_pem_all(std::string_view pem);
 
+  /// The subject public key of DER certificate `der` when that is all a caller needs: a canonical EC key is
+  /// taken from the SubjectPublicKeyInfo without parsing the rest (OpenSSL's X.509 parser decodes the key through
+  /// its decoder framework, the larger part of the cost); any other key, or DER that does not walk cleanly,
+  /// goes through from_der(). Throws Error(MessageBodyError) as from_der() and public_key() do.
+  static PublicKey public_key_of(ByteView der);
+
   [[nodiscard]] Bytes der() const;
   [[nodiscard]] std::string to_pem() const;
+  /// The subject public key (built on first use, then kept).
   [[nodiscard]] PublicKey public_key() const;
   /// Subject in OpenSSL one-line form ("CN=device-1,O=…").
   [[nodiscard]] std::string subject() const;

@@ -148,6 +148,59 @@ TEST(Certificate, PublicKeyOfAnUnsupportedTypeIsABodyError) {
   test::expect_error([] { PublicKey::from_pem(test::read_testdata("p521_cert.pem")); }, ErrorCode::MessageBodyError);
 }
 
+TEST(Certificate, PublicKeyOfReadsTheSameKeyAsAFullParse) {
+  const PrivateKey rsa_key = PrivateKey::from_pem(test::read_testdata("rsa3072.pem"));
+  const PrivateKey p384_key = PrivateKey::generate(KeyType::P384);
+  const std::vector<Certificate> certs = {
+      pki().leaf,
+      pki().root,
+      issue_certificate(pki().root_key, pki().root, p384_key.public_key(), profile("device-384")),
+      issue_certificate(pki().root_key, pki().root, rsa_key.public_key(), profile("device-rsa")),
+  };
+  for (const Certificate& cert : certs) {
+    const PublicKey key = Certificate::public_key_of(cert.der());
+    EXPECT_TRUE(key.same_key(Certificate::from_der(cert.der()).public_key())) << cert.subject();
+    EXPECT_EQ(key.type(), cert.public_key().type());
+  }
+  EXPECT_EQ(Certificate::public_key_of(certs[2].der()).type(), KeyType::P384);
+  EXPECT_EQ(Certificate::public_key_of(certs[3].der()).type(), KeyType::Rsa3072);
+}
+
+TEST(Certificate, PublicKeyOfRefusesWhatAFullParseRefuses) {
+  const Bytes der = pki().leaf.der();
+  // Trailing bytes, a cut certificate, nothing: the walk gives up and the full parse names the error.
+  test::expect_error([&] { Certificate::public_key_of(concat(der, Bytes{0x00})); }, ErrorCode::MessageBodyError);
+  test::expect_error([&] { Certificate::public_key_of(ByteView(der).first(der.size() - 1)); },
+                     ErrorCode::MessageBodyError);
+  test::expect_error([] { Certificate::public_key_of({}); }, ErrorCode::MessageBodyError);
+  test::expect_error([] { Certificate::public_key_of(from_hex("3003020100")); }, ErrorCode::MessageBodyError);
+  // A point moved off the curve inside an otherwise well-formed certificate.
+  Bytes bad = der;
+  const Bytes point = pki().leaf_key.public_key().spki_der();
+  const auto at = std::search(bad.begin(), bad.end(), point.begin(), point.end());
+  ASSERT_NE(at, bad.end());
+  *(at + static_cast<std::ptrdiff_t>(point.size()) - 1) ^= 0x01;
+  test::expect_error([&] { Certificate::public_key_of(bad); }, ErrorCode::MessageBodyError);
+  // A P-521 key (not an FDO type) is refused as public_key() refuses it.
+  const std::vector<Certificate> p521 = Certificate::from_pem_all(test::read_testdata("p521_cert.pem"));
+  ASSERT_EQ(p521.size(), 1u);
+  test::expect_error([&] { Certificate::public_key_of(p521[0].der()); }, ErrorCode::MessageBodyError);
+}
+
+TEST(Certificate, AnIssuedCertificateIsTheOneItsDerParsesTo) {
+  const PrivateKey key = PrivateKey::generate(KeyType::P256);
+  const Certificate issued = issue_certificate(pki().intermediate_key, pki().intermediate, key.public_key(),
+                                               profile("device-2"));
+  const Certificate parsed = Certificate::from_der(issued.der());
+  EXPECT_EQ(parsed.der(), issued.der());
+  EXPECT_EQ(parsed.subject(), issued.subject());
+  EXPECT_EQ(parsed.issuer(), issued.issuer());
+  EXPECT_TRUE(issued.public_key().same_key(key.public_key()));
+  EXPECT_TRUE(issued.is_signed_by(pki().intermediate));
+  EXPECT_TRUE(parsed.is_signed_by(pki().intermediate));
+  EXPECT_TRUE(verify_chain({issued, pki().intermediate, pki().root}).ok);
+}
+
 TEST(Certificate, IssuesWithRsaCaForEcLeaf) {
   const PrivateKey rsa_ca_key = PrivateKey::from_pem(test::read_testdata("rsa3072.pem"));
   const Certificate rsa_ca = make_self_signed(rsa_ca_key, profile("RSA Manufacturer CA"));

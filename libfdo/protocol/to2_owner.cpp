@@ -229,7 +229,8 @@ Answer To2Owner::hello_device(ByteView body, Bytes& state, storage::Store& store
   if (!ov.dev_cert_chain() || ov.dev_cert_chain()->empty()) {
     throw Error(ErrorCode::ResourceNotFound, "TO2.HelloDevice: the voucher has no device certificate");
   }
-  const crypto::PublicKey device_key = crypto::Certificate::from_der(ov.dev_cert_chain()->front()).public_key();
+  // Only the leaf key is needed (for the EAT at TO2.ProveDevice): the chain was checked at import.
+  const crypto::PublicKey device_key = crypto::Certificate::public_key_of(ov.dev_cert_chain()->front());
 
   // Check 3: eASigInfo suits OVDevCertChain[0], Info empty → 101.
   check_ea_sig_info(hello.ea_sig_info, device_key, to2::HelloDevice::kName);

@@ -117,6 +117,29 @@ TYPED_TEST(StoreTest, SessionUpdateReplacesStateAndReportsUnknownToken) {
   EXPECT_FALSE(tx->get_session("unknown", kNow).has_value());
 }
 
+TYPED_TEST(StoreTest, SessionUpdateKeepsOrMovesTheExpiryAndChecksTheVersionEitherWay) {
+  const auto tx = this->store().begin();
+  Session s{.token = "tok", .protocol = "to2", .state = Bytes{1}, .expires_at = kNow + 5};
+  tx->insert_session(s);
+  s.state = Bytes{2};  // same expiry (messages of a run within one second)
+  EXPECT_TRUE(tx->update_session(s));
+  Session stored = *tx->get_session("tok", kNow);
+  EXPECT_EQ(stored.state, Bytes{2});
+  EXPECT_EQ(stored.version, 1u);
+  EXPECT_EQ(stored.expires_at, kNow + 5);
+  EXPECT_FALSE(tx->update_session(s)) << "version 0 is stale";
+  stored.state = Bytes{3};
+  stored.expires_at = kNow + 9;
+  EXPECT_TRUE(tx->update_session(stored));
+  const Session moved = *tx->get_session("tok", kNow);
+  EXPECT_EQ(moved.state, Bytes{3});
+  EXPECT_EQ(moved.version, 2u);
+  EXPECT_EQ(moved.expires_at, kNow + 9);
+  EXPECT_FALSE(tx->update_session(stored)) << "version 1 is stale, whatever the expiry";
+  EXPECT_TRUE(tx->get_session("tok", kNow + 8).has_value());
+  EXPECT_FALSE(tx->get_session("tok", kNow + 9).has_value());
+}
+
 TYPED_TEST(StoreTest, SessionMovesOnOnlyFromTheVersionThatWasRead) {
   // Two copies of one message both read version 0: the first update wins, the second finds version 1 and fails,
   // and neither an update nor an end from the stale version touches the session (docs/adr/0005).

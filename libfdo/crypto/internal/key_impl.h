@@ -2,6 +2,7 @@
 // The OpenSSL objects behind PublicKey, PrivateKey and Certificate, and helpers shared by
 // hash.cpp, keys.cpp and x509.cpp. Internal to crypto/.
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,16 +23,21 @@ struct PublicKey::Impl {
   Bytes spki_der;
 };
 
-/// A private key and its FDO type.
+/// A private key and its FDO type; its public key is built once, on first use (servers sign and compare with
+/// long-lived keys on every run, docs/performance.md).
 struct PrivateKey::Impl {
   internal::EvpPkeyPtr pkey;
   KeyType type;
+  std::once_flag public_once;
+  std::optional<PublicKey> public_key;
 };
 
-/// A parsed certificate and the exact DER bytes it came from (hashed as received).
+/// A parsed certificate and the exact DER bytes it came from (hashed as received); its public key is built once.
 struct Certificate::Impl {
   internal::X509Ptr cert;
   Bytes der;
+  mutable std::once_flag public_once;
+  mutable std::optional<PublicKey> public_key;
 };
 
 namespace internal {
@@ -51,6 +57,14 @@ std::optional<KeyType> key_type_of(const EVP_PKEY* pkey);
 /// Wraps an OpenSSL public (or key-pair) object as a PublicKey, keeping only the public part.
 /// Throws Error(MessageBodyError) naming `what` if the key is not one of the four types.
 PublicKey make_public_key(const EVP_PKEY* pkey, std::string_view what);
+
+/// A public key on `curve` for the uncompressed SEC 1 point 04 ‖ X ‖ Y, checked to be on the curve.
+/// Throws Error(MessageBodyError) naming `what` otherwise.
+PublicKey ec_public_key_from_point(KeyType curve, ByteView point, std::string_view what);
+
+/// Whether `spki` is the canonical SubjectPublicKeyInfo of a P-256 or P-384 key (named curve, uncompressed
+/// point, RFC 5480), which PublicKey::from_spki_der() reads without OpenSSL's decoder.
+bool canonical_ec_spki(ByteView spki);
 
 /// COSE ECDSA r‖s (RFC 9053 §2.1) as the DER ECDSA-Sig-Value of X.509 and OpenSSL; nullopt if OpenSSL cannot
 /// represent it.
