@@ -19,7 +19,6 @@ namespace {
 constexpr std::string_view kImported = "imported";
 constexpr std::string_view kRegistered = "registered";
 constexpr std::string_view kFailed = "failed";
-constexpr std::string_view kOnboarded = "onboarded";
 constexpr std::string_view kTo0Step = "TO0";
 
 std::int64_t system_now() {

@@ -20,7 +20,8 @@ packages=(
   systemd-container             # package test: boots a throwaway system with systemd-nspawn
   nlohmann-json3-dev            # types layer: the tools' JSON and --rv-info; the test harness reads JSON
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and bench
-  clang libclang-rt-14-dev      # libFuzzer targets
+  clang libclang-rt-14-dev      # libFuzzer targets, and the ASan/UBSan test pass (scripts/test.sh)
+  lld                           # the linker CMake picks when installed (cmake/linker.cmake)
   python3 git                   # demo.sh reads the tools' JSON; test.sh runs the demo from a fresh clone
 )
 
