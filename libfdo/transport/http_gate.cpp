@@ -306,8 +306,9 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 // The Content-Length of header field lines `fields` (CRLF-separated), if the head has at least one, each of plain
-// digits and all of one value (RFC 9110 §8.6), and no Transfer-Encoding.
-std::optional<std::size_t> content_length_of(std::string_view fields) {
+// digits and all of one value (RFC 9110 §8.6), and no Transfer-Encoding; `expects_continue` is set when a field is
+// "Expect: 100-continue" (RFC 9110 §10.1.1).
+std::optional<std::size_t> content_length_of(std::string_view fields, bool& expects_continue) {
   std::optional<std::size_t> length;
   while (!fields.empty()) {
     const std::size_t end = fields.find('\n');
@@ -327,6 +328,9 @@ std::optional<std::size_t> content_length_of(std::string_view fields) {
     }
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
       value.remove_suffix(1);
+    }
+    if (iequals(name, "expect") && iequals(value, "100-continue")) {
+      expects_continue = true;
     }
     if (iequals(name, "transfer-encoding")) {
       return std::nullopt;
@@ -367,7 +371,9 @@ HeadScan scan_head(std::string_view data, const Limits& limits) {
       return {data.size() - fields > limits.max_header_bytes ? V::HeadersTooLarge : V::Incomplete, 0, std::nullopt};
     }
     if (next == pos + 1 && data[pos] == '\r') {
-      return {V::Complete, next + 1, content_length_of(data.substr(fields, pos - fields))};
+      HeadScan done{V::Complete, next + 1, std::nullopt};
+      done.content_length = content_length_of(data.substr(fields, pos - fields), done.expects_continue);
+      return done;
     }
     if (++count > limits.max_header_count || next + 1 - fields > limits.max_header_bytes) {
       return {V::HeadersTooLarge, 0, std::nullopt};
@@ -600,6 +606,13 @@ struct GatedServer::State {
       }
       c.phase = Phase::Body;
       c.body_end = end;
+      if (scan.expects_continue && c.in.size() == scan.head_bytes) {
+        // The client waits for this before it sends the body we are about to await (RFC 9110 §15.2.1). cpp-httplib
+        // answers the same header again when it takes the request; a client reads any number of 1xx answers.
+        short want = 0;
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        (void)write_some(fd, c.ssl.get(), kContinue.data(), kContinue.size(), want);
+      }
       return Step::Again;
     }
     // Over every limit: drop it here, and the worker answers it as too large.

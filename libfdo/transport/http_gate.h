@@ -59,6 +59,9 @@ struct HeadScan {
   /// The one Content-Length of a Complete head without Transfer-Encoding; nullopt otherwise (cpp-httplib and the
   /// binding judge those heads).
   std::optional<std::size_t> content_length;
+  /// Whether the head has "Expect: 100-continue" (RFC 9110 §10.1.1): the client waits for an interim answer
+  /// before it sends the body.
+  bool expects_continue = false;
 };
 
 /// Finds the end of a request head as cpp-httplib 0.11 reads it: the request line up to the first LF, then

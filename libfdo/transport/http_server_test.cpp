@@ -675,6 +675,9 @@ TEST(HttpGate, ScansRequestHeadsAsHttplibReadsThem) {
   const gate::Limits wide{.max_header_count = 5, .max_header_bytes = 200};
   EXPECT_EQ(gate::scan_head("POST / HTTP/1.1\r\ncontent-LENGTH:  12 \r\n\r\n", wide).content_length, 12U);
   EXPECT_EQ(gate::scan_head("POST / HTTP/1.1\r\nA: b\r\n\r\n", limits).content_length, std::nullopt);
+  EXPECT_TRUE(gate::scan_head("POST / HTTP/1.1\r\nexpect: 100-Continue\r\nContent-Length: 1\r\n\r\n", wide)
+                  .expects_continue);
+  EXPECT_FALSE(gate::scan_head("POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\n", wide).expects_continue);
   EXPECT_EQ(gate::scan_head("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", wide).content_length,
             std::nullopt);
   EXPECT_EQ(
@@ -763,6 +766,32 @@ TEST_F(HttpServerTest, ABodyInPiecesIsServedWhole) {
   ASSERT_GT(::recv(fd, buf, sizeof buf - 1, 0), 12);
   EXPECT_EQ(std::string_view(buf, 12), "HTTP/1.1 200");
   ::close(fd);
+}
+
+// A client that sends "Expect: 100-continue" waits for the interim answer before its body (RFC 9110 §10.1.1): the
+// gate, which awaits the body before a worker sees the request, sends it at once rather than let the client wait
+// out its own timeout (curl: 1 s).
+TEST_F(HttpServerTest, AnExpectedContinueComesBeforeTheBodyIsSent) {
+  start();
+  const std::string req =
+      cbor_post("/fdo/101/msg/60", "Content-Type: application/cbor\r\nExpect: 100-continue\r\n", "\x80");
+  const int fd = testing::connect_loopback(server->port(), std::chrono::seconds(5));
+  const std::size_t head = req.find("\r\n\r\n") + 4;
+  ASSERT_EQ(::send(fd, req.data(), head, MSG_NOSIGNAL), static_cast<ssize_t>(head));
+  timeval timeout{.tv_sec = 2, .tv_usec = 0};
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout), 0);
+  const std::string_view expected = "HTTP/1.1 100 Continue\r\n\r\n";
+  std::string got(expected.size(), '\0');
+  ASSERT_EQ(::recv(fd, got.data(), got.size(), MSG_WAITALL), static_cast<ssize_t>(got.size()))
+      << "no 100 Continue before the body";
+  EXPECT_EQ(got, expected);
+  ASSERT_EQ(::send(fd, req.data() + head, req.size() - head, MSG_NOSIGNAL), static_cast<ssize_t>(req.size() - head));
+  char buf[512] = {};
+  const ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
+  ASSERT_GT(n, 0);
+  EXPECT_NE(std::string_view(buf, static_cast<std::size_t>(n)).find("HTTP/1.1 200 "), std::string_view::npos) << buf;
+  ::close(fd);
+  EXPECT_EQ(responder->requests().size(), 1U);
 }
 
 // Requests sent back to back on one connection are served in order: what the poll thread read beyond one request
