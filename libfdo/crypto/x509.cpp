@@ -431,9 +431,9 @@ namespace {
 // decoder set-up for the key costs about twice the signature check (docs/performance.md "DI"). Anything else, or
 // anything this strict walk does not recognise, is left to OpenSSL (nullopt).
 std::optional<CertificateRequest> parse_ec_csr(ByteView der) {
-  static const Bytes kVersion0 = {0x02, 0x01, 0x00};
-  static const Bytes kEcdsaSha256 = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
-  static const Bytes kEcdsaSha384 = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
+  static const Bytes version0 = {0x02, 0x01, 0x00};
+  static const Bytes ecdsa_sha256 = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+  static const Bytes ecdsa_sha384 = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
   const std::optional<Tlv> req = read_tlv(der);
   if (!req || req->tag != 0x30 || req->whole.size() != der.size()) {
     return std::nullopt;
@@ -452,8 +452,8 @@ std::optional<CertificateRequest> parse_ec_csr(ByteView der) {
       parts[2].contents.size() < 2 || parts[2].contents[0] != 0x00) {
     return std::nullopt;
   }
-  const bool sha256 = equal(parts[1].contents, kEcdsaSha256);
-  if (!sha256 && !equal(parts[1].contents, kEcdsaSha384)) {
+  const bool sha256 = equal(parts[1].contents, ecdsa_sha256);
+  if (!sha256 && !equal(parts[1].contents, ecdsa_sha384)) {
     return std::nullopt;
   }
   // CertificationRequestInfo ::= SEQUENCE { version 0, subject Name, subjectPKInfo, attributes [0] }
@@ -466,7 +466,7 @@ std::optional<CertificateRequest> parse_ec_csr(ByteView der) {
     info.push_back(*t);
     rest = rest.subspan(t->whole.size());
   }
-  if (info.size() != 4 || !equal(info[0].whole, kVersion0) || info[1].tag != 0x30 || info[2].tag != 0x30 ||
+  if (info.size() != 4 || !equal(info[0].whole, version0) || info[1].tag != 0x30 || info[2].tag != 0x30 ||
       info[3].tag != 0xa0 || !internal::canonical_ec_spki(info[2].whole)) {
     return std::nullopt;
   }

@@ -291,7 +291,7 @@ class GateStream final : public httplib::Stream {
   Clock::time_point m_deadline;
   std::chrono::milliseconds m_write_timeout;
   /// Answers up to this size go out in one send; larger ones in pieces of about this size.
-  static constexpr std::size_t kGather = 64 * 1024;
+  static constexpr std::size_t kGather = std::size_t{64} * 1024;
   mutable std::string m_out;  // gathered by write(), sent by flush(), which is_readable() may call
 };
 
