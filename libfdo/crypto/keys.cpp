@@ -148,14 +148,14 @@ const EVP_PKEY* ec_template(KeyType curve) {
 
 namespace internal {
 
-bool canonical_ec_spki(ByteView spki) {
+std::optional<KeyType> canonical_ec_spki(ByteView spki) {
   for (const KeyType curve : {KeyType::P256, KeyType::P384}) {
     const ByteView prefix = ec_spki_prefix(curve);
     if (spki.size() == prefix.size() + 1 + 2 * ec_field_size(curve) && equal(spki.first(prefix.size()), prefix)) {
-      return true;
+      return curve;
     }
   }
-  return false;
+  return std::nullopt;
 }
 
 // A public key for the uncompressed SEC 1 point `point` (04 ‖ X ‖ Y) on `curve`, built straight from the
@@ -486,11 +486,9 @@ PublicKey PublicKey::from_spki_der(ByteView der) {
 namespace {
 
 PublicKey parse_spki(ByteView der) {
-  for (const KeyType curve : {KeyType::P256, KeyType::P384}) {
-    const ByteView prefix = ec_spki_prefix(curve);
-    if (der.size() == prefix.size() + 1 + 2 * ec_field_size(curve) && equal(der.first(prefix.size()), prefix)) {
-      return internal::ec_public_key_from_point(curve, der.subspan(prefix.size()), "SubjectPublicKeyInfo");
-    }
+  if (const std::optional<KeyType> curve = internal::canonical_ec_spki(der)) {
+    return internal::ec_public_key_from_point(*curve, der.subspan(ec_spki_prefix(*curve).size()),
+                                              "SubjectPublicKeyInfo");
   }
   const unsigned char* p = der.data();
   const EvpPkeyPtr pkey(d2i_PUBKEY(nullptr, &p, der_length(der, "SubjectPublicKeyInfo")));

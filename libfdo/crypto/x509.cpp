@@ -254,6 +254,20 @@ std::optional<Tlv> read_tlv(ByteView in) {
   return Tlv{in[0], in.first(header + length), in.subspan(header, length)};
 }
 
+// The elements of `contents` in order, at most `max` of them; nullopt if one does not read or there are more.
+std::optional<std::vector<Tlv>> read_elements(ByteView contents, std::size_t max) {
+  std::vector<Tlv> out;
+  while (!contents.empty()) {
+    const std::optional<Tlv> t = read_tlv(contents);
+    if (!t || out.size() == max) {
+      return std::nullopt;
+    }
+    out.push_back(*t);
+    contents = contents.subspan(t->whole.size());
+  }
+  return out;
+}
+
 // The subjectPublicKeyInfo element of a DER certificate (RFC 5280 §4.1): Certificate → tbsCertificate →
 // [0] version (optional), serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo.
 std::optional<ByteView> certificate_spki(ByteView der) {
@@ -439,15 +453,11 @@ std::optional<CertificateRequest> parse_ec_csr(ByteView der) {
     return std::nullopt;
   }
   // CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm, signature BIT STRING }
-  std::vector<Tlv> parts;
-  for (ByteView rest = req->contents; !rest.empty();) {
-    const std::optional<Tlv> t = read_tlv(rest);
-    if (!t || parts.size() == 3) {
-      return std::nullopt;
-    }
-    parts.push_back(*t);
-    rest = rest.subspan(t->whole.size());
+  const std::optional<std::vector<Tlv>> elements = read_elements(req->contents, 3);
+  if (!elements) {
+    return std::nullopt;
   }
+  const std::vector<Tlv>& parts = *elements;
   if (parts.size() != 3 || parts[0].tag != 0x30 || parts[1].tag != 0x30 || parts[2].tag != 0x03 ||
       parts[2].contents.size() < 2 || parts[2].contents[0] != 0x00) {
     return std::nullopt;
@@ -457,15 +467,11 @@ std::optional<CertificateRequest> parse_ec_csr(ByteView der) {
     return std::nullopt;
   }
   // CertificationRequestInfo ::= SEQUENCE { version 0, subject Name, subjectPKInfo, attributes [0] }
-  std::vector<Tlv> info;
-  for (ByteView rest = parts[0].contents; !rest.empty();) {
-    const std::optional<Tlv> t = read_tlv(rest);
-    if (!t || info.size() == 4) {
-      return std::nullopt;
-    }
-    info.push_back(*t);
-    rest = rest.subspan(t->whole.size());
+  const std::optional<std::vector<Tlv>> info_elements = read_elements(parts[0].contents, 4);
+  if (!info_elements) {
+    return std::nullopt;
   }
+  const std::vector<Tlv>& info = *info_elements;
   if (info.size() != 4 || !equal(info[0].whole, version0) || info[1].tag != 0x30 || info[2].tag != 0x30 ||
       info[3].tag != 0xa0 || !internal::canonical_ec_spki(info[2].whole)) {
     return std::nullopt;

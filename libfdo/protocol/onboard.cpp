@@ -32,7 +32,6 @@ std::string describe(const Error& e) {
 OnboardFailure to2_failure(std::size_t round, const std::string& url, const Error& e) {
   return OnboardFailure{
       .round = round,
-      .step = "TO2 at " + url,
       .url = url,
       .error = describe(e),
       .source = e.source(),
@@ -65,7 +64,6 @@ OnboardResult onboard_device(const DeviceCredential& credential, const DeviceSig
           why += (why.empty() ? "" : "; ") + a.url + ": " + a.error;
         }
         out.failures.push_back(OnboardFailure{.round = round,
-                                              .step = "TO1",
                                               .url = {},
                                               .error = "no owner found" + (why.empty() ? "" : " (" + why + ")"),
                                               .source = ErrorSource::Transport,

@@ -40,14 +40,15 @@ struct OnboardOptions {
 /// One failed attempt, in order.
 struct OnboardFailure {
   std::size_t round = 0;
-  /// "TO1" or "TO2 at URL".
-  std::string step;
   /// The owner URL of a failed TO2; empty for TO1.
   std::string url;
   std::string error;
   /// Where the error arose (only ErrorSource::Peer carries the owner's or rendezvous' code).
   ErrorSource source = ErrorSource::Local;
   std::optional<ErrorCode> code;
+
+  /// "TO1" or "TO2 at URL".
+  [[nodiscard]] std::string step() const { return url.empty() ? "TO1" : "TO2 at " + url; }
 };
 
 struct OnboardResult {

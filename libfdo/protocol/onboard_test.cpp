@@ -129,7 +129,7 @@ TEST_F(Onboarding, DEV_03_AFuzzedTo1dSignatureIsAcceptedAtTo1ThenTo2Aborts101And
   ASSERT_TRUE(r.to2) << (r.failures.empty() ? "" : r.failures.back().error);
   EXPECT_EQ(r.rounds, 2U);
   ASSERT_EQ(r.failures.size(), 1U);
-  EXPECT_EQ(r.failures[0].step, "TO2 at http://127.0.0.1:8042");
+  EXPECT_EQ(r.failures[0].step(), "TO2 at http://127.0.0.1:8042");
   EXPECT_EQ(r.failures[0].url, "http://127.0.0.1:8042");
   EXPECT_EQ(r.failures[0].code, ErrorCode::InvalidMessageError);
   // The device told the owner why (its 255, 101) after the entries, and walked to the rendezvous server again.
@@ -189,7 +189,7 @@ TEST_F(Onboarding, OutOfRoundsLeavesTheCredentialAndRecordsEveryFailure) {
   EXPECT_EQ(r.rounds, 3U);
   ASSERT_EQ(r.failures.size(), 3U);
   for (const OnboardFailure& f : r.failures) {
-    EXPECT_EQ(f.step, "TO2 at http://127.0.0.1:8042");
+    EXPECT_EQ(f.step(), "TO2 at http://127.0.0.1:8042");
   }
   EXPECT_EQ(m_sleeps.size(), 2U);
   EXPECT_EQ(m_credential.dc_guid, kGuid);

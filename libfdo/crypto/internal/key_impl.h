@@ -62,9 +62,9 @@ PublicKey make_public_key(const EVP_PKEY* pkey, std::string_view what);
 /// Throws Error(MessageBodyError) naming `what` otherwise.
 PublicKey ec_public_key_from_point(KeyType curve, ByteView point, std::string_view what);
 
-/// Whether `spki` is the canonical SubjectPublicKeyInfo of a P-256 or P-384 key (named curve, uncompressed
-/// point, RFC 5480), which PublicKey::from_spki_der() reads without OpenSSL's decoder.
-bool canonical_ec_spki(ByteView spki);
+/// The curve when `spki` has the canonical SubjectPublicKeyInfo form of a P-256 or P-384 key (named curve,
+/// uncompressed point, RFC 5480), which PublicKey::from_spki_der() reads without OpenSSL's decoder; else nullopt.
+std::optional<KeyType> canonical_ec_spki(ByteView spki);
 
 /// COSE ECDSA r‖s (RFC 9053 §2.1) as the DER ECDSA-Sig-Value of X.509 and OpenSSL; nullopt if OpenSSL cannot
 /// represent it.
